@@ -1,0 +1,25 @@
+@{
+    RootModule           = 'VmProbe.psm1'
+    ModuleVersion        = '0.1.0'
+    CompatiblePSEditions = @('Core')
+    GUID                 = '5d7f0c8e-3b9a-4a51-9a57-6c2e3f1d8b42'
+    Author               = 'VmProbe contributors'
+    CompanyName          = 'VmProbe'
+    Copyright            = '(c) VmProbe contributors. MIT License.'
+    Description          = 'perf_event, libvirt and procfs metrics of a Linux KVM host and its domains, written as a Prometheus node_exporter textfile.'
+    PowerShellVersion    = '7.4'
+    NestedModules        = @('bin/VmProbe.dll')
+    FormatsToProcess     = @('VmProbe.Format.ps1xml')
+    FunctionsToExport    = @()
+    CmdletsToExport      = @()
+    AliasesToExport      = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('KVM', 'libvirt', 'perf', 'Prometheus', 'Linux', 'monitoring')
+            LicenseUri   = ''
+            ProjectUri   = ''
+            ReleaseNotes = 'Initial release.'
+        }
+    }
+}

@@ -1,0 +1,84 @@
+namespace VmProbe.Prometheus;
+
+public enum MetricType
+{
+    Counter,
+    Gauge,
+}
+
+/// <summary>One series of a family: label values in the family's label-name order, and the value.</summary>
+public readonly record struct MetricSample(string[] LabelValues, double Value);
+
+/// <summary>
+/// A metric family as the exposition format groups it: one name, one HELP, one TYPE, its samples together.
+/// <see cref="Name"/> has no prefix (for example <c>host_cpu_seconds_total</c>); the writer prepends the configured prefix.
+/// </summary>
+public sealed class MetricFamily
+{
+    private readonly List<MetricSample> _samples = new();
+
+    internal MetricFamily(string name, MetricType type, string help, string[] labelNames)
+    {
+        Name = name;
+        Type = type;
+        Help = help;
+        LabelNames = labelNames;
+    }
+
+    public string Name { get; }
+
+    public MetricType Type { get; }
+
+    public string Help { get; }
+
+    public IReadOnlyList<string> LabelNames { get; }
+
+    public IReadOnlyList<MetricSample> Samples => _samples;
+
+    public void Add(double value, params string[] labelValues)
+    {
+        if (labelValues.Length != LabelNames.Count)
+        {
+            throw new ArgumentException(
+                $"Metric '{Name}' takes {LabelNames.Count} label value(s) ({string.Join(", ", LabelNames)}), got {labelValues.Length}.",
+                nameof(labelValues));
+        }
+
+        _samples.Add(new MetricSample(labelValues, value));
+    }
+
+    internal void Clear() => _samples.Clear();
+}
+
+/// <summary>
+/// Everything one collection cycle produced. Sources add samples into families obtained with <see cref="Family"/>;
+/// asking twice for the same name returns the same family, asking with a different type, help or labels is a bug and throws.
+/// </summary>
+public sealed class MetricSet
+{
+    private readonly Dictionary<string, MetricFamily> _byName = new(StringComparer.Ordinal);
+    private readonly List<MetricFamily> _ordered = new();
+
+    public IReadOnlyList<MetricFamily> Families => _ordered;
+
+    public MetricFamily Family(string name, MetricType type, string help, params string[] labelNames)
+    {
+        if (_byName.TryGetValue(name, out var existing))
+        {
+            if (existing.Type != type || !existing.LabelNames.SequenceEqual(labelNames))
+            {
+                throw new InvalidOperationException(
+                    $"Metric family '{name}' was declared as {existing.Type}({string.Join(",", existing.LabelNames)}) and again as {type}({string.Join(",", labelNames)}).");
+            }
+
+            return existing;
+        }
+
+        var family = new MetricFamily(name, type, help, labelNames);
+        _byName.Add(name, family);
+        _ordered.Add(family);
+        return family;
+    }
+
+    public bool TryGet(string name, out MetricFamily family) => _byName.TryGetValue(name, out family!);
+}
