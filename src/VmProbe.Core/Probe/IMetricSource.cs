@@ -14,5 +14,26 @@ public interface IMetricSource : IDisposable
     /// <summary>Short stable name used as the <c>source</c> label: host, libvirt, procfs, perf.</summary>
     string Name { get; }
 
-    void Collect(MetricSet metrics, CancellationToken cancellationToken);
+    void Collect(CycleContext context, MetricSet metrics);
+}
+
+/// <summary>What one collection cycle hands to every source: the domains discovered this cycle, the time, the log.</summary>
+public sealed class CycleContext
+{
+    public CycleContext(IReadOnlyList<VmDomain> domains, DateTimeOffset timestamp, IProbeLog log, CancellationToken cancellationToken)
+    {
+        Domains = domains;
+        Timestamp = timestamp;
+        Log = log;
+        CancellationToken = cancellationToken;
+    }
+
+    /// <summary>Running domains found this cycle (by libvirt or by process scan). Sources must tolerate a domain whose process vanished.</summary>
+    public IReadOnlyList<VmDomain> Domains { get; }
+
+    public DateTimeOffset Timestamp { get; }
+
+    public IProbeLog Log { get; }
+
+    public CancellationToken CancellationToken { get; }
 }

@@ -1,0 +1,64 @@
+using VmProbe.Perf;
+
+namespace VmProbe.Config;
+
+/// <summary>How metric names are formed: the labelled scheme (default) or the C++ vmprobe's names and per-interval values.</summary>
+public enum MetricNaming
+{
+    Labelled,
+    Legacy,
+}
+
+/// <summary>Which kernel object a VM's perf events are attached to.</summary>
+public enum PerfAttribution
+{
+    /// <summary>One group per QEMU thread (pid=TID, cpu=-1); per-vCPU series possible.</summary>
+    Thread,
+
+    /// <summary>PERF_FLAG_PID_CGROUP on the VM's cgroup directory, one group per CPU.</summary>
+    Cgroup,
+}
+
+/// <summary>How domains are found.</summary>
+public enum DomainDiscovery
+{
+    /// <summary>libvirt when the connection opens, a /proc scan for QEMU processes otherwise.</summary>
+    Auto,
+    Libvirt,
+    Process,
+}
+
+/// <summary>
+/// The validated configuration, from a YAML file or from the C++ vmprobe's key=value config.yaml.
+/// Defaults are those of the README's configuration reference.
+/// </summary>
+public sealed class ProbeConfig
+{
+    public const string DefaultEndpoint = "/var/lib/prometheus/node-exporter/vmprobe.prom";
+
+    /// <summary>The file it was read from; null for defaults built in code.</summary>
+    public string? SourcePath { get; init; }
+
+    public string Prefix { get; init; } = "vmprobe";
+
+    /// <summary>Milliseconds between two read sessions; at least 100.</summary>
+    public int DelayMs { get; init; } = 5000;
+
+    /// <summary>The textfile path; ends in .prom.</summary>
+    public string Endpoint { get; init; } = DefaultEndpoint;
+
+    /// <summary>The libvirt URI.</summary>
+    public string Url { get; init; } = "qemu:///system";
+
+    /// <summary>Every configured perf event, validated, in config order (hardware, software, hardware-cache, tracepoint).</summary>
+    public IReadOnlyList<PerfEventSpec> Events { get; init; } = Array.Empty<PerfEventSpec>();
+
+    public MetricNaming Naming { get; init; } = MetricNaming.Labelled;
+
+    public PerfAttribution Attribution { get; init; } = PerfAttribution.Thread;
+
+    public DomainDiscovery Discovery { get; init; } = DomainDiscovery.Auto;
+
+    /// <summary>Export host perf counters per CPU (label <c>cpu</c>) instead of summed.</summary>
+    public bool PerCpu { get; init; }
+}
