@@ -1,0 +1,64 @@
+using System.Diagnostics;
+
+namespace VmProbe.Tests.Infrastructure;
+
+/// <summary>
+/// What the machine offers, for tests that need root, a command or a kernel feature. Such tests use
+/// [SkippableFact] and <c>Skip.IfNot(Requirements.X, Requirements.Why...)</c> so a missing part is reported as skipped with a reason.
+/// </summary>
+public static class Requirements
+{
+    public static bool IsRoot => Environment.UserName == "root" || geteuid() == 0;
+
+    /// <summary>The absolute path of an executable on PATH (or in /usr/sbin, /usr/bin, /sbin), or null.</summary>
+    public static string? FindCommand(string name)
+    {
+        var dirs = (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':', StringSplitOptions.RemoveEmptyEntries)
+            .Concat(new[] { "/usr/sbin", "/usr/bin", "/sbin", "/bin" });
+        foreach (var dir in dirs)
+        {
+            var candidate = Path.Combine(dir, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs a command to completion and returns exit code, stdout and stderr.</summary>
+    public static (int ExitCode, string Stdout, string Stderr) Run(string fileName, string arguments, string? stdin = null, int timeoutMs = 60_000)
+    {
+        var psi = new ProcessStartInfo(fileName, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = stdin is not null,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {fileName}");
+        if (stdin is not null)
+        {
+            process.StandardInput.Write(stdin);
+            process.StandardInput.Close();
+        }
+
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(timeoutMs))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{fileName} {arguments} did not finish in {timeoutMs} ms");
+        }
+
+        process.WaitForExit();
+        return (process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Number of open file descriptors of this process.</summary>
+    public static int OpenFdCount() => Directory.GetFiles("/proc/self/fd").Length;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
+    private static extern uint geteuid();
+}
