@@ -81,4 +81,16 @@ public sealed class MetricSet
     }
 
     public bool TryGet(string name, out MetricFamily family) => _byName.TryGetValue(name, out family!);
+
+    /// <summary>
+    /// Removes every sample but keeps the families (and their sample lists' capacity), so that a set reused from
+    /// cycle to cycle does not reallocate. A family nobody adds to this cycle stays, with zero samples.
+    /// </summary>
+    public void Reset()
+    {
+        foreach (var family in _ordered)
+        {
+            family.Clear();
+        }
+    }
 }

@@ -1,0 +1,167 @@
+using System.Globalization;
+using VmProbe.Config;
+using VmProbe.Probe;
+
+namespace VmProbe.Cli;
+
+/// <summary>The runner's logic, separate from <see cref="Program"/> (signals, console) so it can run in-process in tests.</summary>
+internal static class CliApp
+{
+    public const int ExitOk = 0;
+    public const int ExitFailure = 1;
+    public const int ExitUsage = 2;
+
+    public static int Run(IReadOnlyList<string> args, CliWiring wiring, TextWriter stdout, TextWriter stderr, CancellationToken stopToken)
+    {
+        var options = CliOptions.Parse(args, out var usageError);
+        if (options is null)
+        {
+            stderr.WriteLine($"vmprobe: {usageError}");
+            stderr.WriteLine(CliOptions.Usage);
+            return ExitUsage;
+        }
+
+        if (options.Help)
+        {
+            stdout.WriteLine(CliOptions.Usage);
+            return ExitOk;
+        }
+
+        if (options.Version)
+        {
+            stdout.WriteLine($"vmprobe {ProbeInfo.Version}");
+            return ExitOk;
+        }
+
+        var log = new StderrProbeLog(stderr, options.LogLevel);
+        LoadedConfig loaded;
+        try
+        {
+            loaded = wiring.LoadConfig(options.ConfigPath!);
+        }
+        catch (ConfigLoadFailedException error)
+        {
+            foreach (var problem in error.Problems)
+            {
+                stderr.WriteLine(problem.ToString());
+            }
+
+            return ExitUsage;
+        }
+
+        if (options.Check)
+        {
+            return Check(options.ConfigPath!, loaded, wiring, stdout);
+        }
+
+        foreach (var warning in loaded.Warnings)
+        {
+            log.Write(LogLevel.Warning, warning);
+        }
+
+        try
+        {
+            return RunProbe(loaded.Config, options.Once, wiring, log, stopToken);
+        }
+        catch (Exception error)
+        {
+            log.Write(LogLevel.Error, $"vmprobe failed: {Describe(error)}");
+            return ExitFailure;
+        }
+    }
+
+    private static int RunProbe(ProbeConfig config, bool once, CliWiring wiring, IProbeLog log, CancellationToken stopToken)
+    {
+        var owned = new List<object>();
+        try
+        {
+            var sink = Own(owned, wiring.CreateSink(config, log));
+            var discovery = Own(owned, wiring.CreateDiscovery(config, log));
+            var sources = wiring.CreateSources(config, log);
+            owned.AddRange(sources);
+
+            var cycle = new ProbeCycle(discovery, sources, log, config.DelayMs, wiring.Clock);
+            var loop = new ProbeLoop(cycle, sink, log, config.DelayMs, wiring.Clock);
+            log.Write(LogLevel.Info, string.Create(CultureInfo.InvariantCulture,
+                $"vmprobe {ProbeInfo.Version} {(once ? "collecting once" : "started")}: {sources.Count} source(s) [{string.Join(", ", sources.Select(s => s.Name))}], delay {config.DelayMs} ms, writing {sink.Destination}"));
+
+            if (once)
+            {
+                try
+                {
+                    loop.RunOnceAsync(stopToken).GetAwaiter().GetResult();
+                }
+                catch (Exception error)
+                {
+                    // Already logged by the cycle's export health; the exit code says the file was not written.
+                    log.Write(LogLevel.Error, $"could not write {sink.Destination}: {Describe(error)}");
+                    return ExitFailure;
+                }
+
+                return ExitOk;
+            }
+
+            loop.RunAsync(stopToken).GetAwaiter().GetResult();
+            log.Write(LogLevel.Info, $"stopped after {loop.CyclesCompleted} cycle(s)");
+            return ExitOk;
+        }
+        finally
+        {
+            // Reverse creation order: sources before the discovery whose connection they may share.
+            for (var i = owned.Count - 1; i >= 0; i--)
+            {
+                try
+                {
+                    (owned[i] as IDisposable)?.Dispose();
+                }
+                catch (Exception error)
+                {
+                    log.Write(LogLevel.Warning, $"closing {owned[i].GetType().Name} failed: {Describe(error)}");
+                }
+            }
+        }
+    }
+
+    private static T Own<T>(List<object> owned, T item)
+    {
+        if (item is not null)
+        {
+            owned.Add(item);
+        }
+
+        return item;
+    }
+
+    private static int Check(string path, LoadedConfig loaded, CliWiring wiring, TextWriter stdout)
+    {
+        var config = loaded.Config;
+        var sources = wiring.DescribeSources(config);
+        var inv = CultureInfo.InvariantCulture;
+        stdout.WriteLine($"config:      {config.SourcePath ?? path}");
+        stdout.WriteLine($"endpoint:    {config.Endpoint}");
+        stdout.WriteLine(string.Create(inv, $"delay:       {config.DelayMs} ms"));
+        stdout.WriteLine($"prefix:      {config.Prefix}");
+        stdout.WriteLine($"naming:      {config.Naming.ToString().ToLowerInvariant()}");
+        stdout.WriteLine($"targets:     discovery {config.Discovery.ToString().ToLowerInvariant()}, url {config.Url}");
+        stdout.WriteLine($"attribution: {config.Attribution.ToString().ToLowerInvariant()}{(config.PerCpu ? ", host counters per cpu" : string.Empty)}");
+        stdout.WriteLine($"sources:     {(sources.Count == 0 ? "(none)" : string.Join(", ", sources))}");
+        stdout.WriteLine(string.Create(inv, $"events:      {config.Events.Count}"));
+        foreach (var spec in config.Events)
+        {
+            var tracepoint = spec.TracepointName is null ? string.Empty : $" {spec.TracepointName}";
+            stdout.WriteLine(string.Create(inv, $"  {spec.CanonicalName} ({spec.Kind.ToString().ToLowerInvariant()}{tracepoint}, type {spec.Type}, config 0x{spec.Config:x})"));
+        }
+
+        foreach (var warning in loaded.Warnings)
+        {
+            stdout.WriteLine($"warning:     {warning}");
+        }
+
+        stdout.WriteLine("configuration OK");
+        return ExitOk;
+    }
+
+    private static string Describe(Exception error) => error is VmProbeException probe
+        ? $"{probe.Message} [{probe.ErrorId}]"
+        : $"{error.GetType().Name}: {error.Message}";
+}

@@ -1,0 +1,53 @@
+using VmProbe.Config;
+using VmProbe.Probe;
+
+namespace VmProbe.Cli;
+
+/// <summary>A loaded configuration and the loader's warnings, as the runner shows them.</summary>
+internal sealed record LoadedConfig(ProbeConfig Config, IReadOnlyList<string> Warnings);
+
+/// <summary>One configuration error: where (file, 1-based line, 0 when unknown), which key, what is wrong.</summary>
+internal sealed record ConfigProblem(string? File, int Line, string? Key, string Message)
+{
+    /// <summary><c>file:line: key: message</c>, leaving out the parts that are unknown.</summary>
+    public override string ToString()
+    {
+        var where = File is null ? string.Empty : Line > 0 ? $"{File}:{Line}: " : $"{File}: ";
+        var key = string.IsNullOrEmpty(Key) ? string.Empty : $"{Key}: ";
+        return where + key + Message;
+    }
+}
+
+/// <summary>Thrown by <see cref="CliWiring.LoadConfig"/> when the configuration is invalid; the runner prints the problems and exits 2.</summary>
+internal sealed class ConfigLoadFailedException : Exception
+{
+    public ConfigLoadFailedException(IReadOnlyList<ConfigProblem> problems, Exception? inner = null)
+        : base(string.Join(Environment.NewLine, problems), inner)
+    {
+        Problems = problems;
+    }
+
+    public IReadOnlyList<ConfigProblem> Problems { get; }
+}
+
+/// <summary>
+/// What the runner is built from. <see cref="DefaultWiring"/> binds it to the real config loader, sources and writer;
+/// tests bind it to test-local parts.
+/// </summary>
+internal sealed class CliWiring
+{
+    /// <summary>Reads and validates the file; throws <see cref="ConfigLoadFailedException"/> for bad input.</summary>
+    public required Func<string, LoadedConfig> LoadConfig { get; init; }
+
+    /// <summary>The <c>source</c> names <see cref="CreateSources"/> would build for a config, for <c>--check</c> (builds nothing).</summary>
+    public required Func<ProbeConfig, IReadOnlyList<string>> DescribeSources { get; init; }
+
+    /// <summary>The domain discovery, or null when the config needs none.</summary>
+    public required Func<ProbeConfig, IProbeLog, IDomainDiscovery?> CreateDiscovery { get; init; }
+
+    public required Func<ProbeConfig, IProbeLog, IReadOnlyList<IMetricSource>> CreateSources { get; init; }
+
+    public required Func<ProbeConfig, IProbeLog, ITextfileSink> CreateSink { get; init; }
+
+    public IProbeClock Clock { get; init; } = SystemProbeClock.Instance;
+}

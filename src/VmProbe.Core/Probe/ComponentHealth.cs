@@ -1,0 +1,60 @@
+namespace VmProbe.Probe;
+
+/// <summary>
+/// Failure state of one part of the cycle (a source, the discovery, the export), so that a part failing every cycle
+/// logs once: OK to failing at Error, the same failure again at Debug, a different failure at Error, recovery at Info.
+/// </summary>
+internal sealed class ComponentHealth
+{
+    private string? _lastFailure;
+    private long _consecutiveFailures;
+
+    public ComponentHealth(string name, string role)
+    {
+        Name = name;
+        Role = role;
+    }
+
+    public string Name { get; }
+
+    /// <summary>What it is, for log lines: "source", "domain discovery", "export".</summary>
+    public string Role { get; }
+
+    public bool IsFailing => _lastFailure is not null;
+
+    public void Failed(Exception error, IProbeLog log)
+    {
+        var description = Describe(error);
+        _consecutiveFailures++;
+        if (_lastFailure is null)
+        {
+            log.Write(LogLevel.Error, $"{Role} {Name} failed: {description}");
+        }
+        else if (!string.Equals(_lastFailure, description, StringComparison.Ordinal))
+        {
+            log.Write(LogLevel.Error, $"{Role} {Name} failed differently: {description}");
+        }
+        else if (log.IsEnabled(LogLevel.Debug))
+        {
+            log.Write(LogLevel.Debug, $"{Role} {Name} still failing ({_consecutiveFailures} times in a row): {description}");
+        }
+
+        _lastFailure = description;
+    }
+
+    public void Succeeded(IProbeLog log)
+    {
+        if (_lastFailure is null)
+        {
+            return;
+        }
+
+        log.Write(LogLevel.Info, $"{Role} {Name} recovered after {_consecutiveFailures} failure(s)");
+        _lastFailure = null;
+        _consecutiveFailures = 0;
+    }
+
+    private static string Describe(Exception error) => error is VmProbeException probe
+        ? $"{probe.Message} [{probe.ErrorId}]"
+        : $"{error.GetType().Name}: {error.Message}";
+}

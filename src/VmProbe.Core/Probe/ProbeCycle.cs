@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using VmProbe.Prometheus;
+
+namespace VmProbe.Probe;
+
+/// <summary>
+/// One collection cycle: discover the domains, let every source add its metrics (each isolated in its own try/catch),
+/// then add the probe's own metrics. The returned <see cref="MetricSet"/> is reused by the next cycle: export it before
+/// calling <see cref="Collect"/> again. Not thread-safe; the loop calls it from one thread at a time.
+/// </summary>
+/// <remarks>
+/// Probe metrics (names without the configured prefix):
+/// <c>probe_info{version}</c> 1; <c>probe_errors_total{source}</c> exceptions that escaped a source, the discovery
+/// or the export, cumulative since start, every known source present from the first cycle;
+/// <c>probe_last_cycle_timestamp_seconds</c> unix time at which this cycle started;
+/// <c>probe_cycle_duration_seconds</c> this cycle's duration from the start of discovery to the end of the last source
+/// (the export of this very file is not included: it cannot be measured before it is written);
+/// <c>probe_interval_seconds</c> the configured delay; <c>probe_domains</c> domains found this cycle;
+/// <c>probe_open_fds</c> file descriptors open in the probe process.
+/// </remarks>
+public sealed class ProbeCycle
+{
+    /// <summary>The <c>source</c> label of failed textfile exports, reported by the loop.</summary>
+    public const string ExportSourceName = "textfile";
+
+    private readonly IDomainDiscovery? _discovery;
+    private readonly IMetricSource[] _sources;
+    private readonly IProbeLog _log;
+    private readonly IProbeClock _clock;
+    private readonly MetricSet _metrics = new();
+    private readonly ComponentHealth? _discoveryHealth;
+    private readonly ComponentHealth[] _sourceHealth;
+    private readonly ComponentHealth _exportHealth;
+
+    // Cumulative error counts by source label, in first-seen order so the exported series order is stable.
+    private readonly List<string> _errorLabels = new();
+    private readonly Dictionary<string, long> _errors = new(StringComparer.Ordinal);
+    private readonly string[][] _errorLabelValues;
+    private readonly string[] _versionLabel = { ProbeInfo.Version };
+    private readonly double _intervalSeconds;
+
+    public ProbeCycle(IDomainDiscovery? discovery, IReadOnlyList<IMetricSource> sources, IProbeLog log, int delayMs, IProbeClock? clock = null)
+    {
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(log);
+        if (delayMs <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(delayMs), delayMs, "The delay must be positive.");
+        }
+
+        _discovery = discovery;
+        _sources = sources.ToArray();
+        _log = log;
+        _clock = clock ?? SystemProbeClock.Instance;
+        _intervalSeconds = delayMs / 1000.0;
+
+        if (discovery is not null)
+        {
+            _discoveryHealth = new ComponentHealth(discovery.Name, "domain discovery");
+            RegisterErrorLabel(discovery.Name);
+        }
+
+        _sourceHealth = new ComponentHealth[_sources.Length];
+        for (var i = 0; i < _sources.Length; i++)
+        {
+            _sourceHealth[i] = new ComponentHealth(_sources[i].Name, "source");
+            RegisterErrorLabel(_sources[i].Name);
+        }
+
+        _exportHealth = new ComponentHealth(ExportSourceName, "export");
+        RegisterErrorLabel(ExportSourceName);
+        _errorLabelValues = _errorLabels.Select(label => new[] { label }).ToArray();
+    }
+
+    public IReadOnlyList<IMetricSource> Sources => _sources;
+
+    /// <summary>Whether some source needs <see cref="Prepare"/> and one delay of counting before its first collection.</summary>
+    public bool HasPreparedSources => _sources.Any(source => source is IPreparedSource);
+
+    /// <summary>The domains of the last <see cref="Prepare"/> or <see cref="Collect"/>.</summary>
+    public IReadOnlyList<VmDomain> LastDomains { get; private set; } = Array.Empty<VmDomain>();
+
+    /// <summary>Cumulative errors counted under a source label (0 for an unknown label).</summary>
+    public long ErrorCount(string source) => _errors.TryGetValue(source, out var count) ? count : 0;
+
+    /// <summary>Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it; failures are counted like collection failures.</summary>
+    public void Prepare(CancellationToken cancellationToken)
+    {
+        var context = new CycleContext(Discover(cancellationToken), _clock.UtcNow, _log, cancellationToken);
+        for (var i = 0; i < _sources.Length; i++)
+        {
+            if (_sources[i] is not IPreparedSource prepared)
+            {
+                continue;
+            }
+
+            try
+            {
+                prepared.Prepare(context);
+                _sourceHealth[i].Succeeded(_log);
+            }
+            catch (Exception error)
+            {
+                CountFailure(_sourceHealth[i], error);
+            }
+        }
+    }
+
+    /// <summary>Runs one cycle and returns its metrics (the same, reset, set every time).</summary>
+    /// <param name="cancellationToken">Handed to the sources to abort early; the loop passes none so that a stop finishes the cycle.</param>
+    public MetricSet Collect(CancellationToken cancellationToken)
+    {
+        var startedTicks = Stopwatch.GetTimestamp();
+        var timestamp = _clock.UtcNow;
+        _metrics.Reset();
+
+        var context = new CycleContext(Discover(cancellationToken), timestamp, _log, cancellationToken);
+        for (var i = 0; i < _sources.Length; i++)
+        {
+            try
+            {
+                _sources[i].Collect(context, _metrics);
+                _sourceHealth[i].Succeeded(_log);
+            }
+            catch (Exception error)
+            {
+                CountFailure(_sourceHealth[i], error);
+            }
+        }
+
+        AddProbeMetrics(timestamp, Stopwatch.GetElapsedTime(startedTicks), context.Domains.Count);
+        return _metrics;
+    }
+
+    /// <summary>The loop reports each export: a failure is logged like a source's and counted under <see cref="ExportSourceName"/>.</summary>
+    public void ReportExport(Exception? error)
+    {
+        if (error is null)
+        {
+            _exportHealth.Succeeded(_log);
+        }
+        else
+        {
+            CountFailure(_exportHealth, error);
+        }
+    }
+
+    private IReadOnlyList<VmDomain> Discover(CancellationToken cancellationToken)
+    {
+        IReadOnlyList<VmDomain> domains = Array.Empty<VmDomain>();
+        if (_discovery is not null)
+        {
+            try
+            {
+                domains = _discovery.Discover(_log, cancellationToken) ?? Array.Empty<VmDomain>();
+                _discoveryHealth!.Succeeded(_log);
+            }
+            catch (Exception error)
+            {
+                CountFailure(_discoveryHealth!, error);
+            }
+        }
+
+        LastDomains = domains;
+        return domains;
+    }
+
+    private void CountFailure(ComponentHealth health, Exception error)
+    {
+        health.Failed(error, _log);
+        _errors[health.Name]++;
+    }
+
+    private void RegisterErrorLabel(string label)
+    {
+        if (_errors.TryAdd(label, 0))
+        {
+            _errorLabels.Add(label);
+        }
+    }
+
+    private void AddProbeMetrics(DateTimeOffset timestamp, TimeSpan duration, int domainCount)
+    {
+        _metrics.Family("probe_info", MetricType.Gauge, "VmProbe build information; always 1.", "version")
+            .Add(1, _versionLabel);
+
+        var errors = _metrics.Family("probe_errors_total", MetricType.Counter,
+            "Errors that escaped a source, the domain discovery or the textfile export, since the probe started.", "source");
+        for (var i = 0; i < _errorLabels.Count; i++)
+        {
+            errors.Add(_errors[_errorLabels[i]], _errorLabelValues[i]);
+        }
+
+        _metrics.Family("probe_last_cycle_timestamp_seconds", MetricType.Gauge, "Unix time at which the cycle that wrote this file started.")
+            .Add(timestamp.ToUnixTimeMilliseconds() / 1000.0);
+        _metrics.Family("probe_cycle_duration_seconds", MetricType.Gauge,
+            "Duration of the cycle that wrote this file, from domain discovery to the last source (the write itself excluded).")
+            .Add(duration.TotalSeconds);
+        _metrics.Family("probe_interval_seconds", MetricType.Gauge, "Configured delay between two cycles.")
+            .Add(_intervalSeconds);
+        _metrics.Family("probe_domains", MetricType.Gauge, "Domains found by the discovery in the cycle that wrote this file.")
+            .Add(domainCount);
+        var openFds = CountOpenFds();
+        if (openFds >= 0)
+        {
+            _metrics.Family("probe_open_fds", MetricType.Gauge, "File descriptors open in the probe process.")
+                .Add(openFds);
+        }
+    }
+
+    private static int CountOpenFds()
+    {
+        try
+        {
+            var count = 0;
+            foreach (var _ in Directory.EnumerateFileSystemEntries("/proc/self/fd"))
+            {
+                count++;
+            }
+
+            // The enumeration holds one descriptor of its own on /proc/self/fd while it lists it.
+            return Math.Max(0, count - 1);
+        }
+        catch (IOException)
+        {
+            return -1;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return -1;
+        }
+    }
+}
