@@ -1,0 +1,150 @@
+using System.Buffers;
+using System.Text;
+
+namespace VmProbe.Procfs;
+
+/// <summary>
+/// Reads a whole procfs/cgroupfs file with one open, a read loop and one close into a reusable buffer
+/// (procfs files report size 0, so anything that stats first reads nothing or reads twice).
+/// A missing file or a vanished process/thread (ENOENT, ESRCH, ENOTDIR) is reported as false; any other
+/// failure throws <see cref="ProcfsException"/> naming the file. Not thread-safe: one reader per collecting thread.
+/// </summary>
+public sealed class ProcFileReader : IDisposable
+{
+    private const int MaxPathBytes = 4096;
+    private byte[] _buffer;
+    private int _length;
+
+    public ProcFileReader(int initialCapacity = 16 * 1024)
+    {
+        _buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialCapacity, 256));
+    }
+
+    /// <summary>The content of the last successful read; valid until the next read.</summary>
+    public ReadOnlySpan<byte> Content => _buffer.AsSpan(0, _length);
+
+    /// <summary>Reads the file at <paramref name="path"/>; false when it (or its process) does not exist.</summary>
+    public unsafe bool TryRead(ReadOnlySpan<char> path)
+    {
+        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
+        _length = 0;
+        Span<byte> pathBytes = stackalloc byte[MaxPathBytes];
+        EncodePath(path, pathBytes);
+        int fd;
+        fixed (byte* p = pathBytes)
+        {
+            do
+            {
+                fd = ProcfsNative.Open(p, ProcfsNative.OpenReadOnlyFlags);
+            }
+            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == ProcfsNative.EINTR);
+        }
+
+        if (fd < 0)
+        {
+            return HandleError(System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), path, "open");
+        }
+
+        try
+        {
+            while (true)
+            {
+                if (_length == _buffer.Length)
+                {
+                    Grow();
+                }
+
+                nint n;
+                fixed (byte* b = &_buffer[_length])
+                {
+                    n = ProcfsNative.Read(fd, b, (nuint)(_buffer.Length - _length));
+                }
+
+                if (n < 0)
+                {
+                    var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                    if (errno == ProcfsNative.EINTR)
+                    {
+                        continue;
+                    }
+
+                    _length = 0;
+                    return HandleError(errno, path, "read");
+                }
+
+                if (n == 0)
+                {
+                    return true;
+                }
+
+                _length += (int)n;
+            }
+        }
+        finally
+        {
+            ProcfsNative.Close(fd);
+        }
+    }
+
+    /// <summary>Reads the target of a symbolic link (for <c>/proc/PID/exe</c>); null when missing or unreadable.</summary>
+    public static unsafe string? TryReadLink(string path)
+    {
+        Span<byte> pathBytes = stackalloc byte[MaxPathBytes];
+        EncodePath(path, pathBytes);
+        Span<byte> target = stackalloc byte[MaxPathBytes];
+        nint n;
+        fixed (byte* p = pathBytes)
+        fixed (byte* t = target)
+        {
+            n = ProcfsNative.ReadLink(p, t, (nuint)target.Length);
+        }
+
+        return n <= 0 ? null : Encoding.UTF8.GetString(target[..(int)n]);
+    }
+
+    public void Dispose()
+    {
+        if (_buffer.Length != 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = Array.Empty<byte>();
+            _length = 0;
+        }
+    }
+
+    private static void EncodePath(ReadOnlySpan<char> path, Span<byte> destination)
+    {
+        if (Encoding.UTF8.GetByteCount(path) >= destination.Length)
+        {
+            throw new ProcfsException($"Path too long: {path.ToString()}", path.ToString(), "procfs_read,ENAMETOOLONG", ProbeErrorKind.InvalidArgument, 36);
+        }
+
+        var count = Encoding.UTF8.GetBytes(path, destination);
+        destination[count] = 0;
+    }
+
+    private static bool HandleError(int errno, ReadOnlySpan<char> path, string call)
+    {
+        // The process or thread exited between listing and reading: not an error for a prober.
+        if (errno is ProcfsNative.ENOENT or ProcfsNative.ESRCH or ProcfsNative.ENOTDIR)
+        {
+            return false;
+        }
+
+        var file = path.ToString();
+        var name = ProcfsNative.ErrnoName(errno);
+        var kind = errno is ProcfsNative.EACCES or ProcfsNative.EPERM ? ProbeErrorKind.PermissionDenied : ProbeErrorKind.Unknown;
+        throw new ProcfsException($"Cannot {call} {file}: {name} (errno {errno}).", file, "procfs_read," + name, kind, errno)
+        {
+            RecommendedAction = kind == ProbeErrorKind.PermissionDenied ? "Run as root to read other users' processes and cgroups." : null,
+        };
+    }
+
+    private void Grow()
+    {
+        var bigger = ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+        _buffer.AsSpan(0, _length).CopyTo(bigger);
+        ArrayPool<byte>.Shared.Return(_buffer);
+        _buffer = bigger;
+    }
+}

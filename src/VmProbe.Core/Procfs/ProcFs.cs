@@ -1,0 +1,264 @@
+using System.Globalization;
+using System.IO.Enumeration;
+using System.Runtime.InteropServices;
+
+namespace VmProbe.Procfs;
+
+/// <summary>
+/// Typed access to the procfs files VmProbe reads, under a root directory (default <c>/</c>; tests point it at a
+/// fixture tree whose <c>proc/</c> mirrors /proc). Readers return null/false when the file, process or thread does
+/// not exist (a VM that stopped, a thread that exited) and throw <see cref="ProcfsException"/> for anything else.
+/// Holds one reusable buffer: not thread-safe, use one instance per collecting thread.
+/// </summary>
+public sealed partial class ProcFs : IDisposable
+{
+    private static readonly EnumerationOptions NumericDirectoryOptions = new()
+    {
+        RecurseSubdirectories = false,
+        IgnoreInaccessible = true,
+        AttributesToSkip = 0,
+        ReturnSpecialDirectories = false,
+    };
+
+    // The hot per-thread readers build their path on the stack; the string is made only if parsing fails.
+    private const string PathPlaceholder = "<task file>";
+
+    private static double? _clockTicks;
+    private readonly ProcFileReader _reader = new();
+
+    public ProcFs(string root = "/")
+    {
+        Root = root;
+        ProcDirectory = Path.Combine(root, "proc");
+    }
+
+    public string Root { get; }
+
+    /// <summary><c>{Root}/proc</c>.</summary>
+    public string ProcDirectory { get; }
+
+    /// <summary>USER_HZ, the unit of /proc/stat and /proc/PID/stat times: sysconf(_SC_CLK_TCK), 100 on every Linux ABI.</summary>
+    public static double ClockTicksPerSecond => _clockTicks ??= QueryClockTicks();
+
+    /// <summary>The reader, for callers that parse a file this class has no method for.</summary>
+    public ProcFileReader Reader => _reader;
+
+    public HostProcStat? ReadStat(bool includePerCpu = false)
+    {
+        var path = Path.Combine(ProcDirectory, "stat");
+        return _reader.TryRead(path) ? HostProcStat.Parse(_reader.Content, path, ClockTicksPerSecond, includePerCpu) : null;
+    }
+
+    /// <summary>/proc/schedstat summed over CPUs; null where the kernel has no CONFIG_SCHEDSTATS file.</summary>
+    public SchedStat? ReadHostSchedStat()
+    {
+        var path = Path.Combine(ProcDirectory, "schedstat");
+        return _reader.TryRead(path) ? SchedStat.ParseHost(_reader.Content, path, out _) : null;
+    }
+
+    public MemInfo? ReadMemInfo()
+    {
+        var path = Path.Combine(ProcDirectory, "meminfo");
+        return _reader.TryRead(path) ? MemInfo.Parse(_reader.Content, path) : null;
+    }
+
+    public LoadAverage? ReadLoadAverage()
+    {
+        var path = Path.Combine(ProcDirectory, "loadavg");
+        return _reader.TryRead(path) ? LoadAverage.Parse(_reader.Content, path) : null;
+    }
+
+    /// <summary><paramref name="resource"/> is cpu, memory or io; null where the kernel has no PSI.</summary>
+    public PressureStall? ReadPressure(string resource)
+    {
+        var path = Path.Combine(ProcDirectory, "pressure", resource);
+        return _reader.TryRead(path) ? PressureStall.Parse(_reader.Content, resource, path) : null;
+    }
+
+    /// <summary>/proc/PID/task/TID/schedstat; false when the thread is gone. Allocates nothing.</summary>
+    public bool TryReadTaskSchedStat(int pid, int tid, out SchedStat stat)
+    {
+        Span<char> path = stackalloc char[ProcDirectory.Length + 64];
+        if (!path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/schedstat", out var n) || !_reader.TryRead(path[..n]))
+        {
+            stat = default;
+            return false;
+        }
+
+        try
+        {
+            stat = SchedStat.ParseTask(_reader.Content, PathPlaceholder);
+        }
+        catch (ProcfsException e)
+        {
+            throw e.WithPath(PathPlaceholder, path[..n].ToString());
+        }
+
+        return true;
+    }
+
+    /// <summary>/proc/PID/task/TID/stat; false when the thread is gone. Allocates nothing.</summary>
+    public bool TryReadTaskStat(int pid, int tid, out TaskStat stat)
+    {
+        Span<char> path = stackalloc char[ProcDirectory.Length + 64];
+        if (!path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/stat", out var n) || !_reader.TryRead(path[..n]))
+        {
+            stat = default;
+            return false;
+        }
+
+        try
+        {
+            stat = TaskStat.Parse(_reader.Content, PathPlaceholder);
+        }
+        catch (ProcfsException e)
+        {
+            throw e.WithPath(PathPlaceholder, path[..n].ToString());
+        }
+
+        return true;
+    }
+
+    /// <summary>/proc/PID/stat (the whole process: faults and times summed over threads, live and exited).</summary>
+    public bool TryReadProcessStat(int pid, out TaskStat stat)
+    {
+        var path = $"{ProcDirectory}/{pid}/stat";
+        if (!_reader.TryRead(path))
+        {
+            stat = default;
+            return false;
+        }
+
+        stat = TaskStat.Parse(_reader.Content, path);
+        return true;
+    }
+
+    /// <summary>/proc/PID/task/TID/comm without the newline (for example <c>CPU 0/KVM</c>); null when the thread is gone.</summary>
+    public string? ReadTaskComm(int pid, int tid)
+    {
+        var path = $"{ProcDirectory}/{pid}/task/{tid}/comm";
+        return _reader.TryRead(path) ? System.Text.Encoding.UTF8.GetString(_reader.Content.TrimEnd((byte)'\n')) : null;
+    }
+
+    public ProcessStatus? ReadStatus(int pid)
+    {
+        var path = $"{ProcDirectory}/{pid}/status";
+        return _reader.TryRead(path) ? ProcessStatus.Parse(_reader.Content, path) : null;
+    }
+
+    public ProcessCgroups? ReadCgroups(int pid)
+    {
+        var path = $"{ProcDirectory}/{pid}/cgroup";
+        return _reader.TryRead(path) ? ProcessCgroups.Parse(_reader.Content, path) : null;
+    }
+
+    /// <summary>/proc/PID/cmdline split at NULs; null when the process is gone, empty for kernel threads and zombies.</summary>
+    public string[]? ReadCmdline(int pid)
+    {
+        var path = $"{ProcDirectory}/{pid}/cmdline";
+        return _reader.TryRead(path) ? SplitCmdline(_reader.Content) : null;
+    }
+
+    /// <summary>The target of /proc/PID/exe without a trailing <c> (deleted)</c>; null when gone or not readable.</summary>
+    public string? ReadExecutable(int pid)
+    {
+        var target = ProcFileReader.TryReadLink($"{ProcDirectory}/{pid}/exe");
+        const string Deleted = " (deleted)";
+        return target is not null && target.EndsWith(Deleted, StringComparison.Ordinal) ? target[..^Deleted.Length] : target;
+    }
+
+    /// <summary>Fills <paramref name="threadIds"/> (cleared first) from /proc/PID/task; false when the process is gone.</summary>
+    public bool TryListThreads(int pid, List<int> threadIds)
+    {
+        threadIds.Clear();
+        return TryListNumericDirectories($"{ProcDirectory}/{pid}/task", threadIds);
+    }
+
+    /// <summary>Every process id in /proc.</summary>
+    public List<int> ListProcesses()
+    {
+        var pids = new List<int>(256);
+        TryListNumericDirectories(ProcDirectory, pids);
+        return pids;
+    }
+
+    public void Dispose() => _reader.Dispose();
+
+    internal static string[] SplitCmdline(ReadOnlySpan<byte> content)
+    {
+        if (content.IsEmpty)
+        {
+            return Array.Empty<string>();
+        }
+
+        // A trailing NUL ends the last argument; a process that rewrote its argv may have none.
+        if (content[^1] == 0)
+        {
+            content = content[..^1];
+        }
+
+        var args = new List<string>();
+        while (true)
+        {
+            var nul = content.IndexOf((byte)0);
+            if (nul < 0)
+            {
+                args.Add(System.Text.Encoding.UTF8.GetString(content));
+                break;
+            }
+
+            args.Add(System.Text.Encoding.UTF8.GetString(content[..nul]));
+            content = content[(nul + 1)..];
+        }
+
+        return args.ToArray();
+    }
+
+    private static bool TryListNumericDirectories(string directory, List<int> into)
+    {
+        try
+        {
+            var enumerable = new FileSystemEnumerable<int>(
+                directory,
+                static (ref FileSystemEntry entry) => int.Parse(entry.FileName, NumberStyles.None, CultureInfo.InvariantCulture),
+                NumericDirectoryOptions)
+            {
+                ShouldIncludePredicate = static (ref FileSystemEntry entry) =>
+                    entry.IsDirectory && entry.FileName.Length > 0 && IsAllDigits(entry.FileName),
+            };
+            foreach (var id in enumerable)
+            {
+                into.Add(id);
+            }
+
+            return true;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsAllDigits(ReadOnlySpan<char> s)
+    {
+        foreach (var c in s)
+        {
+            if (c is < '0' or > '9')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static double QueryClockTicks()
+    {
+        const int ScClkTck = 2;
+        var ticks = Sysconf(ScClkTck);
+        return ticks > 0 ? ticks : 100;
+    }
+
+    [LibraryImport("libc", EntryPoint = "sysconf")]
+    private static partial long Sysconf(int name);
+}

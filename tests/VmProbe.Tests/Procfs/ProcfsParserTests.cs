@@ -1,0 +1,225 @@
+using System.Text;
+using VmProbe.Procfs;
+using Xunit;
+
+namespace VmProbe.Tests.Procfs;
+
+public class ProcfsParserTests
+{
+    internal static readonly string Fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures", "Procfs");
+    internal static readonly string KvmHost = Path.Combine(Fixtures, "kvmhost");
+    internal static readonly string Local = Path.Combine(Fixtures, "local");
+
+    [Fact]
+    public void Stat_KvmHost_HasGuestTimesInSeconds()
+    {
+        using var proc = new ProcFs(KvmHost);
+        var stat = proc.ReadStat(includePerCpu: true)!;
+        var hz = ProcFs.ClockTicksPerSecond;
+        Assert.Equal(4705356 / hz, stat.Total.User, 9);
+        Assert.Equal(3561420 / hz, stat.Total.Guest, 9);
+        Assert.Equal(1188 / hz, stat.Total.GuestNice, 9);
+        Assert.Equal(4, stat.PerCpu.Count);
+        Assert.Equal(3, stat.PerCpu[3].Cpu);
+        Assert.Equal(2417336021UL, stat.ContextSwitches);
+        Assert.Equal(1872213UL, stat.ProcessesCreated);
+        Assert.Equal(3UL, stat.ProcsRunning);
+        Assert.Equal(1UL, stat.ProcsBlocked);
+    }
+
+    [Fact]
+    public void Stat_LocalCapture_Parses()
+    {
+        using var proc = new ProcFs(Local);
+        var stat = proc.ReadStat()!;
+        Assert.Equal(9719 / ProcFs.ClockTicksPerSecond, stat.Total.User, 9);
+        Assert.Equal(632174UL, stat.ContextSwitches);
+    }
+
+    [Fact]
+    public void Stat_ShortCpuLine_ThrowsNamingFile()
+    {
+        var ex = Assert.Throws<ProcfsException>(() => HostProcStat.Parse("cpu 1 2\n"u8, "/x/stat", 100));
+        Assert.Equal("/x/stat", ex.FilePath);
+        Assert.Equal("procfs_parse,InvalidData", ex.ErrorId);
+        Assert.Contains("cpu", ex.Message);
+    }
+
+    [Fact]
+    public void HostSchedStat_SumsLastThreeFieldsOfCpuLines()
+    {
+        using var proc = new ProcFs(KvmHost);
+        var s = proc.ReadHostSchedStat()!.Value;
+        Assert.Equal(12004352613380UL + 11987441022107 + 11975502887419 + 11981117770031, s.RunNanoseconds);
+        Assert.Equal(1803337113045UL + 1798850110261 + 1801203477218 + 1799012554420, s.WaitNanoseconds);
+        Assert.Equal(420391732UL + 419847511 + 418972260 + 419201988, s.Timeslices);
+    }
+
+    [Fact]
+    public void HostSchedStat_MissingFile_IsNull()
+    {
+        using var proc = new ProcFs(Local);
+        Assert.Null(proc.ReadHostSchedStat());
+    }
+
+    [Fact]
+    public void HostSchedStat_OldVersion_Throws()
+    {
+        Assert.Throws<ProcfsException>(() => SchedStat.ParseHost("version 14\ncpu0 1 2 3\n"u8, "s", out _));
+    }
+
+    [Fact]
+    public void MemInfo_KbToBytes_AndCountsKept()
+    {
+        using var proc = new ProcFs(KvmHost);
+        var mem = proc.ReadMemInfo()!;
+        Assert.Equal(263846496UL * 1024, mem["MemTotal"]);
+        Assert.Equal(8120320UL * 1024, mem["SwapFree"]);
+        Assert.Equal(0UL, mem["HugePages_Total"]);
+        Assert.Null(mem["NoSuchField"]);
+    }
+
+    [Fact]
+    public void LoadAverage_Parses()
+    {
+        using var proc = new ProcFs(KvmHost);
+        var l = proc.ReadLoadAverage()!.Value;
+        Assert.Equal(new LoadAverage(11.52, 10.87, 10.33, 6, 1311, 3790112), l);
+    }
+
+    [Fact]
+    public void Pressure_CpuWithoutFull_AndIoWithFull()
+    {
+        using var proc = new ProcFs(KvmHost);
+        var cpu = proc.ReadPressure("cpu")!;
+        Assert.Equal(88234.201772, cpu.SomeSeconds, 6);
+        Assert.Null(cpu.FullSeconds);
+        var io = proc.ReadPressure("io")!;
+        Assert.Equal(300.101223, io.FullSeconds!.Value, 6);
+    }
+
+    [Fact]
+    public void TaskStat_CommWithSpacesAndParentheses_SplitsAfterLastParen()
+    {
+        var line = Encoding.ASCII.GetBytes("77 (CPU 0/TCG) x) b) R 1 76 76 0 -1 4194560 20 0 5 0 70 6 0 0 20 0 3 0 9002 1 1 1 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 44 0");
+        var stat = TaskStat.Parse(line, "t", out var comm);
+        Assert.Equal("CPU 0/TCG) x) b", Encoding.ASCII.GetString(comm));
+        Assert.Equal('R', stat.State);
+        Assert.Equal(20UL, stat.MinorFaults);
+        Assert.Equal(5UL, stat.MajorFaults);
+        Assert.Equal(70UL, stat.UserTicks);
+        Assert.Equal(6UL, stat.SystemTicks);
+        Assert.Equal(3, stat.NumThreads);
+        Assert.Equal(9002UL, stat.StartTimeTicks);
+        Assert.Equal(1, stat.LastCpu);
+        Assert.Equal(44UL, stat.GuestTicks);
+    }
+
+    [Fact]
+    public void TaskFiles_FromKvmFixture()
+    {
+        using var proc = new ProcFs(KvmHost);
+        Assert.True(proc.TryReadTaskSchedStat(4242, 4251, out var sched));
+        Assert.Equal(new SchedStat(930112000000, 21200000000, 4401223), sched);
+        Assert.True(proc.TryReadTaskStat(4242, 4251, out var stat));
+        Assert.Equal(35120UL, stat.GuestTicks);
+        Assert.Equal("CPU 0/KVM", proc.ReadTaskComm(4242, 4251));
+        var status = proc.ReadStatus(4242)!;
+        Assert.Equal(new ProcessStatus("qemu-kvm", 5, 8523412UL * 1024, 118230, 2201), status);
+        var threads = new List<int>();
+        Assert.True(proc.TryListThreads(4242, threads));
+        Assert.Equal(new[] { 4242, 4250, 4251, 4252, 4260 }, threads.Order());
+    }
+
+    [Fact]
+    public void VanishedProcessAndThread_ReturnFalseOrNull()
+    {
+        using var proc = new ProcFs(KvmHost);
+        Assert.False(proc.TryReadTaskSchedStat(4242, 99999, out _));
+        Assert.False(proc.TryReadTaskStat(99999, 1, out _));
+        Assert.Null(proc.ReadStatus(99999));
+        Assert.Null(proc.ReadCgroups(99999));
+        Assert.Null(proc.ReadCmdline(99999));
+        Assert.False(proc.TryListThreads(99999, new List<int>()));
+    }
+
+    [Fact]
+    public void Cgroups_V1AndV2Lines()
+    {
+        using var proc = new ProcFs(KvmHost);
+        var cg = proc.ReadCgroups(5353)!;
+        Assert.Equal("/machine/qemu-2-db.libvirt-qemu/emulator", cg.UnifiedPath);
+        Assert.Equal("/machine/qemu-2-db.libvirt-qemu/emulator", cg.V1Path("cpuacct"));
+        Assert.Equal("/", cg.V1Path("memory"));
+        Assert.Null(cg.V1Path("hugetlb"));
+    }
+
+    [Fact]
+    public void Cmdline_NulSeparated()
+    {
+        using var proc = new ProcFs(KvmHost);
+        var argv = proc.ReadCmdline(5353)!;
+        Assert.Equal("/usr/bin/qemu-system-x86_64", argv[0]);
+        Assert.Equal("guest=db.prod \"eu\",,main,debug-threads=on", argv[2]);
+        Assert.Equal(7, argv.Length);
+    }
+
+    [Fact]
+    public void CgroupStatFiles_V2AndV1()
+    {
+        using var cg = new CgroupFs(ProcfsFixtures.CgroupTree);
+        var dir = Path.Combine(cg.Root, "machine.slice", ProcfsFixtures.WebScope);
+        var v2 = cg.ReadCpuStats(dir)!;
+        Assert.Equal(1902.334123, v2.UsageSeconds!.Value, 6);
+        Assert.Equal(0UL, v2.ThrottledPeriods);
+        Assert.Equal(8728231936UL, cg.ReadMemoryUsage(dir));
+        var mem = new Dictionary<string, ulong>();
+        Assert.True(cg.TryReadMemoryStat(dir, mem));
+        Assert.Equal(8589934592UL, mem["anon"]);
+
+        using var hybrid = new CgroupFs(Path.Combine(KvmHost, "hybrid", "sys", "fs", "cgroup"));
+        var v1Dir = Path.Combine(hybrid.Root, "cpu,cpuacct", "machine", "qemu-2-db.libvirt-qemu");
+        var v1 = hybrid.ReadCpuStats(null, v1Dir, v1Dir)!;
+        Assert.Equal(912.003441221, v1.UsageSeconds!.Value, 9);
+        Assert.Equal(80012 / ProcFs.ClockTicksPerSecond, v1.UserSeconds!.Value, 9);
+        Assert.Equal(31UL, v1.ThrottledPeriods);
+        Assert.Equal(4.1, v1.ThrottledSeconds!.Value, 9);
+        Assert.Null(hybrid.ReadCpuStats(null, Path.Combine(v1Dir, "gone"), Path.Combine(v1Dir, "gone")));
+    }
+
+    [Fact]
+    public void CgroupStatFiles_LocalCapture()
+    {
+        using var cg = new CgroupFs(Path.Combine(Local, "sys", "fs", "cgroup"));
+        Assert.Equal(878874624UL, cg.ReadMemoryUsage(Path.Combine(cg.Root, "memory")));
+        var v2 = cg.ReadCpuStats(Path.Combine(cg.Root, "unified"))!;
+        Assert.Equal(160.62, v2.UsageSeconds!.Value, 6);
+        Assert.Null(v2.ThrottledPeriods);
+    }
+
+    [Fact]
+    public void LiveProc_SelfFilesParse()
+    {
+        using var proc = new ProcFs();
+        var pid = Environment.ProcessId;
+        Assert.NotNull(proc.ReadStat());
+        Assert.True(proc.ReadMemInfo()!["MemTotal"] > 0);
+        Assert.True(proc.TryReadTaskStat(pid, pid, out var stat));
+        Assert.True(stat.NumThreads >= 1);
+        Assert.True(proc.TryReadTaskSchedStat(pid, pid, out var sched));
+        Assert.True(sched.RunNanoseconds > 0);
+        Assert.True(proc.ReadStatus(pid)!.Threads >= 1);
+        Assert.Contains(proc.ListProcesses(), p => p == pid);
+    }
+
+    [Fact]
+    public void Reader_PermissionErrorIsTyped_NotFalse()
+    {
+        using var reader = new ProcFileReader();
+        // A directory cannot be read(): EISDIR is an error, not "missing".
+        var ex = Assert.Throws<ProcfsException>(() => reader.TryRead("/proc/self"));
+        Assert.Equal("procfs_read,EISDIR", ex.ErrorId);
+        Assert.Equal("/proc/self", ex.FilePath);
+        Assert.False(reader.TryRead("/proc/self/no-such-file"));
+    }
+}
