@@ -168,7 +168,7 @@ public static class PerfEventCatalog
 
         var result = new List<string>();
         var entriesSeen = new HashSet<PerfEventCatalogEntry>();
-        foreach (var (_, candidate, entry) in scored.OrderBy(s => s.Distance).ThenBy(s => s.Name.Length).ThenBy(s => s.Name, StringComparer.Ordinal))
+        foreach (var (_, candidate, entry) in scored.OrderBy(s => s.Distance).ThenBy(s => SpellingRank(s.Name)).ThenBy(s => s.Name.Length).ThenBy(s => s.Name, StringComparer.Ordinal))
         {
             if (!entriesSeen.Add(entry))
             {
@@ -189,6 +189,10 @@ public static class PerfEventCatalog
 
         return result;
     }
+
+    // Show perf-tool and canonical spellings before kernel ids and PascalCase forms of the same distance.
+    private static int SpellingRank(string name) =>
+        name.StartsWith("PERF_COUNT_", StringComparison.Ordinal) ? 1 : name.Any(char.IsAsciiLetterUpper) && !name.Contains('-') ? 2 : 0;
 
     /// <summary>
     /// Parses <c>pmu/event</c> (or <c>pmu/event/</c>): reads the PMU's type from <c>&lt;root&gt;/&lt;pmu&gt;/type</c> and the
