@@ -150,13 +150,22 @@ public static partial class ConfigLoader
     {
         var entries = new List<RawEntry>();
         var stream = new YamlStream();
+        var parser = new Parser(new StringReader(text));
         try
         {
-            stream.Load(new StringReader(text));
+            stream.Load(parser);
         }
         catch (YamlException ex)
         {
             state.Error(ToLine(ex.Start), null, "YAML syntax error: " + YamlReason(ex));
+            return entries;
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's scanner throws this on some malformed input (an unclosed flow sequence); the last event read
+            // is where the parser gave up.
+            var line = parser.Current is { } current ? ToLine(current.End) : 1;
+            state.Error(line, null, "YAML syntax error: unexpected content (an unclosed [ or { ?)");
             return entries;
         }
 
