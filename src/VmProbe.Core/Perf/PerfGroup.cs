@@ -94,6 +94,10 @@ public sealed class PerfGroup : IDisposable
     internal int TryAdd(ref PerfEventAttr attr, int eventIndex)
     {
         var groupFd = handles.Count == 0 ? -1 : handles[0].Fd;
+
+        // Only the leader is created disabled: members follow it. A disabled member is not reliably enabled by the
+        // leader's PERF_IOC_FLAG_GROUP enable (a system-wide cpu_clock member stays at 0).
+        attr.Flags = handles.Count == 0 ? attr.Flags | PerfAttrFlags.Disabled : attr.Flags & ~PerfAttrFlags.Disabled;
         var errno = PerfEventNative.TryOpen(ref attr, Pid, Cpu, groupFd, OpenFlags, out var handle);
         if (errno != 0)
         {
