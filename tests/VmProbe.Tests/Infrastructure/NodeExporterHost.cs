@@ -70,9 +70,27 @@ public sealed class NodeExporterHost : IDisposable
         }
     }
 
-    /// <summary>The log lines at level warn or error, for example about a dropped duplicate series.</summary>
+    /// <summary>
+    /// The log lines at level warn or error, for example about a dropped duplicate series, without the start-up
+    /// warning about running as root. Log lines arrive asynchronously: use <see cref="WaitForErrorLog"/> to expect one.
+    /// </summary>
     public IReadOnlyList<string> ErrorLog =>
-        Log.Split('\n').Where(l => l.Contains("level=error", StringComparison.Ordinal) || l.Contains("level=warn", StringComparison.Ordinal)).ToList();
+        Log.Split('\n')
+            .Where(l => l.Contains("level=error", StringComparison.Ordinal) || l.Contains("level=warn", StringComparison.Ordinal))
+            .Where(l => !l.Contains("running as root", StringComparison.Ordinal))
+            .ToList();
+
+    /// <summary>Waits (up to 5 s) for a warn/error log line and returns <see cref="ErrorLog"/>, possibly empty.</summary>
+    public IReadOnlyList<string> WaitForErrorLog()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (ErrorLog.Count == 0 && DateTime.UtcNow < deadline)
+        {
+            Thread.Sleep(20);
+        }
+
+        return ErrorLog;
+    }
 
     /// <summary>
     /// Starts node_exporter with only the textfile collector on <paramref name="textfileDirectory"/> (a new temp
