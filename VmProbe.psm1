@@ -6,10 +6,7 @@ Set-StrictMode -Version 3.0
 New-Alias -Name Read-VmPerfCounters -Value Read-VmPerfCounter -Force
 
 function Start-VmProbe {
-    <#
-    .SYNOPSIS
-    Runs the VmProbe collection loop: every tick, reads all sources and rewrites the Prometheus textfile.
-    #>
+    # .ExternalHelp VmProbe-help.xml
     [CmdletBinding()]
     [OutputType([System.Management.Automation.Job])]
     param(
