@@ -14,12 +14,15 @@ public sealed class VmDomainTransformationAttribute : ArgumentTransformationAttr
     public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
     {
         var value = Unwrap(inputData);
-        if (value is VmDomain || value is VmDomain[])
+        switch (value)
         {
-            return value;
+            case VmDomain[] domains:
+                return domains;
+            case VmDomain domain:
+                return new[] { domain };
         }
 
-        if (value is not string && value is IEnumerable items)
+        if (value is not string && value is not IDictionary && value is IEnumerable items)
         {
             var list = new List<VmDomain>();
             foreach (var item in items)
