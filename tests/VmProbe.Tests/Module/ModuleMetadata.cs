@@ -1,3 +1,4 @@
+using VmProbe.Tests.Infrastructure;
 using Xunit;
 using System.Management.Automation;
 using System.Reflection;
@@ -21,7 +22,7 @@ internal static class ModuleMetadata
 
     public static Assembly CmdletAssembly => typeof(VmProbe.Commands.GetVmDomainCommand).Assembly;
 
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => RepoPaths.Root;
 
     public static IReadOnlyList<CmdletInfo> Cmdlets { get; } = LoadCmdlets();
 
@@ -76,19 +77,6 @@ internal static class ModuleMetadata
         Regex.Matches(ReadRepoFile("VmProbe.psm1"), @"^(?:New|Set)-Alias\s+-Name\s+([\w-]+)", RegexOptions.Multiline).Select(m => m.Groups[1].Value).ToArray();
 
     public static bool IsCommonParameter(string name) => CommonParameterNames.Contains(name);
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "VmProbe.psd1")) && Directory.Exists(Path.Combine(dir.FullName, "src")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No repository root (VmProbe.psd1) above {AppContext.BaseDirectory}");
-    }
 
     private static IReadOnlyList<CmdletInfo> LoadCmdlets()
     {
