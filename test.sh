@@ -7,6 +7,15 @@ cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 results=TestResults
+
+# The Debian packages the tests use for real (libvirtd + QEMU/TCG, promtool, node_exporter, perf): installed when missing.
+scripts/install-packages.sh test
+
+# The PowerShell syntax tests parse every .ps1/.psm1/.psd1 with tree-sitter-powershell (npm). Without node the
+# tests skip with that reason; a failed install is shown here and the tests skip saying node_modules is missing.
+if command -v npm >/dev/null 2>&1 && [ ! -d tests/tools/node_modules/tree-sitter-powershell ]; then
+    npm ci --prefix tests/tools --no-audit --no-fund </dev/null || echo "npm ci in tests/tools failed: the PowerShell syntax tests will be skipped"
+fi
 rm -rf "$results"
 
 extra_failures=0
