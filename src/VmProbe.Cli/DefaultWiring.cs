@@ -10,7 +10,7 @@ namespace VmProbe.Cli;
 /// </summary>
 internal static class DefaultWiring
 {
-    public static CliWiring Create() => new()
+    public static RunnerWiring Create() => new()
     {
         // WIRE: path => { try { var r = ConfigLoader.Load(path); return new LoadedConfig(r.Config, r.Warnings.Select(w => w.ToString()).ToList()); }
         //                 catch (ConfigException e) { throw new ConfigLoadFailedException(new[] { new ConfigProblem(e.File, e.Line, e.Key, e.Message) }, e); } }

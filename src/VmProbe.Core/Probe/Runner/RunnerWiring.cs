@@ -1,7 +1,6 @@
 using VmProbe.Config;
-using VmProbe.Probe;
 
-namespace VmProbe.Cli;
+namespace VmProbe.Probe;
 
 /// <summary>A loaded configuration and the loader's warnings, as the runner shows them.</summary>
 internal sealed record LoadedConfig(ProbeConfig Config, IReadOnlyList<string> Warnings);
@@ -18,7 +17,7 @@ internal sealed record ConfigProblem(string? File, int Line, string? Key, string
     }
 }
 
-/// <summary>Thrown by <see cref="CliWiring.LoadConfig"/> when the configuration is invalid; the runner prints the problems and exits 2.</summary>
+/// <summary>Thrown by <see cref="RunnerWiring.LoadConfig"/> when the configuration is invalid; the runner prints the problems and exits 2.</summary>
 internal sealed class ConfigLoadFailedException : Exception
 {
     public ConfigLoadFailedException(IReadOnlyList<ConfigProblem> problems, Exception? inner = null)
@@ -31,10 +30,10 @@ internal sealed class ConfigLoadFailedException : Exception
 }
 
 /// <summary>
-/// What the runner is built from. <see cref="DefaultWiring"/> binds it to the real config loader, sources and writer;
+/// What the runner is built from. The runner's DefaultWiring binds it to the real config loader, sources and writer;
 /// tests bind it to test-local parts.
 /// </summary>
-internal sealed class CliWiring
+internal sealed class RunnerWiring
 {
     /// <summary>Reads and validates the file; throws <see cref="ConfigLoadFailedException"/> for bad input.</summary>
     public required Func<string, LoadedConfig> LoadConfig { get; init; }
