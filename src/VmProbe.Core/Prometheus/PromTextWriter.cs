@@ -231,7 +231,12 @@ public sealed class PromTextWriter
 
         WriteBytes(output, "\n# TYPE "u8);
         WriteBytes(output, name);
-        WriteBytes(output, family.Type == MetricType.Counter ? " counter\n"u8 : " gauge\n"u8);
+        WriteBytes(output, family.Type switch
+        {
+            MetricType.Counter => " counter\n"u8,
+            MetricType.Untyped => " untyped\n"u8,
+            _ => " gauge\n"u8,
+        });
     }
 
     private static void WriteSample(IBufferWriter<byte> output, byte[] name, byte[][] labelNames, in MetricSample sample)
