@@ -1,0 +1,81 @@
+using System.Runtime.InteropServices;
+using VmProbe.Native;
+
+namespace VmProbe.Perf;
+
+/// <summary>
+/// File-descriptor accounting for perf: estimates what a config needs, raises RLIMIT_NOFILE's soft limit to the hard one,
+/// and refuses before opening when the estimate does not fit (a clear error instead of EMFILE half-way through).
+/// </summary>
+public sealed class PerfFdBudget
+{
+    /// <summary>fds kept free for everything else the probe opens (libvirt sockets, /proc files, the output file...).</summary>
+    public const int DefaultReservedFds = 256;
+
+    public PerfFdBudget(int reservedFds = DefaultReservedFds)
+    {
+        ReservedFds = reservedFds;
+        var (soft, hard) = GetNoFileLimit();
+        if (soft < hard)
+        {
+            SetNoFileSoftLimit(hard);
+            (soft, _) = GetNoFileLimit();
+        }
+
+        Limit = soft;
+    }
+
+    /// <summary>The soft RLIMIT_NOFILE after raising it.</summary>
+    public ulong Limit { get; }
+
+    public int ReservedFds { get; }
+
+    /// <summary>Perf fds open right now in this process (all sessions), for the <c>probe_open_fds</c> metric.</summary>
+    public static long OpenPerfFds => PerfEventHandle.OpenCount;
+
+    /// <summary>All fds of this process (/proc/self/fd entries).</summary>
+    public static int CountProcessFds() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
+
+    /// <summary>fds needed for <paramref name="events"/> events on each of <paramref name="targets"/> targets, each on
+    /// <paramref name="cpusPerTarget"/> CPUs (1 for thread targets).</summary>
+    public static long Estimate(int events, int targets, int cpusPerTarget = 1) => (long)events * targets * Math.Max(1, cpusPerTarget);
+
+    /// <summary>Whether <paramref name="additionalFds"/> more perf fds fit under the limit, keeping <see cref="ReservedFds"/> free.</summary>
+    public bool Fits(long additionalFds) => (ulong)(OpenPerfFds + additionalFds + ReservedFds) <= Limit;
+
+    /// <summary>Throws <see cref="PerfFdBudgetExceededException"/> when <paramref name="additionalFds"/> do not fit.</summary>
+    public void EnsureFits(long additionalFds, string what)
+    {
+        if (!Fits(additionalFds))
+        {
+            throw new PerfFdBudgetExceededException(
+                $"{what} needs {additionalFds} perf file descriptors; {OpenPerfFds} are open and {ReservedFds} are kept for other files, "
+                + $"but RLIMIT_NOFILE is {Limit}",
+                additionalFds,
+                Limit);
+        }
+    }
+
+    public static unsafe (ulong Soft, ulong Hard) GetNoFileLimit()
+    {
+        Libc.RLimit limit;
+        if (Libc.GetRLimit(Libc.RlimitNoFile, &limit) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new VmProbeException($"getrlimit(RLIMIT_NOFILE) failed: {Errno.Describe(errno)}", "getrlimit," + Errno.Name(errno), Errno.ToKind(errno));
+        }
+
+        return (limit.Current, limit.Maximum);
+    }
+
+    private static unsafe void SetNoFileSoftLimit(ulong soft)
+    {
+        var (_, hard) = GetNoFileLimit();
+        var limit = new Libc.RLimit { Current = soft, Maximum = hard };
+        if (Libc.SetRLimit(Libc.RlimitNoFile, &limit) != 0)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw new VmProbeException($"setrlimit(RLIMIT_NOFILE, {soft}) failed: {Errno.Describe(errno)}", "setrlimit," + Errno.Name(errno), Errno.ToKind(errno));
+        }
+    }
+}

@@ -1,0 +1,161 @@
+namespace VmProbe.Perf;
+
+/// <summary>
+/// Per-thread counters of one process (for a VM: its vCPU and other QEMU threads), kept in step with the thread list by
+/// <see cref="Sync"/>. Threads that disappear are closed, but their last counts go into a retired total, so
+/// <see cref="GetTotal"/> never goes backwards. Not thread-safe.
+/// </summary>
+public sealed class ThreadPerfSession : IDisposable
+{
+    private readonly Dictionary<int, PerfCounterSet> threads = new();
+    private readonly HashSet<int> wanted = new();
+    private readonly List<int> toRetire = new();
+    private readonly PerfCount[] retired;
+    private readonly PerfCount[] totals;
+    private readonly PerfEventStatus?[] status;
+    private readonly PerfFdBudget? budget;
+
+    public ThreadPerfSession(IReadOnlyList<PerfEventSpec> events, PerfOpenOptions? options = null, PerfFdBudget? budget = null)
+    {
+        Events = events ?? throw new ArgumentNullException(nameof(events));
+        Options = options ?? PerfOpenOptions.Default;
+        this.budget = budget;
+        retired = new PerfCount[events.Count];
+        totals = new PerfCount[events.Count];
+        status = new PerfEventStatus?[events.Count];
+    }
+
+    public IReadOnlyList<PerfEventSpec> Events { get; }
+
+    public PerfOpenOptions Options { get; }
+
+    /// <summary>TIDs counted now.</summary>
+    public IReadOnlyCollection<int> ThreadIds => threads.Keys;
+
+    /// <summary>Per event: supported on at least one thread, else the first failure seen; null until a thread was opened.</summary>
+    public IReadOnlyList<PerfEventStatus?> Status => status;
+
+    /// <summary>Opens counters for new TIDs and retires those no longer listed.</summary>
+    public ThreadSyncResult Sync(IEnumerable<int> threadIds)
+    {
+        wanted.Clear();
+        foreach (var tid in threadIds)
+        {
+            wanted.Add(tid);
+        }
+
+        toRetire.Clear();
+        foreach (var tid in threads.Keys)
+        {
+            if (!wanted.Contains(tid))
+            {
+                toRetire.Add(tid);
+            }
+        }
+
+        foreach (var tid in toRetire)
+        {
+            var set = threads[tid];
+            TryRead(set); // Final counts: a dead thread's events stay readable until closed.
+            for (var e = 0; e < retired.Length; e++)
+            {
+                retired[e] += set.GetTotal(e);
+            }
+
+            set.Dispose();
+            threads.Remove(tid);
+        }
+
+        int opened = 0, vanished = 0;
+        foreach (var tid in wanted)
+        {
+            if (threads.ContainsKey(tid))
+            {
+                continue;
+            }
+
+            budget?.EnsureFits(Events.Count, $"{Events.Count} perf events on thread {tid}");
+            PerfCounterSet set;
+            try
+            {
+                set = PerfCounterSet.Open(PerfTarget.Thread(tid), Events, Options);
+            }
+            catch (PerfEventException ex) when (ex.Errno == Native.Errno.ESRCH)
+            {
+                vanished++;
+                continue;
+            }
+
+            threads.Add(tid, set);
+            opened++;
+            for (var e = 0; e < status.Length; e++)
+            {
+                if (status[e] is not { Supported: true })
+                {
+                    status[e] = set.Status[e];
+                }
+            }
+        }
+
+        return new ThreadSyncResult(opened, toRetire.Count, vanished);
+    }
+
+    /// <summary>Reads every thread and refreshes the totals (retired + live).</summary>
+    public void Read()
+    {
+        Array.Copy(retired, totals, totals.Length);
+        foreach (var set in threads.Values)
+        {
+            TryRead(set);
+            var counts = set.Totals;
+            for (var e = 0; e < totals.Length; e++)
+            {
+                totals[e] += counts[e];
+            }
+        }
+    }
+
+    /// <summary>Cumulative count of the process (live threads + retired ones) as of the last <see cref="Read"/>.</summary>
+    public PerfCount GetTotal(int eventIndex) => totals[eventIndex];
+
+    /// <summary>Counts of threads that were retired by <see cref="Sync"/>.</summary>
+    public PerfCount GetRetired(int eventIndex) => retired[eventIndex];
+
+    /// <summary>A live thread's cumulative count as of the last <see cref="Read"/>.</summary>
+    public bool TryGetThread(int threadId, int eventIndex, out PerfCount count)
+    {
+        if (threads.TryGetValue(threadId, out var set))
+        {
+            count = set.GetTotal(eventIndex);
+            return true;
+        }
+
+        count = default;
+        return false;
+    }
+
+    /// <summary>The counter set of a live thread (status, per-event totals).</summary>
+    public bool TryGetCounterSet(int threadId, out PerfCounterSet set) => threads.TryGetValue(threadId, out set!);
+
+    /// <summary>A read failure of one thread keeps its previous counts; it must not stop the others.</summary>
+    private static void TryRead(PerfCounterSet set)
+    {
+        try
+        {
+            set.Read();
+        }
+        catch (PerfEventException)
+        {
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var set in threads.Values)
+        {
+            set.Dispose();
+        }
+
+        threads.Clear();
+    }
+}
