@@ -1,5 +1,7 @@
 using VmProbe.Config;
+using VmProbe.Libvirt;
 using VmProbe.Procfs;
+using VmProbe.Prometheus;
 
 namespace VmProbe.Probe;
 
@@ -43,9 +45,12 @@ public sealed class ProbeComposition : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         var names = new List<string> { "host", DomainProcfsSource.SourceName };
+        if (UsesLibvirt(config))
+        {
+            names.Add("libvirt");
+        }
 
-        // GAP(libvirt): "libvirt" when config.Discovery is Auto or Libvirt, once LibvirtDomainSource is merged.
-        // GAP(perf): "perf" when config.Events is not empty, once the perf source is merged.
+        // GAP(perf): "perf" when config.Events is not empty, once the perf metric source is merged.
         return names;
     }
 
@@ -95,8 +100,19 @@ public sealed class ProbeComposition : IDisposable
         _owned.Clear();
     }
 
+    /// <summary>The libvirt session shared by the discovery and the libvirt source; null when the config does not use libvirt.</summary>
+    public LibvirtSession? LibvirtSession { get; private set; }
+
+    private static bool UsesLibvirt(ProbeConfig config) => config.Discovery is DomainDiscovery.Auto or DomainDiscovery.Libvirt;
+
     private void Build()
     {
+        // The session connects on its first call, so a libvirtd that is down does not stop the probe from starting.
+        if (UsesLibvirt(Config))
+        {
+            LibvirtSession = new LibvirtSession(Config.Url, Options.LibvirtCallTimeout, _log);
+        }
+
         Discovery = CreateDiscovery();
         var sources = new List<IMetricSource>
         {
@@ -104,8 +120,13 @@ public sealed class ProbeComposition : IDisposable
             Own(new DomainProcfsSource(Options.Root)),
         };
 
-        // GAP(libvirt): new LibvirtDomainSource(session) when config.Discovery is Auto or Libvirt.
-        // GAP(perf): the perf source (an IPreparedSource) when config.Events is not empty.
+        if (LibvirtSession is not null)
+        {
+            // Borrows the session: the discovery owns it and is disposed after the sources.
+            sources.Add(Own(new LibvirtDomainSource(LibvirtSession)));
+        }
+
+        // GAP(perf): the perf metric source (an IPreparedSource over PerfSession/ThreadPerfSession) when Config.Events is not empty.
         Sources = sources;
     }
 
@@ -115,19 +136,20 @@ public sealed class ProbeComposition : IDisposable
         {
             case DomainDiscovery.Process:
                 return Own(new ProcessDomainDiscovery(Options.Root, Options.CgroupRoot));
+            case DomainDiscovery.Libvirt:
+                return Own(NewLibvirtDiscovery());
             default:
-                // GAP(libvirt): Libvirt -> LibvirtDomainDiscovery, Auto -> AutoDomainDiscovery(libvirt, process scan).
-                // Until the libvirt interop is merged every mode finds domains by scanning /proc.
-                return Own(new ProcessDomainDiscovery(Options.Root, Options.CgroupRoot));
+                return Own(new AutoDomainDiscovery(NewLibvirtDiscovery(), new ProcessDomainDiscovery(Options.Root, Options.CgroupRoot)));
         }
     }
+
+    private LibvirtDomainDiscovery NewLibvirtDiscovery() =>
+        new(LibvirtSession!, ownsSession: true, Options.LibvirtPidDirectory, Options.Root, Options.CgroupRoot);
 
     private ITextfileSink CreateSink()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-
-        // GAP(prom): PromTextWriter(Config.Prefix) rendering into TextFileWriter(Config.Endpoint).
-        throw new NotSupportedException($"this build has no textfile writer wired in; cannot write {Config.Endpoint}");
+        return new PromTextfileSink(Config.Endpoint, Config.Prefix, _log);
     }
 
     private T Own<T>(T part)
