@@ -101,5 +101,28 @@ public class StatConsistencyTests
         Assert.Contains(all, s => s.Family == "domains");
     }
 
+    [Fact]
+    public void ConvertToPromTextRendersWhatThePesterSuiteExpects()
+    {
+        var sample = new VmPerfSample { Scope = VmSampleScope.Host, Event = "task_clock", Value = 42 };
+
+        var text = new VmProbe.Commands.Engine.CorePromTextWriter().Render(SampleExposition.ToMetricSet(new object[] { sample }), "vmprobe");
+
+        Assert.Matches("(?m)^# TYPE vmprobe_host_perf_events_total counter$", text);
+        Assert.Matches("(?m)^vmprobe_host_perf_events_total\\{event=\"task_clock\"\\} 42$", text);
+        Assert.EndsWith("\n", text);
+    }
+
+    [Fact]
+    public void ConfigWithoutAPathIsReadFromEtcVmprobe()
+    {
+        Assert.Equal("/etc/vmprobe/config.yaml", VmProbe.Commands.Engine.CoreConfigLoader.DefaultPath);
+        var error = Record.Exception(() => new VmProbe.Commands.Engine.CoreConfigLoader().Load(null));
+        if (!File.Exists("/etc/vmprobe/config.yaml"))
+        {
+            Assert.Contains("/etc/vmprobe/config.yaml", Assert.IsAssignableFrom<VmProbeException>(error).Message);
+        }
+    }
+
     private static string Render(MetricSet metrics) => Encoding.UTF8.GetString(new PromTextWriter("vmprobe").Render(metrics, out _).Span);
 }
