@@ -49,7 +49,10 @@ function Start-VmProbe {
         $configArguments.Path = $ConfigPath
     }
 
+    # Without -ConfigPath, Get-VmProbeConfig reads /etc/vmprobe/config.yaml.
     $config = Get-VmProbeConfig @configArguments -ErrorAction Stop
+    # discovery: process scans /proc for QEMU processes (Get-VmDomain -Uri process); libvirt bulk stats need libvirt then.
+    $domainUri = if ($config.Discovery -eq [VmProbe.Config.DomainDiscovery]::Process) { 'process' } else { $config.Url }
     $eventNames = @($config.Events | ForEach-Object { $_.CanonicalName })
     $perVcpu = $config.Attribution -eq [VmProbe.Config.PerfAttribution]::Thread
     $interval = [TimeSpan]::FromMilliseconds($config.DelayMs)
@@ -62,7 +65,7 @@ function Start-VmProbe {
     $tick = 0L
     try {
         while ($true) {
-            $domains = @(Get-VmDomain -Uri $config.Url -ErrorAction Continue)
+            $domains = @(Get-VmDomain -Uri $domainUri -ErrorAction Continue)
 
             if ($eventNames.Count -gt 0) {
                 if ($null -eq $hostSession) {
@@ -73,6 +76,10 @@ function Start-VmProbe {
                 foreach ($domain in $domains) {
                     $key = if ($domain.Uuid -ne [guid]::Empty) { $domain.Uuid.ToString() } else { $domain.Name }
                     $current[$key] = $true
+                    if ($domain.Pid -le 0) {
+                        continue # no QEMU process to count (inactive, or a test:/// domain)
+                    }
+
                     if (-not $domainSessions.ContainsKey($key)) {
                         $session = $domain | Start-VmPerfSession -Event $eventNames -Attribution $config.Attribution -ErrorAction Continue
                         if ($null -ne $session) {
@@ -95,11 +102,13 @@ function Start-VmProbe {
             }
 
             if ($domains.Count -gt 0) {
-                foreach ($sample in @($domains | Read-VmDomainStat -Uri $config.Url -ErrorAction Continue)) {
-                    $samples.Add($sample)
+                if ($domainUri -ne 'process') {
+                    foreach ($sample in @($domains | Read-VmDomainStat -Uri $config.Url -ErrorAction Continue)) {
+                        $samples.Add($sample)
+                    }
                 }
 
-                foreach ($sample in @($domains | Read-VmSchedStat -Uri $config.Url -ErrorAction Continue)) {
+                foreach ($sample in @($domains | Where-Object { $_.Pid -gt 0 } | Read-VmSchedStat -Uri $domainUri -ErrorAction Continue)) {
                     $samples.Add($sample)
                 }
             }

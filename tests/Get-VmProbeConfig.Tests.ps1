@@ -25,11 +25,28 @@ Describe 'Get-VmProbeConfig' {
 
     It 'reads a YAML config' {
         $path = Join-Path $TestDrive 'config.yaml'
-        Set-Content -LiteralPath $path -Value "prefix: testprobe`ndelay_ms: 1000`nendpoint: $TestDrive/out.prom"
+        Set-Content -LiteralPath $path -Value "prefix: testprobe`ndelay: 1000`nendpoint: $TestDrive/out.prom"
         $config = Get-VmProbeConfig -Path $path
         $config | Should -BeOfType ([VmProbe.Config.ProbeConfig])
         $config.Prefix | Should -Be 'testprobe'
         $config.DelayMs | Should -Be 1000
+    }
+
+    It 'reads the perf event lists and the enums' {
+        $path = Join-Path $TestDrive 'events.yaml'
+        Set-Content -LiteralPath $path -Value "perfsoftware:`n  - task-clock`nperftracepoint:`n  - sched:sched_switch`nattribution: cgroup`ndiscovery: process`npercpu: true`nurl: test:///default"
+        $config = Get-VmProbeConfig -Path $path
+        @($config.Events | ForEach-Object { $_.CanonicalName }) | Should -Be @('task_clock', 'sched:sched_switch')
+        $config.Attribution | Should -Be ([VmProbe.Config.PerfAttribution]::Cgroup)
+        $config.Discovery | Should -Be ([VmProbe.Config.DomainDiscovery]::Process)
+        $config.PerCpu | Should -BeTrue
+        $config.Url | Should -Be 'test:///default'
+    }
+
+    It 'names the key of a bad value' {
+        $path = Join-Path $TestDrive 'bad.yaml'
+        Set-Content -LiteralPath $path -Value "delay: soon"
+        { Get-VmProbeConfig -Path $path -ErrorAction Stop } | Should -Throw -ExpectedMessage '*delay*'
     }
 
     It 'stops on a missing file' {

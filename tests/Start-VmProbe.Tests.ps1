@@ -33,7 +33,7 @@ Describe 'Start-VmProbe' {
     It 'writes the endpoint once with -Once' -Skip:(-not ($isRoot -and $libvirtPresent)) {
         $endpoint = Join-Path $TestDrive 'once.prom'
         $config = Join-Path $TestDrive 'config.yaml'
-        Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay_ms: 1000"
+        Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay: 1000"
         Start-VmProbe -ConfigPath $config -Once
         Test-Path -LiteralPath $endpoint | Should -BeTrue
         [VmProbe.VmPerfSession]::Open | Should -BeNullOrEmpty

@@ -113,6 +113,12 @@ public sealed class SampleExposition
 
     public void Add(VmStatSample sample)
     {
+        if (sample.Family is not null && sample.Labels is not null)
+        {
+            AddExact(sample);
+            return;
+        }
+
         var name = FamilyName('t', sample.Scope, sample.Metric);
         var type = TypeOf(sample.Metric);
         var hasDevice = sample.Device is not null;
@@ -155,6 +161,23 @@ public sealed class SampleExposition
 
                 break;
         }
+    }
+
+    /// <summary>A sample flattened from a metric source: its family and labels go back exactly as the source declared them.</summary>
+    private void AddExact(VmStatSample sample)
+    {
+        var labels = sample.Labels!;
+        var names = new string[labels.Count];
+        var values = new string[labels.Count];
+        var i = 0;
+        foreach (System.Collections.DictionaryEntry entry in labels)
+        {
+            names[i] = entry.Key.ToString() ?? string.Empty;
+            values[i] = entry.Value?.ToString() ?? string.Empty;
+            i++;
+        }
+
+        Metrics.Family(sample.Family!, sample.Type, sample.Help ?? string.Empty, names).Add(sample.Value, values);
     }
 
     private string FamilyName(char kind, VmSampleScope scope, string metric)
