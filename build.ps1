@@ -5,7 +5,9 @@ Builds, tests, documents and packages the VmProbe module.
 
 .DESCRIPTION
 Build   : dotnet build of the solution.
-Test    : dotnet test, then Invoke-Pester on tests/*.Tests.ps1 against the published module.
+Test    : dotnet test, then the Pester task.
+Pester  : Invoke-Pester on tests/*.Tests.ps1 against the published module (packaged first when missing);
+          -PesterSummaryPath writes "passed failed skipped" counts for test.sh.
 Docs    : MAML help from docs/en-US with platyPS (New-ExternalHelp) when platyPS is installed.
 Package : publishes output/VmProbe/<version>/ (psd1, psm1, format file, bin/*.dll, en-US help), a folder Import-Module loads as is.
 
@@ -14,13 +16,15 @@ Package : publishes output/VmProbe/<version>/ (psd1, psm1, format file, bin/*.dl
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Docs', 'Package')]
+    [ValidateSet('Build', 'Test', 'Pester', 'Docs', 'Package')]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    [string] $OutputPath = (Join-Path -Path $PSScriptRoot -ChildPath 'output')
+    [string] $OutputPath = (Join-Path -Path $PSScriptRoot -ChildPath 'output'),
+
+    [string] $PesterSummaryPath
 )
 
 $ErrorActionPreference = 'Stop'
@@ -93,6 +97,20 @@ function Invoke-DocsTask {
 
 function Invoke-TestTask {
     Invoke-Native -Command 'dotnet' -Arguments @('test', (Join-Path $PSScriptRoot 'tests/VmProbe.Tests'), '-c', $Configuration, '--nologo')
+    Invoke-PesterTask
+}
+
+function Invoke-PesterTask {
+    if (-not (Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]'5.5' })) {
+        # Reported, not failed: a host with pwsh but without Pester 5.5 cannot run the suite (Install-Module Pester).
+        Write-Warning 'Pester 5.5 or newer is not installed: the Pester tests are skipped (Install-Module Pester -MinimumVersion 5.5).'
+        if ($PesterSummaryPath) {
+            Set-Content -LiteralPath $PesterSummaryPath -Value '0 0 0 Pester 5.5 or newer is not installed'
+        }
+
+        return
+    }
+
     if (-not (Test-Path -LiteralPath (Join-Path $moduleRoot 'VmProbe.psd1'))) {
         Invoke-PackageTask
     }
@@ -105,6 +123,10 @@ function Invoke-TestTask {
     $configuration.Output.Verbosity = 'Detailed'
     $env:VMPROBE_MODULE_PATH = Join-Path -Path $moduleRoot -ChildPath 'VmProbe.psd1'
     $result = Invoke-Pester -Configuration $configuration
+    if ($PesterSummaryPath) {
+        Set-Content -LiteralPath $PesterSummaryPath -Value "$($result.PassedCount) $($result.FailedCount) $($result.SkippedCount)"
+    }
+
     if ($result.FailedCount -gt 0) {
         throw "$($result.FailedCount) Pester test(s) failed."
     }
@@ -114,6 +136,7 @@ foreach ($name in $Task) {
     switch ($name) {
         'Build' { Invoke-BuildTask }
         'Test' { Invoke-TestTask }
+        'Pester' { Invoke-PesterTask }
         'Docs' { Invoke-DocsTask }
         'Package' { Invoke-PackageTask }
     }
