@@ -42,8 +42,9 @@ public sealed class LibvirtdHost : IDisposable
     public static string UniqueName(string label) => $"{NamePrefix}{Guid.NewGuid().ToString("N")[..8]}-{label}";
 
     /// <summary>
-    /// Creates and starts a transient TCG domain (qemu64, 128 MiB, no disk unless spinning). With <paramref name="spinning"/>
-    /// it boots a 512-byte floppy whose boot sector is <c>jmp $</c>, so vCPU 0 runs at 100%.
+    /// Creates and starts a transient TCG domain (qemu64, 128 MiB) that boots a 512-byte floppy. With <paramref name="spinning"/>
+    /// the boot sector is <c>jmp $</c>, so vCPU 0 runs at 100%; otherwise it is <c>cli; hlt</c>, so the vCPU halts for good
+    /// once the BIOS is done (no iPXE polling), and the call returns only when the domain has gone quiet.
     /// </summary>
     public LibvirtdTestDomain StartDomain(string name, bool spinning = false, int vcpus = 1)
     {
@@ -57,13 +58,13 @@ public sealed class LibvirtdHost : IDisposable
             throw new ArgumentException($"Test domain names must start with '{NamePrefix}' (got '{name}').", nameof(name));
         }
 
-        string? image = null;
-        if (spinning)
+        var image = Path.Combine(ImageDirectory, $"{NamePrefix}{(spinning ? "spin" : "halt")}-{Guid.NewGuid():N}.img");
         {
-            image = Path.Combine(ImageDirectory, $"{NamePrefix}spin-{Guid.NewGuid():N}.img");
             var sector = new byte[512];
-            sector[0] = 0xEB; // jmp $ (EB FE): the boot sector loops forever on vCPU 0
-            sector[1] = 0xFE;
+            byte[] code = spinning
+                ? new byte[] { 0xEB, 0xFE } // jmp $: the boot sector loops forever on vCPU 0
+                : new byte[] { 0xFA, 0xF4, 0xEB, 0xFC }; // cli; hlt; jmp back: halted with interrupts off, for good
+            code.CopyTo(sector, 0);
             sector[510] = 0x55;
             sector[511] = 0xAA;
             File.WriteAllBytes(image, sector);
@@ -80,10 +81,7 @@ public sealed class LibvirtdHost : IDisposable
             var result = RunVirsh("create", xmlPath);
             if (result.ExitCode != 0)
             {
-                if (image is not null)
-                {
-                    File.Delete(image);
-                }
+                File.Delete(image);
 
                 throw new InvalidOperationException($"virsh create {name} failed ({result.ExitCode}): {result.Stderr.Trim()}");
             }
@@ -97,6 +95,11 @@ public sealed class LibvirtdHost : IDisposable
         lock (_domains)
         {
             _domains.Add(domain);
+        }
+
+        if (!spinning)
+        {
+            WaitUntilQuiet(domain);
         }
 
         return domain;
@@ -159,6 +162,38 @@ public sealed class LibvirtdHost : IDisposable
         {
             _domains.Remove(domain);
         }
+    }
+
+    /// <summary>
+    /// Waits (at most 20 s) until the QEMU process's CPU time grows by less than 5 ms in 250 ms: the BIOS has booted the
+    /// halting sector. Tests that compare an idle domain with a spinning one then measure the halted guest, not its boot.
+    /// </summary>
+    private static void WaitUntilQuiet(LibvirtdTestDomain domain)
+    {
+        static double CpuSeconds(int pid)
+        {
+            // utime + stime of the whole process, fields 14 and 15 of /proc/PID/stat (after the ")" of comm).
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (double.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + double.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture)) / 100.0;
+        }
+
+        var pid = domain.Pid;
+        var deadline = Environment.TickCount64 + 20_000;
+        var before = CpuSeconds(pid);
+        while (Environment.TickCount64 < deadline)
+        {
+            Thread.Sleep(250);
+            var now = CpuSeconds(pid);
+            if (now - before < 0.005)
+            {
+                return;
+            }
+
+            before = now;
+        }
+
+        throw new InvalidOperationException($"domain {domain.Name} (pid {pid}) still uses CPU 20 s after start: its halting boot sector did not run");
     }
 
     private static string DomainXml(string name, string? floppyImage, int vcpus)
@@ -326,8 +361,11 @@ public sealed class LibvirtdTestDomain : IDisposable
     }
 }
 
-/// <summary>Test classes that need the real daemon join this collection and take <see cref="LibvirtdHost"/> in their constructor.</summary>
-[CollectionDefinition(Name)]
+/// <summary>
+/// Test classes that need the real daemon join this collection and take <see cref="LibvirtdHost"/> in their constructor.
+/// It does not run in parallel with other tests: they compare CPU time of domains and count process fds.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class LibvirtdCollection : ICollectionFixture<LibvirtdHost>
 {
     public const string Name = "libvirtd";

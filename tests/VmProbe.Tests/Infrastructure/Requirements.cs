@@ -59,6 +59,31 @@ public static class Requirements
     /// <summary>Number of open file descriptors of this process.</summary>
     public static int OpenFdCount() => Directory.GetFiles("/proc/self/fd").Length;
 
+    /// <summary>
+    /// Open perf_event fds of this process (links to <c>anon_inode:[perf_event]</c>). Leak tests compare this rather than
+    /// every fd: the test host's other threads, pipes and finalizers open and close unrelated fds at any time.
+    /// </summary>
+    public static int OpenPerfEventFdCount()
+    {
+        var count = 0;
+        foreach (var fd in new DirectoryInfo("/proc/self/fd").EnumerateFileSystemInfos())
+        {
+            try
+            {
+                if (fd.LinkTarget == "anon_inode:[perf_event]")
+                {
+                    count++;
+                }
+            }
+            catch (IOException)
+            {
+                // closed between listing and readlink: not ours to count
+            }
+        }
+
+        return count;
+    }
+
     [System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
     private static extern uint geteuid();
 }

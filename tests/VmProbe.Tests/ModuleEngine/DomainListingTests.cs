@@ -64,7 +64,7 @@ public class DomainListingTests
         Skip.If(PerfTestSupport.WhyPerfUnavailable is not null, PerfTestSupport.WhyPerfUnavailable);
         using var vm = _host.StartDomain(LibvirtdHost.UniqueName("perf"), spinning: true);
         var domain = Assert.Single(DomainListing.List(LibvirtdHost.Uri, false, NullProbeLog.Instance), d => d.Name == vm.Name);
-        var baseline = Requirements.OpenFdCount();
+        var baseline = Requirements.OpenPerfEventFdCount();
         var errors = new List<VmProbeException>();
 
         using (var counters = DomainPerfCounters.Open(new[] { PerfEventCatalog.Parse("task_clock") }, new[] { domain }, false, PerfAttribution.Thread, errors, NullProbeLog.Instance))
@@ -77,7 +77,7 @@ public class DomainListingTests
             Assert.True(vcpu.Value > 0);
         }
 
-        Assert.Equal(baseline, Requirements.OpenFdCount());
+        Assert.Equal(baseline, Requirements.OpenPerfEventFdCount());
     }
 
     private sealed class ListLog : IProbeLog

@@ -13,6 +13,7 @@ using static VmProbe.Tests.ModuleEngine.ModuleEngineTestSupport;
 namespace VmProbe.Tests.ModuleEngine;
 
 /// <summary>The perf and schedstat services behind the cmdlets, on this test process's own threads (real perf, live /proc).</summary>
+[Collection(ProcessWideCollection.Name)]
 public class PerfAndSchedServiceTests
 {
     private static readonly PerfEventSpec TaskClock = PerfEventCatalog.Parse("task_clock");
@@ -53,7 +54,7 @@ public class PerfAndSchedServiceTests
         using var worker = new WorkerThread();
         var cycles = PerfEventCatalog.Parse("cpu_cycles");
         var hardwareMissing = !Directory.Exists("/sys/bus/event_source/devices/cpu");
-        var baseline = Requirements.OpenFdCount();
+        var baseline = Requirements.OpenPerfEventFdCount();
         var errors = new List<VmProbeException>();
 
         var counters = EngineServices.PerfSessions.Open(
@@ -62,7 +63,7 @@ public class PerfAndSchedServiceTests
         try
         {
             Assert.True(session.OpenFds > 0);
-            Assert.Equal(baseline + session.OpenFds, Requirements.OpenFdCount());
+            Assert.Equal(baseline + session.OpenFds, Requirements.OpenPerfEventFdCount());
             if (hardwareMissing)
             {
                 var error = Assert.IsType<PerfEventNotSupportedException>(Assert.Single(errors));
@@ -101,7 +102,7 @@ public class PerfAndSchedServiceTests
         }
 
         Assert.Equal(0, session.OpenFds);
-        Assert.Equal(baseline, Requirements.OpenFdCount());
+        Assert.Equal(baseline, Requirements.OpenPerfEventFdCount());
     }
 
     [SkippableFact]

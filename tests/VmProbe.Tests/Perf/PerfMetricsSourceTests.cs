@@ -1,3 +1,4 @@
+using VmProbe.Tests.Infrastructure;
 using VmProbe.Config;
 using VmProbe.Native;
 using VmProbe.Perf;
@@ -9,7 +10,7 @@ using static VmProbe.Tests.Perf.PerfTestSupport;
 namespace VmProbe.Tests.Perf;
 
 /// <summary>The perf source on real counters: this test process plays the QEMU process, with worker threads named like vCPU threads.</summary>
-[Collection(PerfCollection.Name)]
+[Collection(ProcessWideCollection.Name)]
 public class PerfMetricsSourceTests
 {
     private static readonly Guid VmUuid = Guid.Parse("6f1c2d3e-0000-4000-8000-00000000a001");
@@ -182,7 +183,7 @@ public class PerfMetricsSourceTests
         GC.Collect();
         GC.WaitForPendingFinalizers();
         var perfBaseline = PerfEventHandle.OpenCount;
-        var fdBaseline = Infrastructure.Requirements.OpenFdCount();
+        var fdBaseline = Infrastructure.Requirements.OpenPerfEventFdCount();
         using (var vcpus = new FakeVcpus(2))
         {
             var stays = vcpus.Domain("stays", VmUuid);
@@ -216,7 +217,7 @@ public class PerfMetricsSourceTests
 
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        Assert.Equal(fdBaseline, Infrastructure.Requirements.OpenFdCount());
+        Assert.Equal(fdBaseline, Infrastructure.Requirements.OpenPerfEventFdCount());
     }
 
     [SkippableFact]

@@ -1,10 +1,11 @@
+using VmProbe.Tests.Infrastructure;
 using VmProbe.Perf;
 using Xunit;
 using static VmProbe.Tests.Perf.PerfTestSupport;
 
 namespace VmProbe.Tests.Perf;
 
-[Collection(PerfCollection.Name)]
+[Collection(ProcessWideCollection.Name)]
 public class PerfSystemTests
 {
     [SkippableFact]

@@ -131,9 +131,3 @@ internal sealed class WorkerThread : IDisposable
     }
 }
 
-/// <summary>Perf tests that count process fds must not run beside other tests that open files.</summary>
-[Xunit.CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class PerfCollection
-{
-    public const string Name = "perf (fd counting, not parallel)";
-}

@@ -5,6 +5,7 @@ using Xunit;
 
 namespace VmProbe.Tests.Probe;
 
+[Collection(ProcessWideCollection.Name)]
 public class ProbeCycleTests
 {
     private static double Value(Dictionary<string, List<(string Labels, double Value)>> set, string family, string labels) =>

@@ -11,7 +11,7 @@ using Xunit;
 
 namespace VmProbe.Tests.Prometheus;
 
-[Collection(PerfCollection.Name)]
+[Collection(ProcessWideCollection.Name)]
 public class LegacyExpositionTests
 {
     private const string UuidA = "6f1c2d3e-0000-4000-8000-00000000b001";

@@ -6,6 +6,7 @@ using Xunit;
 namespace VmProbe.Tests.Prometheus;
 
 [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+[Collection(ProcessWideCollection.Name)]
 public sealed class TextFileWriterTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("vmprobe-textfile-test-").FullName;
