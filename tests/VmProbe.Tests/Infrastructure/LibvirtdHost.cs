@@ -151,8 +151,20 @@ public sealed class LibvirtdHost : IDisposable
 
     internal void Destroy(LibvirtdTestDomain domain)
     {
-        // Transient: destroy also undefines it. "not found" means it is already gone.
-        RunVirsh("destroy", domain.Name);
+        // Transient: destroy also undefines it. "not found" means it is already gone. Under load libvirt may answer
+        // before QEMU has exited (state "in shutdown"): wait until the domain is gone, so the next test sees no trace of it.
+        var deadline = Environment.TickCount64 + 30_000;
+        do
+        {
+            RunVirsh("destroy", domain.Name);
+            if (RunVirsh("domstate", domain.Name).ExitCode != 0)
+            {
+                break;
+            }
+
+            Thread.Sleep(200);
+        }
+        while (Environment.TickCount64 < deadline);
         if (domain.ImagePath is not null)
         {
             File.Delete(domain.ImagePath);
