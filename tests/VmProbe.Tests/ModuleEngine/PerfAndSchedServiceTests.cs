@@ -154,32 +154,41 @@ public class PerfAndSchedServiceTests
     {
         using var worker = new WorkerThread();
         worker.Do(() => WorkerThread.SpinCpu(TimeSpan.FromMilliseconds(20)));
+        var errors = new List<VmProbeException>();
 
-        var samples = EngineServices.SchedStats.Read(SelfDomain(worker.Tid), DateTimeOffset.Now);
+        var samples = EngineServices.SchedStats.Read(new[] { SelfDomain(worker.Tid) }, DateTimeOffset.Now, errors, NullProbeLog.Instance);
 
-        var run = Assert.Single(samples, s => s.Scope == VmSampleScope.Domain && s.Metric == VmSchedSample.RunSecondsTotal);
-        var vcpuRun = Assert.Single(samples, s => s.Scope == VmSampleScope.Vcpu && s.Metric == VmSchedSample.RunSecondsTotal);
+        Assert.Empty(errors);
+        var run = Assert.Single(samples, s => s.Family == "domain_sched_run_seconds_total");
+        var vcpuRun = Assert.Single(samples, s => s.Family == "domain_vcpu_sched_run_seconds_total");
+        Assert.Equal((VmSampleScope.Domain, "sched_run_seconds_total"), (run.Scope, run.Metric));
+        Assert.Equal((VmSampleScope.Vcpu, "sched_run_seconds_total"), (vcpuRun.Scope, vcpuRun.Metric));
         Assert.True(vcpuRun.Value >= 0.015, $"worker ran {vcpuRun.Value} s");
         Assert.True(run.Value > vcpuRun.Value);
         Assert.Equal(0, vcpuRun.Vcpu);
-        Assert.Equal(6, samples.Count);
         Assert.Equal(
             new[]
             {
                 "domain_sched_run_seconds_total:Counter{domain,uuid}", "domain_sched_wait_seconds_total:Counter{domain,uuid}", "domain_sched_timeslices_total:Counter{domain,uuid}",
+                "domain_minor_page_faults_total:Counter{domain,uuid}", "domain_major_page_faults_total:Counter{domain,uuid}", "domain_cpu_guest_seconds_total:Counter{domain,uuid}",
+                "domain_threads:Gauge{domain,uuid}",
                 "domain_vcpu_sched_run_seconds_total:Counter{domain,uuid,vcpu}", "domain_vcpu_sched_wait_seconds_total:Counter{domain,uuid,vcpu}", "domain_vcpu_sched_timeslices_total:Counter{domain,uuid,vcpu}",
             },
             Shape(SampleExposition.ToMetricSet(samples)));
     }
 
     [Fact]
-    public void SchedStatsOfAGoneProcessAreNotFound()
+    public void SchedStatsOfAGoneProcessAreAPerDomainErrorAndTheOthersAreRead()
     {
         var gone = new VmDomain { Name = "gone", Pid = int.MaxValue - 1 };
+        var errors = new List<VmProbeException>();
 
-        var error = Assert.Throws<ProcfsException>(() => EngineServices.SchedStats.Read(gone, DateTimeOffset.Now));
+        var samples = EngineServices.SchedStats.Read(new[] { gone, SelfDomain() }, DateTimeOffset.Now, errors, NullProbeLog.Instance);
 
+        var error = Assert.IsType<ProcfsException>(Assert.Single(errors));
         Assert.Equal(ProbeErrorKind.NotFound, error.Kind);
         Assert.Contains("gone", error.Message);
+        Assert.NotEmpty(samples);
+        Assert.All(samples, s => Assert.Equal("self", s.Domain));
     }
 }
