@@ -33,6 +33,7 @@ internal interface IPerfSessionEngine
         IReadOnlyList<VmDomain> domains,
         bool includeHost,
         PerfAttribution attribution,
+        bool perCpu,
         ICollection<VmProbeException> errors,
         IProbeLog log);
 }

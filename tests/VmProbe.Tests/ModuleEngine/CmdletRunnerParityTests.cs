@@ -92,6 +92,59 @@ public class CmdletRunnerParityTests
         }
     }
 
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void PerfCmdletSamplesHaveTheRunnerPerfFamiliesAndLabels(bool perCpu)
+    {
+        Skip.If(VmProbe.Tests.Perf.PerfTestSupport.WhyPerfUnavailable is not null, VmProbe.Tests.Perf.PerfTestSupport.WhyPerfUnavailable);
+        Skip.IfNot(VmProbe.Tests.Infrastructure.Requirements.IsRoot, "host-wide perf counters need root");
+        using var vcpus = new VmProbe.Tests.Perf.FakeVcpus(2);
+        var domain = vcpus.Domain("web-01", Guid.Parse(Web[1]));
+        var events = new[] { "task-clock", "context-switches" }.Select(e => VmProbe.Perf.PerfEventCatalog.Parse(e)).ToArray();
+        var config = new VmProbe.Config.ProbeConfig { Events = events, Attribution = VmProbe.Config.PerfAttribution.Thread, PerCpu = perCpu };
+
+        var runner = new MetricSet();
+        using (var source = new VmProbe.Perf.PerfMetricsSource(config, NullProbeLog.Instance))
+        {
+            source.Collect(new CycleContext(new[] { domain }, DateTimeOffset.Now, NullProbeLog.Instance, default), runner);
+        }
+
+        var errors = new List<VmProbeException>();
+        using var session = VmProbe.Perf.PerfSourceSession.Open(events, new[] { domain }, includeHost: true, config.Attribution, perCpu, errors, NullProbeLog.Instance);
+        var rebuilt = SampleExposition.ToMetricSet(session.Read(perVcpu: true, DateTimeOffset.Now));
+
+        Assert.Empty(errors);
+        // probe_event_supported and probe_perf_open_fds describe the runner process itself; the cmdlets report per-event errors instead.
+        var runnerShape = Shape(runner).Where(f => !f.StartsWith("probe_", StringComparison.Ordinal)).ToArray();
+        var runnerSeries = Series(runner).Where(f => !f.StartsWith("probe_", StringComparison.Ordinal)).ToArray();
+        Assert.Contains(perCpu ? "host_perf_events_total:Counter{cpu,event}" : "host_perf_events_total:Counter{event}", runnerShape);
+        Assert.Contains("domain_vcpu_perf_events_total:Counter{domain,uuid,vcpu,event}", runnerShape);
+        Assert.Equal(runnerShape, Shape(rebuilt));
+        Assert.Equal(runnerSeries, Series(rebuilt));
+        Assert.Equal(runner.Families.Where(f => f.Samples.Count > 0 && !f.Name.StartsWith("probe_", StringComparison.Ordinal)).Select(f => f.Help),
+            rebuilt.Families.Where(f => f.Samples.Count > 0).Select(f => f.Help));
+    }
+
+    [SkippableFact]
+    public void PerfCmdletSessionReportsAnUnsupportedEventAsItsOwnNotSupportedError()
+    {
+        Skip.If(VmProbe.Tests.Perf.PerfTestSupport.WhyPerfUnavailable is not null, VmProbe.Tests.Perf.PerfTestSupport.WhyPerfUnavailable);
+        Skip.If(Directory.Exists("/sys/bus/event_source/devices/cpu"), "this host has a hardware PMU: cpu_cycles is supported");
+        var errors = new List<VmProbeException>();
+        var events = new[] { VmProbe.Perf.PerfEventCatalog.Parse("task_clock"), VmProbe.Perf.PerfEventCatalog.Parse("cpu_cycles") };
+
+        using var session = VmProbe.Perf.PerfSourceSession.Open(events, new[] { SelfDomain() }, includeHost: false,
+            VmProbe.Config.PerfAttribution.Thread, perCpu: false, errors, NullProbeLog.Instance);
+
+        var error = Assert.IsType<VmProbe.Perf.PerfEventNotSupportedException>(Assert.Single(errors));
+        Assert.Equal("cpu_cycles", error.EventName);
+        Assert.Equal(System.Management.Automation.ErrorCategory.NotImplemented, VmProbe.Commands.ErrorRecordFactory.Classify(error).Category);
+        Assert.Equal(new[] { true, false }, session.EventStates.Select(s => s.Supported));
+        Assert.NotEqual(0, session.EventStates[1].Errno);
+        Assert.DoesNotContain(session.Read(false, DateTimeOffset.Now), s => s.Event == "cpu_cycles");
+    }
+
     /// <summary>web-01's domain-level series by family.</summary>
     private static Dictionary<string, double> Values(IEnumerable<VmStatSample> samples) =>
         samples.Where(s => s.Scope == VmSampleScope.Domain && s.Domain == Web[0] && s.Uuid == Guid.Parse(Web[1]))

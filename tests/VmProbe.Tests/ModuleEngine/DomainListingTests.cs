@@ -85,11 +85,11 @@ public class DomainListingTests
         var baseline = Requirements.OpenFdCount();
         var errors = new List<VmProbeException>();
 
-        using (var counters = DomainPerfCounters.Open(new[] { PerfEventCatalog.Parse("task_clock") }, new[] { domain }, false, PerfAttribution.Thread, errors, NullProbeLog.Instance))
+        using (var counters = PerfSourceSession.Open(new[] { PerfEventCatalog.Parse("task_clock") }, new[] { domain }, false, PerfAttribution.Thread, false, errors, NullProbeLog.Instance))
         {
             Assert.Empty(errors);
             Thread.Sleep(300);
-            var samples = counters.Read(perVcpu: true, DateTimeOffset.Now, errors);
+            var samples = counters.Read(perVcpu: true, DateTimeOffset.Now);
             var vcpu = Assert.Single(samples, s => s.Scope == VmSampleScope.Vcpu);
             Assert.Equal(vm.Uuid, vcpu.Uuid);
             Assert.True(vcpu.Value > 0);
