@@ -69,7 +69,8 @@ function Start-VmProbe {
 
             if ($eventNames.Count -gt 0) {
                 if ($null -eq $hostSession) {
-                    $hostSession = Start-VmPerfSession -Event $eventNames -IncludeHost -Attribution $config.Attribution -ErrorAction Continue
+                    # percpu: host counts per CPU, as the runner exports them.
+                    $hostSession = Start-VmPerfSession -Event $eventNames -IncludeHost -PerCpu:$config.PerCpu -Attribution $config.Attribution -ErrorAction Continue
                 }
 
                 $current = @{}
@@ -120,7 +121,8 @@ function Start-VmProbe {
                 }
             }
 
-            Export-PromTextFile -Path $config.Endpoint -InputObject $samples.ToArray() -Prefix $config.Prefix -Confirm:$false -ErrorAction Continue
+            # -Config carries naming: legacy; the same $config object every cycle keeps one legacy transform (perf deltas).
+            Export-PromTextFile -Path $config.Endpoint -InputObject $samples.ToArray() -Prefix $config.Prefix -Config $config -Confirm:$false -ErrorAction Continue
 
             if ($Once) {
                 break

@@ -22,14 +22,18 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
     private readonly bool _ownsSession;
     private readonly LibvirtDomainLister _lister;
     private readonly QemuProcessInspector _inspector;
+    private readonly bool _includeInactive;
 
+    /// <param name="includeInactive">Also list defined but inactive domains (Get-VmDomain -All); they have no pid.</param>
     public LibvirtDomainDiscovery(
         LibvirtSession session,
         bool ownsSession = false,
         string pidDirectory = LibvirtDomainLister.DefaultPidDirectory,
         string root = "/",
-        string? cgroupRoot = null)
+        string? cgroupRoot = null,
+        bool includeInactive = false)
     {
+        _includeInactive = includeInactive;
         _session = session ?? throw new ArgumentNullException(nameof(session));
         _ownsSession = ownsSession;
         _lister = new LibvirtDomainLister(session, pidDirectory);
@@ -43,7 +47,7 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
     /// <summary>Throws the session's <see cref="VmProbeException"/> when libvirt cannot be reached or fails.</summary>
     public IReadOnlyList<VmDomain> Discover(IProbeLog log, CancellationToken cancellationToken)
     {
-        var listed = _lister.ListDomains(includeInactive: false, cancellationToken);
+        var listed = _lister.ListDomains(_includeInactive, cancellationToken);
         var domains = new VmDomain[listed.Count];
         for (var i = 0; i < domains.Length; i++)
         {

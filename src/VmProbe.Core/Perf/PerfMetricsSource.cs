@@ -23,8 +23,8 @@ public sealed class PerfMetricsSource : IPreparedSource
 {
     public const string SourceName = "perf";
 
-    private const string EventsHelp = "Perf event count since the probe started counting the target, scaled for multiplexing (raw * time_enabled / time_running).";
-    private const string RatioHelp = "time_running / time_enabled of the perf event: 1 when it was always on the PMU, less when multiplexed.";
+    internal const string EventsHelp = "Perf event count since the probe started counting the target, scaled for multiplexing (raw * time_enabled / time_running).";
+    internal const string RatioHelp = "time_running / time_enabled of the perf event: 1 when it was always on the PMU, less when multiplexed.";
 
     private readonly ProbeConfig config;
     private readonly IProbeLog log;
@@ -37,6 +37,7 @@ public sealed class PerfMetricsSource : IPreparedSource
     private readonly string[][] eventLabels;
     private readonly bool[] supported;
     private readonly string?[] unsupportedReason;
+    private readonly VmProbeException?[] eventErrors;
     private readonly bool[] reported;
     private readonly bool[] refusedByKernel; // no PMU/tracepoint for it: not worth trying on new targets
 
@@ -50,6 +51,7 @@ public sealed class PerfMetricsSource : IPreparedSource
     private readonly HashSet<DomainKey> refusedLogged = new();
     private readonly List<int> threadIds = new(64);
     private readonly int cpuCount;
+    private readonly bool countHost;
 
     private PerfCounterSet? host;
     private string[][][]? hostCpuLabels; // [cpu slot][event] -> {cpu, event}
@@ -60,8 +62,10 @@ public sealed class PerfMetricsSource : IPreparedSource
     /// <param name="log">Where unsupported events, refused domains and open failures are reported.</param>
     /// <param name="budget">fd accounting; created (raising RLIMIT_NOFILE's soft limit to the hard one) when null.</param>
     /// <param name="procFs">Where QEMU thread lists are read; /proc when null.</param>
-    public PerfMetricsSource(ProbeConfig config, IProbeLog log, PerfFdBudget? budget = null, ProcFs? procFs = null)
+    /// <param name="countHost">False for a source that counts the domains only (a cmdlet perf session without -IncludeHost).</param>
+    public PerfMetricsSource(ProbeConfig config, IProbeLog log, PerfFdBudget? budget = null, ProcFs? procFs = null, bool countHost = true)
     {
+        this.countHost = countHost;
         this.config = config ?? throw new ArgumentNullException(nameof(config));
         this.log = log ?? throw new ArgumentNullException(nameof(log));
         this.budget = budget ?? new PerfFdBudget();
@@ -73,6 +77,7 @@ public sealed class PerfMetricsSource : IPreparedSource
         eventLabels = Array.ConvertAll(events, e => new[] { e.CanonicalName });
         supported = new bool[events.Length];
         unsupportedReason = new string?[events.Length];
+        eventErrors = new VmProbeException?[events.Length];
         reported = new bool[events.Length];
         refusedByKernel = new bool[events.Length];
 
@@ -90,6 +95,7 @@ public sealed class PerfMetricsSource : IPreparedSource
                 catch (TracepointException ex)
                 {
                     unsupportedReason[e] = ex.Message;
+                    eventErrors[e] = ex;
                     continue;
                 }
             }
@@ -112,6 +118,46 @@ public sealed class PerfMetricsSource : IPreparedSource
 
     /// <summary>Whether the configured event at <paramref name="eventIndex"/> counts on at least one target so far.</summary>
     public bool IsSupported(int eventIndex) => supported[eventIndex];
+
+    /// <summary>The configured events (config order) with what is known of their support so far.</summary>
+    public IReadOnlyList<PerfEventState> EventStates
+    {
+        get
+        {
+            var states = new PerfEventState[events.Length];
+            for (var e = 0; e < events.Length; e++)
+            {
+                states[e] = new PerfEventState(events[e], supported[e], supported[e] ? null : eventErrors[e]);
+            }
+
+            return states;
+        }
+    }
+
+    /// <summary>perf file descriptors this source holds now.</summary>
+    public int OpenFdCount
+    {
+        get
+        {
+            var fds = host?.OpenFdCount ?? 0;
+            foreach (var perf in domains.Values)
+            {
+                fds += perf.Cgroup?.OpenFdCount ?? 0;
+                if (perf.Threads is { } threads)
+                {
+                    foreach (var tid in threads.ThreadIds)
+                    {
+                        if (threads.TryGetCounterSet(tid, out var set))
+                        {
+                            fds += set.OpenFdCount;
+                        }
+                    }
+                }
+            }
+
+            return fds;
+        }
+    }
 
     public void Prepare(CycleContext context)
     {
@@ -169,7 +215,7 @@ public sealed class PerfMetricsSource : IPreparedSource
 
     private void EnsureHost()
     {
-        if (host is not null || openable.Length == 0)
+        if (host is not null || openable.Length == 0 || !countHost)
         {
             return;
         }
@@ -421,11 +467,26 @@ public sealed class PerfMetricsSource : IPreparedSource
         }
 
         unsupportedReason[e] ??= $"{status.Reason} [{status.ErrorId}]";
+        eventErrors[e] ??= status.Errno != 0
+            ? WithAction(PerfEventException.FromErrno("perf_event_open", status.Errno, events[e].CanonicalName, null))
+            : new PerfEventNotSupportedException(
+                $"Perf event '{events[e].CanonicalName}' cannot be counted on this host: {status.Reason}", "perf_event_open", Errno.ENOENT, events[e].CanonicalName, null)
+            {
+                RecommendedAction = "Get-VmPerfEvent -Supported lists the events this host can count.",
+            };
         if (status.Errno is Errno.ENOENT or Errno.EOPNOTSUPP or Errno.ENODEV)
         {
             refusedByKernel[e] = true;
         }
     }
+
+    private static PerfEventException WithAction(PerfEventException error) =>
+        error.RecommendedAction is null && error is PerfEventNotSupportedException
+            ? new PerfEventNotSupportedException(error.Message, "perf_event_open", error.Errno, error.EventName, error.Target)
+            {
+                RecommendedAction = "Get-VmPerfEvent -Supported lists the events this host can count.",
+            }
+            : error;
 
     private void ReportUnsupported()
     {

@@ -16,6 +16,9 @@ public sealed class VmPerfSample
     /// <summary>vCPU index for <see cref="VmSampleScope.Vcpu"/> readings, otherwise null.</summary>
     public int? Vcpu { get; init; }
 
+    /// <summary>Host CPU of a per-CPU host reading (Start-VmPerfSession -PerCpu), otherwise null.</summary>
+    public int? Cpu { get; init; }
+
     /// <summary>The event's canonical (snake_case) name, as the <c>event</c> label shows it.</summary>
     public required string Event { get; init; }
 

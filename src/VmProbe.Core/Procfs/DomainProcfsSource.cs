@@ -28,9 +28,19 @@ public sealed class DomainProcfsSource : IMetricSource
     private readonly Dictionary<DomainKey, DomainState> _domains = new();
     private readonly List<DomainKey> _gone = new();
     private readonly List<int> _exitedThreads = new();
+    private readonly bool _forgetUnlisted;
     private long _cycle;
 
-    public DomainProcfsSource(string root = "/") => _sampler = new DomainProcfsSampler(root);
+    /// <param name="root">Root of the proc tree (fixtures in tests).</param>
+    /// <param name="forgetUnlisted">
+    /// True (the runner): a domain not in the cycle's list is forgotten. False (Read-VmSchedStat, where each call may name
+    /// other domains): a domain's state is kept until its QEMU process is gone, so its counters never go backwards.
+    /// </param>
+    public DomainProcfsSource(string root = "/", bool forgetUnlisted = true)
+    {
+        _sampler = new DomainProcfsSampler(root);
+        _forgetUnlisted = forgetUnlisted;
+    }
 
     public string Name => SourceName;
 
@@ -71,7 +81,7 @@ public sealed class DomainProcfsSource : IMetricSource
 
         foreach (var (key, state) in _domains)
         {
-            if (state.SeenCycle != cycle)
+            if (state.SeenCycle != cycle && (_forgetUnlisted || !ProcessExists(key.Pid)))
             {
                 _gone.Add(key);
             }
@@ -94,6 +104,9 @@ public sealed class DomainProcfsSource : IMetricSource
         retired = found ? state!.Retired : default;
         return found;
     }
+
+    private bool ProcessExists(int pid) =>
+        Directory.Exists(Path.Combine(_sampler.Proc.ProcDirectory, pid.ToString(CultureInfo.InvariantCulture)));
 
     private bool TrySample(CycleContext context, VmDomain domain, DomainState state)
     {

@@ -1,56 +1,78 @@
+using System.Globalization;
 using VmProbe.Probe;
+using VmProbe.Prometheus;
 
 namespace VmProbe.Procfs;
 
 /// <summary>
-/// Scheduler statistics of one domain's QEMU threads (/proc/PID/task/TID/schedstat) as flat samples
-/// (Read-VmSchedStat): run time, wait time and timeslices summed over all threads, and per vCPU thread.
-/// Reuses its buffers across calls; not thread-safe.
+/// Read-VmSchedStat over the runner's <see cref="DomainProcfsSource"/>: the same families and labels (scheduler run/wait
+/// time and timeslices per domain and vCPU, page faults, guest time, threads) as flat <see cref="VmStatSample"/>s.
+/// Keep one reader across calls: the source's retired-thread totals are what keep a domain's counters from going
+/// backwards when a QEMU thread exits. Calls are serialized.
 /// </summary>
 public sealed class DomainSchedStatReader : IDisposable
 {
-    private const double NsPerSecond = 1e9;
+    private readonly DomainProcfsSource _source;
+    private readonly object _gate = new();
 
-    private readonly DomainProcfsSampler _sampler;
-    private readonly DomainProcfsSample _sample = new();
+    public DomainSchedStatReader(string root = "/") => _source = new DomainProcfsSource(root, forgetUnlisted: false);
 
-    public DomainSchedStatReader(string root = "/") => _sampler = new DomainProcfsSampler(root);
-
-    /// <summary>Throws <see cref="ProcfsException"/> (NotFound) when the domain has no readable QEMU process.</summary>
-    public List<VmSchedSample> Read(VmDomain domain, DateTimeOffset timestamp)
+    /// <summary>Domains whose state the source keeps (until their process is gone).</summary>
+    public int TrackedDomainCount
     {
-        if (!_sampler.TrySample(domain, _sample))
+        get
         {
-            var path = Path.Combine(_sampler.Proc.ProcDirectory, domain.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "task");
-            throw new ProcfsException(
-                domain.Pid <= 0
-                    ? $"Domain '{domain.Name}' has no known QEMU process id; its scheduler statistics cannot be read."
-                    : $"The QEMU process {domain.Pid} of domain '{domain.Name}' is gone or unreadable ({path}).",
-                path,
-                "domain_process,not_found",
-                ProbeErrorKind.NotFound);
+            lock (_gate)
+            {
+                return _source.TrackedDomainCount;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Samples of <paramref name="domains"/>; a domain without a readable QEMU process adds a <see cref="ProcfsException"/>
+    /// (NotFound) to <paramref name="errors"/> and the others are still read.
+    /// </summary>
+    public List<VmStatSample> Read(IReadOnlyList<VmDomain> domains, DateTimeOffset timestamp, ICollection<VmProbeException> errors, IProbeLog log)
+    {
+        ArgumentNullException.ThrowIfNull(domains);
+        ArgumentNullException.ThrowIfNull(errors);
+        var metrics = new MetricSet();
+        lock (_gate)
+        {
+            _source.Collect(new CycleContext(domains, timestamp, log, CancellationToken.None), metrics);
         }
 
-        var uuid = domain.Uuid == Guid.Empty ? (Guid?)null : domain.Uuid;
-        var samples = new List<VmSchedSample>(3 * (1 + _sample.VcpuCount));
-        Add(samples, VmSampleScope.Domain, domain.Name, uuid, null, _sample.Total, timestamp);
-        foreach (var vcpu in _sample.Vcpus)
+        var samples = MetricSetFlattener.ToStatSamples(metrics, timestamp);
+        var read = new HashSet<(string?, Guid?)>(samples.Select(s => (s.Domain, s.Uuid)));
+        foreach (var domain in domains)
         {
-            if (vcpu.Present)
+            if (!read.Contains((domain.Name, domain.Uuid == Guid.Empty ? null : domain.Uuid)))
             {
-                Add(samples, VmSampleScope.Vcpu, domain.Name, uuid, vcpu.Index, vcpu.Counters, timestamp);
+                errors.Add(NotFound(domain));
             }
         }
 
         return samples;
     }
 
-    public void Dispose() => _sampler.Dispose();
-
-    private static void Add(List<VmSchedSample> samples, VmSampleScope scope, string domain, Guid? uuid, int? vcpu, in TaskCounters counters, DateTimeOffset timestamp)
+    public void Dispose()
     {
-        samples.Add(new VmSchedSample { Scope = scope, Domain = domain, Uuid = uuid, Vcpu = vcpu, Metric = VmSchedSample.RunSecondsTotal, Value = counters.RunNanoseconds / NsPerSecond, Timestamp = timestamp });
-        samples.Add(new VmSchedSample { Scope = scope, Domain = domain, Uuid = uuid, Vcpu = vcpu, Metric = VmSchedSample.WaitSecondsTotal, Value = counters.WaitNanoseconds / NsPerSecond, Timestamp = timestamp });
-        samples.Add(new VmSchedSample { Scope = scope, Domain = domain, Uuid = uuid, Vcpu = vcpu, Metric = VmSchedSample.TimeslicesTotal, Value = counters.Timeslices, Timestamp = timestamp });
+        lock (_gate)
+        {
+            _source.Dispose();
+        }
+    }
+
+    private static ProcfsException NotFound(VmDomain domain)
+    {
+        var path = Path.Combine("/proc", domain.Pid.ToString(CultureInfo.InvariantCulture), "task");
+        return new ProcfsException(
+            domain.Pid <= 0
+                ? $"Domain '{domain.Name}' has no known QEMU process id; its scheduler statistics cannot be read."
+                : $"The QEMU process {domain.Pid} of domain '{domain.Name}' is gone or unreadable ({path}).",
+            path,
+            "domain_process,not_found",
+            ProbeErrorKind.NotFound);
     }
 }

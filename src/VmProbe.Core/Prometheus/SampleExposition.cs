@@ -1,4 +1,5 @@
 using System.Globalization;
+using VmProbe.Perf;
 
 namespace VmProbe.Prometheus;
 
@@ -7,7 +8,8 @@ namespace VmProbe.Prometheus;
 /// <see cref="VmStatSample"/>) onto metric families, so that ConvertTo-PromText and Export-PromTextFile write
 /// the same series the runner writes. Family names carry no prefix:
 /// <list type="bullet">
-/// <item><c>host_perf_events_total{event}</c>, <c>domain_perf_events_total{domain,uuid,event}</c>,
+/// <item><c>host_perf_events_total{event}</c> (<c>{cpu,event}</c> per CPU), <c>domain_perf_events_total{domain,uuid,event}</c>,
+/// <c>host_perf_scaling_ratio</c>, <c>domain_perf_scaling_ratio</c>,
 /// <c>domain_vcpu_perf_events_total{domain,uuid,vcpu,event}</c></item>
 /// <item><c>host_sched_METRIC</c>, <c>domain_sched_METRIC{domain,uuid}</c>, <c>domain_vcpu_sched_METRIC{domain,uuid,vcpu}</c>
 /// (METRIC is run_seconds_total, wait_seconds_total or timeslices_total)</item>
@@ -17,6 +19,7 @@ namespace VmProbe.Prometheus;
 public sealed class SampleExposition
 {
     private static readonly string[] HostEventLabels = { "event" };
+    private static readonly string[] HostCpuEventLabels = { "cpu", "event" };
     private static readonly string[] DomainEventLabels = { "domain", "uuid", "event" };
     private static readonly string[] VcpuEventLabels = { "domain", "uuid", "vcpu", "event" };
     private static readonly string[] NoLabels = Array.Empty<string>();
@@ -72,20 +75,35 @@ public sealed class SampleExposition
         }
     }
 
+    /// <summary>
+    /// The perf source's families: <c>*_perf_events_total</c> and, for host and domain readings, <c>*_perf_scaling_ratio</c>
+    /// (the runner has no per-vCPU ratio); a host reading with <see cref="VmPerfSample.Cpu"/> goes to the per-CPU series.
+    /// </summary>
     public void Add(VmPerfSample sample)
     {
         switch (sample.Scope)
         {
+            case VmSampleScope.Host when sample.Cpu is { } cpu:
+                var cpuLabel = cpu.ToString(CultureInfo.InvariantCulture);
+                Metrics.Family("host_perf_events_total", MetricType.Counter, "Host-wide (all tasks) " + PerfMetricsSource.EventsHelp, HostCpuEventLabels)
+                    .Add(sample.Value, cpuLabel, sample.Event);
+                Metrics.Family("host_perf_scaling_ratio", MetricType.Gauge, PerfMetricsSource.RatioHelp, HostCpuEventLabels)
+                    .Add(sample.ScalingRatio, cpuLabel, sample.Event);
+                break;
             case VmSampleScope.Host:
-                Metrics.Family("host_perf_events_total", MetricType.Counter, "perf events counted on the whole host.", HostEventLabels)
+                Metrics.Family("host_perf_events_total", MetricType.Counter, "Host-wide (all tasks, all CPUs) " + PerfMetricsSource.EventsHelp, HostEventLabels)
                     .Add(sample.Value, sample.Event);
+                Metrics.Family("host_perf_scaling_ratio", MetricType.Gauge, PerfMetricsSource.RatioHelp, HostEventLabels)
+                    .Add(sample.ScalingRatio, sample.Event);
                 break;
             case VmSampleScope.Domain:
-                Metrics.Family("domain_perf_events_total", MetricType.Counter, "perf events counted in the domain's QEMU threads.", DomainEventLabels)
+                Metrics.Family("domain_perf_events_total", MetricType.Counter, "Domain (all QEMU threads, or its cgroup) " + PerfMetricsSource.EventsHelp, DomainEventLabels)
                     .Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
+                Metrics.Family("domain_perf_scaling_ratio", MetricType.Gauge, PerfMetricsSource.RatioHelp, DomainEventLabels)
+                    .Add(sample.ScalingRatio, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
                 break;
             default:
-                Metrics.Family("domain_vcpu_perf_events_total", MetricType.Counter, "perf events counted in one vCPU thread of the domain.", VcpuEventLabels)
+                Metrics.Family("domain_vcpu_perf_events_total", MetricType.Counter, "vCPU thread " + PerfMetricsSource.EventsHelp, VcpuEventLabels)
                     .Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu), sample.Event);
                 break;
         }

@@ -1,4 +1,8 @@
 using System.Management.Automation;
+using System.Runtime.CompilerServices;
+using VmProbe.Config;
+using VmProbe.Probe;
+using VmProbe.Prometheus;
 using VmProbe.Commands.Engine;
 
 namespace VmProbe.Commands;
@@ -11,6 +15,9 @@ namespace VmProbe.Commands;
 [OutputType(typeof(FileInfo))]
 public sealed class ExportPromTextFileCommand : VmProbeCmdlet
 {
+    // One legacy transform per config object, kept across calls: it holds the previous perf values for the deltas.
+    private static readonly ConditionalWeakTable<ProbeConfig, LegacyState> LegacyByConfig = new();
+
     private readonly SampleCollector _samples = new();
 
     /// <summary>The .prom file to write (node_exporter's textfile collector reads only *.prom).</summary>
@@ -25,6 +32,13 @@ public sealed class ExportPromTextFileCommand : VmProbeCmdlet
     [Parameter]
     [ValidatePattern("^([a-zA-Z_][a-zA-Z0-9_]*)?$")]
     public string Prefix { get; set; } = "vmprobe";
+
+    /// <summary>
+    /// The runner's config: with <c>naming: legacy</c> the file gets the C++ vmprobe's names, with perf deltas taken
+    /// against the previous call made with the same config object (Start-VmProbe passes its one config every cycle).
+    /// </summary>
+    [Parameter]
+    public ProbeConfig? Config { get; set; }
 
     /// <summary>Output the written file.</summary>
     [Parameter]
@@ -50,7 +64,25 @@ public sealed class ExportPromTextFileCommand : VmProbeCmdlet
 
         try
         {
-            EngineServices.PromText.WriteAtomic(path, _samples.Metrics, Prefix);
+            var metrics = _samples.Metrics;
+            if (Config is { Naming: MetricNaming.Legacy } config)
+            {
+                var legacy = LegacyByConfig.GetValue(config, c => new LegacyState(c));
+                lock (legacy)
+                {
+                    legacy.Log.Target = Log;
+                    try
+                    {
+                        metrics = legacy.Exposition.Transform(metrics);
+                    }
+                    finally
+                    {
+                        legacy.Log.Target = null;
+                    }
+                }
+            }
+
+            EngineServices.PromText.WriteAtomic(path, metrics, Prefix);
             if (PassThru.IsPresent)
             {
                 WriteObject(new FileInfo(path));
@@ -60,5 +92,24 @@ public sealed class ExportPromTextFileCommand : VmProbeCmdlet
         {
             ThrowProbeError(ex, path);
         }
+    }
+
+    private sealed class LegacyState
+    {
+        public LegacyState(ProbeConfig config) => Exposition = new LegacyExposition(config.Events, config.DelayMs, Log);
+
+        /// <summary>The exposition outlives the command that created it: its messages go to whichever command runs it now.</summary>
+        public ForwardingLog Log { get; } = new();
+
+        public LegacyExposition Exposition { get; }
+    }
+
+    private sealed class ForwardingLog : IProbeLog
+    {
+        public IProbeLog? Target { get; set; }
+
+        public bool IsEnabled(LogLevel level) => Target?.IsEnabled(level) ?? false;
+
+        public void Write(LogLevel level, string message) => Target?.Write(level, message);
     }
 }

@@ -104,7 +104,7 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
             }
 
             var errors = new List<VmProbeException>();
-            var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, PerfAttribution.Thread, errors, Log);
+            var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, PerfAttribution.Thread, perCpu: false, errors, Log);
             session = new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), _domains.ToArray(), IncludeHost.IsPresent);
             WriteProbeErrors(errors);
             if (Wait())

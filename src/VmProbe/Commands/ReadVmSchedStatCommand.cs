@@ -3,12 +3,17 @@ using VmProbe.Commands.Engine;
 
 namespace VmProbe.Commands;
 
-/// <summary>Read-VmSchedStat: run time, wait time and timeslices of each domain's threads, per domain and per vCPU.</summary>
+/// <summary>
+/// Read-VmSchedStat: the runner's procfs series of each domain's QEMU threads (scheduler run/wait time and timeslices
+/// per domain and per vCPU, page faults, guest time, thread count), read once for all the domains of the pipeline.
+/// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmSchedStat")]
-[OutputType(typeof(VmSchedSample))]
+[OutputType(typeof(VmStatSample))]
 public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
 {
+    private readonly List<VmDomain> _domains = new();
     private DomainResolver? _resolver;
+    private bool _readAll;
 
     /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
@@ -23,10 +28,39 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
     protected override void ProcessRecord()
     {
         _resolver ??= new DomainResolver(Uri, Log);
+        if (Domain is null)
+        {
+            _readAll = true;
+            return;
+        }
+
+        foreach (var domain in Domain)
+        {
+            try
+            {
+                var live = _resolver.Resolve(domain);
+                if (!_domains.Any(d => d.Uuid == live.Uuid && d.Name == live.Name && d.Pid == live.Pid))
+                {
+                    _domains.Add(live);
+                }
+            }
+            catch (Exception ex) when (IsItemError(ex))
+            {
+                WriteProbeError(ex, domain);
+            }
+            catch (NotImplementedException ex)
+            {
+                ThrowProbeError(ex, domain);
+            }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
         IReadOnlyList<VmDomain> domains;
         try
         {
-            domains = Domain ?? _resolver.All;
+            domains = _readAll ? _resolver!.All : _domains;
         }
         catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
         {
@@ -34,22 +68,21 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
             return;
         }
 
-        var timestamp = DateTimeOffset.Now;
-        foreach (var domain in domains)
+        if (domains.Count == 0)
         {
-            try
-            {
-                WriteObject(EngineServices.SchedStats.Read(_resolver.Resolve(domain), timestamp), enumerateCollection: true);
-            }
-            catch (Exception ex) when (IsItemError(ex))
-            {
-                // The domain may have stopped between listing and reading; the others still count.
-                WriteProbeError(ex, domain);
-            }
-            catch (NotImplementedException ex)
-            {
-                ThrowProbeError(ex, domain);
-            }
+            return;
+        }
+
+        try
+        {
+            // One read for all domains: the sum over a domain's threads is one consistent sample per call.
+            var errors = new List<VmProbeException>();
+            WriteObject(EngineServices.SchedStats.Read(domains, DateTimeOffset.Now, errors, Log), enumerateCollection: true);
+            WriteProbeErrors(errors);
+        }
+        catch (NotImplementedException ex)
+        {
+            ThrowProbeError(ex, null);
         }
     }
 }

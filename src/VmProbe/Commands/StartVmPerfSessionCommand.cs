@@ -29,6 +29,10 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
     [Parameter]
     public PerfAttribution Attribution { get; set; } = PerfAttribution.Thread;
 
+    /// <summary>Host counts per CPU (the runner's <c>percpu: true</c>) rather than summed over all CPUs.</summary>
+    [Parameter]
+    public SwitchParameter PerCpu { get; set; }
+
     protected override void ProcessRecord()
     {
         foreach (var domain in Domain ?? Array.Empty<VmDomain>())
@@ -74,7 +78,7 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
             }
 
             var errors = new List<VmProbeException>();
-            var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, Attribution, errors, Log);
+            var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, Attribution, PerCpu.IsPresent, errors, Log);
             WriteProbeErrors(errors);
             WriteObject(new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), _domains.ToArray(), IncludeHost.IsPresent));
         }

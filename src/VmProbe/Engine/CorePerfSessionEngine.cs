@@ -4,26 +4,27 @@ using VmProbe.Probe;
 
 namespace VmProbe.Commands.Engine;
 
-/// <summary>Perf sessions over <see cref="DomainPerfCounters"/>.</summary>
+/// <summary>Perf sessions over the runner's perf source (<see cref="PerfSourceSession"/>), sharing one fd budget.</summary>
 internal sealed class CorePerfSessionEngine : IPerfSessionEngine
 {
     private static readonly PerfFdBudget Budget = new();
 
     public IPerfCounterSession Open(
-        IReadOnlyList<PerfEventSpec> events, IReadOnlyList<VmDomain> domains, bool includeHost, PerfAttribution attribution, ICollection<VmProbeException> errors, IProbeLog log) =>
-        new Session(DomainPerfCounters.Open(events, domains, includeHost, attribution, errors, log, Budget));
+        IReadOnlyList<PerfEventSpec> events, IReadOnlyList<VmDomain> domains, bool includeHost, PerfAttribution attribution, bool perCpu,
+        ICollection<VmProbeException> errors, IProbeLog log) =>
+        new Session(PerfSourceSession.Open(events, domains, includeHost, attribution, perCpu, errors, log, Budget));
 
     private sealed class Session : IPerfCounterSession
     {
-        private readonly DomainPerfCounters _counters;
+        private readonly PerfSourceSession _session;
 
-        public Session(DomainPerfCounters counters) => _counters = counters;
+        public Session(PerfSourceSession session) => _session = session;
 
-        public int OpenFds => _counters.OpenFds;
+        public int OpenFds => _session.OpenFds;
 
         public IReadOnlyList<VmPerfSample> Read(bool perVcpu, DateTimeOffset timestamp, ICollection<VmProbeException> errors) =>
-            _counters.Read(perVcpu, timestamp, errors);
+            _session.Read(perVcpu, timestamp);
 
-        public void Dispose() => _counters.Dispose();
+        public void Dispose() => _session.Dispose();
     }
 }

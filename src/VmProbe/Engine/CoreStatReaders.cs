@@ -1,16 +1,49 @@
+using System.Collections.Concurrent;
+using System.Management.Automation.Runspaces;
 using VmProbe.Libvirt;
 using VmProbe.Probe;
 using VmProbe.Procfs;
 
 namespace VmProbe.Commands.Engine;
 
-/// <summary>Per-domain schedstat over <see cref="DomainSchedStatReader"/> (one reader per call: cmdlets run on any thread).</summary>
+/// <summary>
+/// The runner's procfs source through <see cref="DomainSchedStatReader"/>, one reader per runspace kept across calls
+/// (like the perf sessions) so that exited threads' totals stay in the domain counters; released when the runspace closes.
+/// </summary>
 internal sealed class CoreSchedStatReader : ISchedStatReader
 {
-    public IReadOnlyList<VmSchedSample> Read(VmDomain domain, DateTimeOffset timestamp)
+    private readonly ConcurrentDictionary<Guid, DomainSchedStatReader> _readers = new();
+
+    public IReadOnlyList<VmStatSample> Read(IReadOnlyList<VmDomain> domains, DateTimeOffset timestamp, ICollection<VmProbeException> errors, IProbeLog log) =>
+        ReaderOfThisRunspace().Read(domains, timestamp, errors, log);
+
+    private DomainSchedStatReader ReaderOfThisRunspace()
     {
-        using var reader = new DomainSchedStatReader();
-        return reader.Read(domain, timestamp);
+        var runspace = Runspace.DefaultRunspace;
+        var key = runspace?.InstanceId ?? Guid.Empty;
+        if (_readers.TryGetValue(key, out var reader))
+        {
+            return reader;
+        }
+
+        var created = new DomainSchedStatReader();
+        reader = _readers.GetOrAdd(key, created);
+        if (!ReferenceEquals(reader, created))
+        {
+            created.Dispose();
+        }
+        else if (runspace is not null)
+        {
+            runspace.StateChanged += (_, e) =>
+            {
+                if (e.RunspaceStateInfo.State is RunspaceState.Closed or RunspaceState.Broken && _readers.TryRemove(key, out var gone))
+                {
+                    gone.Dispose();
+                }
+            };
+        }
+
+        return reader;
     }
 }
 

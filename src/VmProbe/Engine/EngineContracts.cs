@@ -33,6 +33,7 @@ internal interface IPerfSessionEngine
         IReadOnlyList<VmDomain> domains,
         bool includeHost,
         PerfAttribution attribution,
+        bool perCpu,
         ICollection<VmProbeException> errors,
         IProbeLog log);
 }
@@ -45,10 +46,14 @@ internal interface IPerfCounterSession : IDisposable
     IReadOnlyList<VmPerfSample> Read(bool perVcpu, DateTimeOffset timestamp, ICollection<VmProbeException> errors);
 }
 
-/// <summary>Per-domain and per-vCPU-thread scheduler statistics from /proc/PID/task/TID/schedstat.</summary>
+/// <summary>
+/// Per-domain and per-vCPU-thread procfs statistics (schedstat, page faults, guest time, threads): the runner's procfs
+/// source, flattened. State persists across calls so counters never go backwards when a thread exits.
+/// </summary>
 internal interface ISchedStatReader
 {
-    IReadOnlyList<VmSchedSample> Read(VmDomain domain, DateTimeOffset timestamp);
+    /// <summary>A domain without a readable QEMU process goes to <paramref name="errors"/>; the others are read.</summary>
+    IReadOnlyList<VmStatSample> Read(IReadOnlyList<VmDomain> domains, DateTimeOffset timestamp, ICollection<VmProbeException> errors, IProbeLog log);
 }
 
 /// <summary>libvirt bulk statistics (virConnectGetAllDomainStats) as flat samples.</summary>

@@ -26,7 +26,7 @@ public class SampleExpositionTests
         Assert.True(metrics.TryGet("domain_vcpu_perf_events_total", out var vcpu));
         Assert.Equal(new[] { "web1", "6695eb01-f6a4-8304-79aa-97f2502e193f", "1", "task_clock" }, vcpu.Samples.Single().LabelValues);
         Assert.Equal(5, vcpu.Samples.Single().Value);
-        Assert.All(metrics.Families, f => Assert.Equal(MetricType.Counter, f.Type));
+        Assert.All(metrics.Families, f => Assert.Equal(f.Name.EndsWith("_scaling_ratio", StringComparison.Ordinal) ? MetricType.Gauge : MetricType.Counter, f.Type));
     }
 
     [Fact]

@@ -32,6 +32,24 @@ public class DomainListingTests
     }
 
     [SkippableFact]
+    public void AllListsInactiveDomainsThroughTheRunnerDiscovery()
+    {
+        Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
+
+        var active = EngineServices.Domains.GetDomains(LibvirtTestDriver.NodeUri, includeInactive: false, NullProbeLog.Instance);
+        var all = EngineServices.Domains.GetDomains(LibvirtTestDriver.NodeUri, includeInactive: true, NullProbeLog.Instance);
+        using var session = new VmProbe.Libvirt.LibvirtSession(LibvirtTestDriver.NodeUri, TimeSpan.FromSeconds(30), NullProbeLog.Instance);
+        using var discovery = new VmProbe.Libvirt.LibvirtDomainDiscovery(session, includeInactive: true);
+        var discovered = discovery.Discover(NullProbeLog.Instance, default);
+
+        Assert.Equal(new[] { "db main", "web-01.prod" }, active.Select(d => d.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { "backup.v2-old", "db main", "o'neil \"quoted\"", "web-01.prod" }, all.Select(d => d.Name).Order(StringComparer.Ordinal));
+        Assert.Equal(discovered.Select(d => (d.Name, d.Uuid, d.State, d.Pid)).OrderBy(d => d.Name, StringComparer.Ordinal),
+            all.Select(d => (d.Name, d.Uuid, d.State, d.Pid)).OrderBy(d => d.Name, StringComparer.Ordinal));
+        Assert.Equal(VmDomainState.Shutoff, Assert.Single(all, d => d.Name == "backup.v2-old").State);
+    }
+
+    [SkippableFact]
     public void LibvirtdDomainsCarryTheirVcpuThreadsAndCgroupAndTheScanFindsThemToo()
     {
         Skip.IfNot(_host.Available, _host.SkipReason);
@@ -67,11 +85,11 @@ public class DomainListingTests
         var baseline = Requirements.OpenPerfEventFdCount();
         var errors = new List<VmProbeException>();
 
-        using (var counters = DomainPerfCounters.Open(new[] { PerfEventCatalog.Parse("task_clock") }, new[] { domain }, false, PerfAttribution.Thread, errors, NullProbeLog.Instance))
+        using (var counters = PerfSourceSession.Open(new[] { PerfEventCatalog.Parse("task_clock") }, new[] { domain }, false, PerfAttribution.Thread, false, errors, NullProbeLog.Instance))
         {
             Assert.Empty(errors);
             Thread.Sleep(300);
-            var samples = counters.Read(perVcpu: true, DateTimeOffset.Now, errors);
+            var samples = counters.Read(perVcpu: true, DateTimeOffset.Now);
             var vcpu = Assert.Single(samples, s => s.Scope == VmSampleScope.Vcpu);
             Assert.Equal(vm.Uuid, vcpu.Uuid);
             Assert.True(vcpu.Value > 0);

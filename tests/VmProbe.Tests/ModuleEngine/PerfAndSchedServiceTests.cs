@@ -58,7 +58,7 @@ public class PerfAndSchedServiceTests
         var errors = new List<VmProbeException>();
 
         var counters = EngineServices.PerfSessions.Open(
-            new[] { TaskClock, cycles }, new[] { SelfDomain(worker.Tid) }, includeHost: true, PerfAttribution.Thread, errors, NullProbeLog.Instance);
+            new[] { TaskClock, cycles }, new[] { SelfDomain(worker.Tid) }, includeHost: true, PerfAttribution.Thread, perCpu: false, errors, NullProbeLog.Instance);
         var session = new VmPerfSession(counters, new[] { "task_clock", "cpu_cycles" }, new[] { SelfDomain(worker.Tid) }, includeHost: true);
         try
         {
@@ -93,7 +93,11 @@ public class PerfAndSchedServiceTests
 
             var exposition = SampleExposition.ToMetricSet(samples);
             Assert.Equal(
-                new[] { "host_perf_events_total:Counter{event}", "domain_perf_events_total:Counter{domain,uuid,event}", "domain_vcpu_perf_events_total:Counter{domain,uuid,vcpu,event}" },
+                new[]
+                {
+                    "host_perf_events_total:Counter{event}", "host_perf_scaling_ratio:Gauge{event}", "domain_perf_events_total:Counter{domain,uuid,event}",
+                    "domain_perf_scaling_ratio:Gauge{domain,uuid,event}", "domain_vcpu_perf_events_total:Counter{domain,uuid,vcpu,event}",
+                },
                 Shape(exposition));
         }
         finally
@@ -113,14 +117,14 @@ public class PerfAndSchedServiceTests
         var errors = new List<VmProbeException>();
         var events = new[] { PerfEventCatalog.Parse("sched:sched_switch"), PerfEventCatalog.Parse("sched:vmprobe_no_such_tracepoint"), TaskClock };
 
-        using var counters = DomainPerfCounters.Open(events, new[] { SelfDomain() }, includeHost: false, PerfAttribution.Thread, errors, NullProbeLog.Instance);
+        using var counters = PerfSourceSession.Open(events, new[] { SelfDomain() }, includeHost: false, PerfAttribution.Thread, perCpu: false, errors, NullProbeLog.Instance);
 
         var missing = Assert.IsType<TracepointException>(Assert.Single(errors));
         Assert.Equal("sched:vmprobe_no_such_tracepoint", missing.TracepointName);
-        Assert.Equal(new[] { "sched:sched_switch", "task_clock" }, counters.Events.Select(e => e.CanonicalName));
-        Assert.NotEqual(0UL, counters.Events[0].Config);
+        Assert.Equal(new[] { true, false, true }, counters.EventStates.Select(e => e.Supported));
+        Assert.Same(missing, counters.EventStates[1].Error);
         Thread.Sleep(1); // at least one switch of this thread
-        var samples = counters.Read(perVcpu: false, DateTimeOffset.Now, new List<VmProbeException>());
+        var samples = counters.Read(perVcpu: false, DateTimeOffset.Now);
         Assert.Contains(samples, s => s.Event == "sched:sched_switch" && s.Scope == VmSampleScope.Domain && s.Value > 0);
     }
 
@@ -131,10 +135,10 @@ public class PerfAndSchedServiceTests
         var errors = new List<VmProbeException>();
         Skip.If(PerfTestSupport.WhyPerfUnavailable is not null, PerfTestSupport.WhyPerfUnavailable);
 
-        using var counters = DomainPerfCounters.Open(new[] { TaskClock }, new[] { gone, SelfDomain() }, false, PerfAttribution.Thread, errors, NullProbeLog.Instance);
+        using var counters = PerfSourceSession.Open(new[] { TaskClock }, new[] { gone, SelfDomain() }, false, PerfAttribution.Thread, false, errors, NullProbeLog.Instance);
 
         Assert.Equal("domain_process,not_found", Assert.Single(errors).ErrorId);
-        var samples = counters.Read(false, DateTimeOffset.Now, errors);
+        var samples = counters.Read(false, DateTimeOffset.Now).Where(s => s.Scope != VmSampleScope.Host).ToList();
         Assert.Equal("self", Assert.Single(samples).Domain);
     }
 
@@ -144,7 +148,7 @@ public class PerfAndSchedServiceTests
         Skip.If(PerfTestSupport.WhyPerfUnavailable is not null, PerfTestSupport.WhyPerfUnavailable);
         var errors = new List<VmProbeException>();
 
-        using var counters = DomainPerfCounters.Open(new[] { TaskClock }, new[] { SelfDomain() }, false, PerfAttribution.Cgroup, errors, NullProbeLog.Instance);
+        using var counters = PerfSourceSession.Open(new[] { TaskClock }, new[] { SelfDomain() }, false, PerfAttribution.Cgroup, false, errors, NullProbeLog.Instance);
 
         Assert.Equal("domain_cgroup,not_found", Assert.Single(errors).ErrorId);
         Assert.Equal(0, counters.OpenFds);
@@ -155,32 +159,41 @@ public class PerfAndSchedServiceTests
     {
         using var worker = new WorkerThread();
         worker.Do(() => WorkerThread.SpinCpu(TimeSpan.FromMilliseconds(20)));
+        var errors = new List<VmProbeException>();
 
-        var samples = EngineServices.SchedStats.Read(SelfDomain(worker.Tid), DateTimeOffset.Now);
+        var samples = EngineServices.SchedStats.Read(new[] { SelfDomain(worker.Tid) }, DateTimeOffset.Now, errors, NullProbeLog.Instance);
 
-        var run = Assert.Single(samples, s => s.Scope == VmSampleScope.Domain && s.Metric == VmSchedSample.RunSecondsTotal);
-        var vcpuRun = Assert.Single(samples, s => s.Scope == VmSampleScope.Vcpu && s.Metric == VmSchedSample.RunSecondsTotal);
+        Assert.Empty(errors);
+        var run = Assert.Single(samples, s => s.Family == "domain_sched_run_seconds_total");
+        var vcpuRun = Assert.Single(samples, s => s.Family == "domain_vcpu_sched_run_seconds_total");
+        Assert.Equal((VmSampleScope.Domain, "sched_run_seconds_total"), (run.Scope, run.Metric));
+        Assert.Equal((VmSampleScope.Vcpu, "sched_run_seconds_total"), (vcpuRun.Scope, vcpuRun.Metric));
         Assert.True(vcpuRun.Value >= 0.015, $"worker ran {vcpuRun.Value} s");
         Assert.True(run.Value > vcpuRun.Value);
         Assert.Equal(0, vcpuRun.Vcpu);
-        Assert.Equal(6, samples.Count);
         Assert.Equal(
             new[]
             {
                 "domain_sched_run_seconds_total:Counter{domain,uuid}", "domain_sched_wait_seconds_total:Counter{domain,uuid}", "domain_sched_timeslices_total:Counter{domain,uuid}",
+                "domain_minor_page_faults_total:Counter{domain,uuid}", "domain_major_page_faults_total:Counter{domain,uuid}", "domain_cpu_guest_seconds_total:Counter{domain,uuid}",
+                "domain_threads:Gauge{domain,uuid}",
                 "domain_vcpu_sched_run_seconds_total:Counter{domain,uuid,vcpu}", "domain_vcpu_sched_wait_seconds_total:Counter{domain,uuid,vcpu}", "domain_vcpu_sched_timeslices_total:Counter{domain,uuid,vcpu}",
             },
             Shape(SampleExposition.ToMetricSet(samples)));
     }
 
     [Fact]
-    public void SchedStatsOfAGoneProcessAreNotFound()
+    public void SchedStatsOfAGoneProcessAreAPerDomainErrorAndTheOthersAreRead()
     {
         var gone = new VmDomain { Name = "gone", Pid = int.MaxValue - 1 };
+        var errors = new List<VmProbeException>();
 
-        var error = Assert.Throws<ProcfsException>(() => EngineServices.SchedStats.Read(gone, DateTimeOffset.Now));
+        var samples = EngineServices.SchedStats.Read(new[] { gone, SelfDomain() }, DateTimeOffset.Now, errors, NullProbeLog.Instance);
 
+        var error = Assert.IsType<ProcfsException>(Assert.Single(errors));
         Assert.Equal(ProbeErrorKind.NotFound, error.Kind);
         Assert.Contains("gone", error.Message);
+        Assert.NotEmpty(samples);
+        Assert.All(samples, s => Assert.Equal("self", s.Domain));
     }
 }

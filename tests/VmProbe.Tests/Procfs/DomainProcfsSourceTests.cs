@@ -48,7 +48,7 @@ public class DomainProcfsSourceTests
         set.TryGet(family, out var f) ? f.Samples : Enumerable.Empty<MetricSample>();
 
     /// <summary>A writable copy of the kvmhost process tree (processes 4242 and 5353), for tests that make threads exit.</summary>
-    private static string CopyKvmHostProcesses()
+    internal static string CopyKvmHostProcesses()
     {
         var target = Directory.CreateTempSubdirectory("vmprobe-domproc-").FullName;
         foreach (var pid in new[] { "4242", "5353" })
@@ -65,7 +65,7 @@ public class DomainProcfsSourceTests
         return target;
     }
 
-    private static IReadOnlyList<VmDomain> FixtureDomains(string root)
+    internal static IReadOnlyList<VmDomain> FixtureDomains(string root)
     {
         using var discovery = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree);
         return discovery.Discover(NullProbeLog.Instance, default);

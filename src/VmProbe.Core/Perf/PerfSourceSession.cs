@@ -1,0 +1,180 @@
+using System.Globalization;
+using VmProbe.Config;
+using VmProbe.Probe;
+using VmProbe.Prometheus;
+
+namespace VmProbe.Perf;
+
+/// <summary>
+/// A cmdlet perf session (Start-VmPerfSession, Read-VmPerfCounter) over the runner's <see cref="PerfMetricsSource"/>:
+/// opening prepares the source for a fixed set of domains, reading collects it and flattens the perf families to
+/// <see cref="VmPerfSample"/>s, so both front ends count the same way and write the same series. Not thread-safe.
+/// </summary>
+public sealed class PerfSourceSession : IDisposable
+{
+    private readonly PerfMetricsSource _source;
+    private readonly VmDomain[] _domains;
+    private readonly IProbeLog _log;
+    private readonly MetricSet _metrics = new();
+
+    private PerfSourceSession(PerfMetricsSource source, VmDomain[] domains, IProbeLog log)
+    {
+        _source = source;
+        _domains = domains;
+        _log = log;
+    }
+
+    /// <summary>perf file descriptors held now.</summary>
+    public int OpenFds => _source.OpenFdCount;
+
+    /// <summary>The configured events and their support (for per-event errors).</summary>
+    public IReadOnlyList<PerfEventState> EventStates => _source.EventStates;
+
+    /// <summary>
+    /// Opens the counters. A domain without a QEMU process (or, with cgroup attribution, without a cgroup directory) and
+    /// every event that counts on no target go to <paramref name="errors"/>; the rest is counted.
+    /// </summary>
+    public static PerfSourceSession Open(
+        IReadOnlyList<PerfEventSpec> events,
+        IReadOnlyList<VmDomain> domains,
+        bool includeHost,
+        PerfAttribution attribution,
+        bool perCpu,
+        ICollection<VmProbeException> errors,
+        IProbeLog log,
+        PerfFdBudget? budget = null)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(domains);
+        ArgumentNullException.ThrowIfNull(errors);
+        var counted = new List<VmDomain>(domains.Count);
+        foreach (var domain in domains)
+        {
+            if (domain.Pid <= 0 || !Directory.Exists("/proc/" + domain.Pid.ToString(CultureInfo.InvariantCulture)))
+            {
+                errors.Add(ProcessNotFound(domain));
+            }
+            else if (attribution == PerfAttribution.Cgroup && string.IsNullOrEmpty(domain.CgroupPath))
+            {
+                errors.Add(new VmProbeException(
+                    $"Domain '{domain.Name}' has no known cgroup directory; cgroup attribution cannot count it.",
+                    "domain_cgroup,not_found",
+                    ProbeErrorKind.NotFound)
+                {
+                    RecommendedAction = "Use -Attribution Thread, or check that the domain's QEMU process runs in a libvirt machine cgroup.",
+                });
+            }
+            else
+            {
+                counted.Add(domain);
+            }
+        }
+
+        var config = new ProbeConfig { Events = events.ToArray(), Attribution = attribution, PerCpu = perCpu };
+        var source = new PerfMetricsSource(config, log, budget, countHost: includeHost);
+        var session = new PerfSourceSession(source, counted.ToArray(), log);
+        try
+        {
+            if (includeHost || counted.Count > 0)
+            {
+                source.Prepare(session.Context(DateTimeOffset.Now));
+            }
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+
+        foreach (var state in source.EventStates)
+        {
+            if (!state.Supported && state.Error is { } error)
+            {
+                errors.Add(error);
+            }
+        }
+
+        return session;
+    }
+
+    /// <summary>Cumulative counts per target and event (and per vCPU thread with <paramref name="perVcpu"/> in thread attribution).</summary>
+    public List<VmPerfSample> Read(bool perVcpu, DateTimeOffset timestamp)
+    {
+        _metrics.Reset();
+        _source.Collect(Context(timestamp), _metrics);
+        var samples = new List<VmPerfSample>();
+        AddFamily(samples, "host_perf_events_total", "host_perf_scaling_ratio", VmSampleScope.Host, timestamp);
+        AddFamily(samples, "domain_perf_events_total", "domain_perf_scaling_ratio", VmSampleScope.Domain, timestamp);
+        if (perVcpu)
+        {
+            AddFamily(samples, "domain_vcpu_perf_events_total", null, VmSampleScope.Vcpu, timestamp);
+        }
+
+        return samples;
+    }
+
+    public void Dispose() => _source.Dispose();
+
+    private CycleContext Context(DateTimeOffset timestamp) => new(_domains, timestamp, _log, CancellationToken.None);
+
+    private void AddFamily(List<VmPerfSample> samples, string countsName, string? ratiosName, VmSampleScope scope, DateTimeOffset timestamp)
+    {
+        if (!_metrics.TryGet(countsName, out var counts))
+        {
+            return;
+        }
+
+        MetricFamily? ratios = null;
+        if (ratiosName is not null)
+        {
+            _metrics.TryGet(ratiosName, out ratios);
+        }
+
+        var names = counts.LabelNames;
+        for (var s = 0; s < counts.Samples.Count; s++)
+        {
+            var series = counts.Samples[s];
+            string? domain = null, eventName = null;
+            Guid? uuid = null;
+            int? vcpu = null, cpu = null;
+            for (var i = 0; i < names.Count; i++)
+            {
+                var value = series.LabelValues[i];
+                switch (names[i])
+                {
+                    case "domain": domain = value; break;
+                    case "uuid": uuid = Guid.TryParse(value, out var g) ? g : null; break;
+                    case "vcpu": vcpu = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "cpu": cpu = int.Parse(value, CultureInfo.InvariantCulture); break;
+                    case "event": eventName = value; break;
+                }
+            }
+
+            // The source adds a ratio for every count, in the same order and with the same labels.
+            var ratio = ratios is not null && s < ratios.Samples.Count ? ratios.Samples[s].Value : 1.0;
+            samples.Add(new VmPerfSample
+            {
+                Scope = scope,
+                Domain = domain,
+                Uuid = uuid,
+                Vcpu = vcpu,
+                Cpu = cpu,
+                Event = eventName ?? string.Empty,
+                Value = series.Value,
+                ScalingRatio = ratio,
+                Timestamp = timestamp,
+            });
+        }
+    }
+
+    private static VmProbeException ProcessNotFound(VmDomain domain) =>
+        new(
+            domain.Pid <= 0
+                ? $"Domain '{domain.Name}' has no known QEMU process id; its perf counters cannot be opened."
+                : $"The QEMU process {domain.Pid} of domain '{domain.Name}' is gone.",
+            "domain_process,not_found",
+            ProbeErrorKind.NotFound)
+        {
+            RecommendedAction = "List the running domains again with Get-VmDomain.",
+        };
+}
