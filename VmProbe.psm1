@@ -97,6 +97,11 @@ function Start-VmProbe {
                 }
             }
 
+            if ($Once -and $eventNames.Count -gt 0) {
+                # One read session, as vmprobe --once: counters opened just now count for one delay before they are read.
+                Start-Sleep -Milliseconds $config.DelayMs
+            }
+
             $samples = [System.Collections.Generic.List[object]]::new()
             foreach ($sample in @(Read-VmHostStat -ErrorAction Continue)) {
                 $samples.Add($sample)
