@@ -12,6 +12,8 @@
  * preempted) and sleeps the rest; the emulator threads only sleep. Unknown arguments are ignored, as the
  * point is to look like QEMU to /proc readers.
  *
+ * Prints "ready PID" on stdout once every thread carries its name.
+ *
  * Always bounded: exits after -fake-seconds (default 600) through alarm(), on SIGTERM/SIGINT (default
  * actions), and when its parent dies (PR_SET_PDEATHSIG).
  */
@@ -27,6 +29,8 @@
 #include <unistd.h>
 
 static double duty = 0.02;
+/* Every thread names itself, then meets the main thread here, so "ready" on stdout means /proc shows all names. */
+static pthread_barrier_t named;
 static long period_ns = 100L * 1000 * 1000;
 
 static long long now_ns(clockid_t clock)
@@ -50,6 +54,7 @@ static void *vcpu_main(void *arg)
     char name[16];
     snprintf(name, sizeof name, "CPU %ld/KVM", (long)arg);
     pthread_setname_np(pthread_self(), name);
+    pthread_barrier_wait(&named);
 
     long long busy_ns = (long long)(duty * (double)period_ns);
     volatile unsigned long sink = 0;
@@ -71,9 +76,17 @@ static void *vcpu_main(void *arg)
 static void *idle_main(void *arg)
 {
     pthread_setname_np(pthread_self(), (const char *)arg);
+    pthread_barrier_wait(&named);
     for (;;)
         sleep_ns(1000000000LL);
     return NULL;
+}
+
+/* The bounded lifetime is a normal end: exit 0 rather than die of SIGALRM. */
+static void on_alarm(int sig)
+{
+    (void)sig;
+    _exit(0);
 }
 
 static void start_thread(void *(*fn)(void *), void *arg)
@@ -128,12 +141,17 @@ int main(int argc, char **argv)
     }
 
     srand((unsigned)getpid());
+    signal(SIGALRM, on_alarm);
     alarm((unsigned)seconds);
+    pthread_barrier_init(&named, NULL, (unsigned)vcpus + 4);
     start_thread(idle_main, "call_rcu");
     start_thread(idle_main, "IO mon_iothread");
     start_thread(idle_main, "worker");
     for (long i = 0; i < vcpus; i++)
         start_thread(vcpu_main, (void *)i);
+    pthread_barrier_wait(&named);
+    printf("ready %d\n", (int)getpid());
+    fflush(stdout);
 
     /* The main loop of QEMU blocks in ppoll; ours waits for a signal (alarm, SIGTERM, parent death). */
     for (;;)
