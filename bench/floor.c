@@ -78,6 +78,13 @@ static double cpu_us(void)
     return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
+static double thread_cpu_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
 static void sleep_ms(long ms)
 {
     struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
@@ -168,13 +175,20 @@ int main(int argc, char **argv)
     uint64_t group_buf[3 + 2 * 4];
     unsigned long long checksum = 0;
     double start = 0;
+    /* Where the time goes, per phase (thread CPU clock; this program is single-threaded). */
+    double phase[2] = { 0, 0 }, mark = 0, perf_us = 0;
 
     for (long c = 0; c < warmup + cycles; c++) {
         if (c == warmup)
             start = cpu_us();
+        mark = thread_cpu_us();
         for (size_t t = 0; t < count; t++) {
             if (read(tasks[t].group_fd, group_buf, sizeof group_buf) > 0)
                 checksum += group_buf[3];
+        }
+        if (c >= warmup)
+            perf_us += thread_cpu_us() - mark;
+        for (size_t t = 0; t < count; t++) {
             char path[64];
             snprintf(path, sizeof path, "/proc/%d/task/%d/schedstat", tasks[t].pid, tasks[t].tid);
             long n = read_whole(path, buf, sizeof buf);
@@ -182,19 +196,27 @@ int main(int argc, char **argv)
         }
         for (size_t h = 0; h < sizeof host_files / sizeof host_files[0]; h++)
             checksum += (unsigned long long)read_whole(host_files[h], buf, sizeof buf);
+        if (c >= warmup)
+            phase[0] += thread_cpu_us() - mark;
+        mark = thread_cpu_us();
 
         int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0 || write(fd, payload, (size_t)out_size) != out_size || fsync(fd) != 0 || close(fd) != 0 || rename(tmp, out) != 0) {
             fprintf(stderr, "floor: writing %s: %s\n", out, strerror(errno));
             return 1;
         }
+        if (c >= warmup)
+            phase[1] += thread_cpu_us() - mark;
         if (delay_ms > 0 && c + 1 < warmup + cycles)
             sleep_ms(delay_ms);
     }
     double per_cycle = (cpu_us() - start) / (double)cycles;
     printf("floor: %zu threads, %zu groups x %ld events, %ld cycles, %.1f us CPU per cycle (checksum %llu)\n",
            count, groups, events, cycles, per_cycle, checksum % 1000);
-    printf("floor_result threads=%zu groups=%zu events=%ld cycles=%ld cpu_us_per_cycle=%.1f\n", count, groups, events, cycles, per_cycle);
+    printf("floor: per cycle %.1f us reading (of which %.1f us perf group reads; the rest schedstat and host files), %.1f us writing (write+fsync+rename of %ld bytes)\n",
+           phase[0] / (double)cycles, perf_us / (double)cycles, phase[1] / (double)cycles, out_size);
+    printf("floor_result threads=%zu groups=%zu events=%ld cycles=%ld cpu_us_per_cycle=%.1f read_us=%.1f perf_read_us=%.1f write_us=%.1f\n", count, groups,
+           events, cycles, per_cycle, phase[0] / (double)cycles, perf_us / (double)cycles, phase[1] / (double)cycles);
     unlink(out);
     return 0;
 }
