@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using VmProbe.Config;
 using VmProbe.Procfs;
 using VmProbe.Tests.Infrastructure;
 using Xunit;
@@ -67,6 +68,23 @@ public class FakeQemuTests
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    [SkippableFact]
+    public void BenchConfig_LoadsAsProcessDiscoveryWithFourSoftwareEvents()
+    {
+        var template = FindBenchSource("vmprobe-bench.yaml");
+        Skip.If(template is null, "bench/vmprobe-bench.yaml not found above the test output directory (tests not run from the repository)");
+        var text = File.ReadAllText(template!).Replace("@DELAY@", "200").Replace("@ENDPOINT@", "/tmp/bench/vmprobe.prom");
+
+        var result = ConfigLoader.Parse(text, template!);
+
+        Assert.Empty(result.Warnings);
+        Assert.Equal(200, result.Config.DelayMs);
+        Assert.Equal("/tmp/bench/vmprobe.prom", result.Config.Endpoint);
+        Assert.Equal(DomainDiscovery.Process, result.Config.Discovery);
+        Assert.Equal(PerfAttribution.Thread, result.Config.Attribution);
+        Assert.Equal(new[] { "task_clock", "context_switches", "page_faults", "cpu_migrations" }, result.Config.Events.Select(e => e.CanonicalName));
     }
 
     private static string? FindBenchSource(string name)
