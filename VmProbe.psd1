@@ -10,9 +10,21 @@
     PowerShellVersion    = '7.4'
     NestedModules        = @('bin/VmProbe.dll')
     FormatsToProcess     = @('VmProbe.Format.ps1xml')
-    FunctionsToExport    = @()
-    CmdletsToExport      = @()
-    AliasesToExport      = @()
+    FunctionsToExport    = @('Start-VmProbe')
+    CmdletsToExport      = @(
+        'ConvertTo-PromText'
+        'Export-PromTextFile'
+        'Get-VmDomain'
+        'Get-VmPerfEvent'
+        'Get-VmProbeConfig'
+        'Read-VmDomainStat'
+        'Read-VmHostStat'
+        'Read-VmPerfCounter'
+        'Read-VmSchedStat'
+        'Start-VmPerfSession'
+        'Stop-VmPerfSession'
+    )
+    AliasesToExport      = @('Read-VmPerfCounters')
     VariablesToExport    = @()
     PrivateData          = @{
         PSData = @{

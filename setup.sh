@@ -42,18 +42,7 @@ if [[ ! -f "$config" ]]; then
     exit 2
 fi
 
-packages=(libvirt0 libvirt-clients prometheus-node-exporter)
-missing=()
-for pkg in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if ((${#missing[@]})); then
-    echo "setup.sh: installing ${missing[*]}"
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
-else
-    echo "setup.sh: ${packages[*]} already installed"
-fi
+"$repo/scripts/install-packages.sh" runtime
 
 echo "setup.sh: publishing the runner to $repo/out/vmprobe"
 dotnet publish "$repo/src/VmProbe.Cli" -c Release -o "$repo/out/vmprobe" --nologo

@@ -4,30 +4,61 @@ using VmProbe.Probe;
 namespace VmProbe.Cli;
 
 /// <summary>
-/// The production parts of the runner. Each member is one place to bind a real component:
-/// LoadConfig to ConfigLoader.Load, CreateDiscovery/CreateSources to the libvirt, procfs and perf sources,
-/// CreateSink to the Prometheus text writer plus the atomic textfile writer.
+/// The production parts of the runner: the config comes from <see cref="ConfigLoader"/>; discovery, sources and sink
+/// come from one <see cref="ProbeComposition"/> per configuration (they share a libvirt session), so the runner and the
+/// cmdlets build the same probe. The runner disposes each part it was handed; every native resource belongs to one of them.
 /// </summary>
 internal static class DefaultWiring
 {
-    public static CliWiring Create() => new()
+    public static RunnerWiring Create()
     {
-        // WIRE: path => { try { var r = ConfigLoader.Load(path); return new LoadedConfig(r.Config, r.Warnings.Select(w => w.ToString()).ToList()); }
-        //                 catch (ConfigException e) { throw new ConfigLoadFailedException(new[] { new ConfigProblem(e.File, e.Line, e.Key, e.Message) }, e); } }
-        LoadConfig = path => throw new ConfigLoadFailedException(
-            new[] { new ConfigProblem(path, 0, null, "this build has no configuration loader wired in (VmProbe.Config.ConfigLoader)") }),
+        ProbeComposition? composition = null;
+        ProbeComposition For(ProbeConfig config, IProbeLog log)
+        {
+            if (composition is null || !ReferenceEquals(composition.Config, config))
+            {
+                composition = ProbeComposition.Create(config, log);
+            }
 
-        // WIRE: the names of the sources CreateSources builds for this config.
-        DescribeSources = _ => Array.Empty<string>(),
+            return composition;
+        }
 
-        // WIRE: LibvirtDomainSource (or the process scan) per config.Discovery and config.Url.
-        CreateDiscovery = (_, _) => null,
+        return new RunnerWiring
+        {
+            LoadConfig = LoadConfig,
+            DescribeSources = ProbeComposition.DescribeSources,
+            CreateDiscovery = (config, log) => For(config, log).Discovery,
+            CreateSources = (config, log) => For(config, log).Sources,
+            CreateSink = (config, log) =>
+            {
+                var parts = For(config, log);
+                try
+                {
+                    return parts.Sink;
+                }
+                catch
+                {
+                    // The runner asks for the sink first and owns nothing yet: release what the composition built.
+                    parts.Dispose();
+                    composition = null;
+                    throw;
+                }
+            },
+        };
+    }
 
-        // WIRE: HostProcfsSource, the per-domain procfs source, the libvirt source, the perf source (IPreparedSource).
-        CreateSources = (_, _) => Array.Empty<IMetricSource>(),
-
-        // WIRE: metrics => TextFileWriter.WriteAtomic(config.Endpoint, PromTextWriter output with config.Prefix).
-        CreateSink = (config, _) => throw new NotSupportedException(
-            $"this build has no textfile writer wired in; cannot write {config.Endpoint}"),
-    };
+    private static LoadedConfig LoadConfig(string path)
+    {
+        try
+        {
+            var result = ConfigLoader.Load(path);
+            return new LoadedConfig(result.Config, result.Warnings.Select(w => w.ToString()).ToList());
+        }
+        catch (ConfigException e)
+        {
+            // Every error of the file, each with its line and key, not only the first.
+            var problems = e.Errors.Select(error => new ConfigProblem(error.File, error.Line ?? 0, error.Key, error.Message)).ToList();
+            throw new ConfigLoadFailedException(problems, e);
+        }
+    }
 }

@@ -1,10 +1,11 @@
 using System.Runtime.InteropServices;
+using VmProbe.Probe;
 
 namespace VmProbe.Cli;
 
 /// <summary>
 /// Entry point of <c>vmprobe</c>: SIGINT and SIGTERM request a stop (the cycle in progress is finished and written,
-/// then the process exits 0); everything else is in <see cref="CliApp"/>.
+/// then the process exits 0); everything else is in <see cref="ProbeRunner"/>.
 /// </summary>
 internal static class Program
 {
@@ -21,6 +22,6 @@ internal static class Program
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
         var stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
-        return CliApp.Run(args, DefaultWiring.Create(), Console.Out, stderr, stop.Token);
+        return ProbeRunner.Run(args, DefaultWiring.Create(), Console.Out, stderr, stop.Token);
     }
 }

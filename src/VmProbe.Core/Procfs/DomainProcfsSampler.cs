@@ -25,6 +25,17 @@ public struct TaskCounters
         CpuTicks += stat.UserTicks + stat.SystemTicks;
         GuestTicks += stat.GuestTicks;
     }
+
+    internal void Add(in TaskCounters other)
+    {
+        RunNanoseconds += other.RunNanoseconds;
+        WaitNanoseconds += other.WaitNanoseconds;
+        Timeslices += other.Timeslices;
+        MinorFaults += other.MinorFaults;
+        MajorFaults += other.MajorFaults;
+        CpuTicks += other.CpuTicks;
+        GuestTicks += other.GuestTicks;
+    }
 }
 
 /// <summary>One vCPU's counters; <see cref="Present"/> is false when its thread was not found this cycle.</summary>
@@ -36,10 +47,19 @@ public struct VcpuSample
     public TaskCounters Counters;
 }
 
+/// <summary>One thread's counters as read this cycle; <see cref="StartTimeTicks"/> tells a reused thread id from the old thread.</summary>
+public struct ThreadSample
+{
+    public int ThreadId;
+    public ulong StartTimeTicks;
+    public TaskCounters Counters;
+}
+
 /// <summary>What <see cref="DomainProcfsSampler.TrySample"/> fills; reuse one per domain (or one per cycle, copying out).</summary>
 public sealed class DomainProcfsSample
 {
     private VcpuSample[] _vcpus = Array.Empty<VcpuSample>();
+    private ThreadSample[] _threads = Array.Empty<ThreadSample>();
 
     /// <summary>Sums over every thread of the QEMU process that was readable (vCPUs, emulator, I/O and worker threads).</summary>
     public TaskCounters Total;
@@ -51,6 +71,25 @@ public sealed class DomainProcfsSample
 
     /// <summary>The domain's vCPUs in <see cref="VmDomain.Vcpus"/> order.</summary>
     public ReadOnlySpan<VcpuSample> Vcpus => _vcpus.AsSpan(0, VcpuCount);
+
+    /// <summary>Every thread summed into <see cref="Total"/>, each with its own counters (for totals that survive thread exits).</summary>
+    public ReadOnlySpan<ThreadSample> Threads => _threads.AsSpan(0, ThreadCount);
+
+    internal void AddThread(int tid, in SchedStat sched, in TaskStat stat)
+    {
+        if (ThreadCount == _threads.Length)
+        {
+            Array.Resize(ref _threads, Math.Max(16, _threads.Length * 2));
+        }
+
+        ref var thread = ref _threads[ThreadCount];
+        thread.ThreadId = tid;
+        thread.StartTimeTicks = stat.StartTimeTicks;
+        thread.Counters = default;
+        thread.Counters.Add(sched, stat);
+        Total.Add(sched, stat);
+        ThreadCount++;
+    }
 
     internal Span<VcpuSample> ResetVcpus(int count)
     {
@@ -103,8 +142,7 @@ public sealed class DomainProcfsSampler : IDisposable
                 continue;
             }
 
-            sample.Total.Add(sched, stat);
-            sample.ThreadCount++;
+            sample.AddThread(tid, sched, stat);
             for (var i = 0; i < vcpus.Length; i++)
             {
                 if (vcpus[i].ThreadId == tid)

@@ -4,6 +4,10 @@ public enum MetricType
 {
     Counter,
     Gauge,
+
+    /// <summary>TYPE untyped: only for legacy lines whose fixed name ends in <c>_total</c> without being a counter
+    /// (promtool lints a gauge named <c>*_total</c>; untyped is exempt).</summary>
+    Untyped,
 }
 
 /// <summary>One series of a family: label values in the family's label-name order, and the value.</summary>

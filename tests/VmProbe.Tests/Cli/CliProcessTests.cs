@@ -9,7 +9,7 @@ namespace VmProbe.Tests.Cli;
 /// <summary>The real <c>vmprobe</c> binary (vmprobe.dll copied next to the tests), run as a child process.</summary>
 public class CliProcessTests
 {
-    private static readonly string VmprobeDll = Path.Combine(AppContext.BaseDirectory, "vmprobe.dll");
+    private static readonly string VmprobeDll = RepoPaths.VmprobeDll;
 
     private static (int ExitCode, string Stdout, string Stderr) Vmprobe(string arguments) =>
         Requirements.Run(DotnetHost(), $"\"{VmprobeDll}\" {arguments}");

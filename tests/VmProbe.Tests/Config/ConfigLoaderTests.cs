@@ -1,3 +1,4 @@
+using VmProbe.Tests.Infrastructure;
 using VmProbe.Config;
 using VmProbe.Perf;
 using Xunit;
@@ -17,18 +18,7 @@ public sealed class ConfigLoaderTests : IDisposable
         return path;
     }
 
-    private static string RepoFile(string relative)
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
-        {
-            if (File.Exists(Path.Combine(d.FullName, "VmProbe.sln")))
-            {
-                return Path.Combine(d.FullName, relative);
-            }
-        }
-
-        throw new InvalidOperationException("repository root (VmProbe.sln) not found above " + AppContext.BaseDirectory);
-    }
+    private static string RepoFile(string relative) => RepoPaths.File(relative);
 
     private ConfigException LoadFails(string text, string name = "bad.yaml")
     {

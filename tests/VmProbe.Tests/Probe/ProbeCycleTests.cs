@@ -1,3 +1,4 @@
+using VmProbe.Tests.Infrastructure;
 using System.Text.RegularExpressions;
 using VmProbe.Probe;
 using Xunit;
@@ -156,14 +157,5 @@ public class ProbeCycleTests
         Assert.Equal(2, Assert.Single(host.Samples).Value);
     }
 
-    internal static string RepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "VmProbe.psd1")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("VmProbe.psd1 not found above " + AppContext.BaseDirectory);
-    }
+    internal static string RepoRoot() => RepoPaths.Root;
 }

@@ -116,14 +116,15 @@ public class QemuProcessTests
     [SkippableFact]
     public void Scan_LiveFakeQemuProcess_FoundWithNameAndUuid()
     {
-        var sleep = Requirements.FindCommand("sleep");
-        Skip.If(sleep is null, "no sleep executable");
+        var bash = Requirements.FindCommand("bash");
+        Skip.If(bash is null, "no bash executable");
         var dir = Directory.CreateTempSubdirectory("vmprobe-qemu-");
         var exe = Path.Combine(dir.FullName, "qemu-system-x86_64");
-        File.Copy(sleep!, exe);
+        File.Copy(bash!, exe);
         var uuid = Guid.NewGuid();
         var psi = new ProcessStartInfo(exe) { UseShellExecute = false };
-        foreach (var a in new[] { "-name", "guest=web-01,debug-threads=on", "-uuid", uuid.ToString(), "30" })
+        // bash under a QEMU name (sleep would exit at once on '-name'): the QEMU-like arguments after the script are $0, $1, ...
+        foreach (var a in new[] { "-c", "sleep 30; :", "qemu", "-name", "guest=web-01,debug-threads=on", "-uuid", uuid.ToString() })
         {
             psi.ArgumentList.Add(a);
         }

@@ -1,7 +1,6 @@
 using VmProbe.Config;
-using VmProbe.Probe;
 
-namespace VmProbe.Cli;
+namespace VmProbe.Probe;
 
 /// <summary>A loaded configuration and the loader's warnings, as the runner shows them.</summary>
 internal sealed record LoadedConfig(ProbeConfig Config, IReadOnlyList<string> Warnings);
@@ -13,12 +12,13 @@ internal sealed record ConfigProblem(string? File, int Line, string? Key, string
     public override string ToString()
     {
         var where = File is null ? string.Empty : Line > 0 ? $"{File}:{Line}: " : $"{File}: ";
-        var key = string.IsNullOrEmpty(Key) ? string.Empty : $"{Key}: ";
+        // Loader messages usually name their key already ("delay must be ..."): do not say it twice.
+        var key = string.IsNullOrEmpty(Key) || Message.StartsWith(Key, StringComparison.OrdinalIgnoreCase) ? string.Empty : $"{Key}: ";
         return where + key + Message;
     }
 }
 
-/// <summary>Thrown by <see cref="CliWiring.LoadConfig"/> when the configuration is invalid; the runner prints the problems and exits 2.</summary>
+/// <summary>Thrown by <see cref="RunnerWiring.LoadConfig"/> when the configuration is invalid; the runner prints the problems and exits 2.</summary>
 internal sealed class ConfigLoadFailedException : Exception
 {
     public ConfigLoadFailedException(IReadOnlyList<ConfigProblem> problems, Exception? inner = null)
@@ -31,10 +31,10 @@ internal sealed class ConfigLoadFailedException : Exception
 }
 
 /// <summary>
-/// What the runner is built from. <see cref="DefaultWiring"/> binds it to the real config loader, sources and writer;
+/// What the runner is built from. The runner's DefaultWiring binds it to the real config loader, sources and writer;
 /// tests bind it to test-local parts.
 /// </summary>
-internal sealed class CliWiring
+internal sealed class RunnerWiring
 {
     /// <summary>Reads and validates the file; throws <see cref="ConfigLoadFailedException"/> for bad input.</summary>
     public required Func<string, LoadedConfig> LoadConfig { get; init; }

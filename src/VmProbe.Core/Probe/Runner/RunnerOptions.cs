@@ -1,9 +1,8 @@
-using VmProbe.Probe;
 
-namespace VmProbe.Cli;
+namespace VmProbe.Probe;
 
 /// <summary>The parsed command line. Hand-rolled: five options do not justify a parser dependency.</summary>
-internal sealed class CliOptions
+internal sealed class RunnerOptions
 {
     public const string Usage = """
         Usage: vmprobe --config FILE [--once | --check] [--log-level LEVEL]
@@ -37,9 +36,9 @@ internal sealed class CliOptions
     public LogLevel LogLevel { get; private set; } = LogLevel.Info;
 
     /// <summary>Parses <paramref name="args"/>; on a usage error returns null and the reason in <paramref name="error"/>.</summary>
-    public static CliOptions? Parse(IReadOnlyList<string> args, out string? error)
+    public static RunnerOptions? Parse(IReadOnlyList<string> args, out string? error)
     {
-        var options = new CliOptions();
+        var options = new RunnerOptions();
         error = null;
         for (var i = 0; i < args.Count; i++)
         {

@@ -1,29 +1,28 @@
 using System.Globalization;
 using VmProbe.Config;
-using VmProbe.Probe;
 
-namespace VmProbe.Cli;
+namespace VmProbe.Probe;
 
-/// <summary>The runner's logic, separate from <see cref="Program"/> (signals, console) so it can run in-process in tests.</summary>
-internal static class CliApp
+/// <summary>The runner's logic, separate from the console entry point (signals, console) so it can run in-process in tests.</summary>
+internal static class ProbeRunner
 {
     public const int ExitOk = 0;
     public const int ExitFailure = 1;
     public const int ExitUsage = 2;
 
-    public static int Run(IReadOnlyList<string> args, CliWiring wiring, TextWriter stdout, TextWriter stderr, CancellationToken stopToken)
+    public static int Run(IReadOnlyList<string> args, RunnerWiring wiring, TextWriter stdout, TextWriter stderr, CancellationToken stopToken)
     {
-        var options = CliOptions.Parse(args, out var usageError);
+        var options = RunnerOptions.Parse(args, out var usageError);
         if (options is null)
         {
             stderr.WriteLine($"vmprobe: {usageError}");
-            stderr.WriteLine(CliOptions.Usage);
+            stderr.WriteLine(RunnerOptions.Usage);
             return ExitUsage;
         }
 
         if (options.Help)
         {
-            stdout.WriteLine(CliOptions.Usage);
+            stdout.WriteLine(RunnerOptions.Usage);
             return ExitOk;
         }
 
@@ -70,7 +69,7 @@ internal static class CliApp
         }
     }
 
-    private static int RunProbe(ProbeConfig config, bool once, CliWiring wiring, IProbeLog log, CancellationToken stopToken)
+    private static int RunProbe(ProbeConfig config, bool once, RunnerWiring wiring, IProbeLog log, CancellationToken stopToken)
     {
         var owned = new List<object>();
         try
@@ -132,7 +131,7 @@ internal static class CliApp
         return item;
     }
 
-    private static int Check(string path, LoadedConfig loaded, CliWiring wiring, TextWriter stdout)
+    private static int Check(string path, LoadedConfig loaded, RunnerWiring wiring, TextWriter stdout)
     {
         var config = loaded.Config;
         var sources = wiring.DescribeSources(config);

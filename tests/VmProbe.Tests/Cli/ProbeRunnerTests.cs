@@ -1,17 +1,16 @@
 using System.Text.RegularExpressions;
-using VmProbe.Cli;
+using VmProbe.Probe;
 using VmProbe.Config;
 using VmProbe.Perf;
-using VmProbe.Probe;
 using VmProbe.Tests.Probe;
 using Xunit;
 
 namespace VmProbe.Tests.Cli;
 
 /// <summary>The runner's logic in-process, wired to test-local parts (the real config loader and writer are wired by the lead).</summary>
-public class CliAppTests
+public class ProbeRunnerTests
 {
-    private static CliWiring Wiring(ProbeConfig config, SnapshotSink sink, KnownSource source, ManualProbeClock? clock = null, Func<string, LoadedConfig>? load = null) => new()
+    private static RunnerWiring Wiring(ProbeConfig config, SnapshotSink sink, KnownSource source, ManualProbeClock? clock = null, Func<string, LoadedConfig>? load = null) => new()
     {
         LoadConfig = load ?? (_ => new LoadedConfig(config, new[] { "key 'delay' is deprecated" })),
         DescribeSources = _ => new[] { source.Name },
@@ -28,7 +27,7 @@ public class CliAppTests
         var source = new KnownSource("host");
         var stderr = new StringWriter();
 
-        var exit = CliApp.Run(new[] { "--config", "c.yaml", "--once" }, Wiring(new ProbeConfig(), sink, source), new StringWriter(), stderr, CancellationToken.None);
+        var exit = ProbeRunner.Run(new[] { "--config", "c.yaml", "--once" }, Wiring(new ProbeConfig(), sink, source), new StringWriter(), stderr, CancellationToken.None);
 
         Assert.Equal(0, exit);
         Assert.Contains("host_value", Assert.Single(sink.Exports).Keys);
@@ -46,7 +45,7 @@ public class CliAppTests
             new ConfigProblem("/etc/vmprobe.yaml", 12, "events.hardware[2]", "unknown event 'cycels'"),
         };
         var stderr = new StringWriter();
-        var exit = CliApp.Run(
+        var exit = ProbeRunner.Run(
             new[] { "--config", "/etc/vmprobe.yaml", "--check" },
             Wiring(new ProbeConfig(), new SnapshotSink(), new KnownSource("host"), load: _ => throw new ConfigLoadFailedException(problems)),
             new StringWriter(), stderr, CancellationToken.None);
@@ -72,7 +71,7 @@ public class CliAppTests
         var source = new KnownSource("perf");
         var stdout = new StringWriter();
 
-        var exit = CliApp.Run(new[] { "--config", "/etc/vmprobe.yaml", "--check" }, Wiring(config, sink, source), stdout, new StringWriter(), CancellationToken.None);
+        var exit = ProbeRunner.Run(new[] { "--config", "/etc/vmprobe.yaml", "--check" }, Wiring(config, sink, source), stdout, new StringWriter(), CancellationToken.None);
 
         var text = stdout.ToString();
         Assert.Equal(0, exit);
@@ -95,7 +94,7 @@ public class CliAppTests
         var sink = new SnapshotSink { FailWith = new UnauthorizedAccessException("Access to the path '/var/lib/x.prom.tmp' is denied.") };
         var stderr = new StringWriter();
 
-        var exit = CliApp.Run(new[] { "--config", "c.yaml", "--once" }, Wiring(new ProbeConfig(), sink, new KnownSource("host")), new StringWriter(), stderr, CancellationToken.None);
+        var exit = ProbeRunner.Run(new[] { "--config", "c.yaml", "--once" }, Wiring(new ProbeConfig(), sink, new KnownSource("host")), new StringWriter(), stderr, CancellationToken.None);
 
         Assert.Equal(1, exit);
         Assert.Contains("could not write memory: UnauthorizedAccessException", stderr.ToString(), StringComparison.Ordinal);
@@ -110,7 +109,7 @@ public class CliAppTests
         var source = new KnownSource("host", clock) { DuringCollect = call => { if (call == 1) stop.Cancel(); } };
         var stderr = new StringWriter();
 
-        var exit = CliApp.Run(new[] { "--config", "c.yaml", "--log-level", "warning" }, Wiring(new ProbeConfig { DelayMs = 1000 }, sink, source, clock), new StringWriter(), stderr, stop.Token);
+        var exit = ProbeRunner.Run(new[] { "--config", "c.yaml", "--log-level", "warning" }, Wiring(new ProbeConfig { DelayMs = 1000 }, sink, source, clock), new StringWriter(), stderr, stop.Token);
 
         Assert.Equal(0, exit);
         Assert.Equal(2, sink.Exports.Count);
@@ -123,7 +122,7 @@ public class CliAppTests
     [Fact]
     public void ASourceThatCannotBeCreatedIsARuntimeFailure()
     {
-        var wiring = new CliWiring
+        var wiring = new RunnerWiring
         {
             LoadConfig = _ => new LoadedConfig(new ProbeConfig(), Array.Empty<string>()),
             DescribeSources = _ => Array.Empty<string>(),
@@ -133,7 +132,7 @@ public class CliAppTests
         };
         var stderr = new StringWriter();
 
-        var exit = CliApp.Run(new[] { "--config", "c.yaml", "--once" }, wiring, new StringWriter(), stderr, CancellationToken.None);
+        var exit = ProbeRunner.Run(new[] { "--config", "c.yaml", "--once" }, wiring, new StringWriter(), stderr, CancellationToken.None);
 
         Assert.Equal(1, exit);
         Assert.Contains("error vmprobe failed: libvirt.so.0 not found [dlopen,libvirt.so.0]", stderr.ToString(), StringComparison.Ordinal);

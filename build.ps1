@@ -1,0 +1,120 @@
+#Requires -Version 7.4
+<#
+.SYNOPSIS
+Builds, tests, documents and packages the VmProbe module.
+
+.DESCRIPTION
+Build   : dotnet build of the solution.
+Test    : dotnet test, then Invoke-Pester on tests/*.Tests.ps1 against the published module.
+Docs    : MAML help from docs/en-US with platyPS (New-ExternalHelp) when platyPS is installed.
+Package : publishes output/VmProbe/<version>/ (psd1, psm1, format file, bin/*.dll, en-US help), a folder Import-Module loads as is.
+
+.EXAMPLE
+./build.ps1 -Task Package
+#>
+[CmdletBinding()]
+param(
+    [ValidateSet('Build', 'Test', 'Docs', 'Package')]
+    [string[]] $Task = @('Build'),
+
+    [ValidateSet('Debug', 'Release')]
+    [string] $Configuration = 'Release',
+
+    [string] $OutputPath = (Join-Path -Path $PSScriptRoot -ChildPath 'output')
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version 3.0
+
+$manifest = Import-PowerShellDataFile -Path (Join-Path -Path $PSScriptRoot -ChildPath 'VmProbe.psd1')
+$version = $manifest.ModuleVersion
+$moduleRoot = Join-Path -Path $OutputPath -ChildPath "VmProbe/$version"
+
+function Invoke-Native {
+    param(
+        [Parameter(Mandatory)]
+        [string] $Command,
+
+        [string[]] $Arguments
+    )
+
+    & $Command @Arguments
+    if ($LASTEXITCODE -ne 0) {
+        throw "$Command $($Arguments -join ' ') failed with exit code $LASTEXITCODE"
+    }
+}
+
+function Invoke-BuildTask {
+    Invoke-Native -Command 'dotnet' -Arguments @('build', (Join-Path $PSScriptRoot 'VmProbe.sln'), '-c', $Configuration, '--nologo')
+}
+
+function Invoke-PackageTask {
+    $staging = Join-Path -Path ([System.IO.Path]::GetTempPath()) -ChildPath ("vmprobe-publish-" + [guid]::NewGuid())
+    try {
+        Invoke-Native -Command 'dotnet' -Arguments @('publish', (Join-Path $PSScriptRoot 'src/VmProbe/VmProbe.csproj'), '-c', $Configuration, '-o', $staging, '--nologo')
+        if (Test-Path -LiteralPath $moduleRoot) {
+            Remove-Item -LiteralPath $moduleRoot -Recurse -Force
+        }
+
+        $bin = Join-Path -Path $moduleRoot -ChildPath 'bin'
+        $null = New-Item -ItemType Directory -Path $bin -Force
+        foreach ($file in 'VmProbe.psd1', 'VmProbe.psm1', 'VmProbe.Format.ps1xml') {
+            Copy-Item -LiteralPath (Join-Path $PSScriptRoot $file) -Destination $moduleRoot
+        }
+
+        # pwsh brings its own System.Management.Automation; the reference stub must never ship.
+        Get-ChildItem -LiteralPath $staging -Filter '*.dll' |
+            Where-Object { $_.Name -notlike 'System.Management.Automation*' } |
+            Copy-Item -Destination $bin
+    }
+    finally {
+        Remove-Item -LiteralPath $staging -Recurse -Force -ErrorAction Ignore
+    }
+
+    Invoke-DocsTask
+    Test-ModuleManifest -Path (Join-Path $moduleRoot 'VmProbe.psd1') | Out-Null
+    Write-Host "Published $moduleRoot"
+}
+
+function Invoke-DocsTask {
+    $help = Join-Path -Path $moduleRoot -ChildPath 'en-US'
+    $null = New-Item -ItemType Directory -Path $help -Force
+    $docs = Join-Path -Path $PSScriptRoot -ChildPath 'docs/en-US'
+    Copy-Item -Path (Join-Path $docs '*.md') -Destination $help
+    Copy-Item -LiteralPath (Join-Path $docs 'about_VmProbe.md') -Destination (Join-Path $help 'about_VmProbe.help.txt')
+    if (Get-Module -ListAvailable -Name platyPS) {
+        Import-Module -Name platyPS
+        New-ExternalHelp -Path $docs -OutputPath $help -Force | Out-Null
+    }
+    else {
+        Write-Warning 'platyPS is not installed: en-US holds the markdown help only (Install-Module platyPS for Get-Help).'
+    }
+}
+
+function Invoke-TestTask {
+    Invoke-Native -Command 'dotnet' -Arguments @('test', (Join-Path $PSScriptRoot 'tests/VmProbe.Tests'), '-c', $Configuration, '--nologo')
+    if (-not (Test-Path -LiteralPath (Join-Path $moduleRoot 'VmProbe.psd1'))) {
+        Invoke-PackageTask
+    }
+
+    Import-Module -Name Pester -MinimumVersion 5.5 -ErrorAction Stop
+    $configuration = New-PesterConfiguration
+    $configuration.Run.Path = Join-Path -Path $PSScriptRoot -ChildPath 'tests'
+    $configuration.Run.Exit = $false
+    $configuration.Run.PassThru = $true
+    $configuration.Output.Verbosity = 'Detailed'
+    $env:VMPROBE_MODULE_PATH = Join-Path -Path $moduleRoot -ChildPath 'VmProbe.psd1'
+    $result = Invoke-Pester -Configuration $configuration
+    if ($result.FailedCount -gt 0) {
+        throw "$($result.FailedCount) Pester test(s) failed."
+    }
+}
+
+foreach ($name in $Task) {
+    switch ($name) {
+        'Build' { Invoke-BuildTask }
+        'Test' { Invoke-TestTask }
+        'Docs' { Invoke-DocsTask }
+        'Package' { Invoke-PackageTask }
+    }
+}

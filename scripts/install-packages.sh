@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages VmProbe needs, only those that are missing (one apt-get update, then one install).
+#   scripts/install-packages.sh runtime   what the probe itself uses: libvirt.so.0, virsh, node_exporter
+#   scripts/install-packages.sh test      also what the tests run for real: libvirtd + QEMU (TCG), promtool, perf
+# Not root: prints what is missing and exits 1 for runtime (the probe cannot work), 0 for test (those tests skip, saying why).
+set -euo pipefail
+
+runtime=(libvirt0 libvirt-clients prometheus-node-exporter)
+test_only=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86 prometheus linux-perf)
+
+case "${1:-}" in
+    runtime) packages=("${runtime[@]}") ;;
+    test) packages=("${runtime[@]}" "${test_only[@]}") ;;
+    *) echo "usage: $0 runtime|test" >&2; exit 2 ;;
+esac
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    echo "install-packages: all present: ${packages[*]}"
+    exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-packages: missing ${missing[*]} and not root: run 'sudo $0 $1'" >&2
+    [ "$1" = test ] && exit 0 || exit 1
+fi
+
+echo "install-packages: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update </dev/null
+apt-get install -y --no-install-recommends "${missing[@]}" </dev/null

@@ -1,0 +1,34 @@
+using VmProbe.Probe;
+using VmProbe.Prometheus;
+
+namespace VmProbe.Libvirt;
+
+/// <summary>
+/// One reading of the runner's <see cref="LibvirtDomainSource"/> (one virConnectGetAllDomainStats call) as flat samples
+/// (Read-VmDomainStat): the same families, labels and help the runner writes.
+/// </summary>
+public static class LibvirtStatReader
+{
+    /// <summary>
+    /// Stats of the domains whose UUID is in <paramref name="uuids"/>, or of every domain when null (then the
+    /// aggregate <c>domains{state}</c> family is included too). Throws <see cref="LibvirtException"/> when libvirt fails.
+    /// </summary>
+    public static List<VmStatSample> Read(string uri, IReadOnlyCollection<Guid>? uuids, DateTimeOffset timestamp, IProbeLog log, TimeSpan? callTimeout = null)
+    {
+        var metrics = new MetricSet();
+        using (var session = new LibvirtSession(uri, callTimeout ?? LibvirtSession.DefaultCallTimeout, log))
+        using (var source = new LibvirtDomainSource(session))
+        {
+            source.Collect(new CycleContext(Array.Empty<VmDomain>(), timestamp, log, CancellationToken.None), metrics);
+        }
+
+        if (uuids is null)
+        {
+            return MetricSetFlattener.ToStatSamples(metrics, timestamp);
+        }
+
+        var wanted = new HashSet<string>(uuids.Select(u => u.ToString("D")), StringComparer.OrdinalIgnoreCase);
+        return MetricSetFlattener.ToStatSamples(
+            metrics, timestamp, (family, series) => MetricSetFlattener.UuidOf(family, series) is { } uuid && wanted.Contains(uuid));
+    }
+}

@@ -1,0 +1,74 @@
+namespace VmProbe.Probe;
+
+/// <summary>
+/// <c>discovery: auto</c>: domains from the preferred discovery (libvirt) while it answers, from the fallback (the /proc
+/// scan for QEMU processes) while it fails. The preferred one is tried again every cycle. Each switch is logged once:
+/// a Warning when falling back, an Info when the preferred discovery answers again. The preferred discovery's failure
+/// is not rethrown (the libvirt source counts libvirt's errors); only a failing fallback escapes.
+/// </summary>
+public sealed class AutoDomainDiscovery : IDomainDiscovery, IDisposable
+{
+    public const string SourceName = "discovery";
+
+    private readonly IDomainDiscovery _preferred;
+    private readonly IDomainDiscovery _fallback;
+    private bool? _usingFallback;
+
+    public AutoDomainDiscovery(IDomainDiscovery preferred, IDomainDiscovery fallback)
+    {
+        _preferred = preferred ?? throw new ArgumentNullException(nameof(preferred));
+        _fallback = fallback ?? throw new ArgumentNullException(nameof(fallback));
+    }
+
+    public string Name => SourceName;
+
+    /// <summary>The discovery that found the domains of the last cycle (null before the first).</summary>
+    public IDomainDiscovery? Current => _usingFallback switch
+    {
+        true => _fallback,
+        false => _preferred,
+        null => null,
+    };
+
+    public IReadOnlyList<VmDomain> Discover(IProbeLog log, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<VmDomain> domains;
+        try
+        {
+            domains = _preferred.Discover(log, cancellationToken);
+        }
+        catch (Exception error) when (error is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            if (_usingFallback != true)
+            {
+                log.Write(LogLevel.Warning,
+                    $"domain discovery: {_preferred.Name} failed ({Describe(error)}); finding domains with {_fallback.Name} until it answers again");
+                _usingFallback = true;
+            }
+            else if (log.IsEnabled(LogLevel.Debug))
+            {
+                log.Write(LogLevel.Debug, $"domain discovery: {_preferred.Name} still failing ({Describe(error)}); using {_fallback.Name}");
+            }
+
+            return _fallback.Discover(log, cancellationToken);
+        }
+
+        if (_usingFallback == true)
+        {
+            log.Write(LogLevel.Info, $"domain discovery: {_preferred.Name} answers again; finding domains with it");
+        }
+
+        _usingFallback = false;
+        return domains;
+    }
+
+    public void Dispose()
+    {
+        (_preferred as IDisposable)?.Dispose();
+        (_fallback as IDisposable)?.Dispose();
+    }
+
+    private static string Describe(Exception error) => error is VmProbeException probe
+        ? $"{probe.Message} [{probe.ErrorId}]"
+        : $"{error.GetType().Name}: {error.Message}";
+}

@@ -1,0 +1,177 @@
+using VmProbe.Config;
+using VmProbe.Libvirt;
+using VmProbe.Perf;
+using VmProbe.Procfs;
+using VmProbe.Prometheus;
+
+namespace VmProbe.Probe;
+
+/// <summary>
+/// Builds the probe's parts for a configuration: the domain discovery, the metric sources and the textfile sink.
+/// The <c>vmprobe</c> runner and the PowerShell cmdlets both start from here, so they collect the same series.
+/// </summary>
+/// <remarks>
+/// Every native resource belongs to exactly one part (a shared libvirt session to the discovery), so disposing the
+/// parts one by one releases everything; <see cref="Dispose"/> does that too (each part's Dispose is idempotent).
+/// </remarks>
+public sealed class ProbeComposition : IDisposable
+{
+    private readonly List<IDisposable> _owned = new();
+    private readonly IProbeLog _log;
+    private ITextfileSink? _sink;
+    private bool _disposed;
+
+    private ProbeComposition(ProbeConfig config, IProbeLog log, ProbeCompositionOptions options)
+    {
+        Config = config;
+        Options = options;
+        _log = log;
+    }
+
+    public ProbeConfig Config { get; }
+
+    public ProbeCompositionOptions Options { get; }
+
+    /// <summary>How domains are found for <see cref="Config"/>.</summary>
+    public IDomainDiscovery? Discovery { get; private set; }
+
+    /// <summary>The sources in collection order: host, per-domain procfs, libvirt, perf.</summary>
+    public IReadOnlyList<IMetricSource> Sources { get; private set; } = Array.Empty<IMetricSource>();
+
+    /// <summary>Where each cycle is written (built on first use, so that a composition for the cmdlets needs no endpoint).</summary>
+    public ITextfileSink Sink => _sink ??= Own(CreateSink());
+
+    /// <summary>The source names <see cref="Create"/> builds for <paramref name="config"/>, without building anything (for <c>--check</c>).</summary>
+    public static IReadOnlyList<string> DescribeSources(ProbeConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var names = new List<string> { "host", DomainProcfsSource.SourceName };
+        if (UsesLibvirt(config))
+        {
+            names.Add("libvirt");
+        }
+
+        if (config.Events.Count > 0)
+        {
+            names.Add(PerfSourceName);
+        }
+
+        return names;
+    }
+
+    /// <summary>Builds the discovery and the sources for <paramref name="config"/>; opens nothing that can fail yet (libvirt connects on first use).</summary>
+    public static ProbeComposition Create(ProbeConfig config, IProbeLog log, ProbeCompositionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        ArgumentNullException.ThrowIfNull(log);
+        var composition = new ProbeComposition(config, log, options ?? ProbeCompositionOptions.Default);
+        try
+        {
+            composition.Build();
+            return composition;
+        }
+        catch
+        {
+            composition.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A cycle over this composition's discovery and sources.</summary>
+    public ProbeCycle CreateCycle(IProbeClock? clock = null) => new(Discovery, Sources, _log, Config.DelayMs, clock);
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+
+        // Reverse creation order: the sources before the discovery whose libvirt session they may use.
+        for (var i = _owned.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                _owned[i].Dispose();
+            }
+            catch (Exception error)
+            {
+                _log.Write(LogLevel.Warning, $"closing {_owned[i].GetType().Name} failed: {error.Message}");
+            }
+        }
+
+        _owned.Clear();
+    }
+
+    /// <summary>The libvirt session shared by the discovery and the libvirt source; null when the config does not use libvirt.</summary>
+    public LibvirtSession? LibvirtSession { get; private set; }
+
+    private const string PerfSourceName = "perf";
+
+    private static bool UsesLibvirt(ProbeConfig config) => config.Discovery is DomainDiscovery.Auto or DomainDiscovery.Libvirt;
+
+    private void Build()
+    {
+        // The session connects on its first call, so a libvirtd that is down does not stop the probe from starting.
+        if (UsesLibvirt(Config))
+        {
+            LibvirtSession = new LibvirtSession(Config.Url, Options.LibvirtCallTimeout, _log);
+        }
+
+        Discovery = CreateDiscovery();
+        var sources = new List<IMetricSource>
+        {
+            Own(new HostProcfsSource(Options.Root)),
+            Own(new DomainProcfsSource(Options.Root)),
+        };
+
+        if (LibvirtSession is not null)
+        {
+            // Borrows the session: the discovery owns it and is disposed after the sources.
+            sources.Add(Own(new LibvirtDomainSource(LibvirtSession)));
+        }
+
+        if (Config.Events.Count > 0)
+        {
+            // An IPreparedSource: the loop opens the counters one delay before the first read.
+            sources.Add(Own(new PerfMetricsSource(Config, _log)));
+        }
+
+        Sources = sources;
+    }
+
+    private IDomainDiscovery CreateDiscovery()
+    {
+        switch (Config.Discovery)
+        {
+            case DomainDiscovery.Process:
+                return Own(new ProcessDomainDiscovery(Options.Root, Options.CgroupRoot));
+            case DomainDiscovery.Libvirt:
+                return Own(NewLibvirtDiscovery());
+            default:
+                return Own(new AutoDomainDiscovery(NewLibvirtDiscovery(), new ProcessDomainDiscovery(Options.Root, Options.CgroupRoot)));
+        }
+    }
+
+    private LibvirtDomainDiscovery NewLibvirtDiscovery() =>
+        new(LibvirtSession!, ownsSession: true, Options.LibvirtPidDirectory, Options.Root, Options.CgroupRoot);
+
+    private ITextfileSink CreateSink()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        var legacy = Config.Naming == MetricNaming.Legacy ? new LegacyExposition(Config.Events, Config.DelayMs, _log) : null;
+        return new PromTextfileSink(Config.Endpoint, Config.Prefix, _log, legacy);
+    }
+
+    private T Own<T>(T part)
+    {
+        if (part is IDisposable disposable)
+        {
+            _owned.Add(disposable);
+        }
+
+        return part;
+    }
+}

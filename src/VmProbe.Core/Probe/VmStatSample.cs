@@ -1,0 +1,43 @@
+using System.Collections.Specialized;
+using VmProbe.Prometheus;
+
+namespace VmProbe;
+
+/// <summary>
+/// One statistic of the host (procfs) or of a domain (libvirt bulk stats), flat for Format-Table and Export-Csv.
+/// <see cref="Metric"/> is a Prometheus-safe name without scope, for example <c>cpu_seconds_total</c> or
+/// <c>block_read_bytes_total</c>; a name ending in <c>_total</c> is a counter, any other a gauge.
+/// <see cref="Device"/> names the disk, interface, CPU mode or state the value belongs to, or is null.
+/// Samples made from a metric source (Read-VmHostStat, Read-VmDomainStat) also carry the exact series:
+/// <see cref="Family"/>, <see cref="Type"/>, <see cref="Help"/> and <see cref="Labels"/>, from which the text
+/// exposition is rebuilt identical to the runner's.
+/// </summary>
+public sealed class VmStatSample
+{
+    public VmSampleScope Scope { get; init; }
+
+    public string? Domain { get; init; }
+
+    public Guid? Uuid { get; init; }
+
+    public int? Vcpu { get; init; }
+
+    public required string Metric { get; init; }
+
+    public string? Device { get; init; }
+
+    public double Value { get; init; }
+
+    public DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>The metric family name without prefix (for example <c>host_cpu_seconds_total</c>), or null when built by hand.</summary>
+    public string? Family { get; init; }
+
+    /// <summary>The family's type; with <see cref="Family"/> null, derived from the <c>_total</c> suffix.</summary>
+    public MetricType Type { get; init; }
+
+    public string? Help { get; init; }
+
+    /// <summary>Every label of the series (name to value) in the family's order, or null when built by hand.</summary>
+    public OrderedDictionary? Labels { get; init; }
+}

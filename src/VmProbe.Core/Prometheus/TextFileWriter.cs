@@ -1,0 +1,277 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using VmProbe.Probe;
+
+namespace VmProbe.Prometheus;
+
+/// <summary>
+/// Replaces a node_exporter textfile atomically, so a scrape never sees a half-written file: the content goes to a
+/// temp file in the same directory (<c>.NAME.tmp.PID</c>, which does not end in <c>.prom</c> and so is never read by
+/// node_exporter), is fsync'ed, gets mode 0644, and is renamed over the endpoint. On any failure the temp file is
+/// removed and the previous endpoint file stays as it was; the error is a <see cref="TextFileWriteException"/>.
+/// </summary>
+/// <remarks>
+/// One instance per endpoint, reused every cycle: the paths are computed once. Temp files left by a crashed earlier
+/// run (same pattern, pid no longer alive) are removed before the first write. A missing directory is created (0755).
+/// The directory itself is not fsync'ed after the rename: after a power loss the old or the new complete file is
+/// there, which is all a metrics file needs, and it spares a second journal commit every cycle.
+/// </remarks>
+public sealed class TextFileWriter
+{
+    private const int FileMode0644 = 0x1A4; // rw-r--r--: node_exporter may run as another user
+    private const int DirMode0755 = 0x1ED;
+
+    private readonly IProbeLog _log;
+    private bool _staleTempsCleaned;
+
+    /// <exception cref="VmProbeException">The path is empty, has no file name or does not end in <c>.prom</c>.</exception>
+    public TextFileWriter(string endpointPath, IProbeLog? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(endpointPath);
+        var fileName = Path.GetFileName(endpointPath);
+        if (fileName.Length == 0 || !fileName.EndsWith(".prom", StringComparison.Ordinal) || fileName == ".prom")
+        {
+            throw new VmProbeException(
+                $"Textfile endpoint '{endpointPath}' must be a file name ending in '.prom': node_exporter's textfile collector reads only *.prom files.",
+                "textfile_path,invalid",
+                ProbeErrorKind.InvalidArgument)
+            {
+                RecommendedAction = "Set the output path to DIRECTORY/NAME.prom, where DIRECTORY is node_exporter's --collector.textfile.directory.",
+            };
+        }
+
+        _log = log ?? NullProbeLog.Instance;
+        EndpointPath = Path.GetFullPath(endpointPath);
+        DirectoryPath = Path.GetDirectoryName(EndpointPath)!;
+        TempPath = TempPathFor(EndpointPath, Environment.ProcessId);
+    }
+
+    public string EndpointPath { get; }
+
+    public string DirectoryPath { get; }
+
+    /// <summary>This process's temp file: <c>DIR/.NAME.tmp.PID</c>.</summary>
+    public string TempPath { get; }
+
+    /// <summary>The temp file name used for <paramref name="endpointPath"/> by process <paramref name="pid"/>.</summary>
+    public static string TempPathFor(string endpointPath, int pid) =>
+        Path.Combine(Path.GetDirectoryName(Path.GetFullPath(endpointPath))!, TempPrefix(endpointPath) + pid.ToString(CultureInfo.InvariantCulture));
+
+    /// <summary>One-shot convenience: <c>new TextFileWriter(endpointPath).Write(content)</c>.</summary>
+    public static void WriteAtomic(string endpointPath, ReadOnlySpan<byte> content) => new TextFileWriter(endpointPath).Write(content);
+
+    /// <summary>Renders <paramref name="metrics"/> with <paramref name="writer"/> and replaces the endpoint with it.</summary>
+    public PromWriteResult Write(MetricSet metrics, PromTextWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var bytes = writer.Render(metrics, out var result);
+        Write(bytes.Span);
+        return result;
+    }
+
+    /// <summary>Replaces the endpoint file with <paramref name="content"/>, atomically.</summary>
+    /// <exception cref="TextFileWriteException">A step failed; the previous endpoint file is unchanged and no temp file is left.</exception>
+    public void Write(ReadOnlySpan<byte> content)
+    {
+        if (!_staleTempsCleaned)
+        {
+            CleanStaleTemps();
+            _staleTempsCleaned = true;
+        }
+
+        // A leftover of our own (same pid) from an earlier failed cycle would make O_EXCL fail.
+        Native.unlink(TempPath);
+
+        var fd = Native.open(TempPath, Native.O_WRONLY | Native.O_CREAT | Native.O_EXCL | Native.O_CLOEXEC, FileMode0644);
+        if (fd < 0 && Marshal.GetLastPInvokeError() == TextFileWriteException.Errnos.ENOENT && !Directory.Exists(DirectoryPath))
+        {
+            CreateDirectory(DirectoryPath);
+            fd = Native.open(TempPath, Native.O_WRONLY | Native.O_CREAT | Native.O_EXCL | Native.O_CLOEXEC, FileMode0644);
+        }
+
+        if (fd < 0)
+        {
+            throw new TextFileWriteException("open", TempPath, Marshal.GetLastPInvokeError());
+        }
+
+        using var handle = new FileDescriptorHandle(fd);
+        try
+        {
+            WriteAll(handle, content, TempPath);
+            Check(Native.fchmod(fd, FileMode0644), "chmod", TempPath); // exactly 0644 whatever the umask
+            Check(Native.fsync(fd), "fsync", TempPath);
+            Check(handle.CloseChecked(), "close", TempPath); // NFS reports deferred write errors here
+            Check(Native.rename(TempPath, EndpointPath), "rename", EndpointPath);
+        }
+        catch
+        {
+            handle.Dispose();
+            Native.unlink(TempPath);
+            throw;
+        }
+    }
+
+    /// <summary>Removes temp files of this endpoint left by processes that no longer run. Returns how many were removed.</summary>
+    public int CleanStaleTemps()
+    {
+        if (!Directory.Exists(DirectoryPath))
+        {
+            return 0;
+        }
+
+        var removed = 0;
+        var prefix = TempPrefix(EndpointPath);
+        try
+        {
+            foreach (var path in Directory.EnumerateFiles(DirectoryPath, prefix + "*"))
+            {
+                var suffix = Path.GetFileName(path.AsSpan())[prefix.Length..];
+                if (!int.TryParse(suffix, NumberStyles.None, CultureInfo.InvariantCulture, out var pid))
+                {
+                    continue; // not one of ours
+                }
+
+                if (pid != Environment.ProcessId && Directory.Exists("/proc/" + pid.ToString(CultureInfo.InvariantCulture)))
+                {
+                    continue; // another live process writes this endpoint; not ours to delete
+                }
+
+                if (Native.unlink(path) == 0)
+                {
+                    removed++;
+                    _log.Write(LogLevel.Info, $"Removed stale temp file '{path}' of an earlier run.");
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Cleaning is a courtesy; the write itself reports real problems with the directory.
+            _log.Write(LogLevel.Warning, $"Cannot list '{DirectoryPath}' to remove stale temp files: {e.Message}");
+        }
+
+        return removed;
+    }
+
+    private static string TempPrefix(string endpointPath) => "." + Path.GetFileName(endpointPath) + ".tmp.";
+
+    private static unsafe void WriteAll(FileDescriptorHandle handle, ReadOnlySpan<byte> content, string path)
+    {
+        fixed (byte* start = content)
+        {
+            var offset = 0;
+            while (offset < content.Length)
+            {
+                var n = Native.write(handle.Fd, start + offset, (nuint)(content.Length - offset));
+                if (n < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == TextFileWriteException.Errnos.EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw new TextFileWriteException("write", path, errno);
+                }
+
+                offset += (int)n;
+            }
+        }
+    }
+
+    private static void CreateDirectory(string path)
+    {
+        if (Native.mkdir(path, DirMode0755) == 0)
+        {
+            return;
+        }
+
+        var errno = Marshal.GetLastPInvokeError();
+        if (errno == TextFileWriteException.Errnos.EEXIST)
+        {
+            return; // created concurrently, or not a directory: open() then reports ENOTDIR with the path
+        }
+
+        var parent = Path.GetDirectoryName(path);
+        if (errno == TextFileWriteException.Errnos.ENOENT && parent is not null && parent != path)
+        {
+            CreateDirectory(parent);
+            if (Native.mkdir(path, DirMode0755) == 0)
+            {
+                return;
+            }
+
+            errno = Marshal.GetLastPInvokeError();
+            if (errno == TextFileWriteException.Errnos.EEXIST)
+            {
+                return;
+            }
+        }
+
+        throw new TextFileWriteException("mkdir", path, errno);
+    }
+
+    private static void Check(int rc, string operation, string path)
+    {
+        if (rc != 0)
+        {
+            throw new TextFileWriteException(operation, path, Marshal.GetLastPInvokeError());
+        }
+    }
+
+    /// <summary>Owns the temp file's descriptor so that every path out of <see cref="Write(ReadOnlySpan{byte})"/> closes it.</summary>
+    private sealed class FileDescriptorHandle : SafeHandle
+    {
+        public FileDescriptorHandle(int fd)
+            : base(new IntPtr(-1), ownsHandle: true)
+        {
+            SetHandle(new IntPtr(fd));
+        }
+
+        public override bool IsInvalid => handle == new IntPtr(-1);
+
+        public int Fd => (int)handle;
+
+        /// <summary>Closes now and returns close(2)'s result, so its error can be reported; later disposal does nothing.</summary>
+        public int CloseChecked()
+        {
+            var rc = Native.close(Fd);
+            SetHandleAsInvalid();
+            return rc;
+        }
+
+        protected override bool ReleaseHandle() => Native.close((int)handle) == 0;
+    }
+
+    private static unsafe class Native
+    {
+        // asm-generic values, identical on x86-64 and arm64.
+        public const int O_WRONLY = 0x1;
+        public const int O_CREAT = 0x40;
+        public const int O_EXCL = 0x80;
+        public const int O_CLOEXEC = 0x80000;
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern nint write(int fd, byte* buffer, nuint count);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int fsync(int fd);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int fchmod(int fd, int mode);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int close(int fd);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int rename([MarshalAs(UnmanagedType.LPUTF8Str)] string oldPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newPath);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int unlink([MarshalAs(UnmanagedType.LPUTF8Str)] string path);
+
+        [DllImport("libc", SetLastError = true)]
+        public static extern int mkdir([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
+    }
+}

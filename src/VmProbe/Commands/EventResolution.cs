@@ -1,0 +1,31 @@
+using System.Management.Automation;
+using VmProbe.Commands.Engine;
+using VmProbe.Perf;
+
+namespace VmProbe.Commands;
+
+/// <summary>Resolves -Event values for the perf cmdlets, reporting each unknown name as its own error.</summary>
+internal static class EventResolution
+{
+    /// <summary>The specs of the names that resolve, without duplicates, in the order given. Catalog failures propagate.</summary>
+    public static List<PerfEventSpec> Resolve(Cmdlet cmdlet, IEnumerable<string> names)
+    {
+        var specs = new List<PerfEventSpec>();
+        foreach (var name in names)
+        {
+            var spec = PerfEventNames.Resolve(EngineServices.PerfCatalog, name);
+            if (spec is null)
+            {
+                cmdlet.WriteError(ErrorRecordFactory.Create(
+                    "perf_event,unknown", ErrorCategory.InvalidArgument, $"Unknown perf event '{name}'.", name,
+                    "List the events with Get-VmPerfEvent; names are the config's (cpu_cycles), perf's (cpu-cycles) or PascalCase (Cycles)."));
+            }
+            else if (!specs.Any(s => s.CanonicalName == spec.CanonicalName))
+            {
+                specs.Add(spec);
+            }
+        }
+
+        return specs;
+    }
+}

@@ -1,0 +1,65 @@
+using System.Management.Automation;
+using VmProbe.Commands.Engine;
+
+namespace VmProbe.Commands;
+
+/// <summary>Read-VmDomainStat: libvirt bulk statistics (cpu, balloon, vcpu, net, block) as flat samples.</summary>
+[Cmdlet(VerbsCommunications.Read, "VmDomainStat")]
+[OutputType(typeof(VmStatSample))]
+public sealed class ReadVmDomainStatCommand : VmProbeCmdlet
+{
+    private readonly List<VmDomain> _domains = new();
+    private DomainResolver? _resolver;
+
+    /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true)]
+    [VmDomainTransformation]
+    [ValidateNotNull]
+    public VmDomain[]? Domain { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Uri { get; set; } = DefaultUri;
+
+    protected override void ProcessRecord()
+    {
+        foreach (var domain in Domain ?? Array.Empty<VmDomain>())
+        {
+            try
+            {
+                _resolver ??= new DomainResolver(Uri, Log);
+                _domains.Add(_resolver.Resolve(domain));
+            }
+            catch (Exception ex) when (IsItemError(ex))
+            {
+                WriteProbeError(ex, domain);
+            }
+            catch (NotImplementedException ex)
+            {
+                ThrowProbeError(ex, domain);
+            }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        // One bulk call for everything piped in. Domains given but none found, or an empty pipeline: nothing to read.
+        var readAll = !MyInvocation.BoundParameters.ContainsKey(nameof(Domain)) && !MyInvocation.ExpectingInput;
+        if (!readAll && _domains.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var errors = new List<VmProbeException>();
+            var samples = EngineServices.DomainStats.Read(Uri, readAll ? null : _domains.ToArray(), DateTimeOffset.Now, errors, Log);
+            WriteObject(samples, enumerateCollection: true);
+            WriteProbeErrors(errors);
+        }
+        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        {
+            ThrowProbeError(ex, Uri);
+        }
+    }
+}

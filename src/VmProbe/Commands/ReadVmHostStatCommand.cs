@@ -1,0 +1,24 @@
+using System.Management.Automation;
+using VmProbe.Commands.Engine;
+
+namespace VmProbe.Commands;
+
+/// <summary>Read-VmHostStat: host-wide procfs statistics (CPU time, memory, scheduler) as flat samples.</summary>
+[Cmdlet(VerbsCommunications.Read, "VmHostStat")]
+[OutputType(typeof(VmStatSample))]
+public sealed class ReadVmHostStatCommand : VmProbeCmdlet
+{
+    protected override void EndProcessing()
+    {
+        try
+        {
+            var errors = new List<VmProbeException>();
+            WriteObject(EngineServices.HostStats.Read(DateTimeOffset.Now, errors, Log), enumerateCollection: true);
+            WriteProbeErrors(errors);
+        }
+        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        {
+            ThrowProbeError(ex, null);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+using System.Management.Automation;
+using VmProbe.Commands.Engine;
+using VmProbe.Config;
+
+namespace VmProbe.Commands;
+
+/// <summary>
+/// Read-VmPerfCounter: reads a running session (set Session), or opens counters for the piped domains,
+/// waits -Duration, reads and closes them (set Domain).
+/// </summary>
+[Cmdlet(VerbsCommunications.Read, "VmPerfCounter", DefaultParameterSetName = SessionSet)]
+[Alias("Read-VmPerfCounters")]
+[OutputType(typeof(VmPerfSample))]
+public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
+{
+    private const string SessionSet = "Session";
+    private const string DomainSet = "Domain";
+    private const int ProgressActivityId = 0x766d70; // stable per command so nested progress bars do not collide
+
+    private readonly List<VmDomain> _domains = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private DomainResolver? _resolver;
+
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = SessionSet)]
+    [ValidateNotNull]
+    public VmPerfSession? Session { get; set; }
+
+    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = DomainSet)]
+    [VmDomainTransformation]
+    [ValidateNotNull]
+    public VmDomain[]? Domain { get; set; }
+
+    [Parameter(Mandatory = true, ParameterSetName = DomainSet)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(PerfEventNameCompleter))]
+    public string[] Event { get; set; } = Array.Empty<string>();
+
+    /// <summary>How long to count before reading.</summary>
+    [Parameter(ParameterSetName = DomainSet)]
+    public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Parameter(ParameterSetName = DomainSet)]
+    public SwitchParameter IncludeHost { get; set; }
+
+    /// <summary>One sample per vCPU thread as well as per domain.</summary>
+    [Parameter]
+    public SwitchParameter PerVcpu { get; set; }
+
+    protected override void BeginProcessing()
+    {
+        if (ParameterSetName == DomainSet && Duration <= TimeSpan.Zero)
+        {
+            ThrowTerminatingError(ErrorRecordFactory.Create(
+                "duration,invalid", ErrorCategory.InvalidArgument, $"-Duration must be positive, got {Duration}.", Duration));
+        }
+    }
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == SessionSet)
+        {
+            ReadSession(Session!);
+            return;
+        }
+
+        foreach (var domain in Domain ?? Array.Empty<VmDomain>())
+        {
+            try
+            {
+                _resolver ??= new DomainResolver(DefaultUri, Log);
+                var live = _resolver.Resolve(domain);
+                if (!_domains.Any(d => d.Uuid == live.Uuid && d.Name == live.Name))
+                {
+                    _domains.Add(live);
+                }
+            }
+            catch (Exception ex) when (IsItemError(ex))
+            {
+                WriteProbeError(ex, domain);
+            }
+            catch (NotImplementedException ex)
+            {
+                ThrowProbeError(ex, domain);
+            }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (ParameterSetName != DomainSet || (_domains.Count == 0 && !IncludeHost.IsPresent))
+        {
+            return;
+        }
+
+        VmPerfSession? session = null;
+        try
+        {
+            var specs = EventResolution.Resolve(this, Event);
+            if (specs.Count == 0)
+            {
+                ThrowTerminatingError(ErrorRecordFactory.Create(
+                    "perf_event,none_valid", ErrorCategory.InvalidArgument, $"None of the events ({string.Join(", ", Event)}) is known.", Event));
+                return;
+            }
+
+            var errors = new List<VmProbeException>();
+            var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, PerfAttribution.Thread, errors, Log);
+            session = new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), _domains.ToArray(), IncludeHost.IsPresent);
+            WriteProbeErrors(errors);
+            if (Wait())
+            {
+                ReadSession(session);
+            }
+        }
+        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        {
+            ThrowProbeError(ex, null);
+        }
+        finally
+        {
+            session?.Close();
+        }
+    }
+
+    protected override void StopProcessing() => _stopping.Cancel();
+
+    public void Dispose() => _stopping.Dispose();
+
+    /// <summary>Waits -Duration with a progress bar; false when Ctrl-C stopped the command.</summary>
+    private bool Wait()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var progress = new ProgressRecord(ProgressActivityId, "Counting perf events", $"{_domains.Count} domain(s), {Event.Length} event(s)");
+        while (clock.Elapsed < Duration)
+        {
+            var remaining = Duration - clock.Elapsed;
+            progress.PercentComplete = (int)Math.Clamp(100 * clock.Elapsed.Ticks / Duration.Ticks, 0, 100);
+            progress.SecondsRemaining = (int)Math.Ceiling(remaining.TotalSeconds);
+            WriteProgress(progress);
+            if (_stopping.Token.WaitHandle.WaitOne(remaining < TimeSpan.FromMilliseconds(250) ? remaining : TimeSpan.FromMilliseconds(250)))
+            {
+                return false;
+            }
+        }
+
+        progress.RecordType = ProgressRecordType.Completed;
+        WriteProgress(progress);
+        return true;
+    }
+
+    private void ReadSession(VmPerfSession session)
+    {
+        try
+        {
+            var errors = new List<VmProbeException>();
+            var samples = session.Read(PerVcpu.IsPresent, DateTimeOffset.Now, errors);
+            WriteObject(samples, enumerateCollection: true);
+            WriteProbeErrors(errors);
+        }
+        catch (VmProbeException ex)
+        {
+            WriteProbeError(ex, session);
+        }
+    }
+}

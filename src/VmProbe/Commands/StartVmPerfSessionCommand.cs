@@ -1,0 +1,86 @@
+using System.Management.Automation;
+using VmProbe.Commands.Engine;
+using VmProbe.Config;
+
+namespace VmProbe.Commands;
+
+/// <summary>Start-VmPerfSession: opens perf counters for domains (and the host) that stay open until Stop-VmPerfSession.</summary>
+[Cmdlet(VerbsLifecycle.Start, "VmPerfSession")]
+[OutputType(typeof(VmPerfSession))]
+public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
+{
+    private readonly List<VmDomain> _domains = new();
+    private DomainResolver? _resolver;
+
+    [Parameter(Mandatory = true, Position = 0)]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(PerfEventNameCompleter))]
+    public string[] Event { get; set; } = Array.Empty<string>();
+
+    [Parameter(ValueFromPipeline = true)]
+    [VmDomainTransformation]
+    [ValidateNotNull]
+    public VmDomain[]? Domain { get; set; }
+
+    /// <summary>Also count the events on the whole host (one group per CPU).</summary>
+    [Parameter]
+    public SwitchParameter IncludeHost { get; set; }
+
+    [Parameter]
+    public PerfAttribution Attribution { get; set; } = PerfAttribution.Thread;
+
+    protected override void ProcessRecord()
+    {
+        foreach (var domain in Domain ?? Array.Empty<VmDomain>())
+        {
+            try
+            {
+                _resolver ??= new DomainResolver(DefaultUri, Log);
+                var live = _resolver.Resolve(domain);
+                if (!_domains.Any(d => d.Uuid == live.Uuid && d.Name == live.Name))
+                {
+                    _domains.Add(live);
+                }
+            }
+            catch (Exception ex) when (IsItemError(ex))
+            {
+                WriteProbeError(ex, domain);
+            }
+            catch (NotImplementedException ex)
+            {
+                ThrowProbeError(ex, domain);
+            }
+        }
+    }
+
+    protected override void EndProcessing()
+    {
+        if (_domains.Count == 0 && !IncludeHost.IsPresent)
+        {
+            WriteError(ErrorRecordFactory.Create(
+                "perf_session,no_target", ErrorCategory.InvalidArgument, "Nothing to count: no domain was given and -IncludeHost is not set.", null,
+                "Pipe domains from Get-VmDomain or add -IncludeHost."));
+            return;
+        }
+
+        try
+        {
+            var specs = EventResolution.Resolve(this, Event);
+            if (specs.Count == 0)
+            {
+                ThrowTerminatingError(ErrorRecordFactory.Create(
+                    "perf_event,none_valid", ErrorCategory.InvalidArgument, $"None of the events ({string.Join(", ", Event)}) is known.", Event));
+                return;
+            }
+
+            var errors = new List<VmProbeException>();
+            var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, Attribution, errors, Log);
+            WriteProbeErrors(errors);
+            WriteObject(new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), _domains.ToArray(), IncludeHost.IsPresent));
+        }
+        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        {
+            ThrowProbeError(ex, null);
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using System.Management.Automation;
+
+namespace VmProbe.Commands;
+
+/// <summary>Shared plumbing of the VmProbe cmdlets: engine log routing and ErrorRecords from engine exceptions.</summary>
+public abstract class VmProbeCmdlet : PSCmdlet
+{
+    /// <summary>libvirt URI used when none is given.</summary>
+    public const string DefaultUri = "qemu:///system";
+
+    private CmdletProbeLog? _log;
+
+    private protected CmdletProbeLog Log => _log ??= new CmdletProbeLog(this);
+
+    /// <summary>Non-terminating: this item failed, the others go on.</summary>
+    private protected void WriteProbeError(Exception exception, object? target) =>
+        WriteError(ErrorRecordFactory.FromException(exception, target));
+
+    private protected void WriteProbeErrors(IEnumerable<VmProbeException> errors)
+    {
+        foreach (var error in errors)
+        {
+            WriteProbeError(error, null);
+        }
+    }
+
+    /// <summary>Terminating: nothing this command was asked for can proceed.</summary>
+    private protected void ThrowProbeError(Exception exception, object? target) =>
+        ThrowTerminatingError(ErrorRecordFactory.FromException(exception, target));
+
+    /// <summary>Errors a cmdlet reports per item rather than letting them end the command.</summary>
+    private protected static bool IsItemError(Exception exception) =>
+        exception is VmProbeException or IOException or UnauthorizedAccessException or ArgumentException;
+}

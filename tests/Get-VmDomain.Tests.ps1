@@ -1,0 +1,43 @@
+#Requires -Modules Pester
+# Pester tests of Get-VmDomain. Run by build.ps1 -Task Test on a host with pwsh 7.4; functional cases need root or libvirt and skip otherwise.
+
+BeforeAll {
+    $repoRoot = Split-Path -Path $PSScriptRoot -Parent
+    $modulePath = if ($env:VMPROBE_MODULE_PATH) { $env:VMPROBE_MODULE_PATH } else { Join-Path $repoRoot 'VmProbe.psd1' }
+    Import-Module -Name $modulePath -Force -ErrorAction Stop
+}
+
+AfterAll {
+    Remove-Module -Name VmProbe -Force -ErrorAction Ignore
+}
+
+BeforeDiscovery {
+    $isRoot = $IsLinux -and ((id -u) -eq '0')
+    $libvirtPresent = $IsLinux -and ((Test-Path '/usr/lib/x86_64-linux-gnu/libvirt.so.0') -or (Test-Path '/usr/lib64/libvirt.so.0') -or (Test-Path '/usr/lib/libvirt.so.0'))
+}
+
+Describe 'Get-VmDomain' {
+    It 'is exported by the module' {
+        $command = Get-Command -Name 'Get-VmDomain' -Module VmProbe -ErrorAction Stop
+        $command.Name | Should -Be 'Get-VmDomain'
+        $command.OutputType | Should -Not -BeNullOrEmpty
+    }
+
+    It 'returns the running domain of the libvirt test driver' -Skip:(-not $libvirtPresent) {
+        $domain = Get-VmDomain -Uri 'test:///default' -Name 'test'
+        $domain | Should -BeOfType ([VmProbe.VmDomain])
+        $domain.Name | Should -Be 'test'
+        $domain.State | Should -Be ([VmProbe.VmDomainState]::Running)
+    }
+
+    It 'matches names with wildcards' -Skip:(-not $libvirtPresent) {
+        @(Get-VmDomain -Uri 'test:///default' -Name 'TE*').Name | Should -Contain 'test'
+    }
+
+    It 'reports an unknown name as a non-terminating error' -Skip:(-not $libvirtPresent) {
+        $result = Get-VmDomain -Uri 'test:///default' -Name 'no-such-domain' -ErrorVariable errors -ErrorAction SilentlyContinue
+        $result | Should -BeNullOrEmpty
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'domain,not_found*'
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+}

@@ -1,0 +1,37 @@
+#Requires -Modules Pester
+# Pester tests of Get-VmPerfEvent. Run by build.ps1 -Task Test on a host with pwsh 7.4; functional cases need root or libvirt and skip otherwise.
+
+BeforeAll {
+    $repoRoot = Split-Path -Path $PSScriptRoot -Parent
+    $modulePath = if ($env:VMPROBE_MODULE_PATH) { $env:VMPROBE_MODULE_PATH } else { Join-Path $repoRoot 'VmProbe.psd1' }
+    Import-Module -Name $modulePath -Force -ErrorAction Stop
+}
+
+AfterAll {
+    Remove-Module -Name VmProbe -Force -ErrorAction Ignore
+}
+
+BeforeDiscovery {
+    $isRoot = $IsLinux -and ((id -u) -eq '0')
+    $libvirtPresent = $IsLinux -and ((Test-Path '/usr/lib/x86_64-linux-gnu/libvirt.so.0') -or (Test-Path '/usr/lib64/libvirt.so.0') -or (Test-Path '/usr/lib/libvirt.so.0'))
+}
+
+Describe 'Get-VmPerfEvent' {
+    It 'is exported by the module' {
+        $command = Get-Command -Name 'Get-VmPerfEvent' -Module VmProbe -ErrorAction Stop
+        $command.Name | Should -Be 'Get-VmPerfEvent'
+        $command.OutputType | Should -Not -BeNullOrEmpty
+    }
+
+    It 'lists software events' {
+        $events = @(Get-VmPerfEvent)
+        $events.Count | Should -BeGreaterThan 0
+        $events[0] | Should -BeOfType ([VmProbe.VmPerfEventInfo])
+        (Get-VmPerfEvent -Name TaskClock).Name | Should -Be 'task_clock'
+    }
+
+    It 'reports an unknown event name' {
+        Get-VmPerfEvent -Name 'no_such_event' -ErrorVariable errors -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+}

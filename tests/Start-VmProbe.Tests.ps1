@@ -1,0 +1,41 @@
+#Requires -Modules Pester
+# Pester tests of Start-VmProbe. Run by build.ps1 -Task Test on a host with pwsh 7.4; functional cases need root or libvirt and skip otherwise.
+
+BeforeAll {
+    $repoRoot = Split-Path -Path $PSScriptRoot -Parent
+    $modulePath = if ($env:VMPROBE_MODULE_PATH) { $env:VMPROBE_MODULE_PATH } else { Join-Path $repoRoot 'VmProbe.psd1' }
+    Import-Module -Name $modulePath -Force -ErrorAction Stop
+}
+
+AfterAll {
+    Remove-Module -Name VmProbe -Force -ErrorAction Ignore
+}
+
+BeforeDiscovery {
+    $isRoot = $IsLinux -and ((id -u) -eq '0')
+    $libvirtPresent = $IsLinux -and ((Test-Path '/usr/lib/x86_64-linux-gnu/libvirt.so.0') -or (Test-Path '/usr/lib64/libvirt.so.0') -or (Test-Path '/usr/lib/libvirt.so.0'))
+}
+
+Describe 'Start-VmProbe' {
+    It 'is exported by the module' {
+        $command = Get-Command -Name 'Start-VmProbe' -Module VmProbe -ErrorAction Stop
+        $command.Name | Should -Be 'Start-VmProbe'
+        $command.OutputType | Should -Not -BeNullOrEmpty
+    }
+
+    It 'offers -Once and -AsJob' {
+        $command = Get-Command -Name Start-VmProbe
+        $command.CommandType | Should -Be 'Function'
+        $command.Parameters.Keys | Should -Contain 'Once'
+        $command.Parameters.Keys | Should -Contain 'AsJob'
+    }
+
+    It 'writes the endpoint once with -Once' -Skip:(-not ($isRoot -and $libvirtPresent)) {
+        $endpoint = Join-Path $TestDrive 'once.prom'
+        $config = Join-Path $TestDrive 'config.yaml'
+        Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay: 1000"
+        Start-VmProbe -ConfigPath $config -Once
+        Test-Path -LiteralPath $endpoint | Should -BeTrue
+        [VmProbe.VmPerfSession]::Open | Should -BeNullOrEmpty
+    }
+}

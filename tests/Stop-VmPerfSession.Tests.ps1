@@ -1,0 +1,36 @@
+#Requires -Modules Pester
+# Pester tests of Stop-VmPerfSession. Run by build.ps1 -Task Test on a host with pwsh 7.4; functional cases need root or libvirt and skip otherwise.
+
+BeforeAll {
+    $repoRoot = Split-Path -Path $PSScriptRoot -Parent
+    $modulePath = if ($env:VMPROBE_MODULE_PATH) { $env:VMPROBE_MODULE_PATH } else { Join-Path $repoRoot 'VmProbe.psd1' }
+    Import-Module -Name $modulePath -Force -ErrorAction Stop
+}
+
+AfterAll {
+    Remove-Module -Name VmProbe -Force -ErrorAction Ignore
+}
+
+BeforeDiscovery {
+    $isRoot = $IsLinux -and ((id -u) -eq '0')
+    $libvirtPresent = $IsLinux -and ((Test-Path '/usr/lib/x86_64-linux-gnu/libvirt.so.0') -or (Test-Path '/usr/lib64/libvirt.so.0') -or (Test-Path '/usr/lib/libvirt.so.0'))
+}
+
+Describe 'Stop-VmPerfSession' {
+    It 'is exported by the module' {
+        $command = Get-Command -Name 'Stop-VmPerfSession' -Module VmProbe -ErrorAction Stop
+        $command.Name | Should -Be 'Stop-VmPerfSession'
+        $command.OutputType | Should -Not -BeNullOrEmpty
+    }
+
+    It 'supports -WhatIf' {
+        (Get-Command -Name Stop-VmPerfSession).Parameters.Keys | Should -Contain 'WhatIf'
+    }
+
+    It 'stops a session twice without error' -Skip:(-not $isRoot) {
+        $session = Start-VmPerfSession -Event task_clock -IncludeHost
+        $session | Stop-VmPerfSession
+        { $session | Stop-VmPerfSession -ErrorAction Stop } | Should -Not -Throw
+        $session.IsOpen | Should -BeFalse
+    }
+}

@@ -1,0 +1,78 @@
+using System.Diagnostics;
+using VmProbe.Libvirt;
+using VmProbe.Probe;
+using VmProbe.Tests.Infrastructure;
+using Xunit;
+
+namespace VmProbe.Tests.Libvirt;
+
+/// <summary>LibvirtConnection and the lister against a real libvirtd running QEMU/TCG domains.</summary>
+[Collection(LibvirtdCollection.Name)]
+public class LibvirtdIntegrationTests
+{
+    private readonly LibvirtdHost _host;
+
+    public LibvirtdIntegrationTests(LibvirtdHost host) => _host = host;
+
+    [SkippableFact]
+    public void SpinningAndIdleDomainsAreListedAndTheirVcpuTimesDiffer()
+    {
+        Skip.IfNot(_host.Available, _host.SkipReason);
+        using var spinning = _host.StartDomain(LibvirtdHost.UniqueName("spin one"), spinning: true);
+        using var idle = _host.StartDomain(LibvirtdHost.UniqueName("idle.two"));
+        using var connection = LibvirtConnection.OpenReadOnly(LibvirtdHost.Uri);
+
+        var listed = connection.ListDomains(includeInactive: false).ToDictionary(d => d.Name);
+        Assert.Contains(spinning.Name, listed.Keys);
+        Assert.Contains(idle.Name, listed.Keys);
+        foreach (var domain in new[] { spinning, idle })
+        {
+            var info = listed[domain.Name];
+            Assert.Equal(VmDomainState.Running, info.State);
+            Assert.True(info.Id > 0);
+            Assert.Equal(domain.Uuid, info.Uuid);
+            Assert.Equal(1, info.VcpuCount);
+            Assert.Equal(128UL * 1024, info.MaxMemoryKiB);
+        }
+
+        var before = Stats(connection, spinning, idle);
+        var wall = Stopwatch.StartNew();
+        Thread.Sleep(2000);
+        var after = Stats(connection, spinning, idle);
+        var elapsedNs = wall.Elapsed.TotalMilliseconds * 1e6;
+
+        foreach (var stats in before.Concat(after))
+        {
+            Assert.NotNull(stats.CpuTimeNs);
+            Assert.NotNull(Assert.Single(stats.Vcpus).TimeNs);
+            Assert.Equal(1, stats.VcpuCurrent);
+            Assert.NotNull(stats.Balloon.MaximumKiB);
+        }
+
+        double spinDelta = after[0].Vcpus[0].TimeNs!.Value - before[0].Vcpus[0].TimeNs!.Value;
+        double idleDelta = after[1].Vcpus[0].TimeNs!.Value - before[1].Vcpus[0].TimeNs!.Value;
+
+        // The spinning vCPU runs whenever it gets a core; two cores are shared with other work, hence the wide band.
+        Assert.InRange(spinDelta, 0.3 * elapsedNs, 1.2 * elapsedNs);
+        Assert.True(idleDelta < spinDelta / 4, $"idle vCPU grew {idleDelta / 1e6:0} ms, spinning {spinDelta / 1e6:0} ms over {elapsedNs / 1e6:0} ms");
+
+        using var session = new LibvirtSession(LibvirtdHost.Uri, TimeSpan.FromSeconds(30), NullProbeLog.Instance);
+        var lister = new LibvirtDomainLister(session);
+        var discovered = lister.ListDomains().Single(d => d.Name == spinning.Name);
+        Assert.Equal(spinning.Pid, discovered.Pid);
+        Assert.True(discovered.Pid > 0 && Directory.Exists($"/proc/{discovered.Pid}"));
+        Assert.Equal(LibvirtdHost.Uri, discovered.Uri);
+        Assert.Equal(128UL * 1024 * 1024, discovered.MemoryBytes);
+
+        spinning.Dispose();
+        var remaining = connection.ListDomains(includeInactive: true).Select(d => d.Name).ToList();
+        Assert.DoesNotContain(spinning.Name, remaining);
+        Assert.Contains(idle.Name, remaining);
+    }
+
+    private static DomainStats[] Stats(LibvirtConnection connection, LibvirtdTestDomain spinning, LibvirtdTestDomain idle)
+    {
+        var all = connection.GetAllDomainStats(DomainStatsGroups.Default, includeInactive: false).ToDictionary(s => s.Name);
+        return new[] { all[spinning.Name], all[idle.Name] };
+    }
+}

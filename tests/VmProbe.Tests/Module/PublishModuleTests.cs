@@ -1,0 +1,48 @@
+using Xunit;
+using VmProbe.Tests.Infrastructure;
+
+namespace VmProbe.Tests.Module;
+
+/// <summary>scripts/publish-module.sh produces a module folder Import-Module can load as is.</summary>
+public class PublishModuleTests
+{
+    [SkippableFact]
+    public void PublishScriptLaysOutTheModuleFolder()
+    {
+        var bash = Requirements.FindCommand("bash");
+        Skip.If(bash is null, "bash is not installed");
+        Skip.If(Requirements.FindCommand("dotnet") is null, "dotnet is not on PATH");
+
+        var output = Path.Combine(Path.GetTempPath(), $"vmprobe-publish-{Guid.NewGuid():N}");
+        try
+        {
+            var script = Path.Combine(ModuleMetadata.RepoRoot, "scripts", "publish-module.sh");
+            var (exitCode, stdout, stderr) = Requirements.Run(bash!, $"\"{script}\" \"{output}\" Release", timeoutMs: 600_000);
+            Assert.True(exitCode == 0, $"publish-module.sh exit {exitCode}:\n{stdout}\n{stderr}");
+
+            var version = ModuleMetadata.ManifestValue("ModuleVersion")!;
+            var module = Path.Combine(output, "VmProbe", version);
+            Assert.Equal(module, stdout.Trim());
+            foreach (var file in new[] { "VmProbe.psd1", "VmProbe.psm1", "VmProbe.Format.ps1xml", "bin/VmProbe.dll", "bin/VmProbe.Core.dll", "bin/YamlDotNet.dll", "en-US/about_VmProbe.help.txt" })
+            {
+                Assert.True(File.Exists(Path.Combine(module, file)), $"{file} missing from {module}");
+            }
+
+            Assert.False(File.Exists(Path.Combine(module, "bin", "System.Management.Automation.dll")), "the reference stub must not ship");
+            var exported = ModuleMetadata.ManifestList("CmdletsToExport").Concat(ModuleMetadata.ManifestList("FunctionsToExport"));
+            foreach (var command in exported)
+            {
+                Assert.True(File.Exists(Path.Combine(module, "en-US", command + ".md")), $"help for {command} missing");
+            }
+
+            Assert.Equal(ModuleMetadata.ReadRepoFile("VmProbe.psd1"), File.ReadAllText(Path.Combine(module, "VmProbe.psd1")));
+        }
+        finally
+        {
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+        }
+    }
+}
