@@ -18,7 +18,7 @@ public class FakeQemuTests
         var gcc = Requirements.FindCommand("gcc");
         Skip.If(gcc is null, "gcc is not installed: cannot build bench/fakeqemu.c");
         var source = FindBenchSource("fakeqemu.c");
-        Skip.If(source is null, "bench/fakeqemu.c not found above the test output directory (tests not run from the repository)");
+        Skip.If(source is null, "bench/fakeqemu.c is missing from the repository checkout");
 
         var dir = Directory.CreateTempSubdirectory("vmprobe-fakeqemu-");
         try
@@ -74,7 +74,7 @@ public class FakeQemuTests
     public void BenchConfig_LoadsAsProcessDiscoveryWithFourSoftwareEvents()
     {
         var template = FindBenchSource("vmprobe-bench.yaml");
-        Skip.If(template is null, "bench/vmprobe-bench.yaml not found above the test output directory (tests not run from the repository)");
+        Skip.If(template is null, "bench/vmprobe-bench.yaml is missing from the repository checkout");
         var text = File.ReadAllText(template!).Replace("@DELAY@", "200").Replace("@ENDPOINT@", "/tmp/bench/vmprobe.prom");
 
         var result = ConfigLoader.Parse(text, template!);
@@ -89,15 +89,7 @@ public class FakeQemuTests
 
     private static string? FindBenchSource(string name)
     {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            var candidate = Path.Combine(dir.FullName, "bench", name);
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
+        var path = RepoPaths.File(Path.Combine("bench", name));
+        return File.Exists(path) ? path : null;
     }
 }
