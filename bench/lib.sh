@@ -1,0 +1,103 @@
+# Functions shared by bench/run and bench/fakehost.sh (sourced, not run). Needs: BENCH_OUT (build dir).
+# Fake VMs are tracked in FAKE_PIDS (pid by name); fake_stop_all kills exactly those pids.
+
+declare -gA FAKE_PIDS=()
+FAKE_SEQ=0
+
+bench_build_helpers() {
+    local src="$BENCH_DIR" flags=(-O2 -Wall -Wextra)
+    command -v gcc >/dev/null || { echo "bench: gcc not found (apt-get install gcc)" >&2; return 1; }
+    mkdir -p "$BENCH_OUT"
+    gcc "${flags[@]}" -pthread -o "$BENCH_OUT/qemu-system-x86_64" "$src/fakeqemu.c"
+    gcc "${flags[@]}" -o "$BENCH_OUT/floor" "$src/floor.c"
+    gcc "${flags[@]}" -o "$BENCH_OUT/runstat" "$src/runstat.c"
+}
+
+# fake_start NAME VCPUS SECONDS DUTY: starts one fake QEMU, waits for its "ready" line, records its pid.
+fake_start() {
+    local name="$1" vcpus="$2" seconds="$3" duty="$4" ready="$BENCH_OUT/fake/$1.ready"
+    local uuid
+    mkdir -p "$BENCH_OUT/fake"
+    uuid="$(cat /proc/sys/kernel/random/uuid)"
+    : >"$ready"
+    "$BENCH_OUT/qemu-system-x86_64" -name "guest=$name,debug-threads=on" -uuid "$uuid" -smp "$vcpus" \
+        -m 128 -machine pc,accel=kvm -nodefaults -nographic \
+        -fake-seconds "$seconds" -fake-duty "$duty" -fake-period-ms 100 >"$ready" 2>&1 &
+    local pid=$! i
+    for ((i = 0; i < 500; i++)); do
+        [[ -s "$ready" ]] && break
+        sleep 0.01
+    done
+    if ! grep -q "^ready $pid\$" "$ready"; then
+        echo "bench: fake VM $name (pid $pid) did not become ready: $(cat "$ready")" >&2
+        kill "$pid" 2>/dev/null || true
+        return 1
+    fi
+    FAKE_PIDS["$name"]=$pid
+}
+
+# fake_start_many COUNT VCPUS SECONDS DUTY [FIRST_INDEX]: vm1..vmCOUNT (or from FIRST_INDEX).
+fake_start_many() {
+    local count="$1" vcpus="$2" seconds="$3" duty="$4" first="${5:-1}" i
+    for ((i = first; i < first + count; i++)); do
+        fake_start "vm$i" "$vcpus" "$seconds" "$duty" || return 1
+    done
+    FAKE_SEQ=$((first + count - 1))
+}
+
+fake_stop() {
+    local name="$1" pid="${FAKE_PIDS[$1]:-}"
+    [[ -n "$pid" ]] || return 0
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset 'FAKE_PIDS[$name]'
+}
+
+fake_stop_all() {
+    local name
+    for name in "${!FAKE_PIDS[@]}"; do
+        kill "${FAKE_PIDS[$name]}" 2>/dev/null || true
+    done
+    for name in "${!FAKE_PIDS[@]}"; do
+        wait "${FAKE_PIDS[$name]}" 2>/dev/null || true
+    done
+    FAKE_PIDS=()
+}
+
+# The pids of the running fakes, space separated.
+fake_pids() { echo "${FAKE_PIDS[@]}"; }
+
+# Every thread id of the running fakes, comma separated (for perf stat -t).
+fake_tids() {
+    local pid t out=()
+    for pid in "${FAKE_PIDS[@]}"; do
+        for t in /proc/"$pid"/task/*; do
+            out+=("${t##*/}")
+        done
+    done
+    local IFS=,
+    echo "${out[*]}"
+}
+
+# proc_cpu_ticks PID: utime+stime in clock ticks from /proc/PID/stat (fields 14 and 15, after the comm).
+proc_cpu_ticks() {
+    local stat rest
+    stat="$(<"/proc/$1/stat")" || return 1
+    rest="${stat##*) }"
+    read -r -a f <<<"$rest"
+    # rest starts at field 3 (state): utime is field 14 -> index 11, stime field 15 -> index 12.
+    echo $((f[11] + f[12]))
+}
+
+# proc_run_ns PID: the sum of the run time (ns) in every thread's schedstat: precise, but misses exited threads.
+proc_run_ns() {
+    local sum=0 run rest t
+    for t in /proc/"$1"/task/*/schedstat; do
+        read -r run rest <"$t" 2>/dev/null && sum=$((sum + run))
+    done
+    echo "$sum"
+}
+
+proc_status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+proc_fds() { local fds=(/proc/"$1"/fd/*); echo "${#fds[@]}"; }
