@@ -8,9 +8,6 @@ namespace VmProbe.Commands;
 /// </summary>
 internal static class ErrorRecordFactory
 {
-    /// <summary>ErrorId of the records for engine services this build of the module does not wire yet.</summary>
-    public const string EngineNotWiredId = "engine,not_wired";
-
     public static ErrorCategory CategoryFor(ProbeErrorKind kind) => kind switch
     {
         ProbeErrorKind.PermissionDenied => ErrorCategory.PermissionDenied,
@@ -28,7 +25,6 @@ internal static class ErrorRecordFactory
     public static (string ErrorId, ErrorCategory Category) Classify(Exception exception) => exception switch
     {
         VmProbeException probe => (probe.ErrorId, CategoryFor(probe.Kind)),
-        NotImplementedException => (EngineNotWiredId, ErrorCategory.NotImplemented),
         UnauthorizedAccessException => ("access,denied", ErrorCategory.PermissionDenied),
         FileNotFoundException => ("file,not_found", ErrorCategory.ObjectNotFound),
         DirectoryNotFoundException => ("directory,not_found", ErrorCategory.ObjectNotFound),
@@ -45,7 +41,6 @@ internal static class ErrorRecordFactory
         var recommended = exception switch
         {
             VmProbeException probe => probe.RecommendedAction,
-            NotImplementedException => "This build of VmProbe does not include that engine part yet.",
             _ => null,
         };
         if (recommended is not null)

@@ -27,7 +27,7 @@ public sealed class ConvertToPromTextCommand : VmProbeCmdlet
         {
             WriteObject(EngineServices.PromText.Render(_samples.Metrics, Prefix));
         }
-        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        catch (Exception ex) when (ex is VmProbeException)
         {
             ThrowProbeError(ex, null);
         }

@@ -88,7 +88,7 @@ public sealed class ExportPromTextFileCommand : VmProbeCmdlet
                 WriteObject(new FileInfo(path));
             }
         }
-        catch (Exception ex) when (ex is VmProbeException or NotImplementedException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is VmProbeException or IOException or UnauthorizedAccessException)
         {
             ThrowProbeError(ex, path);
         }

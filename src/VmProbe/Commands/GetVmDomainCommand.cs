@@ -35,7 +35,7 @@ public sealed class GetVmDomainCommand : VmProbeCmdlet
             {
                 _domains = EngineServices.Domains.GetDomains(Uri, All.IsPresent, Log);
             }
-            catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+            catch (Exception ex) when (ex is VmProbeException)
             {
                 ThrowProbeError(ex, Uri);
                 return;

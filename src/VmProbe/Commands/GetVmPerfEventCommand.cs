@@ -25,7 +25,7 @@ public sealed class GetVmPerfEventCommand : VmProbeCmdlet
         {
             events = EngineServices.PerfCatalog.ListEvents();
         }
-        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        catch (Exception ex) when (ex is VmProbeException)
         {
             ThrowProbeError(ex, null);
             return;

@@ -22,7 +22,7 @@ public sealed class GetVmProbeConfigCommand : VmProbeCmdlet
         {
             WriteObject(EngineServices.Config.Load(path));
         }
-        catch (Exception ex) when (ex is VmProbeException or NotImplementedException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is VmProbeException or IOException or UnauthorizedAccessException)
         {
             ThrowProbeError(ex, path);
         }

@@ -34,10 +34,6 @@ public sealed class ReadVmDomainStatCommand : VmProbeCmdlet
             {
                 WriteProbeError(ex, domain);
             }
-            catch (NotImplementedException ex)
-            {
-                ThrowProbeError(ex, domain);
-            }
         }
     }
 
@@ -57,7 +53,7 @@ public sealed class ReadVmDomainStatCommand : VmProbeCmdlet
             WriteObject(samples, enumerateCollection: true);
             WriteProbeErrors(errors);
         }
-        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        catch (Exception ex) when (ex is VmProbeException)
         {
             ThrowProbeError(ex, Uri);
         }

@@ -16,7 +16,7 @@ public sealed class ReadVmHostStatCommand : VmProbeCmdlet
             WriteObject(EngineServices.HostStats.Read(DateTimeOffset.Now, errors, Log), enumerateCollection: true);
             WriteProbeErrors(errors);
         }
-        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        catch (Exception ex) when (ex is VmProbeException)
         {
             ThrowProbeError(ex, null);
         }

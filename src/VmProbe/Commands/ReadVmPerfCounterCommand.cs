@@ -78,10 +78,6 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
             {
                 WriteProbeError(ex, domain);
             }
-            catch (NotImplementedException ex)
-            {
-                ThrowProbeError(ex, domain);
-            }
         }
     }
 
@@ -112,7 +108,7 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
                 ReadSession(session);
             }
         }
-        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        catch (Exception ex) when (ex is VmProbeException)
         {
             ThrowProbeError(ex, null);
         }

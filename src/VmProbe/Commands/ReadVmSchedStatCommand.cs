@@ -48,10 +48,6 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
             {
                 WriteProbeError(ex, domain);
             }
-            catch (NotImplementedException ex)
-            {
-                ThrowProbeError(ex, domain);
-            }
         }
     }
 
@@ -62,7 +58,7 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
         {
             domains = _readAll ? _resolver!.All : _domains;
         }
-        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        catch (Exception ex) when (ex is VmProbeException)
         {
             ThrowProbeError(ex, Uri);
             return;
@@ -80,8 +76,9 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
             WriteObject(EngineServices.SchedStats.Read(domains, DateTimeOffset.Now, errors, Log), enumerateCollection: true);
             WriteProbeErrors(errors);
         }
-        catch (NotImplementedException ex)
+        catch (VmProbeException ex)
         {
+            // Per-domain problems arrive in errors; an exception here means nothing could be read (procfs unreadable).
             ThrowProbeError(ex, null);
         }
     }

@@ -50,10 +50,6 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
             {
                 WriteProbeError(ex, domain);
             }
-            catch (NotImplementedException ex)
-            {
-                ThrowProbeError(ex, domain);
-            }
         }
     }
 
@@ -82,7 +78,7 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
             WriteProbeErrors(errors);
             WriteObject(new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), _domains.ToArray(), IncludeHost.IsPresent));
         }
-        catch (Exception ex) when (ex is VmProbeException or NotImplementedException)
+        catch (Exception ex) when (ex is VmProbeException)
         {
             ThrowProbeError(ex, null);
         }
