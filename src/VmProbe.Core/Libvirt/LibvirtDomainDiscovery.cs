@@ -100,6 +100,7 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
             Pid = domain.Pid,
             Vcpus = VcpusOf(domain, process.Vcpus, log),
             CgroupPath = process.CgroupDirectory,
+            PerfCgroupPath = process.PerfCgroupDirectory,
             MemoryBytes = domain.MemoryBytes,
             Uri = domain.Uri,
         };
