@@ -40,4 +40,24 @@ Describe 'Get-VmDomain' {
         $errors[0].FullyQualifiedErrorId | Should -BeLike 'domain,not_found*'
         $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
     }
+
+    It 'imports without libvirt and names libvirt.so.0 and VMPROBE_LIBVIRT_PATH at first use' -Skip:(-not $IsLinux) {
+        # A child pwsh: the libvirt resolver is process-wide, so the missing library must be set before import.
+        $pwsh = (Get-Process -Id $PID).Path
+        $script = "Import-Module -Name '$modulePath' -ErrorAction Stop; 'imported'; Get-VmDomain -Uri 'test:///default' *>&1 | ForEach-Object { [string]`$_ }"
+        $saved = $env:VMPROBE_LIBVIRT_PATH
+        try {
+            $env:VMPROBE_LIBVIRT_PATH = '/nonexistent/libvirt.so.0'
+            $output = & $pwsh -NoProfile -NonInteractive -Command $script 2>&1 | ForEach-Object { [string]$_ }
+        }
+        finally {
+            $env:VMPROBE_LIBVIRT_PATH = $saved
+        }
+        $output | Should -Contain 'imported'
+        $explaining = @($output | Where-Object { $_ -like '*VMPROBE_LIBVIRT_PATH=/nonexistent/libvirt.so.0*' })
+        $explaining.Count | Should -Be 1
+        $explaining[0] | Should -BeLike '*libvirt.so.0*'
+        ($output -join "`n") | Should -Not -BeLike '*DllNotFoundException*'
+        ($output -join "`n") | Should -Not -BeLike '*TypeInitializationException*'
+    }
 }

@@ -6,7 +6,8 @@ namespace VmProbe.Libvirt;
 /// <summary>
 /// Domain discovery through libvirt (source name <c>libvirt_discovery</c>): the active domains of the session's URI with
 /// libvirt's name, uuid, id, state and memory, plus what procfs knows of their QEMU process (vCPU threads, cgroup
-/// directory) found through the pid libvirt wrote in <c>/run/libvirt/qemu/NAME.pid</c>.
+/// directory) found through the pid libvirt wrote in <c>/run/libvirt/qemu/NAME.pid</c>. The vCPU-to-thread mapping is
+/// libvirt's status file <c>/run/libvirt/qemu/NAME.xml</c> when readable (root), cross-checked with the thread names.
 /// </summary>
 /// <remarks>
 /// A domain whose pid cannot be read (remote URI, no access to the run directory) or whose process is gone is still
@@ -23,6 +24,8 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
     private readonly LibvirtDomainLister _lister;
     private readonly QemuProcessInspector _inspector;
     private readonly bool _includeInactive;
+    private readonly string _statusDirectory;
+    private readonly HashSet<Guid> _vcpuNoticeLogged = new();
 
     /// <param name="includeInactive">Also list defined but inactive domains (Get-VmDomain -All); they have no pid.</param>
     public LibvirtDomainDiscovery(
@@ -34,6 +37,7 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
         bool includeInactive = false)
     {
         _includeInactive = includeInactive;
+        _statusDirectory = pidDirectory;
         _session = session ?? throw new ArgumentNullException(nameof(session));
         _ownsSession = ownsSession;
         _lister = new LibvirtDomainLister(session, pidDirectory);
@@ -94,11 +98,86 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
             Id = domain.Id,
             State = domain.State,
             Pid = domain.Pid,
-            Vcpus = process.Vcpus,
+            Vcpus = VcpusOf(domain, process.Vcpus, log),
             CgroupPath = process.CgroupDirectory,
+            PerfCgroupPath = process.PerfCgroupDirectory,
             MemoryBytes = domain.MemoryBytes,
             Uri = domain.Uri,
         };
+    }
+
+    /// <summary>
+    /// The vCPU threads: libvirt's status file (NAME.xml beside NAME.pid) when it is readable and belongs to this QEMU
+    /// process, else the threads named <c>CPU N/KVM</c>. See <see cref="ChooseVcpus"/>.
+    /// </summary>
+    private IReadOnlyList<VmVcpu> VcpusOf(VmDomain domain, IReadOnlyList<VmVcpu> byThreadName, IProbeLog log)
+    {
+        var path = DomainStatusXml.PathFor(_statusDirectory, domain.Name);
+        DomainStatusXml? status;
+        try
+        {
+            status = DomainStatusXml.TryRead(path);
+        }
+        catch (VmProbeException ex)
+        {
+            LogOnce(domain, log, LogLevel.Warning, $"domain '{domain.Name}': {ex.Message} vCPU threads from thread names only");
+            return byThreadName;
+        }
+
+        if (status is null || (status.Pid != 0 && status.Pid != domain.Pid))
+        {
+            return byThreadName;
+        }
+
+        var chosen = ChooseVcpus(byThreadName, status.Vcpus, out var disagreement);
+        if (disagreement)
+        {
+            LogOnce(domain, log, LogLevel.Warning,
+                $"domain '{domain.Name}': vCPU threads by name ({Describe(byThreadName)}) differ from libvirt's {path} ({Describe(status.Vcpus)}); using libvirt's");
+        }
+        else if (byThreadName.Count == 0 && chosen.Count > 0)
+        {
+            LogOnce(domain, log, LogLevel.Debug,
+                $"domain '{domain.Name}': no thread named 'CPU N/KVM' (QEMU without debug-threads=on); vCPU threads from {path}");
+        }
+
+        return chosen;
+    }
+
+    /// <summary>
+    /// libvirt's status list wins when it has any vCPU (libvirt asked QEMU which thread runs which vCPU); the thread
+    /// names fill in when it has none. <paramref name="disagreement"/> is set when both exist and differ.
+    /// </summary>
+    internal static IReadOnlyList<VmVcpu> ChooseVcpus(IReadOnlyList<VmVcpu> byThreadName, IReadOnlyList<VmVcpu> byStatus, out bool disagreement)
+    {
+        disagreement = false;
+        if (byStatus.Count == 0)
+        {
+            return byThreadName;
+        }
+
+        if (byThreadName.Count > 0)
+        {
+            disagreement = !byThreadName.SequenceEqual(byStatus);
+        }
+
+        return byStatus;
+    }
+
+    private static string Describe(IReadOnlyList<VmVcpu> vcpus) =>
+        vcpus.Count == 0 ? "none" : string.Join(", ", vcpus.Select(v => $"{v.Index}:{v.ThreadId}"));
+
+    private void LogOnce(VmDomain domain, IProbeLog log, LogLevel level, string message)
+    {
+        if (_vcpuNoticeLogged.Count >= 65536)
+        {
+            _vcpuNoticeLogged.Clear(); // weeks of domain churn: forget old domains rather than grow without bound
+        }
+
+        if (_vcpuNoticeLogged.Add(domain.Uuid) && log.IsEnabled(level))
+        {
+            log.Write(level, message);
+        }
     }
 
     private static VmDomain WithoutPid(VmDomain domain) => new()

@@ -120,7 +120,8 @@ public sealed class LibvirtSession : IDisposable
             libvirtError.AlreadyReported = repeated;
         }
 
-        if (repeated)
+        // A missing libvirt.so.0 is no connection event: the first part of the cycle that hits it logs it, once.
+        if (repeated || error is LibvirtUnavailableException)
         {
             if (_log.IsEnabled(LogLevel.Debug))
             {

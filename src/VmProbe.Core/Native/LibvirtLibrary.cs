@@ -43,14 +43,12 @@ internal static class LibvirtLibrary
 
             InstallResolver();
             var overridePath = Environment.GetEnvironmentVariable(PathVariable);
-            var candidate = string.IsNullOrWhiteSpace(overridePath) ? Name : overridePath;
-            if (!NativeLibrary.TryLoad(candidate, typeof(LibvirtLibrary).Assembly, null, out var handle))
+            var loaded = string.IsNullOrWhiteSpace(overridePath)
+                ? NativeLibrary.TryLoad(Name, typeof(LibvirtLibrary).Assembly, null, out var handle)
+                : NativeLibrary.TryLoad(overridePath, out handle); // the exact file: no name variations, no search path
+            if (!loaded)
             {
-                _loadFailure = string.IsNullOrWhiteSpace(overridePath)
-                    ? new LibvirtUnavailableException(
-                        $"{Name} not found: install libvirt0 (Debian/Ubuntu) or libvirt-libs (RHEL/Fedora), or set {PathVariable} to the library's path.")
-                    : new LibvirtUnavailableException(
-                        $"{PathVariable}={overridePath} could not be loaded as libvirt: check that the file exists and is a libvirt.so.0 for this architecture.");
+                _loadFailure = new LibvirtUnavailableException(DescribeLoadFailure(overridePath));
                 throw _loadFailure;
             }
 
@@ -59,16 +57,36 @@ internal static class LibvirtLibrary
         }
     }
 
-    private static void InstallResolver()
+    /// <summary>
+    /// Routes libvirt P/Invokes through <see cref="EnsureLoaded"/> without loading anything now (the module's import
+    /// calls it: import must succeed on a host without libvirt). Idempotent.
+    /// </summary>
+    public static void InstallResolver()
     {
-        if (_resolverInstalled)
+        lock (Gate)
         {
-            return;
+            if (_resolverInstalled)
+            {
+                return;
+            }
+
+            // One resolver per assembly is allowed; it answers only for libvirt and lets every other import load normally.
+            NativeLibrary.SetDllImportResolver(typeof(LibvirtLibrary).Assembly, Resolve);
+            _resolverInstalled = true;
+        }
+    }
+
+    /// <summary>One line naming the library, the variable and what to do.</summary>
+    internal static string DescribeLoadFailure(string? overridePath)
+    {
+        if (string.IsNullOrWhiteSpace(overridePath))
+        {
+            return $"{Name} not found: install libvirt0 (Debian/Ubuntu) or libvirt-libs (RHEL/Fedora), or set {PathVariable} to the library's path.";
         }
 
-        // One resolver per assembly is allowed; it answers only for libvirt and lets every other import load normally.
-        NativeLibrary.SetDllImportResolver(typeof(LibvirtLibrary).Assembly, Resolve);
-        _resolverInstalled = true;
+        return File.Exists(overridePath)
+            ? $"{PathVariable}={overridePath} could not be loaded as {Name}: check that it is a libvirt.so.0 for this architecture with its dependencies installed, or unset {PathVariable}."
+            : $"{PathVariable}={overridePath} does not exist: point it at a {Name} file, or unset it to load {Name} from the library path.";
     }
 
     private static IntPtr Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath)

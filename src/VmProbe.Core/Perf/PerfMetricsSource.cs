@@ -320,9 +320,12 @@ public sealed class PerfMetricsSource : IPreparedSource
 
         if (config.Attribution == PerfAttribution.Cgroup)
         {
-            if (string.IsNullOrEmpty(domain.CgroupPath))
+            if (string.IsNullOrEmpty(domain.PerfCgroupPath))
             {
-                LogRefusedOnce(key, LogLevel.Warning, $"perf: domain '{domain.Name}' is not counted: its cgroup directory is unknown (attribution: cgroup)");
+                LogRefusedOnce(key, LogLevel.Warning, string.IsNullOrEmpty(domain.CgroupPath)
+                    ? $"perf: domain '{domain.Name}' is not counted: its cgroup directory is unknown (attribution: cgroup)"
+                    : $"perf: domain '{domain.Name}' is not counted: cgroup attribution needs the domain in a cgroup v2 directory or a v1 perf_event one, "
+                      + $"and it has only {domain.CgroupPath} (use attribution: thread, or mount the perf_event controller)");
                 return null;
             }
 
@@ -335,14 +338,13 @@ public sealed class PerfMetricsSource : IPreparedSource
 
             try
             {
-                var set = PerfCounterSet.Open(PerfTarget.Cgroup(domain.CgroupPath), domainEvents);
+                var set = PerfCounterSet.Open(PerfTarget.Cgroup(domain.PerfCgroupPath), domainEvents);
                 if (set.OpenFdCount == 0)
                 {
-                    // A cgroup v1 directory answers ENOENT for every event: say so rather than export nothing silently.
+                    // Say why rather than export nothing silently.
                     var why = string.Join("; ", set.Status.Select(s => s.ToString()));
                     set.Dispose();
-                    LogRefusedOnce(key, LogLevel.Warning, $"perf: domain '{domain.Name}' is not counted: no event opens on cgroup {domain.CgroupPath} "
-                        + $"(perf needs the cgroup v2 directory): {why}");
+                    LogRefusedOnce(key, LogLevel.Warning, $"perf: domain '{domain.Name}' is not counted: no event opens on cgroup {domain.PerfCgroupPath}: {why}");
                     return null;
                 }
 
@@ -352,7 +354,7 @@ public sealed class PerfMetricsSource : IPreparedSource
             }
             catch (Exception ex) when (ex is VmProbeException or ArgumentException)
             {
-                LogRefusedOnce(key, LogLevel.Warning, $"perf: domain '{domain.Name}' is not counted on cgroup {domain.CgroupPath}: {ex.Message}");
+                LogRefusedOnce(key, LogLevel.Warning, $"perf: domain '{domain.Name}' is not counted on cgroup {domain.PerfCgroupPath}: {ex.Message}");
                 return null;
             }
         }

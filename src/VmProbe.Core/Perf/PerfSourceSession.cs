@@ -54,10 +54,10 @@ public sealed class PerfSourceSession : IDisposable
             {
                 errors.Add(ProcessNotFound(domain));
             }
-            else if (attribution == PerfAttribution.Cgroup && string.IsNullOrEmpty(domain.CgroupPath))
+            else if (attribution == PerfAttribution.Cgroup && string.IsNullOrEmpty(domain.PerfCgroupPath))
             {
                 errors.Add(new VmProbeException(
-                    $"Domain '{domain.Name}' has no known cgroup directory; cgroup attribution cannot count it.",
+                    $"Domain '{domain.Name}' has no cgroup directory perf can count (cgroup v2, or v1 perf_event); cgroup attribution cannot count it.",
                     "domain_cgroup,not_found",
                     ProbeErrorKind.NotFound)
                 {

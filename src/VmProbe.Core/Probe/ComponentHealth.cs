@@ -1,3 +1,5 @@
+using VmProbe.Libvirt;
+
 namespace VmProbe.Probe;
 
 /// <summary>
@@ -26,9 +28,18 @@ internal sealed class ComponentHealth
     {
         var description = Describe(error);
         _consecutiveFailures++;
-        if (_lastFailure is null)
+        if (_lastFailure is null && error is LibvirtUnavailableException { AlreadyReported: true } unavailable)
+        {
+            // Every libvirt part fails on the one missing library: its full message (library, variable, fix) is logged once.
+            log.Write(LogLevel.Error, $"{Role} {Name} failed: libvirt is unavailable, as logged above [{unavailable.ErrorId}]");
+        }
+        else if (_lastFailure is null)
         {
             log.Write(LogLevel.Error, $"{Role} {Name} failed: {description}");
+            if (error is LibvirtUnavailableException first)
+            {
+                first.AlreadyReported = true;
+            }
         }
         else if (!string.Equals(_lastFailure, description, StringComparison.Ordinal))
         {

@@ -37,8 +37,18 @@ public sealed class VmDomain
 
     public IReadOnlyList<VmVcpu> Vcpus { get; init; } = Array.Empty<VmVcpu>();
 
-    /// <summary>The domain's cgroup directory under /sys/fs/cgroup (v2, or the v1 cpu controller's), or null.</summary>
+    /// <summary>
+    /// The domain's cgroup directory for CPU accounting under /sys/fs/cgroup (v2, or the v1 cpu controller's), or null.
+    /// Not always a perf target: see <see cref="PerfCgroupPath"/>.
+    /// </summary>
     public string? CgroupPath { get; init; }
+
+    /// <summary>
+    /// The domain's cgroup directory that perf_event_open accepts with PERF_FLAG_PID_CGROUP (attribution: cgroup):
+    /// the v2 directory, else the v1 <c>perf_event</c> controller's; null when the process is in neither
+    /// (a v1 cpu directory gives ENOENT).
+    /// </summary>
+    public string? PerfCgroupPath { get; init; }
 
     public ulong MemoryBytes { get; init; }
 

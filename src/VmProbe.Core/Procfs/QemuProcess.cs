@@ -35,8 +35,17 @@ public sealed record QemuProcess
     /// <summary>The domain-level v1 cpuacct cgroup directory on disk, or null.</summary>
     public string? CpuacctCgroupDirectory { get; init; }
 
+    /// <summary>The domain-level v1 perf_event cgroup directory on disk, or null (libvirt does not place domains there).</summary>
+    public string? PerfEventCgroupDirectory { get; init; }
+
     /// <summary>The domain cgroup directory for <see cref="VmDomain.CgroupPath"/>: v2 when it exists, else v1 cpu.</summary>
     public string? CgroupDirectory => UnifiedCgroupDirectory ?? CpuCgroupDirectory;
+
+    /// <summary>The directory for <see cref="VmDomain.PerfCgroupPath"/>: v2 when it exists, else v1 perf_event.</summary>
+    public string? PerfCgroupDirectory => PerfCgroupDirectoryOf(UnifiedCgroupDirectory, PerfEventCgroupDirectory);
+
+    /// <summary>perf's cgroup mode takes a v2 directory or a v1 perf_event one, never a v1 cpu directory.</summary>
+    public static string? PerfCgroupDirectoryOf(string? unifiedDirectory, string? perfEventDirectory) => unifiedDirectory ?? perfEventDirectory;
 
     /// <summary>
     /// The name libvirt encoded in the domain cgroup (<c>qemu-3-web-01</c> gives <c>web-01</c>), when the process
@@ -57,6 +66,7 @@ public sealed record QemuProcess
         Pid = Pid,
         Vcpus = Vcpus,
         CgroupPath = CgroupDirectory,
+        PerfCgroupPath = PerfCgroupDirectory,
         MemoryBytes = memoryBytes,
         Uri = uri,
     };

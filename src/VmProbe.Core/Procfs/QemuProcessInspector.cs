@@ -55,9 +55,11 @@ public sealed class QemuProcessInspector : IDisposable
         var unified = memberships?.UnifiedPath;
         var cpu = memberships?.V1Path("cpu");
         var cpuacct = memberships?.V1Path("cpuacct");
+        var perfEvent = memberships?.V1Path("perf_event");
         var unifiedDir = ExistingDirectory(unified is null ? null : _cgroups.ResolveUnified(QemuCgroupPath.DomainLevel(unified)));
         var cpuDir = ExistingDirectory(cpu is null ? null : _cgroups.ResolveV1("cpu", QemuCgroupPath.DomainLevel(cpu)));
         var cpuacctDir = ExistingDirectory(cpuacct is null ? null : _cgroups.ResolveV1("cpuacct", QemuCgroupPath.DomainLevel(cpuacct)));
+        var perfEventDir = ExistingDirectory(perfEvent is null ? null : _cgroups.ResolveV1("perf_event", QemuCgroupPath.DomainLevel(perfEvent)));
 
         string? machineName = null;
         var domainPath = unified is not null && unified != "/" ? QemuCgroupPath.DomainLevel(unified) : cpu is not null ? QemuCgroupPath.DomainLevel(cpu) : null;
@@ -80,6 +82,7 @@ public sealed class QemuProcessInspector : IDisposable
             UnifiedCgroupDirectory = unifiedDir,
             CpuCgroupDirectory = cpuDir,
             CpuacctCgroupDirectory = cpuacctDir,
+            PerfEventCgroupDirectory = perfEventDir,
             CgroupMachineName = machineName,
         };
     }

@@ -269,7 +269,7 @@ public class PerfMetricsSourceTests
         try
         {
             File.WriteAllText(Path.Combine(dir, "cgroup.procs"), child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            var domain = new VmDomain { Name = "cg-vm", Uuid = VmUuid, Pid = child.Id, CgroupPath = dir, Vcpus = new[] { new VmVcpu(0, child.Id) } };
+            var domain = new VmDomain { Name = "cg-vm", Uuid = VmUuid, Pid = child.Id, CgroupPath = dir, PerfCgroupPath = dir, Vcpus = new[] { new VmVcpu(0, child.Id) } };
             using var source = new PerfMetricsSource(Config(PerfAttribution.Cgroup, "task-clock"), new RecordingLog());
             source.Prepare(Context(domain));
             var first = Collect(source, domain);
