@@ -225,6 +225,13 @@ public sealed partial class ProcFs : IDisposable
         return TryListNumericDirectories($"{ProcDirectory}/{pid}/task", threadIds);
     }
 
+    /// <summary>Fills <paramref name="pids"/> (cleared first) with every process id in /proc.</summary>
+    public void ListProcesses(List<int> pids)
+    {
+        pids.Clear();
+        TryListNumericDirectories(ProcDirectory, pids);
+    }
+
     /// <summary>Every process id in /proc.</summary>
     public List<int> ListProcesses()
     {
