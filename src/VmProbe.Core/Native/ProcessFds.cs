@@ -19,7 +19,15 @@ public static unsafe partial class ProcessFds
     /// <summary>Open fds of this process (not counting the one used to list them); -1 when /proc/self/fd cannot be read.</summary>
     public static int CountOpen()
     {
-        var dirFd = Libc.Open(FdDirectory, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
+        // The listing's own descriptor is in the list.
+        var entries = CountDirectoryEntries(FdDirectory);
+        return entries < 0 ? -1 : Math.Max(0, entries - 1);
+    }
+
+    /// <summary>Entries of <paramref name="directory"/> (without <c>.</c> and <c>..</c>), from getdents64 alone; -1 when unreadable.</summary>
+    internal static int CountDirectoryEntries(string directory)
+    {
+        var dirFd = Libc.Open(directory, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
         if (dirFd < 0)
         {
             return -1;
@@ -53,8 +61,7 @@ public static unsafe partial class ProcessFds
                 }
             }
 
-            // The listing's own descriptor is in the list.
-            return Math.Max(0, count - 1);
+            return count;
         }
         finally
         {

@@ -12,7 +12,8 @@ namespace VmProbe.Procfs;
 /// a pid is inspected (exe, and for QEMU cmdline, threads, cgroups) when it first appears; a pid that is not QEMU is not
 /// looked at again, except while it is young (a process that forks and only then execs QEMU, as libvirt does, is
 /// re-checked each cycle during its first <see cref="YoungSeconds"/> seconds); a QEMU process is re-inspected only when
-/// its /proc/PID/task listing changed (threads came or went, or the pid was reused). Vanished pids are dropped.
+/// its /proc/PID/task listing changed (threads came or went, or the pid was reused), in the cycle after such a change and
+/// while it is young (a thread may be listed before QEMU names it <c>CPU n/KVM</c>). Vanished pids are dropped.
 /// </remarks>
 public sealed class ProcessDomainDiscovery : IDomainDiscovery, IDisposable
 {
@@ -79,8 +80,13 @@ public sealed class ProcessDomainDiscovery : IDomainDiscovery, IDisposable
             }
 
             _tids.Sort();
-            if (process.Domain is null || !process.Threads.AsSpan().SequenceEqual(CollectionsMarshal.AsSpan(_tids)))
+            var changed = process.Domain is null || !process.Threads.AsSpan().SequenceEqual(CollectionsMarshal.AsSpan(_tids));
+
+            // QEMU names a thread (CPU n/KVM) just after creating it: a listing can catch a new thread under its parent's
+            // name, so a young process and the cycle after a change are inspected again.
+            if (changed || process.InspectAgain || IsYoung(process, nowTicks))
             {
+                process.InspectAgain = changed;
                 // Threads changed: the pid may also have been reused by another program.
                 if (process.Domain is not null && !QemuProcessScanner.IsQemu(proc, pid))
                 {
@@ -156,5 +162,6 @@ public sealed class ProcessDomainDiscovery : IDomainDiscovery, IDisposable
         public int[] Threads = Array.Empty<int>();
         public VmDomain? Domain;
         public long SeenCycle;
+        public bool InspectAgain;
     }
 }
