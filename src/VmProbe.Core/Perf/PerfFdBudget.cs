@@ -33,15 +33,21 @@ public sealed class PerfFdBudget
     /// <summary>Perf fds open right now in this process (all sessions), for the <c>probe_open_fds</c> metric.</summary>
     public static long OpenPerfFds => PerfEventHandle.OpenCount;
 
-    /// <summary>All fds of this process (/proc/self/fd entries).</summary>
-    public static int CountProcessFds() => Directory.GetFileSystemEntries("/proc/self/fd").Length;
+    /// <summary>All fds of this process (/proc/self/fd entries, listed without a stat per entry); -1 when unreadable.</summary>
+    public static int CountProcessFds() => ProcessFds.CountOpen();
 
     /// <summary>fds needed for <paramref name="events"/> events on each of <paramref name="targets"/> targets, each on
     /// <paramref name="cpusPerTarget"/> CPUs (1 for thread targets).</summary>
     public static long Estimate(int events, int targets, int cpusPerTarget = 1) => (long)events * targets * Math.Max(1, cpusPerTarget);
 
-    /// <summary>Whether <paramref name="additionalFds"/> more perf fds fit under the limit, keeping <see cref="ReservedFds"/> free.</summary>
-    public bool Fits(long additionalFds) => (ulong)(OpenPerfFds + additionalFds + ReservedFds) <= Limit;
+    /// <summary>Procfs fds kept open across cycles (per-thread schedstat/stat files); they count against the same limit.</summary>
+    public static long KeptProcfsFds => VmProbe.Procfs.KeptProcFileHandle.OpenCount;
+
+    /// <summary>
+    /// Whether <paramref name="additionalFds"/> more perf fds fit under the limit, counting the kept procfs fds and keeping
+    /// <see cref="ReservedFds"/> free. The procfs sampler keeps fds only below a ceiling that leaves perf room first.
+    /// </summary>
+    public bool Fits(long additionalFds) => (ulong)(OpenPerfFds + KeptProcfsFds + additionalFds + ReservedFds) <= Limit;
 
     /// <summary>Throws <see cref="PerfFdBudgetExceededException"/> when <paramref name="additionalFds"/> do not fit.</summary>
     public void EnsureFits(long additionalFds, string what)
@@ -49,7 +55,7 @@ public sealed class PerfFdBudget
         if (!Fits(additionalFds))
         {
             throw new PerfFdBudgetExceededException(
-                $"{what} needs {additionalFds} perf file descriptors; {OpenPerfFds} are open and {ReservedFds} are kept for other files, "
+                $"{what} needs {additionalFds} perf file descriptors; {OpenPerfFds} are open (and {KeptProcfsFds} kept procfs files) and {ReservedFds} are kept for other files, "
                 + $"but RLIMIT_NOFILE is {Limit}",
                 additionalFds,
                 Limit);

@@ -51,6 +51,39 @@ public sealed class DomainProcfsSource : IMetricSource
     {
         var cycle = ++_cycle;
         var families = new Families(metrics);
+        _sampler.BeginCycle();
+        try
+        {
+            CollectDomains(context, families, cycle);
+        }
+        finally
+        {
+            _sampler.EndCycle();
+        }
+
+        foreach (var (key, state) in _domains)
+        {
+            if (state.SeenCycle != cycle && (_forgetUnlisted || !ProcessExists(key.Pid)))
+            {
+                _gone.Add(key);
+            }
+        }
+
+        foreach (var key in _gone)
+        {
+            _domains.Remove(key);
+        }
+
+        _gone.Clear();
+    }
+
+    public void Dispose() => _sampler.Dispose();
+
+    /// <summary>Procfs fds kept open across cycles (per-thread schedstat and stat); for tests and diagnostics.</summary>
+    public int KeptFdCount => _sampler.KeptFdCount;
+
+    private void CollectDomains(CycleContext context, Families families, long cycle)
+    {
         foreach (var domain in context.Domains)
         {
             if (domain.Pid <= 0)
@@ -78,24 +111,7 @@ public sealed class DomainProcfsSource : IMetricSource
             var total = state.Advance(cycle, _exitedThreads);
             families.AddDomain(state, total, state.Sample.ThreadCount);
         }
-
-        foreach (var (key, state) in _domains)
-        {
-            if (state.SeenCycle != cycle && (_forgetUnlisted || !ProcessExists(key.Pid)))
-            {
-                _gone.Add(key);
-            }
-        }
-
-        foreach (var key in _gone)
-        {
-            _domains.Remove(key);
-        }
-
-        _gone.Clear();
     }
-
-    public void Dispose() => _sampler.Dispose();
 
     /// <summary>The counters kept for the exited threads of a tracked domain (tests check the live path with it).</summary>
     internal bool TryGetRetired(VmDomain domain, out TaskCounters retired)

@@ -86,6 +86,91 @@ public sealed class ProcFileReader : IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens <paramref name="path"/> to keep it; null when it (or its thread) does not exist, or when the process is out of
+    /// fds (EMFILE/ENFILE: the caller falls back to open/read/close). Other failures throw like <see cref="TryRead"/>.
+    /// </summary>
+    public unsafe KeptProcFileHandle? TryOpenKept(ReadOnlySpan<char> path, int pid, int tid, string name)
+    {
+        Span<byte> pathBytes = stackalloc byte[MaxPathBytes];
+        EncodePath(path, pathBytes);
+        int fd;
+        fixed (byte* p = pathBytes)
+        {
+            do
+            {
+                fd = ProcfsNative.Open(p, ProcfsNative.OpenReadOnlyFlags);
+            }
+            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == ProcfsNative.EINTR);
+        }
+
+        if (fd < 0)
+        {
+            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            if (errno is not (ProcfsNative.EMFILE or ProcfsNative.ENFILE))
+            {
+                HandleError(errno, path, "open"); // throws unless the thread is gone
+            }
+
+            return null;
+        }
+
+        return new KeptProcFileHandle(fd, pid, tid, name);
+    }
+
+    /// <summary>
+    /// Re-reads a kept file from offset 0 with pread; false when its thread is gone (ESRCH, ENOENT or nothing to read).
+    /// </summary>
+    public unsafe bool TryReadKept(KeptProcFileHandle file, ReadOnlySpan<char> pathForErrors)
+    {
+        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
+        _length = 0;
+        var added = false;
+        file.DangerousAddRef(ref added);
+        try
+        {
+            while (true)
+            {
+                if (_length == _buffer.Length)
+                {
+                    Grow();
+                }
+
+                nint n;
+                fixed (byte* b = &_buffer[_length])
+                {
+                    n = ProcfsNative.PRead(file.Fd, b, (nuint)(_buffer.Length - _length), _length);
+                }
+
+                if (n < 0)
+                {
+                    var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+                    if (errno == ProcfsNative.EINTR)
+                    {
+                        continue;
+                    }
+
+                    _length = 0;
+                    return HandleError(errno, pathForErrors, "read");
+                }
+
+                if (n == 0)
+                {
+                    return _length > 0;
+                }
+
+                _length += (int)n;
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                file.DangerousRelease();
+            }
+        }
+    }
+
     /// <summary>Reads the target of a symbolic link (for <c>/proc/PID/exe</c>); null when missing or unreadable.</summary>
     public static unsafe string? TryReadLink(string path)
     {

@@ -119,6 +119,57 @@ public sealed partial class ProcFs : IDisposable
         return true;
     }
 
+    /// <summary>Opens /proc/PID/task/TID/<paramref name="name"/> to keep it open across cycles; null when the thread is gone or fds ran out.</summary>
+    public KeptProcFileHandle? TryOpenTaskFile(int pid, int tid, string name)
+    {
+        Span<char> path = stackalloc char[ProcDirectory.Length + 64];
+        return path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/{name}", out var n)
+            ? _reader.TryOpenKept(path[..n], pid, tid, name)
+            : null;
+    }
+
+    /// <summary>Re-reads a kept schedstat file (pread at 0); false when its thread is gone. Allocates nothing.</summary>
+    public bool TryReadTaskSchedStat(KeptProcFileHandle file, out SchedStat stat)
+    {
+        try
+        {
+            if (!_reader.TryReadKept(file, PathPlaceholder))
+            {
+                stat = default;
+                return false;
+            }
+
+            stat = SchedStat.ParseTask(_reader.Content, PathPlaceholder);
+        }
+        catch (ProcfsException e)
+        {
+            throw e.WithPath(PathPlaceholder, KeptPath(file));
+        }
+
+        return true;
+    }
+
+    /// <summary>Re-reads a kept task stat file (pread at 0); false when its thread is gone. Allocates nothing.</summary>
+    public bool TryReadTaskStat(KeptProcFileHandle file, out TaskStat stat)
+    {
+        try
+        {
+            if (!_reader.TryReadKept(file, PathPlaceholder))
+            {
+                stat = default;
+                return false;
+            }
+
+            stat = TaskStat.Parse(_reader.Content, PathPlaceholder);
+        }
+        catch (ProcfsException e)
+        {
+            throw e.WithPath(PathPlaceholder, KeptPath(file));
+        }
+
+        return true;
+    }
+
     /// <summary>/proc/PID/stat (the whole process: faults and times summed over threads, live and exited).</summary>
     public bool TryReadProcessStat(int pid, out TaskStat stat)
     {
@@ -174,6 +225,13 @@ public sealed partial class ProcFs : IDisposable
         return TryListNumericDirectories($"{ProcDirectory}/{pid}/task", threadIds);
     }
 
+    /// <summary>Fills <paramref name="pids"/> (cleared first) with every process id in /proc.</summary>
+    public void ListProcesses(List<int> pids)
+    {
+        pids.Clear();
+        TryListNumericDirectories(ProcDirectory, pids);
+    }
+
     /// <summary>Every process id in /proc.</summary>
     public List<int> ListProcesses()
     {
@@ -183,6 +241,9 @@ public sealed partial class ProcFs : IDisposable
     }
 
     public void Dispose() => _reader.Dispose();
+
+    private string KeptPath(KeptProcFileHandle file) =>
+        string.Create(CultureInfo.InvariantCulture, $"{ProcDirectory}/{file.Pid}/task/{file.ThreadId}/{file.Name}");
 
     internal static string[] SplitCmdline(ReadOnlySpan<byte> content)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using VmProbe.Probe;
 
 namespace VmProbe.Procfs;
@@ -6,27 +7,161 @@ namespace VmProbe.Procfs;
 /// Domain discovery without libvirt (source name <c>process</c>): every QEMU process under /proc, named and identified
 /// from its command line (<c>-name guest=...</c>, <c>-uuid</c>), with Uri <c>process</c>.
 /// </summary>
+/// <remarks>
+/// The /proc scan is cached across cycles so that a host with hundreds of processes costs one listing of /proc per cycle:
+/// a pid is inspected (exe, and for QEMU cmdline, threads, cgroups) when it first appears; a pid that is not QEMU is not
+/// looked at again, except while it is young (a process that forks and only then execs QEMU, as libvirt does, is
+/// re-checked each cycle during its first <see cref="YoungSeconds"/> seconds); a QEMU process is re-inspected only when
+/// its /proc/PID/task listing changed (threads came or went, or the pid was reused), in the cycle after such a change and
+/// while it is young (a thread may be listed before QEMU names it <c>CPU n/KVM</c>). Vanished pids are dropped.
+/// </remarks>
 public sealed class ProcessDomainDiscovery : IDomainDiscovery, IDisposable
 {
     public const string SourceName = "process";
 
+    /// <summary>Age under which a non-QEMU process is re-checked every cycle (it may still exec QEMU).</summary>
+    public const int YoungSeconds = 10;
+
     private readonly QemuProcessInspector _inspector;
+    private readonly Dictionary<int, KnownProcess> _known = new();
+    private readonly List<int> _pids = new(512);
+    private readonly List<int> _tids = new(64);
+    private readonly List<int> _gone = new();
+    private readonly List<VmDomain> _domains = new();
+    private long _cycle;
 
     public ProcessDomainDiscovery(string root = "/", string? cgroupRoot = null) => _inspector = new QemuProcessInspector(root, cgroupRoot);
 
     public string Name => SourceName;
 
+    /// <summary>Processes whose verdict is cached (for tests and diagnostics).</summary>
+    public int KnownProcessCount => _known.Count;
+
+    /// <summary>Full inspections (cmdline, threads, cgroups) done since start (for tests and diagnostics).</summary>
+    public long Inspections { get; private set; }
+
     public IReadOnlyList<VmDomain> Discover(IProbeLog log, CancellationToken cancellationToken)
     {
-        var processes = QemuProcessScanner.Scan(_inspector);
-        var domains = new VmDomain[processes.Count];
-        for (var i = 0; i < domains.Length; i++)
+        var cycle = ++_cycle;
+        var proc = _inspector.Proc;
+        proc.ListProcesses(_pids);
+        _pids.Sort();
+        _domains.Clear();
+        var nowTicks = BootTimeTicks();
+        foreach (var pid in _pids)
         {
-            domains[i] = processes[i].ToVmDomain();
+            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_known, pid, out var existed);
+            if (!existed)
+            {
+                known = new KnownProcess { StartTicks = proc.TryReadProcessStat(pid, out var stat) ? stat.StartTimeTicks : 0 };
+            }
+
+            var process = known!;
+            process.SeenCycle = cycle;
+            if (!process.IsQemu)
+            {
+                if (existed && !IsYoung(process, nowTicks))
+                {
+                    continue;
+                }
+
+                if (!QemuProcessScanner.IsQemu(proc, pid))
+                {
+                    continue;
+                }
+
+                process.IsQemu = true;
+            }
+
+            if (!proc.TryListThreads(pid, _tids))
+            {
+                process.SeenCycle = 0; // gone since the listing
+                continue;
+            }
+
+            _tids.Sort();
+            var changed = process.Domain is null || !process.Threads.AsSpan().SequenceEqual(CollectionsMarshal.AsSpan(_tids));
+
+            // QEMU names a thread (CPU n/KVM) just after creating it: a listing can catch a new thread under its parent's
+            // name, so a young process and the cycle after a change are inspected again.
+            if (changed || process.InspectAgain || IsYoung(process, nowTicks))
+            {
+                process.InspectAgain = changed;
+                // Threads changed: the pid may also have been reused by another program.
+                if (process.Domain is not null && !QemuProcessScanner.IsQemu(proc, pid))
+                {
+                    process.IsQemu = false;
+                    process.Domain = null;
+                    process.Threads = Array.Empty<int>();
+                    continue;
+                }
+
+                Inspections++;
+                var inspected = _inspector.Inspect(pid);
+                process.Domain = inspected?.ToVmDomain();
+                process.Threads = process.Domain is null ? Array.Empty<int>() : _tids.ToArray();
+            }
+
+            if (process.Domain is not null)
+            {
+                _domains.Add(process.Domain);
+            }
         }
 
-        return domains;
+        foreach (var (pid, process) in _known)
+        {
+            if (process.SeenCycle != cycle)
+            {
+                _gone.Add(pid);
+            }
+        }
+
+        foreach (var pid in _gone)
+        {
+            _known.Remove(pid);
+        }
+
+        _gone.Clear();
+        return _domains.ToArray();
     }
 
     public void Dispose() => _inspector.Dispose();
+
+    private static bool IsYoung(KnownProcess process, ulong nowTicks) =>
+        process.StartTicks != 0 && nowTicks >= process.StartTicks
+        && nowTicks - process.StartTicks < (ulong)(YoungSeconds * ProcFs.ClockTicksPerSecond);
+
+    /// <summary>Now in the unit of /proc/PID/stat starttime: USER_HZ ticks since boot (CLOCK_BOOTTIME).</summary>
+    private static unsafe ulong BootTimeTicks()
+    {
+        const int ClockBootTime = 7;
+        TimeSpec now;
+        if (ClockGetTime(ClockBootTime, &now) != 0)
+        {
+            return 0;
+        }
+
+        return (ulong)((now.Seconds + (now.Nanoseconds / 1e9)) * ProcFs.ClockTicksPerSecond);
+    }
+
+    [DllImport("libc", EntryPoint = "clock_gettime")]
+    private static extern unsafe int ClockGetTime(int clock, TimeSpec* time);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct TimeSpec
+    {
+        public long Seconds;
+        public long Nanoseconds;
+    }
+
+    /// <summary>What is known of one pid: its start time, whether it is QEMU, and for QEMU the threads and domain last inspected.</summary>
+    private sealed class KnownProcess
+    {
+        public ulong StartTicks;
+        public bool IsQemu;
+        public int[] Threads = Array.Empty<int>();
+        public VmDomain? Domain;
+        public long SeenCycle;
+        public bool InspectAgain;
+    }
 }

@@ -11,6 +11,8 @@ internal static unsafe partial class ProcfsNative
     internal const int EACCES = 13;
     internal const int ENOTDIR = 20;
     internal const int EPERM = 1;
+    internal const int ENFILE = 23;
+    internal const int EMFILE = 24;
 
     private const int O_RDONLY = 0;
     private const int O_CLOEXEC = 0x80000;
@@ -22,6 +24,9 @@ internal static unsafe partial class ProcfsNative
 
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     internal static partial nint Read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    internal static partial nint PRead(int fd, byte* buffer, nuint count, long offset);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     internal static partial int Close(int fd);

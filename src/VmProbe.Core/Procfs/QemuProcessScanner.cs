@@ -39,7 +39,8 @@ public static class QemuProcessScanner
     public static IReadOnlyList<VmDomain> ScanDomains(string root = "/", string? cgroupRoot = null) =>
         Scan(root, cgroupRoot).Select(p => p.ToVmDomain()).ToArray();
 
-    private static bool IsQemu(ProcFs proc, int pid)
+    /// <summary>Whether /proc/PID is a QEMU process (its exe, or argv[0] when exe is unreadable); false when gone.</summary>
+    internal static bool IsQemu(ProcFs proc, int pid)
     {
         var exe = proc.ReadExecutable(pid);
         if (exe is not null)

@@ -229,7 +229,8 @@ public class PerfMetricsSourceTests
         Skip.If(limit > int.MaxValue, $"RLIMIT_NOFILE {limit} is too large to leave room for exactly the host");
 
         // Keep free exactly what the host counters need: any domain is then over budget.
-        var reserved = (int)((long)limit - PerfEventHandle.OpenCount - cpus);
+        // Kept procfs files (other test classes' procfs sources) count against the same limit.
+        var reserved = (int)((long)limit - PerfEventHandle.OpenCount - PerfFdBudget.KeptProcfsFds - cpus);
         var budget = new PerfFdBudget(reserved);
         using var vcpus = new FakeVcpus(1);
         var domain = vcpus.Domain("too-big", VmUuid);
