@@ -1,3 +1,4 @@
+using VmProbe.Tests.Infrastructure;
 using System.Text;
 using VmProbe.Probe;
 using VmProbe.Procfs;
@@ -12,6 +13,7 @@ namespace VmProbe.Tests.ModuleEngine;
 /// The cmdlet path (Read-VmSchedStat's reader, Read-VmPerfCounter's session) | Export-PromTextFile must give the
 /// families and labels the runner's sources give for the same input, and its counters must not go backwards.
 /// </summary>
+[Collection(ProcessWideCollection.Name)]
 public class CmdletRunnerParityTests
 {
     private static readonly string[] Web = { "web-01", "3f0b6a52-6b3e-4d2c-9a3f-2f1d7e0b9c11" };

@@ -9,6 +9,8 @@ using Xunit;
 
 namespace VmProbe.Tests.Procfs;
 
+/// <remarks>Live tests sample this test process as a domain, so no other test may start or end threads meanwhile.</remarks>
+[Collection(ProcessWideCollection.Name)]
 public class DomainProcfsSourceTests
 {
     private static readonly Guid WebUuid = Guid.Parse("3f0b6a52-6b3e-4d2c-9a3f-2f1d7e0b9c11");

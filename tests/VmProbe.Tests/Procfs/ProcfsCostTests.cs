@@ -1,3 +1,4 @@
+using VmProbe.Tests.Infrastructure;
 using VmProbe.Native;
 using VmProbe.Probe;
 using VmProbe.Procfs;
@@ -6,6 +7,7 @@ using Xunit;
 namespace VmProbe.Tests.Procfs;
 
 /// <summary>The cheap paths of the hot loop: fd counting without stat, kept per-thread files, the cached /proc scan.</summary>
+[Collection(ProcessWideCollection.Name)]
 public class ProcfsCostTests
 {
     [Fact]
