@@ -31,4 +31,27 @@ public abstract class VmProbeCmdlet : PSCmdlet
     /// <summary>Errors a cmdlet reports per item rather than letting them end the command.</summary>
     private protected static bool IsItemError(Exception exception) =>
         exception is VmProbeException or IOException or UnauthorizedAccessException or ArgumentException;
+
+    /// <summary>
+    /// Resolves each piped domain (a VmDomain, a name, a UUID) to its live state and adds it to <paramref name="resolved"/>
+    /// once; one that cannot be resolved is a non-terminating error and the others go on.
+    /// </summary>
+    private protected void ResolveDomains(IEnumerable<VmDomain>? domains, DomainResolver resolver, List<VmDomain> resolved)
+    {
+        foreach (var domain in domains ?? Array.Empty<VmDomain>())
+        {
+            try
+            {
+                var live = resolver.Resolve(domain);
+                if (!resolved.Any(d => d.Uuid == live.Uuid && d.Name == live.Name && d.Pid == live.Pid))
+                {
+                    resolved.Add(live);
+                }
+            }
+            catch (Exception ex) when (IsItemError(ex))
+            {
+                WriteProbeError(ex, domain);
+            }
+        }
+    }
 }

@@ -23,18 +23,8 @@ public sealed class ReadVmDomainStatCommand : VmProbeCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var domain in Domain ?? Array.Empty<VmDomain>())
-        {
-            try
-            {
-                _resolver ??= new DomainResolver(Uri, Log);
-                _domains.Add(_resolver.Resolve(domain));
-            }
-            catch (Exception ex) when (IsItemError(ex))
-            {
-                WriteProbeError(ex, domain);
-            }
-        }
+        _resolver ??= new DomainResolver(Uri, Log);
+        ResolveDomains(Domain, _resolver, _domains);
     }
 
     protected override void EndProcessing()

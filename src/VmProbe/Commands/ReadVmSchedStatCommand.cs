@@ -34,21 +34,7 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
             return;
         }
 
-        foreach (var domain in Domain)
-        {
-            try
-            {
-                var live = _resolver.Resolve(domain);
-                if (!_domains.Any(d => d.Uuid == live.Uuid && d.Name == live.Name && d.Pid == live.Pid))
-                {
-                    _domains.Add(live);
-                }
-            }
-            catch (Exception ex) when (IsItemError(ex))
-            {
-                WriteProbeError(ex, domain);
-            }
-        }
+        ResolveDomains(Domain, _resolver, _domains);
     }
 
     protected override void EndProcessing()

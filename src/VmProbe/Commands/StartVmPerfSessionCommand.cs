@@ -35,22 +35,8 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
 
     protected override void ProcessRecord()
     {
-        foreach (var domain in Domain ?? Array.Empty<VmDomain>())
-        {
-            try
-            {
-                _resolver ??= new DomainResolver(DefaultUri, Log);
-                var live = _resolver.Resolve(domain);
-                if (!_domains.Any(d => d.Uuid == live.Uuid && d.Name == live.Name))
-                {
-                    _domains.Add(live);
-                }
-            }
-            catch (Exception ex) when (IsItemError(ex))
-            {
-                WriteProbeError(ex, domain);
-            }
-        }
+        _resolver ??= new DomainResolver(DefaultUri, Log);
+        ResolveDomains(Domain, _resolver, _domains);
     }
 
     protected override void EndProcessing()
