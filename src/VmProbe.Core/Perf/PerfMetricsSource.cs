@@ -50,6 +50,7 @@ public sealed class PerfMetricsSource : IPreparedSource
     private readonly List<DomainKey> toDrop = new();
     private readonly HashSet<DomainKey> refusedLogged = new();
     private readonly List<int> threadIds = new(64);
+    private ThreadListingCache? threadListings; // this cycle's shared /proc/PID/task listings
     private readonly int cpuCount;
     private readonly bool countHost;
 
@@ -259,6 +260,7 @@ public sealed class PerfMetricsSource : IPreparedSource
 
     private void SyncDomains(CycleContext context)
     {
+        threadListings = context.ThreadListings;
         seenThisCycle.Clear();
         foreach (var domain in context.Domains)
         {
@@ -359,7 +361,7 @@ public sealed class PerfMetricsSource : IPreparedSource
             }
         }
 
-        if (!procFs.TryListThreads(domain.Pid, threadIds))
+        if (!ListThreads(domain.Pid))
         {
             return null; // The process is gone; the discovery will drop the domain.
         }
@@ -388,9 +390,13 @@ public sealed class PerfMetricsSource : IPreparedSource
         }
     }
 
+    // The cycle's shared listing when there is one (the discovery or the procfs source made it), else a listing of our own.
+    private bool ListThreads(int pid) =>
+        threadListings?.TryList(procFs, pid, threadIds) ?? procFs.TryListThreads(pid, threadIds);
+
     private void SyncThreads(DomainPerf perf)
     {
-        if (!procFs.TryListThreads(perf.Domain.Pid, threadIds))
+        if (!ListThreads(perf.Domain.Pid))
         {
             return; // Gone: keep the last counts until the domain is no longer listed.
         }

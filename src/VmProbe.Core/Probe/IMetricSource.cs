@@ -36,4 +36,10 @@ public sealed class CycleContext
     public IProbeLog Log { get; }
 
     public CancellationToken CancellationToken { get; }
+
+    /// <summary>
+    /// This cycle's /proc/PID/task listings (made by the discovery or the first source that needed one); sources list a
+    /// domain's threads through it so that each task directory is listed once per cycle. Null outside the runner's cycle.
+    /// </summary>
+    public VmProbe.Procfs.ThreadListingCache? ThreadListings { get; init; }
 }

@@ -28,6 +28,7 @@ public sealed class ProbeCycle
     private readonly IProbeLog _log;
     private readonly IProbeClock _clock;
     private readonly MetricSet _metrics = new();
+    private readonly VmProbe.Procfs.ThreadListingCache _threadListings = new();
     private readonly ComponentHealth? _discoveryHealth;
     private readonly ComponentHealth[] _sourceHealth;
     private readonly ComponentHealth _exportHealth;
@@ -49,6 +50,11 @@ public sealed class ProbeCycle
         }
 
         _discovery = discovery;
+        if (discovery is ISharesThreadListings sharing)
+        {
+            sharing.ThreadListings ??= _threadListings;
+        }
+
         _sources = sources.ToArray();
         _log = log;
         _clock = clock ?? SystemProbeClock.Instance;
@@ -86,7 +92,8 @@ public sealed class ProbeCycle
     /// <summary>Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it; failures are counted like collection failures.</summary>
     public void Prepare(CancellationToken cancellationToken)
     {
-        var context = new CycleContext(Discover(cancellationToken), _clock.UtcNow, _log, cancellationToken);
+        _threadListings.BeginCycle();
+        var context = new CycleContext(Discover(cancellationToken), _clock.UtcNow, _log, cancellationToken) { ThreadListings = _threadListings };
         for (var i = 0; i < _sources.Length; i++)
         {
             if (_sources[i] is not IPreparedSource prepared)
@@ -114,7 +121,8 @@ public sealed class ProbeCycle
         var timestamp = _clock.UtcNow;
         _metrics.Reset();
 
-        var context = new CycleContext(Discover(cancellationToken), timestamp, _log, cancellationToken);
+        _threadListings.BeginCycle();
+        var context = new CycleContext(Discover(cancellationToken), timestamp, _log, cancellationToken) { ThreadListings = _threadListings };
         for (var i = 0; i < _sources.Length; i++)
         {
             try

@@ -191,7 +191,7 @@ public sealed class DomainProcfsSampler : IDisposable
         _closing.Clear();
     }
 
-    public bool TrySample(VmDomain domain, DomainProcfsSample sample)
+    public bool TrySample(VmDomain domain, DomainProcfsSample sample, ThreadListingCache? threadListings = null)
     {
         sample.Total = default;
         sample.ThreadCount = 0;
@@ -202,7 +202,7 @@ public sealed class DomainProcfsSampler : IDisposable
             vcpus[i].ThreadId = domain.Vcpus[i].ThreadId;
         }
 
-        if (domain.Pid <= 0 || !_proc.TryListThreads(domain.Pid, _tids))
+        if (domain.Pid <= 0 || !(threadListings?.TryList(_proc, domain.Pid, _tids) ?? _proc.TryListThreads(domain.Pid, _tids)))
         {
             return false;
         }

@@ -128,7 +128,7 @@ public sealed class DomainProcfsSource : IMetricSource
     {
         try
         {
-            if (!_sampler.TrySample(domain, state.Sample))
+            if (!_sampler.TrySample(domain, state.Sample, context.ThreadListings))
             {
                 Log(context, LogLevel.Debug, $"domain '{domain.Name}': QEMU process {domain.Pid} is gone; no procfs series this cycle");
                 return false;

@@ -137,9 +137,10 @@ public sealed class ProcFileReader : IDisposable
                 }
 
                 nint n;
+                var requested = _buffer.Length - _length;
                 fixed (byte* b = &_buffer[_length])
                 {
-                    n = ProcfsNative.PRead(file.Fd, b, (nuint)(_buffer.Length - _length), _length);
+                    n = ProcfsNative.PRead(file.Fd, b, (nuint)requested, _length);
                 }
 
                 if (n < 0)
@@ -160,6 +161,14 @@ public sealed class ProcFileReader : IDisposable
                 }
 
                 _length += (int)n;
+
+                // Kept files are single-record seq files (schedstat, stat): the first read returns the whole content
+                // when it fits, so a short read is the end. Asking again would make procfs render the file once more
+                // (a pread at a non-zero offset re-runs the show function), doubling the cost of the read.
+                if (n < requested)
+                {
+                    return true;
+                }
             }
         }
         finally

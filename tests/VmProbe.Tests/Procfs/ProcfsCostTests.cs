@@ -39,6 +39,35 @@ public class ProcfsCostTests
         Assert.True(count >= 3, $"{count} fds"); // at least stdin, stdout, stderr
     }
 
+    [SkippableFact]
+    public void CountFromDirectorySize_MatchesTheListing_AndFollowsOpenedFds()
+    {
+        var reported = ProcessFds.CountFromDirectorySize();
+        Skip.If(reported == 0, "this kernel (before Linux 6.2) reports size 0 for /proc/self/fd: CountOpen lists it instead");
+        Assert.True(reported > 0, $"statx of /proc/self/fd failed ({reported})");
+
+        var opened = new List<FileStream>();
+        try
+        {
+            var before = ProcessFds.CountFromDirectorySize();
+            for (var i = 0; i < 20; i++)
+            {
+                opened.Add(File.OpenRead("/proc/self/stat"));
+            }
+
+            var after = ProcessFds.CountFromDirectorySize();
+            var listed = ProcessFds.CountDirectoryEntries("/proc/self/fd") - 1; // minus the listing's own fd
+            // Other test threads may open files meanwhile: the 20 are seen, and both ways agree within that noise.
+            Assert.True(after - before >= 12, $"before {before}, after {after}");
+            Assert.InRange(listed, after - 8, after + 8);
+            Assert.InRange(ProcessFds.CountOpen(), after - 8, after + 8);
+        }
+        finally
+        {
+            opened.ForEach(stream => stream.Dispose());
+        }
+    }
+
     [Fact]
     public void Sampler_KeepsTwoFilesPerThread_AndClosesThemWhenTheThreadOrDomainGoes()
     {

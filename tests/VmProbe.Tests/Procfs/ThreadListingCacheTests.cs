@@ -1,0 +1,85 @@
+using VmProbe.Probe;
+using VmProbe.Procfs;
+using Xunit;
+
+namespace VmProbe.Tests.Procfs;
+
+/// <summary>One /proc/PID/task listing per domain per cycle, shared by the discovery and the sources.</summary>
+public class ThreadListingCacheTests
+{
+    [Fact]
+    public void TryList_ListsOncePerCycle_ThenServesTheSameListing()
+    {
+        using var proc = new ProcFs();
+        var cache = new ThreadListingCache();
+        var pid = Environment.ProcessId;
+        var first = new List<int>();
+        var second = new List<int> { -1 };
+
+        cache.BeginCycle();
+        Assert.True(cache.TryList(proc, pid, first));
+        Assert.Equal(0, cache.Hits);
+        Assert.Contains(pid, first); // the main thread's id is the pid
+        Assert.True(cache.TryList(proc, pid, second));
+        Assert.Equal(1, cache.Hits);
+        Assert.Equal(first, second);
+
+        // A new cycle does not serve the old listing: it lists again, then serves that.
+        cache.BeginCycle();
+        Assert.False(cache.TryGet(proc, pid, second));
+        Assert.True(cache.TryList(proc, pid, second));
+        Assert.Equal(1, cache.Hits);
+    }
+
+    [Fact]
+    public void Store_IsServedOnlyForTheSameProcTree_AndAGonePidIsNotListed()
+    {
+        using var proc = new ProcFs();
+        var fixtureRoot = Directory.CreateTempSubdirectory("vmprobe-listing-").FullName;
+        try
+        {
+            using var otherTree = new ProcFs(fixtureRoot);
+            var cache = new ThreadListingCache();
+            var into = new List<int>();
+            cache.BeginCycle();
+            cache.Store(proc, 4242, new[] { 4242, 4243 });
+            Assert.True(cache.TryGet(proc, 4242, into));
+            Assert.Equal(new[] { 4242, 4243 }, into);
+            Assert.False(cache.TryGet(otherTree, 4242, into)); // pids of another root are not the same processes
+            Assert.False(cache.TryList(otherTree, 4242, into)); // and that tree has no such process
+        }
+        finally
+        {
+            Directory.Delete(fixtureRoot, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void ProcfsSource_ReusesTheCyclesListing()
+    {
+        using var proc = new ProcFs();
+        using var source = new DomainProcfsSource();
+        var cache = new ThreadListingCache();
+        var self = new VmDomain { Name = "self", Pid = Environment.ProcessId };
+        cache.BeginCycle();
+        var listed = new List<int>();
+        Assert.True(cache.TryList(proc, self.Pid, listed)); // as the discovery would have
+
+        var metrics = new VmProbe.Prometheus.MetricSet();
+        var context = new CycleContext(new[] { self }, DateTimeOffset.UtcNow, NullProbeLog.Instance, CancellationToken.None) { ThreadListings = cache };
+        source.Collect(context, metrics);
+
+        Assert.Equal(1, cache.Hits);
+        var threads = metrics.Families.Single(f => f.Name == "domain_threads").Samples.Single().Value;
+        Assert.InRange(threads, 1, listed.Count); // threads read from the shared listing (some may have exited since)
+    }
+
+    [Fact]
+    public void ProbeCycle_HandsItsCacheToAProcessDiscovery()
+    {
+        using var discovery = new ProcessDomainDiscovery();
+        Assert.Null(discovery.ThreadListings);
+        _ = new ProbeCycle(discovery, Array.Empty<IMetricSource>(), NullProbeLog.Instance, 5000);
+        Assert.NotNull(discovery.ThreadListings);
+    }
+}
