@@ -28,17 +28,7 @@ public sealed class ProcFileReader : IDisposable
     {
         ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
         _length = 0;
-        Span<byte> pathBytes = stackalloc byte[MaxPathBytes];
-        EncodePath(path, pathBytes);
-        int fd;
-        fixed (byte* p = pathBytes)
-        {
-            do
-            {
-                fd = ProcfsNative.Open(p, ProcfsNative.OpenReadOnlyFlags);
-            }
-            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == ProcfsNative.EINTR);
-        }
+        var fd = OpenReadOnly(path);
 
         if (fd < 0)
         {
@@ -92,17 +82,7 @@ public sealed class ProcFileReader : IDisposable
     /// </summary>
     public unsafe KeptProcFileHandle? TryOpenKept(ReadOnlySpan<char> path, int pid, int tid, string name)
     {
-        Span<byte> pathBytes = stackalloc byte[MaxPathBytes];
-        EncodePath(path, pathBytes);
-        int fd;
-        fixed (byte* p = pathBytes)
-        {
-            do
-            {
-                fd = ProcfsNative.Open(p, ProcfsNative.OpenReadOnlyFlags);
-            }
-            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == ProcfsNative.EINTR);
-        }
+        var fd = OpenReadOnly(path);
 
         if (fd < 0)
         {
@@ -194,6 +174,24 @@ public sealed class ProcFileReader : IDisposable
         }
 
         return n <= 0 ? null : Encoding.UTF8.GetString(target[..(int)n]);
+    }
+
+    /// <summary>open(2) read-only and close-on-exec, retried on EINTR; the fd, or -1 with errno left for the caller.</summary>
+    private static unsafe int OpenReadOnly(ReadOnlySpan<char> path)
+    {
+        Span<byte> pathBytes = stackalloc byte[MaxPathBytes];
+        EncodePath(path, pathBytes);
+        int fd;
+        fixed (byte* p = pathBytes)
+        {
+            do
+            {
+                fd = ProcfsNative.Open(p, ProcfsNative.OpenReadOnlyFlags);
+            }
+            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == ProcfsNative.EINTR);
+        }
+
+        return fd;
     }
 
     public void Dispose()
