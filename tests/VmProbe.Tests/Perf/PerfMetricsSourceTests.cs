@@ -253,51 +253,20 @@ public class PerfMetricsSourceTests
     public void CgroupModeCountsTheDomainsCgroupWithoutVcpuSeries()
     {
         Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
-        var root = File.Exists("/sys/fs/cgroup/unified/cgroup.procs") ? "/sys/fs/cgroup/unified"
-            : File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : null;
-        Skip.If(root is null, "cgroup v2 is not mounted (/sys/fs/cgroup/unified or /sys/fs/cgroup)");
-        var dir = Path.Combine(root!, "vmprobe-perfsource-test-" + Environment.ProcessId);
-        try
-        {
-            Directory.CreateDirectory(dir);
-        }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-        {
-            Skip.If(true, $"cannot create a cgroup under {root}: {ex.Message}");
-        }
-
-        using var child = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", "-c \"while :; do :; done\"") { UseShellExecute = false })!;
-        try
-        {
-            File.WriteAllText(Path.Combine(dir, "cgroup.procs"), child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            var domain = new VmDomain { Name = "cg-vm", Uuid = VmUuid, Pid = child.Id, CgroupPath = dir, PerfCgroupPath = dir, Vcpus = new[] { new VmVcpu(0, child.Id) } };
-            using var source = new PerfMetricsSource(Config(PerfAttribution.Cgroup, "task-clock"), new RecordingLog());
-            source.Prepare(Context(domain));
-            var first = Collect(source, domain);
-            Thread.Sleep(200);
-            var second = Collect(source, domain);
-            var uuid = VmUuid.ToString("D");
-            var before = Value(first, "domain_perf_events_total", "cg-vm", uuid, "task_clock");
-            var after = Value(second, "domain_perf_events_total", "cg-vm", uuid, "task_clock");
-            Assert.True(after > before + 10_000_000, $"cgroup task_clock {before} -> {after}");
-            Assert.False(second.TryGet("domain_vcpu_perf_events_total", out _));
-        }
-        finally
-        {
-            child.Kill();
-            child.WaitForExit();
-            for (var i = 0; i < 50 && Directory.Exists(dir); i++)
-            {
-                try
-                {
-                    Directory.Delete(dir);
-                }
-                catch (IOException)
-                {
-                    Thread.Sleep(20);
-                }
-            }
-        }
+        using var cgroup = BusyCgroupV2.Create("perfsource-test");
+        var dir = cgroup.Directory;
+        var child = cgroup.ChildPid;
+        var domain = new VmDomain { Name = "cg-vm", Uuid = VmUuid, Pid = child, CgroupPath = dir, PerfCgroupPath = dir, Vcpus = new[] { new VmVcpu(0, child) } };
+        using var source = new PerfMetricsSource(Config(PerfAttribution.Cgroup, "task-clock"), new RecordingLog());
+        source.Prepare(Context(domain));
+        var first = Collect(source, domain);
+        Thread.Sleep(200);
+        var second = Collect(source, domain);
+        var uuid = VmUuid.ToString("D");
+        var before = Value(first, "domain_perf_events_total", "cg-vm", uuid, "task_clock");
+        var after = Value(second, "domain_perf_events_total", "cg-vm", uuid, "task_clock");
+        Assert.True(after > before + 10_000_000, $"cgroup task_clock {before} -> {after}");
+        Assert.False(second.TryGet("domain_vcpu_perf_events_total", out _));
     }
 
     internal static ProbeConfig Config(PerfAttribution attribution, params string[] events) =>

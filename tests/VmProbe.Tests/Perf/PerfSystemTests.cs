@@ -41,48 +41,15 @@ public class PerfSystemTests
     public void CgroupV2DirectoryCountsTaskClockOfAProcessMovedIntoIt()
     {
         Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
-        var root = File.Exists("/sys/fs/cgroup/unified/cgroup.procs") ? "/sys/fs/cgroup/unified"
-            : File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : null;
-        Skip.If(root is null, "cgroup v2 is not mounted (/sys/fs/cgroup/unified or /sys/fs/cgroup)");
-        var dir = Path.Combine(root!, "vmprobe-perf-test-" + Environment.ProcessId);
-        try
-        {
-            Directory.CreateDirectory(dir);
-        }
-        catch (Exception ex) when (ex is UnauthorizedAccessException or IOException)
-        {
-            Skip.If(true, $"cannot create a cgroup under {root}: {ex.Message}");
-        }
-
-        using var child = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/bin/sh", "-c \"while :; do :; done\"") { UseShellExecute = false })!;
-        try
-        {
-            File.WriteAllText(Path.Combine(dir, "cgroup.procs"), child.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            using var set = PerfCounterSet.Open(PerfTarget.Cgroup(dir), new[] { TaskClock, ContextSwitches });
-            Assert.True(set.Status[0].Supported, set.Status[0].ToString());
-            Assert.Equal(CpuList.ReadOnline().Length, set.Cpus.Count);
-            set.Read();
-            var before = set.GetTotal(0).Raw;
-            Thread.Sleep(200);
-            set.Read();
-            Assert.True(set.GetTotal(0).Raw > before + 10_000_000, $"cgroup task_clock {before} -> {set.GetTotal(0).Raw}");
-        }
-        finally
-        {
-            child.Kill();
-            child.WaitForExit();
-            for (var i = 0; i < 50 && Directory.Exists(dir); i++)
-            {
-                try
-                {
-                    Directory.Delete(dir);
-                }
-                catch (IOException)
-                {
-                    Thread.Sleep(20);
-                }
-            }
-        }
+        using var cgroup = BusyCgroupV2.Create("perf-test");
+        using var set = PerfCounterSet.Open(PerfTarget.Cgroup(cgroup.Directory), new[] { TaskClock, ContextSwitches });
+        Assert.True(set.Status[0].Supported, set.Status[0].ToString());
+        Assert.Equal(CpuList.ReadOnline().Length, set.Cpus.Count);
+        set.Read();
+        var before = set.GetTotal(0).Raw;
+        Thread.Sleep(200);
+        set.Read();
+        Assert.True(set.GetTotal(0).Raw > before + 10_000_000, $"cgroup task_clock {before} -> {set.GetTotal(0).Raw}");
     }
 
     [Fact]
