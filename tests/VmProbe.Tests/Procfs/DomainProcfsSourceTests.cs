@@ -276,6 +276,12 @@ public class DomainProcfsSourceTests
             t.Join();
         }
 
+        // Join returns once the managed thread is done; the kernel removes the task a moment later.
+        foreach (var tid in tids)
+        {
+            Assert.True(SpinWait.SpinUntil(() => !Directory.Exists($"/proc/self/task/{tid}"), 5000), $"thread {tid} still listed in /proc/self/task after 5 s");
+        }
+
         set = Collect(source, new[] { domain }, set: set);
         Assert.True(Value(set, "domain_sched_run_seconds_total", labels) >= run1);
         Assert.True(Value(set, "domain_threads", labels) < threads1);
