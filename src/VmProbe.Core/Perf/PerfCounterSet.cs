@@ -46,6 +46,9 @@ public sealed class PerfCounterSet : IDisposable
     /// <summary>True once a read found the thread gone (its last counts are kept).</summary>
     public bool IsGone { get; private set; }
 
+    /// <summary>Perf groups this set holds (one read() each per cycle).</summary>
+    public int GroupCount => slots.Sum(s => s.Groups.Count);
+
     /// <summary>Number of times a group was split because the PMU could not schedule it whole.</summary>
     public int GroupSplits { get; private set; }
 
@@ -219,7 +222,8 @@ public sealed class PerfCounterSet : IDisposable
                     continue;
                 }
 
-                // The PMU may refuse the event in this group only: try it as its own group.
+                // The group is full for the PMU (EINVAL/ENOSPC) or for the kernel's group read size (E2BIG): the event
+                // leads a new group, which the events after it join, so N events need N / capacity groups, not N singles.
                 attr = PerfGroup.BuildAttr(Events[e], options);
             }
 
@@ -228,7 +232,7 @@ public sealed class PerfCounterSet : IDisposable
             if (errno == 0)
             {
                 slot.Groups.Add(group);
-                current ??= group;
+                current = group;
                 MarkSupported(e);
                 continue;
             }

@@ -116,7 +116,6 @@ public sealed class PerfGroup : IDisposable
 
         handles.Add(handle!);
         eventIndexes.Add(eventIndex);
-        buffer = new byte[24 + (16 * handles.Count)];
         return 0;
     }
 
@@ -138,6 +137,13 @@ public sealed class PerfGroup : IDisposable
         if (handles.Count == 0)
         {
             return PerfGroupReadStatus.Ok;
+        }
+
+        var size = 24 + (16 * handles.Count);
+        if (buffer.Length != size)
+        {
+            // Sized at the first read, not per member added: a group of a thousand events would allocate 8 MB opening.
+            buffer = new byte[size];
         }
 
         var n = PerfEventNative.Read(handles[0], buffer);

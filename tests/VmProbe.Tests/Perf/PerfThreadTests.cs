@@ -94,6 +94,31 @@ public class PerfThreadTests
         }
     }
 
+    /// <summary>
+    /// The kernel refuses a group member once the group's read() would exceed 16 KiB (E2BIG; about 1,000 events with
+    /// FORMAT_GROUP|ID|TOTAL_TIME_*): the real case of a group too big to open whole. The set must fall back to a few
+    /// smaller groups that all count, not drop the events past the limit nor open them one group each.
+    /// </summary>
+    [SkippableFact]
+    public void GroupTooLargeForTheKernel_IsSplitIntoSmallerGroupsThatAllCount()
+    {
+        Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
+        const int EventCount = 2500;
+        using var worker = new WorkerThread();
+        var events = Enumerable.Repeat(TaskClock, EventCount).ToArray();
+        using var set = PerfCounterSet.Open(PerfTarget.Thread(worker.Tid), events);
+        Assert.All(set.Status, s => Assert.True(s.Supported, s.ToString()));
+        Assert.Equal(EventCount, set.OpenFdCount);
+        Assert.InRange(set.GroupCount, 2, 5);
+
+        worker.Do(() => WorkerThread.SpinCpu(TimeSpan.FromMilliseconds(20)));
+        Assert.True(set.Read());
+        for (var e = 0; e < EventCount; e++)
+        {
+            Assert.True(set.GetTotal(e).Raw >= 15_000_000, $"event {e}: task_clock {set.GetTotal(e).Raw}");
+        }
+    }
+
     [SkippableFact]
     public void ThreadExitingMidSessionDoesNotMakeTheTotalGoBackwards()
     {
