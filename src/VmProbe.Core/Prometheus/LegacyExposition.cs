@@ -87,17 +87,24 @@ public sealed class LegacyExposition
     /// The legacy lines for one cycle: a new <see cref="MetricSet"/> of unlabelled gauges (names without prefix).
     /// Call once per cycle, in cycle order: perf deltas are taken against the previous call.
     /// </summary>
-    public MetricSet Transform(MetricSet labelled)
+    /// <param name="labelled">The cycle's labelled metrics.</param>
+    /// <param name="cycleTime">
+    /// The cycle's time when <paramref name="labelled"/> has no <c>probe_last_cycle_timestamp_seconds</c> (samples piped
+    /// to Export-PromTextFile carry no cycle family): without either, <c>global_probe_epoch</c> is left out.
+    /// </param>
+    public MetricSet Transform(MetricSet labelled, DateTimeOffset? cycleTime = null)
     {
         ArgumentNullException.ThrowIfNull(labelled);
         var output = new MetricSet();
         AssignVmNames(labelled);
         current.Clear();
 
-        if (labelled.TryGet("probe_last_cycle_timestamp_seconds", out var timestamp) && timestamp.Samples.Count > 0)
+        double? epoch = labelled.TryGet("probe_last_cycle_timestamp_seconds", out var timestamp) && timestamp.Samples.Count > 0
+            ? timestamp.Samples[0].Value
+            : cycleTime?.ToUnixTimeMilliseconds() / 1000.0;
+        if (epoch is { } seconds)
         {
-            Line(output, "global_probe_epoch", "Unix time of the cycle, seconds (legacy vmprobe naming).")
-                .Add(Math.Floor(timestamp.Samples[0].Value));
+            Line(output, "global_probe_epoch", "Unix time of the cycle, seconds (legacy vmprobe naming).").Add(Math.Floor(seconds));
         }
 
         Line(output, "global_probe_delay", "Configured delay between two cycles, ms (legacy vmprobe naming).").Add(delayMs);

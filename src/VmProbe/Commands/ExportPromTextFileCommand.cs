@@ -73,7 +73,7 @@ public sealed class ExportPromTextFileCommand : VmProbeCmdlet
                     legacy.Log.Target = Log;
                     try
                     {
-                        metrics = legacy.Exposition.Transform(metrics);
+                        metrics = legacy.Exposition.Transform(metrics, DateTimeOffset.UtcNow);
                     }
                     finally
                     {

@@ -160,6 +160,22 @@ public class LegacyExpositionTests
         Assert.DoesNotContain(output.Families, f => f.Name.Contains("vcpu", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void ProbeEpoch_ComesFromTheCycleFamily_ElseFromTheGivenTime_ElseIsLeftOut()
+    {
+        var legacy = new LegacyExposition(Array.Empty<PerfEventSpec>(), 1000, NullProbeLog.Instance);
+        var piped = new MetricSet();
+        piped.Family("host_memory_total_bytes", MetricType.Gauge, "m").Add(1024);
+        var writtenAt = DateTimeOffset.FromUnixTimeMilliseconds(1_750_000_000_900);
+
+        Assert.Equal(1_750_000_000, Single(legacy.Transform(piped, writtenAt), "global_probe_epoch"));
+        Assert.False(legacy.Transform(piped).TryGet("global_probe_epoch", out _));
+
+        var cycle = new MetricSet();
+        cycle.Family("probe_last_cycle_timestamp_seconds", MetricType.Gauge, "t").Add(1_700_000_000.5);
+        Assert.Equal(1_700_000_000, Single(legacy.Transform(cycle, writtenAt), "global_probe_epoch"));
+    }
+
     [SkippableFact]
     public void RealPerfAndHostSourcesGivePromtoolCleanOutputInBothNamings()
     {
