@@ -21,6 +21,7 @@ public class LibvirtdEndToEndTests
     public void TwoDomains_SeriesAndLabels_SpinningVcpuRuns_DestroyedDomainDisappears()
     {
         Skip.IfNot(_host.Available, _host.SkipReason);
+        Skip.IfNot(Promtool.IsAvailable, Promtool.UnavailableReason);
         using var spinning = _host.StartDomain(LibvirtdHost.UniqueName("spin-a"), spinning: true);
         using var idle = _host.StartDomain(LibvirtdHost.UniqueName("idle b.c"));
         var spinUuid = spinning.Uuid.ToString();
@@ -98,11 +99,8 @@ public class LibvirtdEndToEndTests
             var third = Cycle();
             Assert.DoesNotContain(third, s => s.Labels.TryGetValue("domain", out var d) && d == idle.Name);
             Assert.Contains(third, s => s.Name == "vmprobe_domain_threads" && s.Labels["domain"] == spinning.Name);
-            if (Promtool.IsAvailable)
-            {
-                var (exit, output) = Promtool.Check(File.ReadAllText(endpoint));
-                Assert.True(exit == 0, output);
-            }
+            var (exit, output) = Promtool.Check(File.ReadAllText(endpoint));
+            Assert.True(exit == 0, output);
         }
         finally
         {
