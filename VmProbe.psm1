@@ -58,19 +58,67 @@ function Start-VmProbe {
     $interval = [TimeSpan]::FromMilliseconds($config.DelayMs)
     Write-Verbose ("VmProbe: {0} event(s), every {1} ms, to {2}" -f $eventNames.Count, $config.DelayMs, $config.Endpoint)
 
+    # A step that fails terminally (libvirtd gone, an unwritable endpoint) must not end the loop: its error is
+    # reported and the cycle goes on, as in the runner. Like the runner, a step reports the same error once, not every
+    # cycle for weeks, and says when it works again. Ctrl-C (PipelineStoppedException) still ends the loop.
+    $failingSteps = @{}
+    function Invoke-VmProbeStep {
+        param(
+            [string] $Name,
+
+            [scriptblock] $Step
+        )
+
+        try {
+            & $Step
+            if ($failingSteps.ContainsKey($Name)) {
+                $failingSteps.Remove($Name)
+                Write-Verbose "VmProbe: $Name works again."
+            }
+        }
+        catch [System.Management.Automation.PipelineStoppedException] {
+            throw
+        }
+        catch {
+            $message = $_.Exception.Message
+            if (-not $failingSteps.ContainsKey($Name) -or $failingSteps[$Name] -ne $message) {
+                $failingSteps[$Name] = $message
+                Write-Error -ErrorRecord $_ -ErrorAction Continue
+            }
+        }
+    }
+
     # Perf sessions by domain (UUID, or name when the UUID is unknown), kept in step with the domains that come and go.
     $domainSessions = @{}
     $hostSession = $null
+    $lastDomainWarnings = ''
     $clock = [System.Diagnostics.Stopwatch]::StartNew()
     $tick = 0L
     try {
         while ($true) {
-            $domains = @(Get-VmDomain -Uri $domainUri -ErrorAction Continue)
+            # Its warnings (libvirt unreachable, domains from a /proc scan instead) are passed on when they change, not
+            # every cycle: 3>&1 brings them into the output as WarningRecords.
+            $listed = @(Invoke-VmProbeStep -Name 'domains' { Get-VmDomain -Uri $domainUri -ErrorAction Continue 3>&1 })
+            $domains = @($listed | Where-Object { $_ -is [VmProbe.VmDomain] })
+            $warnings = @($listed | Where-Object { $_ -is [System.Management.Automation.WarningRecord] } | ForEach-Object { $_.Message })
+            if (($warnings -join "`n") -ne $lastDomainWarnings) {
+                $warnings | ForEach-Object { Write-Warning $_ }
+                $lastDomainWarnings = $warnings -join "`n"
+            }
+
+            # Get-VmDomain scans /proc when libvirt cannot be reached for a qemu URI: right for discovery auto, while
+            # discovery libvirt wants libvirt's domains only (the runner reports the error and lists none).
+            $scanned = $domains.Count -gt 0 -and $domains[0].Uri -eq 'process'
+            if ($scanned -and $config.Discovery -eq [VmProbe.Config.DomainDiscovery]::Libvirt) {
+                $domains = @()
+            }
 
             if ($eventNames.Count -gt 0) {
                 if ($null -eq $hostSession) {
                     # percpu: host counts per CPU, as the runner exports them.
-                    $hostSession = Start-VmPerfSession -Event $eventNames -IncludeHost -PerCpu:$config.PerCpu -Attribution $config.Attribution -ErrorAction Continue
+                    $hostSession = Invoke-VmProbeStep -Name 'host perf' {
+                        Start-VmPerfSession -Event $eventNames -IncludeHost -PerCpu:$config.PerCpu -Attribution $config.Attribution -ErrorAction Continue
+                    }
                 }
 
                 $current = @{}
@@ -82,7 +130,9 @@ function Start-VmProbe {
                     }
 
                     if (-not $domainSessions.ContainsKey($key)) {
-                        $session = $domain | Start-VmPerfSession -Event $eventNames -Attribution $config.Attribution -ErrorAction Continue
+                        $session = Invoke-VmProbeStep -Name "perf of $key" {
+                            $domain | Start-VmPerfSession -Event $eventNames -Attribution $config.Attribution -ErrorAction Continue
+                        }
                         if ($null -ne $session) {
                             $domainSessions[$key] = $session
                         }
@@ -91,7 +141,7 @@ function Start-VmProbe {
 
                 foreach ($key in @($domainSessions.Keys)) {
                     if (-not $current.ContainsKey($key)) {
-                        Stop-VmPerfSession -Session $domainSessions[$key] -Confirm:$false
+                        Invoke-VmProbeStep -Name "perf of $key" { Stop-VmPerfSession -Session $domainSessions[$key] -Confirm:$false }
                         $domainSessions.Remove($key)
                     }
                 }
@@ -103,31 +153,37 @@ function Start-VmProbe {
             }
 
             $samples = [System.Collections.Generic.List[object]]::new()
-            foreach ($sample in @(Read-VmHostStat -ErrorAction Continue)) {
+            foreach ($sample in @(Invoke-VmProbeStep -Name 'host stats' { Read-VmHostStat -ErrorAction Continue })) {
                 $samples.Add($sample)
             }
 
             if ($domains.Count -gt 0) {
-                if ($domainUri -ne 'process') {
-                    foreach ($sample in @($domains | Read-VmDomainStat -Uri $config.Url -ErrorAction Continue)) {
+                if (-not $scanned) {
+                    # libvirt's bulk stats; domains found by a /proc scan have no libvirt to ask.
+                    foreach ($sample in @(Invoke-VmProbeStep -Name 'libvirt stats' { $domains | Read-VmDomainStat -Uri $config.Url -ErrorAction Continue })) {
                         $samples.Add($sample)
                     }
                 }
 
-                foreach ($sample in @($domains | Where-Object { $_.Pid -gt 0 } | Read-VmSchedStat -Uri $domainUri -ErrorAction Continue)) {
-                    $samples.Add($sample)
+                $running = @($domains | Where-Object { $_.Pid -gt 0 })
+                if ($running.Count -gt 0) {
+                    foreach ($sample in @(Invoke-VmProbeStep -Name 'scheduler stats' { $running | Read-VmSchedStat -Uri $domainUri -ErrorAction Continue })) {
+                        $samples.Add($sample)
+                    }
                 }
             }
 
             $openSessions = @(@($hostSession) + @($domainSessions.Values) | Where-Object { $null -ne $_ })
             if ($openSessions.Count -gt 0) {
-                foreach ($sample in @($openSessions | Read-VmPerfCounter -PerVcpu:$perVcpu -ErrorAction Continue)) {
+                foreach ($sample in @(Invoke-VmProbeStep -Name 'perf counters' { $openSessions | Read-VmPerfCounter -PerVcpu:$perVcpu -ErrorAction Continue })) {
                     $samples.Add($sample)
                 }
             }
 
             # -Config carries naming: legacy; the same $config object every cycle keeps one legacy transform (perf deltas).
-            Export-PromTextFile -Path $config.Endpoint -InputObject $samples.ToArray() -Prefix $config.Prefix -Config $config -Confirm:$false -ErrorAction Continue
+            Invoke-VmProbeStep -Name 'export' {
+                Export-PromTextFile -Path $config.Endpoint -InputObject $samples.ToArray() -Prefix $config.Prefix -Config $config -Confirm:$false -ErrorAction Continue
+            }
 
             if ($Once) {
                 break

@@ -38,4 +38,18 @@ Describe 'Start-VmProbe' {
         Test-Path -LiteralPath $endpoint | Should -BeTrue
         [VmProbe.VmPerfSession]::Open | Should -BeNullOrEmpty
     }
+
+    It 'reports an endpoint it cannot write as an error and does not stop there' -Skip:(-not ($isRoot -and $libvirtPresent)) {
+        # A regular file where the endpoint's directory should be: Export-PromTextFile fails terminally every cycle.
+        $blocker = Join-Path $TestDrive 'not-a-directory'
+        Set-Content -LiteralPath $blocker -Value 'x'
+        $config = Join-Path $TestDrive 'unwritable.yaml'
+        Set-Content -LiteralPath $config -Value "endpoint: $blocker/once.prom`nurl: test:///default`ndelay: 1000"
+        # Not wrapped in { } | Should -Not -Throw: -ErrorVariable must land in this scope. A throw fails the test anyway.
+        Start-VmProbe -ConfigPath $config -Once -ErrorVariable probeErrors -ErrorAction SilentlyContinue
+        $probeErrors.Count | Should -BeGreaterThan 0
+        (@($probeErrors | ForEach-Object { "$($_.TargetObject) $_" }) -join "`n") | Should -Match 'once\.prom'
+        Test-Path -LiteralPath $blocker -PathType Leaf | Should -BeTrue
+        [VmProbe.VmPerfSession]::Open | Should -BeNullOrEmpty
+    }
 }
