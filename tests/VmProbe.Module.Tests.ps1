@@ -2,17 +2,16 @@
 # Module-level checks: manifest, exports, help. Run by build.ps1 -Task Test (VMPROBE_MODULE_PATH points at the published manifest).
 
 BeforeDiscovery {
-    $repoRoot = Split-Path -Path $PSScriptRoot -Parent
+    . "$PSScriptRoot/VmProbe.TestSupport.ps1"
     $manifestData = Import-PowerShellDataFile -Path (Join-Path $repoRoot 'VmProbe.psd1')
     $script:exportedCommands = @($manifestData.CmdletsToExport) + @($manifestData.FunctionsToExport)
 }
 
 BeforeAll {
-    $repoRoot = Split-Path -Path $PSScriptRoot -Parent
-    $modulePath = if ($env:VMPROBE_MODULE_PATH) { $env:VMPROBE_MODULE_PATH } else { Join-Path $repoRoot 'VmProbe.psd1' }
-    $script:manifestPath = $modulePath
-    $script:module = Import-Module -Name $modulePath -Force -PassThru -ErrorAction Stop
-    $script:manifestData = Import-PowerShellDataFile -Path $modulePath
+    . "$PSScriptRoot/VmProbe.TestSupport.ps1"
+    $script:manifestPath = Resolve-VmProbeManifest
+    $script:module = Import-Module -Name $script:manifestPath -Force -PassThru -ErrorAction Stop
+    $script:manifestData = Import-PowerShellDataFile -Path $script:manifestPath
     $script:docs = Join-Path $repoRoot 'docs/en-US'
 }
 
