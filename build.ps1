@@ -6,8 +6,9 @@ Builds, tests, documents and packages the VmProbe module.
 .DESCRIPTION
 Build   : dotnet build of the solution.
 Test    : dotnet test, then the Pester task.
-Pester  : Invoke-Pester on tests/*.Tests.ps1 against the published module (packaged first when missing);
-          -PesterSummaryPath writes "passed failed skipped" counts for test.sh.
+Pester  : Invoke-Pester on tests/*.Tests.ps1 against the published module (packaged first when missing); fails unless
+          Pester's Result is Passed. -PesterSummaryPath writes "passed failed skipped" counts for test.sh, failed
+          being failed tests + failed blocks + failed test files (Discovery, BeforeAll, AfterAll failures).
 Docs    : MAML help from docs/en-US with platyPS (New-ExternalHelp) when platyPS is installed.
 Package : publishes output/VmProbe/<version>/ (psd1, psm1, format file, bin/*.dll, en-US help), a folder Import-Module loads as is.
 
@@ -123,12 +124,16 @@ function Invoke-PesterTask {
     $configuration.Output.Verbosity = 'Detailed'
     $env:VMPROBE_MODULE_PATH = Join-Path -Path $moduleRoot -ChildPath 'VmProbe.psd1'
     $result = Invoke-Pester -Configuration $configuration
+    # FailedCount counts failed It blocks only: Pester 5 counts a failure outside any It (a file failing Discovery, a
+    # failed BeforeAll or AfterAll) in FailedContainersCount or FailedBlocksCount. All three make the failed number;
+    # Result, Passed only when all three are 0, decides the task.
+    $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
     if ($PesterSummaryPath) {
-        Set-Content -LiteralPath $PesterSummaryPath -Value "$($result.PassedCount) $($result.FailedCount) $($result.SkippedCount)"
+        Set-Content -LiteralPath $PesterSummaryPath -Value "$($result.PassedCount) $failed $($result.SkippedCount)"
     }
 
-    if ($result.FailedCount -gt 0) {
-        throw "$($result.FailedCount) Pester test(s) failed."
+    if ($result.Result -ne 'Passed') {
+        throw "Pester result $($result.Result): $($result.FailedCount) failed test(s), $($result.FailedBlocksCount) failed block(s), $($result.FailedContainersCount) failed test file(s)."
     }
 }
 
