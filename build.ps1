@@ -6,9 +6,11 @@ Builds, tests, documents and packages the VmProbe module.
 .DESCRIPTION
 Build   : dotnet build of the solution.
 Test    : dotnet test, then the Pester task.
-Pester  : Invoke-Pester on tests/*.Tests.ps1 against the published module (packaged first when missing);
-          -PesterSummaryPath writes "passed failed skipped" counts for test.sh.
-Docs    : MAML help from docs/en-US with platyPS (New-ExternalHelp) when platyPS is installed.
+Pester  : Invoke-Pester on tests/*.Tests.ps1 against the published module (packaged first when missing); fails unless
+          Pester's Result is Passed. -PesterSummaryPath writes "passed failed skipped" counts for test.sh, failed
+          being failed tests + failed blocks + failed test files (Discovery, BeforeAll, AfterAll failures).
+Docs    : MAML help from docs/en-US with platyPS (New-ExternalHelp) when platyPS is installed: en-US/VmProbe-help.xml
+          (Start-VmProbe) and VmProbe.dll-Help.xml (cmdlets) in both en-US/ and bin/en-US/.
 Package : publishes output/VmProbe/<version>/ (psd1, psm1, format file, bin/*.dll, en-US help), a folder Import-Module loads as is.
 
 .EXAMPLE
@@ -88,7 +90,21 @@ function Invoke-DocsTask {
     Copy-Item -LiteralPath (Join-Path $docs 'about_VmProbe.md') -Destination (Join-Path $help 'about_VmProbe.help.txt')
     if (Get-Module -ListAvailable -Name platyPS) {
         Import-Module -Name platyPS
+        # One MAML file per 'external help file' of the pages: VmProbe.dll-Help.xml (cmdlets), VmProbe-help.xml (Start-VmProbe).
         New-ExternalHelp -Path $docs -OutputPath $help -Force | Out-Null
+        foreach ($name in 'VmProbe.dll-Help.xml', 'VmProbe-help.xml') {
+            if (-not (Test-Path -LiteralPath (Join-Path $help $name) -PathType Leaf)) {
+                throw "New-ExternalHelp did not write $name into $help (check 'external help file' in docs/en-US/*.md)."
+            }
+        }
+
+        # Get-Help looks for a cmdlet's VmProbe.dll-Help.xml under its module's ModuleBase, and for a nested module also
+        # beside the module file; whether a nested binary module's ModuleBase is the manifest folder or bin/ is not
+        # something to rely on, so the cmdlet help sits in both culture folders. VmProbe-help.xml stays beside the psm1
+        # (its .ExternalHelp).
+        $binHelp = Join-Path -Path $moduleRoot -ChildPath 'bin/en-US'
+        $null = New-Item -ItemType Directory -Path $binHelp -Force
+        Copy-Item -LiteralPath (Join-Path $help 'VmProbe.dll-Help.xml') -Destination $binHelp -Force
     }
     else {
         Write-Warning 'platyPS is not installed: en-US holds the markdown help only (Install-Module platyPS for Get-Help).'
@@ -123,12 +139,16 @@ function Invoke-PesterTask {
     $configuration.Output.Verbosity = 'Detailed'
     $env:VMPROBE_MODULE_PATH = Join-Path -Path $moduleRoot -ChildPath 'VmProbe.psd1'
     $result = Invoke-Pester -Configuration $configuration
+    # FailedCount counts failed It blocks only: Pester 5 counts a failure outside any It (a file failing Discovery, a
+    # failed BeforeAll or AfterAll) in FailedContainersCount or FailedBlocksCount. All three make the failed number;
+    # Result, Passed only when all three are 0, decides the task.
+    $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
     if ($PesterSummaryPath) {
-        Set-Content -LiteralPath $PesterSummaryPath -Value "$($result.PassedCount) $($result.FailedCount) $($result.SkippedCount)"
+        Set-Content -LiteralPath $PesterSummaryPath -Value "$($result.PassedCount) $failed $($result.SkippedCount)"
     }
 
-    if ($result.FailedCount -gt 0) {
-        throw "$($result.FailedCount) Pester test(s) failed."
+    if ($result.Result -ne 'Passed') {
+        throw "Pester result $($result.Result): $($result.FailedCount) failed test(s), $($result.FailedBlocksCount) failed block(s), $($result.FailedContainersCount) failed test file(s)."
     }
 }
 

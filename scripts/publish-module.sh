@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Publishes the VmProbe module to OUTPUT/VmProbe/<version>/ as a folder Import-Module loads as is, without pwsh:
 # manifest, script module, format file, bin/*.dll, en-US help (markdown and about_VmProbe.help.txt).
-# build.ps1 -Task Package does the same and also builds MAML help with platyPS when it is installed.
+# It ships no MAML help (that needs platyPS, hence pwsh): Get-Help then shows the generated syntax only.
+# build.ps1 -Task Package does the same and, when platyPS is installed, also writes the MAML help: en-US/VmProbe-help.xml
+# (Start-VmProbe) and VmProbe.dll-Help.xml (cmdlets) in both en-US/ and bin/en-US/.
 # Usage: scripts/publish-module.sh [OUTPUT_DIR] [CONFIGURATION]   (defaults: output, Release)
 set -euo pipefail
 

@@ -2,18 +2,13 @@
 # Pester tests of Get-VmProbeConfig. Run by build.ps1 -Task Test on a host with pwsh 7.4; functional cases need root or libvirt and skip otherwise.
 
 BeforeAll {
-    $repoRoot = Split-Path -Path $PSScriptRoot -Parent
-    $modulePath = if ($env:VMPROBE_MODULE_PATH) { $env:VMPROBE_MODULE_PATH } else { Join-Path $repoRoot 'VmProbe.psd1' }
+    . "$PSScriptRoot/VmProbe.TestSupport.ps1"
+    $modulePath = Resolve-VmProbeManifest
     Import-Module -Name $modulePath -Force -ErrorAction Stop
 }
 
 AfterAll {
     Remove-Module -Name VmProbe -Force -ErrorAction Ignore
-}
-
-BeforeDiscovery {
-    $isRoot = $IsLinux -and ((id -u) -eq '0')
-    $libvirtPresent = $IsLinux -and ((Test-Path '/usr/lib/x86_64-linux-gnu/libvirt.so.0') -or (Test-Path '/usr/lib64/libvirt.so.0') -or (Test-Path '/usr/lib/libvirt.so.0'))
 }
 
 Describe 'Get-VmProbeConfig' {

@@ -2,8 +2,8 @@
 # Pester tests of Start-VmPerfSession. Run by build.ps1 -Task Test on a host with pwsh 7.4; functional cases need root or libvirt and skip otherwise.
 
 BeforeAll {
-    $repoRoot = Split-Path -Path $PSScriptRoot -Parent
-    $modulePath = if ($env:VMPROBE_MODULE_PATH) { $env:VMPROBE_MODULE_PATH } else { Join-Path $repoRoot 'VmProbe.psd1' }
+    . "$PSScriptRoot/VmProbe.TestSupport.ps1"
+    $modulePath = Resolve-VmProbeManifest
     Import-Module -Name $modulePath -Force -ErrorAction Stop
 }
 
@@ -12,8 +12,8 @@ AfterAll {
 }
 
 BeforeDiscovery {
-    $isRoot = $IsLinux -and ((id -u) -eq '0')
-    $libvirtPresent = $IsLinux -and ((Test-Path '/usr/lib/x86_64-linux-gnu/libvirt.so.0') -or (Test-Path '/usr/lib64/libvirt.so.0') -or (Test-Path '/usr/lib/libvirt.so.0'))
+    # $isRoot and $libvirtPresent for the -Skip: arguments below.
+    . "$PSScriptRoot/VmProbe.TestSupport.ps1"
 }
 
 Describe 'Start-VmPerfSession' {

@@ -1,0 +1,42 @@
+# Shared setup of tests/*.Tests.ps1, dot-sourced in their BeforeAll (and BeforeDiscovery when a file's -Skip:
+# arguments need $isRoot or $libvirtPresent). Not named *.Tests.ps1, so Invoke-Pester never runs it as a test file.
+# Dot-sourcing it only defines names and throws nothing: a missing build fails the BeforeAll that calls
+# Resolve-VmProbeManifest, with the reason, instead of failing Discovery.
+
+# $PSScriptRoot is this file's folder (tests/) whichever test file dot-sources it.
+$repoRoot = Split-Path -Path $PSScriptRoot -Parent
+
+# Host facts for -Skip: arguments, which Pester evaluates at Discovery.
+$isRoot = $IsLinux -and ((id -u) -eq '0')
+$libvirtPresent = $IsLinux -and ((Test-Path '/usr/lib/x86_64-linux-gnu/libvirt.so.0') -or (Test-Path '/usr/lib64/libvirt.so.0') -or (Test-Path '/usr/lib/libvirt.so.0'))
+
+function Resolve-VmProbeManifest {
+    <#
+    .SYNOPSIS
+    The path of the VmProbe.psd1 under test: $env:VMPROBE_MODULE_PATH when set, else the newest
+    output/VmProbe/<version>/VmProbe.psd1 that build.ps1 -Task Package or scripts/publish-module.sh wrote.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param()
+
+    if ($env:VMPROBE_MODULE_PATH) {
+        if (-not (Test-Path -LiteralPath $env:VMPROBE_MODULE_PATH -PathType Leaf)) {
+            throw "VMPROBE_MODULE_PATH is '$env:VMPROBE_MODULE_PATH', which is not a file: set it to a built VmProbe.psd1 (output/VmProbe/<version>/VmProbe.psd1) or unset it."
+        }
+
+        return $env:VMPROBE_MODULE_PATH
+    }
+
+    # Never the repository root's VmProbe.psd1: its NestedModules entry bin/VmProbe.dll exists only in a built module folder.
+    $published = Join-Path -Path (Split-Path -Path $PSScriptRoot -Parent) -ChildPath 'output/VmProbe'
+    $newest = Get-ChildItem -LiteralPath $published -Directory -ErrorAction Ignore |
+        Where-Object { ($null -ne ($_.Name -as [version])) -and (Test-Path -LiteralPath (Join-Path $_.FullName 'VmProbe.psd1') -PathType Leaf) } |
+        Sort-Object -Property { [version] $_.Name } -Descending |
+        Select-Object -First 1
+    if (-not $newest) {
+        throw "No built VmProbe module in $($published)/<version>/: run './build.ps1 -Task Package' (or scripts/publish-module.sh) first, or set VMPROBE_MODULE_PATH to a built VmProbe.psd1."
+    }
+
+    Join-Path -Path $newest.FullName -ChildPath 'VmProbe.psd1'
+}
