@@ -44,8 +44,8 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
         if (_domains.Count == 0 && !IncludeHost.IsPresent)
         {
             WriteError(ErrorRecordFactory.Create(
-                "perf_session,no_target", ErrorCategory.InvalidArgument, "Nothing to count: no domain was given and -IncludeHost is not set.", null,
-                "Pipe domains from Get-VmDomain or add -IncludeHost."));
+                "perf_session,no_target", ErrorCategory.InvalidArgument, "Nothing to count: no -Domain was given (or none could be found) and -IncludeHost is not set.", null,
+                "Give domains with -Domain or from the pipeline (Get-VmDomain), or add -IncludeHost."));
             return;
         }
 

@@ -138,6 +138,20 @@ public class PipelineBindingTests
         Assert.Null(VmDomainTransformationAttribute.FromPropertyLookup(Guid.NewGuid(), lookup, null));
     }
 
+    [Fact]
+    public void ReadVmPerfCounterCountsTheHostWithoutDomains()
+    {
+        // Read-VmPerfCounter -Event X -IncludeHost: nothing may make -Domain mandatory (pwsh would prompt or fail),
+        // and -Event, mandatory and only in the Domain set, is what selects that set.
+        var cmdlet = ModuleMetadata.Cmdlet("Read-VmPerfCounter");
+        var domain = cmdlet.Parameter("Domain");
+        Assert.All(domain.Sets, s => Assert.False(s.Mandatory, $"-Domain is mandatory in set {s.Name}"));
+        Assert.Equal(new[] { "Domain" }, domain.Sets.Select(s => s.Name));
+        var eventSet = Assert.Single(cmdlet.Parameter("Event").Sets);
+        Assert.Equal(("Domain", true), (eventSet.Name, eventSet.Mandatory));
+        Assert.Equal(new[] { "Domain" }, cmdlet.Parameter("IncludeHost").Sets.Select(s => s.Name));
+    }
+
     /// <summary>A PSObject's property lookup over the given note properties (case-insensitive, as pwsh's).</summary>
     private static Func<string, (bool Found, object? Value)> Notes(params (string Name, object? Value)[] notes) =>
         name => notes.Where(n => string.Equals(n.Name, name, StringComparison.OrdinalIgnoreCase)).Select(n => (true, n.Value)).FirstOrDefault();
