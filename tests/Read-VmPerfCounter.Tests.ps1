@@ -66,4 +66,15 @@ Describe 'Read-VmPerfCounter' {
         $samples | ForEach-Object { $_.Scope | Should -Be ([VmProbe.VmSampleScope]::Host) }
         $samples[0].Value | Should -BeGreaterThan 0
     }
+
+    It 'looks a [pscustomobject] Name up at -Uri and reports the test domain has no QEMU process' -Skip:(-not $libvirtPresent) {
+        # At qemu:///system the name would not be found (domain,not_found); at test:///default the domain exists but has
+        # no process, a per-domain error, and nothing else is counted.
+        $samples = @([pscustomobject]@{ Name = 'test' } | Read-VmPerfCounter -Uri 'test:///default' -Event task_clock -Duration 00:00:00.05 -ErrorVariable errors -ErrorAction SilentlyContinue)
+        $samples.Count | Should -Be 0
+        @($errors | Where-Object { $_.FullyQualifiedErrorId -like 'domain,not_found*' }).Count | Should -Be 0
+        $noProcess = @($errors | Where-Object { $_.FullyQualifiedErrorId -like 'domain_process,not_found*' })
+        $noProcess.Count | Should -Be 1
+        $noProcess[0].Exception.Message | Should -BeLike "*'test'*"
+    }
 }

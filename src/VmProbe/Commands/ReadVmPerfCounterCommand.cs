@@ -34,6 +34,11 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
     [ValidateNotNull]
     public VmDomain[]? Domain { get; set; }
 
+    /// <summary>Where domain names and UUIDs given to -Domain are looked up; VmDomain objects keep their own.</summary>
+    [Parameter(ParameterSetName = DomainSet)]
+    [ValidateNotNullOrEmpty]
+    public string Uri { get; set; } = DefaultUri;
+
     [Parameter(Mandatory = true, ParameterSetName = DomainSet)]
     [ValidateNotNullOrEmpty]
     [ArgumentCompleter(typeof(PerfEventNameCompleter))]
@@ -67,7 +72,7 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
             return;
         }
 
-        _resolver ??= new DomainResolver(DefaultUri, Log);
+        _resolver ??= new DomainResolver(Uri, Log);
         ResolveDomains(Domain, _resolver, _domains);
     }
 

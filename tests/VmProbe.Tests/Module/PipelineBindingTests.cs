@@ -152,6 +152,27 @@ public class PipelineBindingTests
         Assert.Equal(new[] { "Domain" }, cmdlet.Parameter("IncludeHost").Sets.Select(s => s.Name));
     }
 
+    [Theory]
+    [InlineData("Start-VmPerfSession")]
+    [InlineData("Read-VmPerfCounter")]
+    [InlineData("Read-VmSchedStat")]
+    [InlineData("Read-VmDomainStat")]
+    public void DomainNamesAreLookedUpAtUri(string consumer)
+    {
+        // Names and UUIDs given to -Domain resolve at -Uri: every cmdlet taking them has it, wherever -Domain is.
+        var cmdlet = ModuleMetadata.Cmdlet(consumer);
+        var uri = cmdlet.Parameter("Uri");
+        Assert.Equal(typeof(string), uri.Type);
+        Assert.True(uri.Has<ValidateNotNullOrEmptyAttribute>(), $"{consumer} -Uri is not ValidateNotNullOrEmpty");
+        Assert.All(uri.Sets, s => Assert.False(s.Mandatory));
+        Assert.Equal(
+            cmdlet.Parameter("Domain").Sets.Select(s => s.Name).Order(StringComparer.Ordinal),
+            uri.Sets.Select(s => s.Name).Order(StringComparer.Ordinal));
+        var instance = Activator.CreateInstance(cmdlet.Type)!;
+        Assert.Equal(VmProbeCmdlet.DefaultUri, cmdlet.Type.GetProperty("Uri")!.GetValue(instance));
+        (instance as IDisposable)?.Dispose();
+    }
+
     /// <summary>A PSObject's property lookup over the given note properties (case-insensitive, as pwsh's).</summary>
     private static Func<string, (bool Found, object? Value)> Notes(params (string Name, object? Value)[] notes) =>
         name => notes.Where(n => string.Equals(n.Name, name, StringComparison.OrdinalIgnoreCase)).Select(n => (true, n.Value)).FirstOrDefault();
