@@ -29,4 +29,33 @@ Describe 'Read-VmDomainStat' {
         $samples[0] | Should -BeOfType ([VmProbe.VmStatSample])
         $samples[0].Domain | Should -Be 'test'
     }
+
+    It 'reads a domain named by a [pscustomobject]' -Skip:(-not $libvirtPresent) {
+        # The data of a [pscustomobject] is in note properties of its PSObject, not on its (empty) base object.
+        $samples = @([pscustomobject]@{ Name = 'test' } | Read-VmDomainStat -Uri 'test:///default' -ErrorAction Stop)
+        $samples.Count | Should -BeGreaterThan 0
+        $samples | ForEach-Object { $_.Domain | Should -Be 'test' }
+    }
+
+    It 'reads a domain named by a CSV row' -Skip:(-not $libvirtPresent) {
+        $row = @('Name,Uuid', 'test,') | ConvertFrom-Csv
+        $samples = @($row | Read-VmDomainStat -Uri 'test:///default' -ErrorAction Stop)
+        $samples.Count | Should -BeGreaterThan 0
+        $samples | ForEach-Object { $_.Domain | Should -Be 'test' }
+    }
+
+    It 'reads a domain given by the Uuid column of a CSV row' -Skip:(-not $libvirtPresent) {
+        $row = @('Uuid', '6695eb01-f6a4-8304-79aa-97f2502e193f') | ConvertFrom-Csv
+        $samples = @(Read-VmDomainStat -Domain $row -Uri 'test:///default' -ErrorAction Stop)
+        $samples.Count | Should -BeGreaterThan 0
+        $samples | ForEach-Object { $_.Domain | Should -Be 'test' }
+    }
+
+    It 'looks the Name of a [pscustomobject] up rather than reading every domain' -Skip:(-not $libvirtPresent) {
+        $samples = @([pscustomobject]@{ Name = 'no-such-domain' } | Read-VmDomainStat -Uri 'test:///default' -ErrorVariable errors -ErrorAction SilentlyContinue)
+        $samples.Count | Should -Be 0
+        $errors.Count | Should -Be 1
+        $errors[0].FullyQualifiedErrorId | Should -BeLike 'domain,not_found*'
+        $errors[0].Exception.Message | Should -BeLike "*'no-such-domain'*"
+    }
 }

@@ -37,6 +37,37 @@ Describe 'Start-VmPerfSession' {
         $session.OpenFds | Should -Be 0
     }
 
+    It 'looks a name up at -Uri and reports the test domain has no QEMU process' -Skip:(-not $libvirtPresent) {
+        # At qemu:///system the name would not be found (domain,not_found). At test:///default it resolves to the
+        # driver's domain, which has no process: a non-terminating error, and the session holds no counter.
+        $sessions = @('test' | Start-VmPerfSession -Uri 'test:///default' -Event TaskClock -ErrorVariable errors -ErrorAction SilentlyContinue)
+        try {
+            @($errors | Where-Object { $_.FullyQualifiedErrorId -like 'domain,not_found*' }).Count | Should -Be 0
+            $noProcess = @($errors | Where-Object { $_.FullyQualifiedErrorId -like 'domain_process,not_found*' })
+            $noProcess.Count | Should -Be 1
+            $noProcess[0].Exception.Message | Should -BeLike "*'test'*"
+            $sessions.Count | Should -Be 1
+            ($sessions[0].Targets -join ',') | Should -Be 'test'
+            $sessions[0].OpenFds | Should -Be 0
+        }
+        finally {
+            $sessions | Stop-VmPerfSession
+        }
+    }
+
+    It 'takes CSV rows (Import-Csv, ConvertFrom-Csv) as domains' -Skip:(-not $libvirtPresent) {
+        $rows = @('Name,Uuid', 'test,') | ConvertFrom-Csv
+        $sessions = @($rows | Start-VmPerfSession -Uri 'test:///default' -Event TaskClock -ErrorVariable errors -ErrorAction SilentlyContinue)
+        try {
+            @($errors | Where-Object { $_.FullyQualifiedErrorId -like 'domain_process,not_found*' }).Count | Should -Be 1
+            $sessions.Count | Should -Be 1
+            ($sessions[0].Targets -join ',') | Should -Be 'test'
+        }
+        finally {
+            $sessions | Stop-VmPerfSession
+        }
+    }
+
     It 'rejects an unknown event' {
         { Start-VmPerfSession -Event 'no_such_event' -IncludeHost -ErrorAction Stop } | Should -Throw
     }

@@ -5,14 +5,19 @@ namespace VmProbe.Commands;
 
 /// <summary>
 /// Lets -Domain take, besides VmDomain objects, a domain name, a UUID, or any object with a Name and/or Uuid
-/// property (Import-Csv rows, [pscustomobject]s). Those become unresolved references (Uri null) that
-/// <see cref="DomainResolver"/> looks up before use.
+/// property (Import-Csv rows, [pscustomobject]s, Select-Object output, hashtables, CLR objects). Those become
+/// unresolved references (Uri null) that <see cref="DomainResolver"/> looks up before use.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property | AttributeTargets.Field)]
 public sealed class VmDomainTransformationAttribute : ArgumentTransformationAttribute
 {
     public override object Transform(EngineIntrinsics engineIntrinsics, object inputData)
     {
+        if (FromPSObject(inputData) is { } single)
+        {
+            return new[] { single };
+        }
+
         var value = Unwrap(inputData);
         switch (value)
         {
@@ -27,7 +32,7 @@ public sealed class VmDomainTransformationAttribute : ArgumentTransformationAttr
             var list = new List<VmDomain>();
             foreach (var item in items)
             {
-                list.Add(ToDomain(Unwrap(item)));
+                list.Add(FromPSObject(item) ?? ToDomain(Unwrap(item)));
             }
 
             return list.ToArray();
@@ -37,6 +42,34 @@ public sealed class VmDomainTransformationAttribute : ArgumentTransformationAttr
     }
 
     internal static VmDomain Reference(string name, Guid uuid) => new() { Name = name, Uuid = uuid, Uri = null };
+
+    /// <summary>
+    /// The reference an object's Name/Uuid properties make, read through <paramref name="lookup"/> (a PSObject's
+    /// <c>Properties</c>, where [pscustomobject]s and Import-Csv rows keep their data as note properties); null when the
+    /// base object is one the usual conversion handles (a VmDomain keeps its Uri, a string is a name, a collection is
+    /// enumerated, a hashtable's keys are no properties) or it has neither property.
+    /// </summary>
+    internal static VmDomain? FromPropertyLookup(object? baseObject, Func<string, (bool Found, object? Value)> lookup, object? source)
+    {
+        if (baseObject is VmDomain or string or Guid or IDictionary or IEnumerable)
+        {
+            return null;
+        }
+
+        var name = lookup("Name");
+        var uuid = lookup("Uuid");
+        if (!name.Found && !uuid.Found)
+        {
+            return null;
+        }
+
+        return FromProperties(name.Value, uuid.Value, source);
+    }
+
+    private static VmDomain? FromPSObject(object? value) =>
+        value is PSObject pso
+            ? FromPropertyLookup(pso.BaseObject, name => pso.Properties[name] is { } property ? (true, property.Value) : (false, null), pso)
+            : null;
 
     private static object? Unwrap(object? value) => value is PSObject pso ? pso.BaseObject : value;
 

@@ -25,10 +25,19 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
     [ValidateNotNull]
     public VmPerfSession? Session { get; set; }
 
-    [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = DomainSet)]
+    /// <summary>
+    /// Not mandatory: -IncludeHost alone counts the host (-Event, mandatory here, is what selects this set). Neither
+    /// given is reported in EndProcessing.
+    /// </summary>
+    [Parameter(ValueFromPipeline = true, ParameterSetName = DomainSet)]
     [VmDomainTransformation]
     [ValidateNotNull]
     public VmDomain[]? Domain { get; set; }
+
+    /// <summary>Where domain names and UUIDs given to -Domain are looked up; VmDomain objects keep their own.</summary>
+    [Parameter(ParameterSetName = DomainSet)]
+    [ValidateNotNullOrEmpty]
+    public string Uri { get; set; } = DefaultUri;
 
     [Parameter(Mandatory = true, ParameterSetName = DomainSet)]
     [ValidateNotNullOrEmpty]
@@ -63,14 +72,23 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
             return;
         }
 
-        _resolver ??= new DomainResolver(DefaultUri, Log);
+        _resolver ??= new DomainResolver(Uri, Log);
         ResolveDomains(Domain, _resolver, _domains);
     }
 
     protected override void EndProcessing()
     {
-        if (ParameterSetName != DomainSet || (_domains.Count == 0 && !IncludeHost.IsPresent))
+        if (ParameterSetName != DomainSet)
         {
+            return;
+        }
+
+        if (_domains.Count == 0 && !IncludeHost.IsPresent)
+        {
+            // As Start-VmPerfSession: domains that could not be resolved were reported already; say why nothing is counted.
+            WriteError(ErrorRecordFactory.Create(
+                "perf_session,no_target", ErrorCategory.InvalidArgument, "Nothing to count: no -Domain was given (or none could be found) and -IncludeHost is not set.", null,
+                "Give domains with -Domain or from the pipeline (Get-VmDomain), or add -IncludeHost."));
             return;
         }
 

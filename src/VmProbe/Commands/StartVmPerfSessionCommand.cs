@@ -22,6 +22,11 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
     [ValidateNotNull]
     public VmDomain[]? Domain { get; set; }
 
+    /// <summary>Where domain names and UUIDs given to -Domain are looked up; VmDomain objects keep their own.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Uri { get; set; } = DefaultUri;
+
     /// <summary>Also count the events on the whole host (one group per CPU).</summary>
     [Parameter]
     public SwitchParameter IncludeHost { get; set; }
@@ -35,7 +40,7 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
 
     protected override void ProcessRecord()
     {
-        _resolver ??= new DomainResolver(DefaultUri, Log);
+        _resolver ??= new DomainResolver(Uri, Log);
         ResolveDomains(Domain, _resolver, _domains);
     }
 
@@ -44,8 +49,8 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
         if (_domains.Count == 0 && !IncludeHost.IsPresent)
         {
             WriteError(ErrorRecordFactory.Create(
-                "perf_session,no_target", ErrorCategory.InvalidArgument, "Nothing to count: no domain was given and -IncludeHost is not set.", null,
-                "Pipe domains from Get-VmDomain or add -IncludeHost."));
+                "perf_session,no_target", ErrorCategory.InvalidArgument, "Nothing to count: no -Domain was given (or none could be found) and -IncludeHost is not set.", null,
+                "Give domains with -Domain or from the pipeline (Get-VmDomain), or add -IncludeHost."));
             return;
         }
 

@@ -98,6 +98,34 @@ public class DomainListingTests
         Assert.Equal(baseline, Requirements.OpenPerfEventFdCount());
     }
 
+    [SkippableFact]
+    public void NameResolvesAtTheGivenUriAndATestDriverDomainHasNoProcessToCount()
+    {
+        // What `'test' | Start-VmPerfSession -Uri test:///default` does: the name resolves at that URI (not at
+        // qemu:///system), and the live domain, which has no QEMU process, is a per-domain perf error.
+        Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
+        var reference = VmProbe.Commands.VmDomainTransformationAttribute.Reference("test", Guid.Empty);
+
+        var live = new VmProbe.Commands.DomainResolver(LibvirtTestDriver.DefaultUri, NullProbeLog.Instance).Resolve(reference);
+        Assert.Equal((LibvirtTestDriver.DefaultUri, "test", 0), (live.Uri, live.Name, live.Pid));
+        var elsewhere = Assert.Throws<VmProbeException>(() => new VmProbe.Commands.DomainResolver(LibvirtTestDriver.NodeUri, NullProbeLog.Instance).Resolve(reference));
+        Assert.Equal("domain,not_found", elsewhere.ErrorId);
+        Assert.Contains(LibvirtTestDriver.NodeUri, elsewhere.Message);
+
+        var errors = new List<VmProbeException>();
+        using var counters = EngineServices.PerfSessions.Open(
+            new[] { PerfEventCatalog.Parse("task_clock") }, new[] { live }, includeHost: false, PerfAttribution.Thread, perCpu: false, errors, NullProbeLog.Instance);
+        var error = Assert.Single(errors);
+        Assert.Equal("domain_process,not_found", error.ErrorId);
+        Assert.Contains("'test'", error.Message);
+        Assert.Equal(0, counters.OpenFds);
+
+        // Read-VmPerfCounter reads such a session after -Duration: nothing to report, and no further error.
+        var readErrors = new List<VmProbeException>();
+        Assert.Empty(counters.Read(perVcpu: false, DateTimeOffset.Now, readErrors));
+        Assert.Empty(readErrors);
+    }
+
     private sealed class ListLog : IProbeLog
     {
         private readonly List<string> _messages;
