@@ -17,12 +17,22 @@ public sealed class PerfSourceSession : IDisposable
     private readonly IProbeLog _log;
     private readonly MetricSet _metrics = new();
 
-    private PerfSourceSession(PerfMetricsSource source, VmDomain[] domains, IProbeLog log)
+    private PerfSourceSession(PerfMetricsSource source, VmDomain[] domains, bool countsHost, IProbeLog log)
     {
         _source = source;
         _domains = domains;
+        CountsHost = countsHost;
         _log = log;
     }
+
+    /// <summary>The domains being counted: those given, less the ones reported in the errors at opening.</summary>
+    public IReadOnlyList<VmDomain> CountedDomains => _domains;
+
+    /// <summary>Whether the host is counted.</summary>
+    public bool CountsHost { get; }
+
+    /// <summary>True when nothing is counted: every domain failed to open and the host was not asked for.</summary>
+    public bool IsEmpty => _domains.Length == 0 && !CountsHost;
 
     /// <summary>perf file descriptors held now.</summary>
     public int OpenFds => _source.OpenFdCount;
@@ -72,7 +82,7 @@ public sealed class PerfSourceSession : IDisposable
 
         var config = new ProbeConfig { Events = events.ToArray(), Attribution = attribution, PerCpu = perCpu };
         var source = new PerfMetricsSource(config, log, budget, countHost: includeHost);
-        var session = new PerfSourceSession(source, counted.ToArray(), log);
+        var session = new PerfSourceSession(source, counted.ToArray(), includeHost, log);
         try
         {
             if (includeHost || counted.Count > 0)

@@ -105,9 +105,10 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
 
             var errors = new List<VmProbeException>();
             var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, PerfAttribution.Thread, perCpu: false, errors, Log);
-            session = new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), _domains.ToArray(), IncludeHost.IsPresent);
+            session = new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), counters.CountedDomains.ToArray(), IncludeHost.IsPresent);
             WriteProbeErrors(errors);
-            if (Wait())
+            // Nothing opened (each domain's error written above): no -Duration wait for nothing.
+            if (!counters.IsEmpty && Wait())
             {
                 ReadSession(session);
             }

@@ -67,7 +67,15 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
             var errors = new List<VmProbeException>();
             var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, Attribution, PerCpu.IsPresent, errors, Log);
             WriteProbeErrors(errors);
-            WriteObject(new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), _domains.ToArray(), IncludeHost.IsPresent));
+            if (counters.IsEmpty)
+            {
+                // Every domain failed (each error written above) and no host: a session counting nothing would hide that,
+                // and a loop keeping it would never retry the domain.
+                counters.Dispose();
+                return;
+            }
+
+            WriteObject(new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), counters.CountedDomains.ToArray(), IncludeHost.IsPresent));
         }
         catch (Exception ex) when (ex is VmProbeException)
         {

@@ -22,6 +22,10 @@ internal sealed class CorePerfSessionEngine : IPerfSessionEngine
 
         public int OpenFds => _session.OpenFds;
 
+        public IReadOnlyList<VmDomain> CountedDomains => _session.CountedDomains;
+
+        public bool IsEmpty => _session.IsEmpty;
+
         public IReadOnlyList<VmPerfSample> Read(bool perVcpu, DateTimeOffset timestamp, ICollection<VmProbeException> errors) =>
             _session.Read(perVcpu, timestamp);
 

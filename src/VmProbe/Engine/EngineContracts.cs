@@ -43,6 +43,12 @@ internal interface IPerfCounterSession : IDisposable
 {
     int OpenFds { get; }
 
+    /// <summary>The domains counted (those that failed to open are not).</summary>
+    IReadOnlyList<VmDomain> CountedDomains { get; }
+
+    /// <summary>True when nothing is counted: no domain opened and no host.</summary>
+    bool IsEmpty { get; }
+
     IReadOnlyList<VmPerfSample> Read(bool perVcpu, DateTimeOffset timestamp, ICollection<VmProbeException> errors);
 }
 

@@ -119,6 +119,8 @@ public class DomainListingTests
         Assert.Equal("domain_process,not_found", error.ErrorId);
         Assert.Contains("'test'", error.Message);
         Assert.Equal(0, counters.OpenFds);
+        Assert.True(counters.IsEmpty);
+        Assert.Empty(counters.CountedDomains);
 
         // Read-VmPerfCounter reads such a session after -Duration: nothing to report, and no further error.
         var readErrors = new List<VmProbeException>();

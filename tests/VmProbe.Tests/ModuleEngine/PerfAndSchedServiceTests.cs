@@ -138,6 +138,8 @@ public class PerfAndSchedServiceTests
         using var counters = PerfSourceSession.Open(new[] { TaskClock }, new[] { gone, SelfDomain() }, false, PerfAttribution.Thread, false, errors, NullProbeLog.Instance);
 
         Assert.Equal("domain_process,not_found", Assert.Single(errors).ErrorId);
+        Assert.Equal("self", Assert.Single(counters.CountedDomains).Name);
+        Assert.False(counters.IsEmpty);
         var samples = counters.Read(false, DateTimeOffset.Now).Where(s => s.Scope != VmSampleScope.Host).ToList();
         Assert.Equal("self", Assert.Single(samples).Domain);
     }
