@@ -28,4 +28,20 @@ internal static class EventResolution
 
         return specs;
     }
+
+    /// <summary>
+    /// <see cref="Resolve"/>, then stops the command (terminating) when none of the names is known: the perf cmdlets
+    /// have nothing to open then.
+    /// </summary>
+    public static List<PerfEventSpec> ResolveAtLeastOne(Cmdlet cmdlet, string[] names)
+    {
+        var specs = Resolve(cmdlet, names);
+        if (specs.Count == 0)
+        {
+            cmdlet.ThrowTerminatingError(ErrorRecordFactory.Create(
+                "perf_event,none_valid", ErrorCategory.InvalidArgument, $"None of the events ({string.Join(", ", names)}) is known.", names));
+        }
+
+        return specs;
+    }
 }

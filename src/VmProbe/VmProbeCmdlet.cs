@@ -33,6 +33,23 @@ public abstract class VmProbeCmdlet : PSCmdlet
         exception is VmProbeException or IOException or UnauthorizedAccessException or ArgumentException;
 
     /// <summary>
+    /// For the perf cmdlets: false, with a non-terminating error saying why, when there is nothing to count (domains that
+    /// could not be resolved were reported already).
+    /// </summary>
+    private protected bool HasPerfTarget(int domainCount, bool includeHost)
+    {
+        if (domainCount > 0 || includeHost)
+        {
+            return true;
+        }
+
+        WriteError(ErrorRecordFactory.Create(
+            "perf_session,no_target", ErrorCategory.InvalidArgument, "Nothing to count: no -Domain was given (or none could be found) and -IncludeHost is not set.", null,
+            "Give domains with -Domain or from the pipeline (Get-VmDomain), or add -IncludeHost."));
+        return false;
+    }
+
+    /// <summary>
     /// Resolves each piped domain (a VmDomain, a name, a UUID) to its live state and adds it to <paramref name="resolved"/>
     /// once; one that cannot be resolved is a non-terminating error and the others go on.
     /// </summary>

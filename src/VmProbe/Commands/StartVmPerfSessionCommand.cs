@@ -46,23 +46,14 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
 
     protected override void EndProcessing()
     {
-        if (_domains.Count == 0 && !IncludeHost.IsPresent)
+        if (!HasPerfTarget(_domains.Count, IncludeHost.IsPresent))
         {
-            WriteError(ErrorRecordFactory.Create(
-                "perf_session,no_target", ErrorCategory.InvalidArgument, "Nothing to count: no -Domain was given (or none could be found) and -IncludeHost is not set.", null,
-                "Give domains with -Domain or from the pipeline (Get-VmDomain), or add -IncludeHost."));
             return;
         }
 
         try
         {
-            var specs = EventResolution.Resolve(this, Event);
-            if (specs.Count == 0)
-            {
-                ThrowTerminatingError(ErrorRecordFactory.Create(
-                    "perf_event,none_valid", ErrorCategory.InvalidArgument, $"None of the events ({string.Join(", ", Event)}) is known.", Event));
-                return;
-            }
+            var specs = EventResolution.ResolveAtLeastOne(this, Event);
 
             var errors = new List<VmProbeException>();
             var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, Attribution, PerCpu.IsPresent, errors, Log);
