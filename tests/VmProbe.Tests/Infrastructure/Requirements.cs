@@ -60,6 +60,13 @@ public static class Requirements
     public static int OpenFdCount() => Directory.GetFiles("/proc/self/fd").Length;
 
     /// <summary>
+    /// Waits until an exited thread of this process is no longer listed in /proc/self/task: Thread.Join returns once the
+    /// managed thread is done, and the kernel removes the task a moment later. False when it is still listed after the timeout.
+    /// </summary>
+    public static bool WaitUntilThreadGone(int tid, int timeoutMs = 5000) =>
+        SpinWait.SpinUntil(() => !Directory.Exists($"/proc/self/task/{tid}"), timeoutMs);
+
+    /// <summary>
     /// Open perf_event fds of this process (links to <c>anon_inode:[perf_event]</c>). Leak tests compare this rather than
     /// every fd: the test host's other threads, pipes and finalizers open and close unrelated fds at any time.
     /// </summary>

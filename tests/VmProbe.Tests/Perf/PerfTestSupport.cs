@@ -97,12 +97,13 @@ internal sealed class WorkerThread : IDisposable
         GC.KeepAlive(x);
     }
 
-    /// <summary>Ends the thread (it exits, its TID disappears).</summary>
-    public void Exit()
+    /// <summary>Ends the thread and waits (up to 5 s) until its TID leaves /proc/self/task; false if it is still listed.</summary>
+    public bool Exit()
     {
         stop = true;
         go.Release();
         thread.Join();
+        return Infrastructure.Requirements.WaitUntilThreadGone(Tid);
     }
 
     public void Dispose()

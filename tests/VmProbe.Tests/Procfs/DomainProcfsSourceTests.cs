@@ -276,10 +276,9 @@ public class DomainProcfsSourceTests
             t.Join();
         }
 
-        // Join returns once the managed thread is done; the kernel removes the task a moment later.
         foreach (var tid in tids)
         {
-            Assert.True(SpinWait.SpinUntil(() => !Directory.Exists($"/proc/self/task/{tid}"), 5000), $"thread {tid} still listed in /proc/self/task after 5 s");
+            Assert.True(Requirements.WaitUntilThreadGone(tid), $"thread {tid} still listed in /proc/self/task after 5 s");
         }
 
         set = Collect(source, new[] { domain }, set: set);
