@@ -85,7 +85,7 @@ public sealed class PerfSourceSession : IDisposable
         var session = new PerfSourceSession(source, counted.ToArray(), includeHost, log);
         try
         {
-            if (includeHost || counted.Count > 0)
+            if (!session.IsEmpty)
             {
                 source.Prepare(session.Context(DateTimeOffset.Now));
             }
