@@ -1,5 +1,5 @@
 using VmProbe.Config;
-using VmProbe.Probe;
+using VmProbe.Composition;
 
 namespace VmProbe.Cli;
 

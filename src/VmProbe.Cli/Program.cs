@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using VmProbe.Probe;
 
 namespace VmProbe.Cli;
 

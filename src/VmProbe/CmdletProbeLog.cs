@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using VmProbe.Probe;
 
 namespace VmProbe.Commands;
 

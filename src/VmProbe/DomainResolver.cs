@@ -1,5 +1,4 @@
 using VmProbe.Commands.Engine;
-using VmProbe.Probe;
 
 namespace VmProbe.Commands;
 

@@ -1,4 +1,3 @@
-using VmProbe.Probe;
 using VmProbe.Procfs;
 
 namespace VmProbe.Libvirt;

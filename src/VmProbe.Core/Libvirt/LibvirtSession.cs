@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using VmProbe.Probe;
 
 namespace VmProbe.Libvirt;
 

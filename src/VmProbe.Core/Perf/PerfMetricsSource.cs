@@ -1,7 +1,6 @@
 using System.Globalization;
 using VmProbe.Config;
 using VmProbe.Native;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using VmProbe.Prometheus;
 
@@ -260,7 +259,7 @@ public sealed class PerfMetricsSource : IPreparedSource
 
     private void SyncDomains(CycleContext context)
     {
-        threadListings = context.ThreadListings;
+        threadListings = context.Shared?.Get<ThreadListingCache>();
         seenThisCycle.Clear();
         foreach (var domain in context.Domains)
         {

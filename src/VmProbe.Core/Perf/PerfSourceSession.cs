@@ -1,6 +1,5 @@
 using System.Globalization;
 using VmProbe.Config;
-using VmProbe.Probe;
 using VmProbe.Prometheus;
 
 namespace VmProbe.Perf;

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using VmProbe.Probe;
 using VmProbe.Prometheus;
 
 namespace VmProbe.Procfs;
@@ -128,7 +127,7 @@ public sealed class DomainProcfsSource : IMetricSource
     {
         try
         {
-            if (!_sampler.TrySample(domain, state.Sample, context.ThreadListings))
+            if (!_sampler.TrySample(domain, state.Sample, context.Shared?.Get<ThreadListingCache>()))
             {
                 Log(context, LogLevel.Debug, $"domain '{domain.Name}': QEMU process {domain.Pid} is gone; no procfs series this cycle");
                 return false;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using VmProbe.Probe;
 using VmProbe.Prometheus;
 
 namespace VmProbe.Procfs;

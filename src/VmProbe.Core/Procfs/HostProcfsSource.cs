@@ -1,4 +1,3 @@
-using VmProbe.Probe;
 using VmProbe.Prometheus;
 
 namespace VmProbe.Procfs;

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using VmProbe.Probe;
 
 namespace VmProbe.Procfs;
 
@@ -15,7 +14,7 @@ namespace VmProbe.Procfs;
 /// its /proc/PID/task listing changed (threads came or went, or the pid was reused), in the cycle after such a change and
 /// while it is young (a thread may be listed before QEMU names it <c>CPU n/KVM</c>). Vanished pids are dropped.
 /// </remarks>
-public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesThreadListings, IDisposable
+public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState, IDisposable
 {
     public const string SourceName = "process";
 
@@ -35,7 +34,7 @@ public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesThreadList
     public string Name => SourceName;
 
     /// <inheritdoc/>
-    public ThreadListingCache? ThreadListings { get; set; }
+    public CycleState? Shared { get; set; }
 
     /// <summary>Processes whose verdict is cached (for tests and diagnostics).</summary>
     public int KnownProcessCount => _known.Count;
@@ -83,7 +82,7 @@ public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesThreadList
             }
 
             _tids.Sort();
-            ThreadListings?.Store(proc, pid, CollectionsMarshal.AsSpan(_tids));
+            Shared?.Get<ThreadListingCache>().Store(proc, pid, CollectionsMarshal.AsSpan(_tids));
             var changed = process.Domain is null || !process.Threads.AsSpan().SequenceEqual(CollectionsMarshal.AsSpan(_tids));
 
             // QEMU names a thread (CPU n/KVM) just after creating it: a listing can catch a new thread under its parent's

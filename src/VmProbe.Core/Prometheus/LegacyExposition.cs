@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using VmProbe.Perf;
-using VmProbe.Probe;
 
 namespace VmProbe.Prometheus;
 

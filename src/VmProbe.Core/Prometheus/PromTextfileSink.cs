@@ -1,4 +1,3 @@
-using VmProbe.Probe;
 
 namespace VmProbe.Prometheus;
 

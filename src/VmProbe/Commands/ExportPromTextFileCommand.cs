@@ -1,7 +1,6 @@
 using System.Management.Automation;
 using System.Runtime.CompilerServices;
 using VmProbe.Config;
-using VmProbe.Probe;
 using VmProbe.Prometheus;
 using VmProbe.Commands.Engine;
 

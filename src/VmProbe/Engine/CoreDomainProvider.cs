@@ -1,4 +1,4 @@
-using VmProbe.Probe;
+using VmProbe.Composition;
 
 namespace VmProbe.Commands.Engine;
 

@@ -1,6 +1,5 @@
 using VmProbe.Config;
 using VmProbe.Perf;
-using VmProbe.Probe;
 
 namespace VmProbe.Commands.Engine;
 

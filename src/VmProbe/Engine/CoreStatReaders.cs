@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Management.Automation.Runspaces;
 using VmProbe.Libvirt;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 
 namespace VmProbe.Commands.Engine;

@@ -1,6 +1,5 @@
 using VmProbe.Config;
 using VmProbe.Perf;
-using VmProbe.Probe;
 using VmProbe.Prometheus;
 
 namespace VmProbe.Commands.Engine;

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using VmProbe.Probe;
 using VmProbe.Tests.Infrastructure;
 using Xunit;
 

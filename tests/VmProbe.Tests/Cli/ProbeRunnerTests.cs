@@ -1,9 +1,9 @@
 using System.Text.RegularExpressions;
-using VmProbe.Probe;
 using VmProbe.Config;
 using VmProbe.Perf;
 using VmProbe.Tests.Probe;
 using Xunit;
+using VmProbe.Cli;
 
 namespace VmProbe.Tests.Cli;
 

@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using VmProbe.Config;
 using VmProbe.Libvirt;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using VmProbe.Prometheus;
 using VmProbe.Tests.Infrastructure;
 using VmProbe.Tests.Libvirt;
 using VmProbe.Tests.Procfs;
 using Xunit;
+using VmProbe.Composition;
 
 namespace VmProbe.Tests.Domains;
 

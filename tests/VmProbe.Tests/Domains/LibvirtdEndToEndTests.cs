@@ -1,8 +1,8 @@
 using VmProbe.Config;
 using VmProbe.Libvirt;
-using VmProbe.Probe;
 using VmProbe.Tests.Infrastructure;
 using Xunit;
+using VmProbe.Composition;
 
 namespace VmProbe.Tests.Domains;
 

@@ -1,8 +1,8 @@
 using VmProbe.Config;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using VmProbe.Tests.Procfs;
 using Xunit;
+using VmProbe.Composition;
 
 namespace VmProbe.Tests.Domains;
 

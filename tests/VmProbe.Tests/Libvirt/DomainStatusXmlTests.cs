@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using VmProbe.Libvirt;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using VmProbe.Tests.Procfs;
 using Xunit;

@@ -1,5 +1,4 @@
 using VmProbe.Libvirt;
-using VmProbe.Probe;
 using VmProbe.Prometheus;
 using Xunit;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using VmProbe.Libvirt;
-using VmProbe.Probe;
 using VmProbe.Tests.Infrastructure;
 using Xunit;
 

@@ -1,6 +1,5 @@
 using VmProbe.Tests.Infrastructure;
 using System.Text;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using VmProbe.Prometheus;
 using VmProbe.Tests.Procfs;

@@ -1,11 +1,11 @@
 using VmProbe.Commands.Engine;
 using VmProbe.Config;
 using VmProbe.Perf;
-using VmProbe.Probe;
 using VmProbe.Tests.Infrastructure;
 using VmProbe.Tests.Libvirt;
 using VmProbe.Tests.Perf;
 using Xunit;
+using VmProbe.Composition;
 
 namespace VmProbe.Tests.ModuleEngine;
 

@@ -2,7 +2,6 @@ using VmProbe.Commands;
 using VmProbe.Commands.Engine;
 using VmProbe.Config;
 using VmProbe.Perf;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using VmProbe.Prometheus;
 using VmProbe.Tests.Infrastructure;

@@ -1,6 +1,5 @@
 using System.Text;
 using VmProbe.Libvirt;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using VmProbe.Prometheus;
 using VmProbe.Tests.Libvirt;

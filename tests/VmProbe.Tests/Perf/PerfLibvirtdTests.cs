@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using VmProbe.Config;
 using VmProbe.Perf;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using VmProbe.Tests.Infrastructure;
 using Xunit;

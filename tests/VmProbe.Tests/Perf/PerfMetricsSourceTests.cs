@@ -2,7 +2,6 @@ using VmProbe.Tests.Infrastructure;
 using VmProbe.Config;
 using VmProbe.Native;
 using VmProbe.Perf;
-using VmProbe.Probe;
 using VmProbe.Prometheus;
 using Xunit;
 using static VmProbe.Tests.Perf.PerfTestSupport;

@@ -1,7 +1,7 @@
 using VmProbe.Tests.Infrastructure;
 using System.Text.RegularExpressions;
-using VmProbe.Probe;
 using Xunit;
+using VmProbe.Composition;
 
 namespace VmProbe.Tests.Probe;
 

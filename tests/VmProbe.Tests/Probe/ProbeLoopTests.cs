@@ -1,5 +1,5 @@
-using VmProbe.Probe;
 using Xunit;
+using VmProbe.Composition;
 
 namespace VmProbe.Tests.Probe;
 

@@ -1,6 +1,5 @@
 using VmProbe.Tests.Infrastructure;
 using VmProbe.Native;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using Xunit;
 

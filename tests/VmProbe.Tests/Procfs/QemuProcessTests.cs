@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using VmProbe.Prometheus;
 using VmProbe.Tests.Infrastructure;

@@ -1,6 +1,6 @@
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using Xunit;
+using VmProbe.Composition;
 
 namespace VmProbe.Tests.Procfs;
 
@@ -59,14 +59,15 @@ public class ThreadListingCacheTests
     {
         using var proc = new ProcFs();
         using var source = new DomainProcfsSource();
-        var cache = new ThreadListingCache();
+        var shared = new CycleState();
+        var cache = shared.Get<ThreadListingCache>();
         var self = new VmDomain { Name = "self", Pid = Environment.ProcessId };
         cache.BeginCycle();
         var listed = new List<int>();
         Assert.True(cache.TryList(proc, self.Pid, listed)); // as the discovery would have
 
-        var metrics = new VmProbe.Prometheus.MetricSet();
-        var context = new CycleContext(new[] { self }, DateTimeOffset.UtcNow, NullProbeLog.Instance, CancellationToken.None) { ThreadListings = cache };
+        var metrics = new VmProbe.MetricSet();
+        var context = new CycleContext(new[] { self }, DateTimeOffset.UtcNow, NullProbeLog.Instance, CancellationToken.None) { Shared = shared };
         source.Collect(context, metrics);
 
         Assert.Equal(1, cache.Hits);
@@ -78,8 +79,8 @@ public class ThreadListingCacheTests
     public void ProbeCycle_HandsItsCacheToAProcessDiscovery()
     {
         using var discovery = new ProcessDomainDiscovery();
-        Assert.Null(discovery.ThreadListings);
+        Assert.Null(discovery.Shared);
         _ = new ProbeCycle(discovery, Array.Empty<IMetricSource>(), NullProbeLog.Instance, 5000);
-        Assert.NotNull(discovery.ThreadListings);
+        Assert.NotNull(discovery.Shared);
     }
 }

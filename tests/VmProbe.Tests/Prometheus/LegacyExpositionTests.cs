@@ -2,7 +2,6 @@ using System.Globalization;
 using System.Text;
 using VmProbe.Config;
 using VmProbe.Perf;
-using VmProbe.Probe;
 using VmProbe.Procfs;
 using VmProbe.Prometheus;
 using VmProbe.Tests.Infrastructure;

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text;
-using VmProbe.Probe;
 using VmProbe.Prometheus;
 using VmProbe.Tests.Infrastructure;
 using Xunit;

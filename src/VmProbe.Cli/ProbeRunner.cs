@@ -1,7 +1,8 @@
 using System.Globalization;
 using VmProbe.Config;
+using VmProbe.Composition;
 
-namespace VmProbe.Probe;
+namespace VmProbe.Cli;
 
 /// <summary>The runner's logic, separate from the console entry point (signals, console) so it can run in-process in tests.</summary>
 internal static class ProbeRunner

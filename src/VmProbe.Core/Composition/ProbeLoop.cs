@@ -1,4 +1,4 @@
-namespace VmProbe.Probe;
+namespace VmProbe.Composition;
 
 /// <summary>
 /// Runs <see cref="ProbeCycle"/>s on a fixed monotonic grid (tick k at start + k * delay, see <see cref="ProbeSchedule"/>)

@@ -1,4 +1,4 @@
-namespace VmProbe.Probe;
+namespace VmProbe;
 
 /// <summary>
 /// The time the loop schedules on: a monotonic millisecond counter (immune to wall-clock steps), the wall clock for

@@ -1,6 +1,6 @@
 using VmProbe.Prometheus;
 
-namespace VmProbe.Probe;
+namespace VmProbe;
 
 /// <summary>
 /// Where the loop exports each cycle (the runner binds it to the Prometheus text writer and the atomic textfile writer).

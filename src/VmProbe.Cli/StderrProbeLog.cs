@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace VmProbe.Probe;
+namespace VmProbe.Cli;
 
 /// <summary>One line per event on stderr: <c>2026-11-22T10:00:00.123Z info  message</c>.</summary>
 internal sealed class StderrProbeLog : IProbeLog

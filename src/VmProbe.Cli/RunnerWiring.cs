@@ -1,6 +1,7 @@
 using VmProbe.Config;
+using VmProbe.Composition;
 
-namespace VmProbe.Probe;
+namespace VmProbe.Cli;
 
 /// <summary>A loaded configuration and the loader's warnings, as the runner shows them.</summary>
 internal sealed record LoadedConfig(ProbeConfig Config, IReadOnlyList<string> Warnings);

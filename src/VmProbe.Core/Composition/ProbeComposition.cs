@@ -4,7 +4,7 @@ using VmProbe.Perf;
 using VmProbe.Procfs;
 using VmProbe.Prometheus;
 
-namespace VmProbe.Probe;
+namespace VmProbe.Composition;
 
 /// <summary>
 /// Builds the probe's parts for a configuration: the domain discovery, the metric sources and the textfile sink.

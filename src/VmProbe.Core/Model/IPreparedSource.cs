@@ -1,4 +1,4 @@
-namespace VmProbe.Probe;
+namespace VmProbe;
 
 /// <summary>
 /// A source whose values are counts over an interval (perf: open the counters, let them count, read them).

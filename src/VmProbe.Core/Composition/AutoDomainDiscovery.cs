@@ -1,4 +1,4 @@
-namespace VmProbe.Probe;
+namespace VmProbe.Composition;
 
 /// <summary>
 /// <c>discovery: auto</c>: domains from the preferred discovery (libvirt) while it answers, from the fallback (the /proc

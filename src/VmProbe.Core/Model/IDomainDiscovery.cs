@@ -1,4 +1,4 @@
-namespace VmProbe.Probe;
+namespace VmProbe;
 
 /// <summary>
 /// Finds the domains of one cycle (libvirt, or a /proc scan for QEMU processes). An exception that escapes

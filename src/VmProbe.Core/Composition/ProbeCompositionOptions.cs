@@ -1,4 +1,4 @@
-namespace VmProbe.Probe;
+namespace VmProbe.Composition;
 
 /// <summary>Where <see cref="ProbeComposition"/> looks for the host's files; the defaults are the real host's (tests point them at fixtures).</summary>
 public sealed class ProbeCompositionOptions

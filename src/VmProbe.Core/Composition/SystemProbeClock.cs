@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace VmProbe.Probe;
+namespace VmProbe.Composition;
 
 /// <summary>The real clock: <see cref="Stopwatch"/> ticks for the schedule, <see cref="DateTimeOffset.UtcNow"/> for timestamps.</summary>
 public sealed class SystemProbeClock : IProbeClock

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using VmProbe.Prometheus;
 
-namespace VmProbe.Probe;
+namespace VmProbe.Composition;
 
 /// <summary>
 /// One collection cycle: discover the domains, let every source add its metrics (each isolated in its own try/catch),
@@ -28,7 +28,7 @@ public sealed class ProbeCycle
     private readonly IProbeLog _log;
     private readonly IProbeClock _clock;
     private readonly MetricSet _metrics = new();
-    private readonly VmProbe.Procfs.ThreadListingCache _threadListings = new();
+    private readonly CycleState _shared = new();
     private readonly ComponentHealth? _discoveryHealth;
     private readonly ComponentHealth[] _sourceHealth;
     private readonly ComponentHealth _exportHealth;
@@ -50,9 +50,9 @@ public sealed class ProbeCycle
         }
 
         _discovery = discovery;
-        if (discovery is ISharesThreadListings sharing)
+        if (discovery is ISharesCycleState sharing)
         {
-            sharing.ThreadListings ??= _threadListings;
+            sharing.Shared ??= _shared;
         }
 
         _sources = sources.ToArray();
@@ -92,8 +92,8 @@ public sealed class ProbeCycle
     /// <summary>Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it; failures are counted like collection failures.</summary>
     public void Prepare(CancellationToken cancellationToken)
     {
-        _threadListings.BeginCycle();
-        var context = new CycleContext(Discover(cancellationToken), _clock.UtcNow, _log, cancellationToken) { ThreadListings = _threadListings };
+        _shared.BeginCycle();
+        var context = new CycleContext(Discover(cancellationToken), _clock.UtcNow, _log, cancellationToken) { Shared = _shared };
         for (var i = 0; i < _sources.Length; i++)
         {
             if (_sources[i] is not IPreparedSource prepared)
@@ -121,8 +121,8 @@ public sealed class ProbeCycle
         var timestamp = _clock.UtcNow;
         _metrics.Reset();
 
-        _threadListings.BeginCycle();
-        var context = new CycleContext(Discover(cancellationToken), timestamp, _log, cancellationToken) { ThreadListings = _threadListings };
+        _shared.BeginCycle();
+        var context = new CycleContext(Discover(cancellationToken), timestamp, _log, cancellationToken) { Shared = _shared };
         for (var i = 0; i < _sources.Length; i++)
         {
             try

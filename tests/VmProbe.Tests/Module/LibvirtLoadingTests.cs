@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Management.Automation;
-using VmProbe.Commands;
 using VmProbe.Native;
 using VmProbe.Tests.Infrastructure;
 using Xunit;
@@ -8,33 +6,11 @@ using Xunit;
 namespace VmProbe.Tests.Module;
 
 /// <summary>
-/// The module initializer installs the libvirt resolver without loading libvirt, and a missing libvirt.so.0 becomes
-/// one clear message at first use (shown here through the real vmprobe binary in a child process).
+/// libvirt is loaded at first use, not at import: a missing libvirt.so.0 becomes one clear message then (shown here
+/// through the real vmprobe binary in a child process).
 /// </summary>
-public class ModuleInitializerTests
+public class LibvirtLoadingTests
 {
-    [Fact]
-    public void InitializerIsAPublicSealedModuleAssemblyInitializer()
-    {
-        var type = typeof(VmProbeModuleInitializer);
-
-        Assert.True(type.IsPublic);
-        Assert.True(type.IsSealed);
-        Assert.Contains(typeof(IModuleAssemblyInitializer), type.GetInterfaces());
-        Assert.NotNull(type.GetConstructor(Type.EmptyTypes));
-    }
-
-    [Fact]
-    public void OnImportDoesNotLoadOrThrowAndIsIdempotent()
-    {
-        // Runs without a PowerShell runtime: the interface comes from the stub assembly and OnImport touches only Core.
-        // The resolver is process-wide, so this does not set VMPROBE_LIBVIRT_PATH here (the child-process test does).
-        var initializer = new VmProbeModuleInitializer();
-
-        initializer.OnImport();
-        initializer.OnImport();
-    }
-
     [Fact]
     public void LoadFailureMessagesNameTheLibraryAndTheVariable()
     {

@@ -1,6 +1,6 @@
 using VmProbe.Libvirt;
 
-namespace VmProbe.Probe;
+namespace VmProbe.Composition;
 
 /// <summary>
 /// Failure state of one part of the cycle (a source, the discovery, the export), so that a part failing every cycle

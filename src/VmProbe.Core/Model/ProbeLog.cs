@@ -1,4 +1,4 @@
-namespace VmProbe.Probe;
+namespace VmProbe;
 
 public enum LogLevel
 {

@@ -1,4 +1,4 @@
-namespace VmProbe.Probe;
+namespace VmProbe.Composition;
 
 /// <summary>
 /// The loop's fixed grid of ticks: tick k is at <c>start + k * delay</c> on the monotonic clock, so cycles never drift.

@@ -1,7 +1,7 @@
 using VmProbe.Libvirt;
 using VmProbe.Procfs;
 
-namespace VmProbe.Probe;
+namespace VmProbe.Composition;
 
 /// <summary>
 /// One-shot domain listing for the cmdlets (Get-VmDomain) over the runner's discoveries: <see cref="LibvirtDomainDiscovery"/>

@@ -1,6 +1,6 @@
 using System.Reflection;
 
-namespace VmProbe.Probe;
+namespace VmProbe;
 
 /// <summary>Facts about this build, for <c>probe_info</c> and <c>--version</c>.</summary>
 public static class ProbeInfo

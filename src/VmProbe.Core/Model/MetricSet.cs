@@ -1,4 +1,4 @@
-namespace VmProbe.Prometheus;
+namespace VmProbe;
 
 public enum MetricType
 {

@@ -1,5 +1,5 @@
 
-namespace VmProbe.Probe;
+namespace VmProbe.Cli;
 
 /// <summary>The parsed command line. Hand-rolled: five options do not justify a parser dependency.</summary>
 internal sealed class RunnerOptions

@@ -1,0 +1,28 @@
+namespace VmProbe;
+
+/// <summary>What one collection cycle hands to every source: the domains discovered this cycle, the time, the log.</summary>
+public sealed class CycleContext
+{
+    public CycleContext(IReadOnlyList<VmDomain> domains, DateTimeOffset timestamp, IProbeLog log, CancellationToken cancellationToken)
+    {
+        Domains = domains;
+        Timestamp = timestamp;
+        Log = log;
+        CancellationToken = cancellationToken;
+    }
+
+    /// <summary>Running domains found this cycle (by libvirt or by process scan). Sources must tolerate a domain whose process vanished.</summary>
+    public IReadOnlyList<VmDomain> Domains { get; }
+
+    public DateTimeOffset Timestamp { get; }
+
+    public IProbeLog Log { get; }
+
+    public CancellationToken CancellationToken { get; }
+
+    /// <summary>
+    /// What the discovery and the sources share within a cycle (for example the /proc/PID/task listings, so that each task
+    /// directory is listed once per cycle); null outside the loop's cycle, where nothing is shared.
+    /// </summary>
+    public CycleState? Shared { get; init; }
+}
