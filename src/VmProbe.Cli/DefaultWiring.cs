@@ -1,51 +1,16 @@
-using VmProbe.Config;
 using VmProbe.Composition;
+using VmProbe.Config;
 
 namespace VmProbe.Cli;
 
-/// <summary>
-/// The production parts of the runner: the config comes from <see cref="ConfigLoader"/>; discovery, sources and sink
-/// come from one <see cref="ProbeComposition"/> per configuration (they share a libvirt session), so the runner and the
-/// cmdlets build the same probe. The runner disposes each part it was handed; every native resource belongs to one of them.
-/// </summary>
+/// <summary>The production parts of the runner: <see cref="ConfigLoader"/> and the engine's <see cref="ProbeRun"/>, as the module uses them.</summary>
 internal static class DefaultWiring
 {
-    public static RunnerWiring Create()
+    public static RunnerWiring Create() => new()
     {
-        ProbeComposition? composition = null;
-        ProbeComposition For(ProbeConfig config, IProbeLog log)
-        {
-            if (composition is null || !ReferenceEquals(composition.Config, config))
-            {
-                composition = ProbeComposition.Create(config, log);
-            }
-
-            return composition;
-        }
-
-        return new RunnerWiring
-        {
-            LoadConfig = LoadConfig,
-            DescribeSources = ProbeComposition.DescribeSources,
-            CreateDiscovery = (config, log) => For(config, log).Discovery,
-            CreateSources = (config, log) => For(config, log).Sources,
-            CreateSink = (config, log) =>
-            {
-                var parts = For(config, log);
-                try
-                {
-                    return parts.Sink;
-                }
-                catch
-                {
-                    // The runner asks for the sink first and owns nothing yet: release what the composition built.
-                    parts.Dispose();
-                    composition = null;
-                    throw;
-                }
-            },
-        };
-    }
+        LoadConfig = LoadConfig,
+        StartProbe = (config, log) => ProbeRun.Start(config, log),
+    };
 
     private static LoadedConfig LoadConfig(string path)
     {

@@ -65,77 +65,43 @@ internal static class ProbeRunner
         }
         catch (Exception error)
         {
-            log.Write(LogLevel.Error, $"vmprobe failed: {Describe(error)}");
+            log.Write(LogLevel.Error, $"vmprobe failed: {VmProbeException.Describe(error)}");
             return ExitFailure;
         }
     }
 
     private static int RunProbe(ProbeConfig config, bool once, RunnerWiring wiring, IProbeLog log, CancellationToken stopToken)
     {
-        var owned = new List<object>();
-        try
+        using var probe = wiring.StartProbe(config, log);
+        var loop = probe.Loop;
+        log.Write(LogLevel.Info, string.Create(CultureInfo.InvariantCulture,
+            $"vmprobe {ProbeInfo.Version} {(once ? "collecting once" : "started")}: {probe.SourceNames.Count} source(s) [{string.Join(", ", probe.SourceNames)}], delay {config.DelayMs} ms, writing {loop.Destination}"));
+
+        if (once)
         {
-            var sink = Own(owned, wiring.CreateSink(config, log));
-            var discovery = Own(owned, wiring.CreateDiscovery(config, log));
-            var sources = wiring.CreateSources(config, log);
-            owned.AddRange(sources);
-
-            var cycle = new ProbeCycle(discovery, sources, log, config.DelayMs, wiring.Clock);
-            var loop = new ProbeLoop(cycle, sink, log, config.DelayMs, wiring.Clock);
-            log.Write(LogLevel.Info, string.Create(CultureInfo.InvariantCulture,
-                $"vmprobe {ProbeInfo.Version} {(once ? "collecting once" : "started")}: {sources.Count} source(s) [{string.Join(", ", sources.Select(s => s.Name))}], delay {config.DelayMs} ms, writing {sink.Destination}"));
-
-            if (once)
+            try
             {
-                try
-                {
-                    loop.RunOnceAsync(stopToken).GetAwaiter().GetResult();
-                }
-                catch (Exception error)
-                {
-                    // Already logged by the cycle's export health; the exit code says the file was not written.
-                    log.Write(LogLevel.Error, $"could not write {sink.Destination}: {Describe(error)}");
-                    return ExitFailure;
-                }
-
-                return ExitOk;
+                loop.RunOnceAsync(stopToken).GetAwaiter().GetResult();
+            }
+            catch (Exception error)
+            {
+                // Already logged by the cycle's export health; the exit code says the file was not written.
+                log.Write(LogLevel.Error, $"could not write {loop.Destination}: {VmProbeException.Describe(error)}");
+                return ExitFailure;
             }
 
-            loop.RunAsync(stopToken).GetAwaiter().GetResult();
-            log.Write(LogLevel.Info, $"stopped after {loop.CyclesCompleted} cycle(s)");
             return ExitOk;
         }
-        finally
-        {
-            // Reverse creation order: sources before the discovery whose connection they may share.
-            for (var i = owned.Count - 1; i >= 0; i--)
-            {
-                try
-                {
-                    (owned[i] as IDisposable)?.Dispose();
-                }
-                catch (Exception error)
-                {
-                    log.Write(LogLevel.Warning, $"closing {owned[i].GetType().Name} failed: {Describe(error)}");
-                }
-            }
-        }
-    }
 
-    private static T Own<T>(List<object> owned, T item)
-    {
-        if (item is not null)
-        {
-            owned.Add(item);
-        }
-
-        return item;
+        loop.RunAsync(stopToken).GetAwaiter().GetResult();
+        log.Write(LogLevel.Info, $"stopped after {loop.CyclesCompleted} cycle(s)");
+        return ExitOk;
     }
 
     private static int Check(string path, LoadedConfig loaded, RunnerWiring wiring, TextWriter stdout)
     {
         var config = loaded.Config;
-        var sources = wiring.DescribeSources(config);
+        var sources = SourceRegistry.EnabledFor(config).ToList();
         var inv = CultureInfo.InvariantCulture;
         stdout.WriteLine($"config:      {config.SourcePath ?? path}");
         stdout.WriteLine($"endpoint:    {config.Endpoint}");
@@ -144,7 +110,12 @@ internal static class ProbeRunner
         stdout.WriteLine($"naming:      {config.Naming.ToString().ToLowerInvariant()}");
         stdout.WriteLine($"targets:     discovery {config.Discovery.ToString().ToLowerInvariant()}, url {config.Url}");
         stdout.WriteLine($"attribution: {config.Attribution.ToString().ToLowerInvariant()}{(config.PerCpu ? ", host counters per cpu" : string.Empty)}");
-        stdout.WriteLine($"sources:     {(sources.Count == 0 ? "(none)" : string.Join(", ", sources))}");
+        stdout.WriteLine($"sources:     {(sources.Count == 0 ? "(none)" : string.Join(", ", sources.Select(s => s.Name)))}");
+        foreach (var source in sources)
+        {
+            stdout.WriteLine($"  {source.Name}: {source.Description}");
+        }
+
         stdout.WriteLine(string.Create(inv, $"events:      {config.Events.Count}"));
         foreach (var spec in config.Events)
         {
@@ -160,8 +131,4 @@ internal static class ProbeRunner
         stdout.WriteLine("configuration OK");
         return ExitOk;
     }
-
-    private static string Describe(Exception error) => error is VmProbeException probe
-        ? $"{probe.Message} [{probe.ErrorId}]"
-        : $"{error.GetType().Name}: {error.Message}";
 }

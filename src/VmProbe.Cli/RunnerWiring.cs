@@ -32,23 +32,14 @@ internal sealed class ConfigLoadFailedException : Exception
 }
 
 /// <summary>
-/// What the runner is built from. The runner's DefaultWiring binds it to the real config loader, sources and writer;
-/// tests bind it to test-local parts.
+/// What the runner is built from. The runner's DefaultWiring binds it to the real config loader and
+/// <see cref="ProbeRun.Start"/>; tests bind it to test-local parts (<see cref="ProbeRun.FromParts"/>).
 /// </summary>
 internal sealed class RunnerWiring
 {
     /// <summary>Reads and validates the file; throws <see cref="ConfigLoadFailedException"/> for bad input.</summary>
     public required Func<string, LoadedConfig> LoadConfig { get; init; }
 
-    /// <summary>The <c>source</c> names <see cref="CreateSources"/> would build for a config, for <c>--check</c> (builds nothing).</summary>
-    public required Func<ProbeConfig, IReadOnlyList<string>> DescribeSources { get; init; }
-
-    /// <summary>The domain discovery, or null when the config needs none.</summary>
-    public required Func<ProbeConfig, IProbeLog, IDomainDiscovery?> CreateDiscovery { get; init; }
-
-    public required Func<ProbeConfig, IProbeLog, IReadOnlyList<IMetricSource>> CreateSources { get; init; }
-
-    public required Func<ProbeConfig, IProbeLog, ITextfileSink> CreateSink { get; init; }
-
-    public IProbeClock Clock { get; init; } = SystemProbeClock.Instance;
+    /// <summary>Builds the probe a config describes; throws when it cannot be set up (an unusable endpoint).</summary>
+    public required Func<ProbeConfig, IProbeLog, ProbeRun> StartProbe { get; init; }
 }

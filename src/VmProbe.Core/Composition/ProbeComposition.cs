@@ -42,22 +42,8 @@ public sealed class ProbeComposition : IDisposable
     public ITextfileSink Sink => _sink ??= Own(CreateSink());
 
     /// <summary>The source names <see cref="Create"/> builds for <paramref name="config"/>, without building anything (for <c>--check</c>).</summary>
-    public static IReadOnlyList<string> DescribeSources(ProbeConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        var names = new List<string> { "host", DomainProcfsSource.SourceName };
-        if (UsesLibvirt(config))
-        {
-            names.Add("libvirt");
-        }
-
-        if (config.Events.Count > 0)
-        {
-            names.Add(PerfSourceName);
-        }
-
-        return names;
-    }
+    public static IReadOnlyList<string> DescribeSources(ProbeConfig config) =>
+        SourceRegistry.EnabledFor(config).Select(registration => registration.Name).ToList();
 
     /// <summary>Builds the discovery and the sources for <paramref name="config"/>; opens nothing that can fail yet (libvirt connects on first use).</summary>
     public static ProbeComposition Create(ProbeConfig config, IProbeLog log, ProbeCompositionOptions? options = null)
@@ -79,6 +65,9 @@ public sealed class ProbeComposition : IDisposable
 
     /// <summary>A cycle over this composition's discovery and sources.</summary>
     public ProbeCycle CreateCycle(IProbeClock? clock = null) => new(Discovery, Sources, _log, Config.DelayMs, clock);
+
+    /// <summary>The loop both front ends run: a cycle over this composition's parts, exported through <see cref="Sink"/> every delay.</summary>
+    public ProbeLoop CreateLoop(IProbeClock? clock = null) => new(CreateCycle(clock), Sink, _log, Config.DelayMs, clock);
 
     public void Dispose()
     {
@@ -108,38 +97,18 @@ public sealed class ProbeComposition : IDisposable
     /// <summary>The libvirt session shared by the discovery and the libvirt source; null when the config does not use libvirt.</summary>
     public LibvirtSession? LibvirtSession { get; private set; }
 
-    private const string PerfSourceName = "perf";
-
-    private static bool UsesLibvirt(ProbeConfig config) => config.Discovery is DomainDiscovery.Auto or DomainDiscovery.Libvirt;
-
     private void Build()
     {
         // The session connects on its first call, so a libvirtd that is down does not stop the probe from starting.
-        if (UsesLibvirt(Config))
+        if (SourceRegistry.UsesLibvirt(Config))
         {
             LibvirtSession = new LibvirtSession(Config.Url, Options.LibvirtCallTimeout, _log);
         }
 
         Discovery = CreateDiscovery();
-        var sources = new List<IMetricSource>
-        {
-            Own(new HostProcfsSource(Options.Root)),
-            Own(new DomainProcfsSource(Options.Root)),
-        };
-
-        if (LibvirtSession is not null)
-        {
-            // Borrows the session: the discovery owns it and is disposed after the sources.
-            sources.Add(Own(new LibvirtDomainSource(LibvirtSession)));
-        }
-
-        if (Config.Events.Count > 0)
-        {
-            // An IPreparedSource: the loop opens the counters one delay before the first read.
-            sources.Add(Own(new PerfMetricsSource(Config, _log)));
-        }
-
-        Sources = sources;
+        // A source that borrows the libvirt session is disposed before the discovery that owns it (reverse order).
+        var build = new SourceBuildContext(Config, _log, Options, LibvirtSession);
+        Sources = SourceRegistry.EnabledFor(Config).Select(registration => Own(registration.Create(build))).ToList();
     }
 
     private IDomainDiscovery CreateDiscovery()

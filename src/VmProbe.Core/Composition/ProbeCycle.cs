@@ -86,6 +86,9 @@ public sealed class ProbeCycle
     /// <summary>The domains of the last <see cref="Prepare"/> or <see cref="Collect"/>.</summary>
     public IReadOnlyList<VmDomain> LastDomains { get; private set; } = Array.Empty<VmDomain>();
 
+    /// <summary>How long the last <see cref="Collect"/> took, from discovery to the last source.</summary>
+    public TimeSpan LastDuration { get; private set; }
+
     /// <summary>Cumulative errors counted under a source label (0 for an unknown label).</summary>
     public long ErrorCount(string source) => _errors.TryGetValue(source, out var count) ? count : 0;
 
@@ -136,7 +139,8 @@ public sealed class ProbeCycle
             }
         }
 
-        AddProbeMetrics(timestamp, Stopwatch.GetElapsedTime(startedTicks), context.Domains.Count);
+        LastDuration = Stopwatch.GetElapsedTime(startedTicks);
+        AddProbeMetrics(timestamp, LastDuration, context.Domains.Count);
         return _metrics;
     }
 

@@ -2,14 +2,17 @@ namespace VmProbe.Composition;
 
 /// <summary>
 /// Runs <see cref="ProbeCycle"/>s on a fixed monotonic grid (tick k at start + k * delay, see <see cref="ProbeSchedule"/>)
-/// and exports each through the sink.
+/// and exports each through the sink. <see cref="RunNextAsync"/> is one step of the grid: the runner calls it in a loop
+/// (<see cref="RunAsync"/>) and the module's Invoke-VmProbeCycle calls it once per command, so both front ends share one
+/// schedule, one cycle and one export path.
 /// </summary>
 /// <remarks>
 /// Sources implementing <see cref="IPreparedSource"/> are prepared at tick 0 and first collected at tick 1, so that their
 /// first values cover one full delay; without such sources the first cycle runs at tick 0.
-/// A stop request (the token) never interrupts a cycle: the cycle in progress is finished and exported, then the loop
-/// returns. A stop during the wait between two cycles returns at once. The sources receive no token to abort with.
-/// A cycle that runs past the next tick is logged as a warning and the loop resumes at the next tick still in the future.
+/// A stop request (the token) never interrupts a cycle: the cycle in progress is finished and exported. A stop during the
+/// first interval (counters prepared and counting) still collects and exports that cycle; a stop during a later wait
+/// between two cycles returns at once. The sources receive no token to abort with.
+/// A cycle that runs past the next tick is logged as a warning and the next one starts at the next tick still in the future.
 /// </remarks>
 public sealed class ProbeLoop
 {
@@ -18,6 +21,9 @@ public sealed class ProbeLoop
     private readonly IProbeLog _log;
     private readonly IProbeClock _clock;
     private readonly long _delayMs;
+    private long _startMs;
+    private long _tick = -1; // -1: nothing ran yet
+    private long _lastCycleStartMs;
 
     public ProbeLoop(ProbeCycle cycle, ITextfileSink sink, IProbeLog log, int delayMs, IProbeClock? clock = null)
     {
@@ -42,47 +48,58 @@ public sealed class ProbeLoop
     /// <summary>Cycles whose export failed.</summary>
     public long ExportFailures { get; private set; }
 
+    /// <summary>Where each cycle is written.</summary>
+    public string Destination => _sink.Destination;
+
     /// <summary>Runs cycles until <paramref name="stopToken"/> is cancelled; returns after exporting the cycle in progress.</summary>
     public async Task RunAsync(CancellationToken stopToken)
     {
-        var startMs = _clock.MonotonicMilliseconds;
-        long tick = 0;
-        if (_cycle.HasPreparedSources)
+        while (await RunNextAsync(stopToken).ConfigureAwait(false) is not null && !stopToken.IsCancellationRequested)
         {
-            _cycle.Prepare(CancellationToken.None);
-            tick = 1;
+        }
+    }
 
-            // The first cycle is in progress from Prepare on: a stop during its interval still collects and exports it.
-            if (!await _clock.DelayUntilAsync(startMs + _delayMs, stopToken).ConfigureAwait(false))
+    /// <summary>
+    /// Waits for the next tick of the grid, then collects and exports one cycle. The first call starts the grid (and
+    /// prepares the counting sources, waiting one delay). Returns null when stopped before a cycle began; an export
+    /// failure is counted, logged and reported in the outcome, not thrown.
+    /// </summary>
+    public async Task<CycleOutcome?> RunNextAsync(CancellationToken stopToken)
+    {
+        var nowMs = _clock.MonotonicMilliseconds;
+        long skipped = 0;
+        if (_tick < 0)
+        {
+            _startMs = nowMs;
+            _tick = 0;
+            if (_cycle.HasPreparedSources)
             {
-                RunCycle(throwOnExportFailure: false);
-                return;
+                _cycle.Prepare(CancellationToken.None);
+                _tick = 1;
+
+                // The first cycle is in progress from Prepare on: a stop during its interval still collects and exports it.
+                await _clock.DelayUntilAsync(_startMs + _delayMs, stopToken).ConfigureAwait(false);
             }
         }
-
-        while (true)
+        else
         {
-            var cycleStartMs = _clock.MonotonicMilliseconds;
-            RunCycle(throwOnExportFailure: false);
-            if (stopToken.IsCancellationRequested)
-            {
-                return;
-            }
-
-            var nowMs = _clock.MonotonicMilliseconds;
-            var next = ProbeSchedule.Next(startMs, _delayMs, tick, nowMs);
-            if (next.Skipped > 0)
+            var next = ProbeSchedule.Next(_startMs, _delayMs, _tick, nowMs);
+            skipped = next.Skipped;
+            if (skipped > 0)
             {
                 _log.Write(LogLevel.Warning,
-                    $"cycle took {nowMs - cycleStartMs} ms, longer than the {_delayMs} ms delay; skipped {next.Skipped} tick(s), next cycle in {next.DueMs - nowMs} ms");
+                    $"cycle took {nowMs - _lastCycleStartMs} ms, longer than the {_delayMs} ms delay; skipped {skipped} tick(s), next cycle in {next.DueMs - nowMs} ms");
             }
 
-            tick = next.Tick;
+            _tick = next.Tick;
             if (!await _clock.DelayUntilAsync(next.DueMs, stopToken).ConfigureAwait(false))
             {
-                return;
+                return null;
             }
         }
+
+        _lastCycleStartMs = _clock.MonotonicMilliseconds;
+        return RunCycle(skipped);
     }
 
     /// <summary>
@@ -91,40 +108,36 @@ public sealed class ProbeLoop
     /// </summary>
     public async Task RunOnceAsync(CancellationToken stopToken)
     {
-        if (_cycle.HasPreparedSources)
+        var outcome = await RunNextAsync(stopToken).ConfigureAwait(false);
+        if (outcome?.ExportError is { } error)
         {
-            var startMs = _clock.MonotonicMilliseconds;
-            _cycle.Prepare(CancellationToken.None);
-            await _clock.DelayUntilAsync(startMs + _delayMs, stopToken).ConfigureAwait(false);
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
         }
-
-        RunCycle(throwOnExportFailure: true);
     }
 
-    private void RunCycle(bool throwOnExportFailure)
+    private CycleOutcome RunCycle(long skippedTicks)
     {
+        var timestamp = _clock.UtcNow;
         var metrics = _cycle.Collect(CancellationToken.None);
         CyclesCompleted++;
+        Exception? exportError = null;
         try
         {
             _sink.Export(metrics);
+            _cycle.ReportExport(null);
         }
         catch (Exception error)
         {
             ExportFailures++;
+            exportError = error;
             _cycle.ReportExport(error);
-            if (throwOnExportFailure)
-            {
-                throw;
-            }
-
-            return;
         }
 
-        _cycle.ReportExport(null);
-        if (_log.IsEnabled(LogLevel.Debug))
+        if (exportError is null && _log.IsEnabled(LogLevel.Debug))
         {
             _log.Write(LogLevel.Debug, $"cycle {CyclesCompleted}: {_cycle.LastDomains.Count} domain(s), exported to {_sink.Destination}");
         }
+
+        return new CycleOutcome(CyclesCompleted, timestamp, _cycle.LastDuration, _cycle.LastDomains.Count, skippedTicks, _sink.Destination, exportError);
     }
 }

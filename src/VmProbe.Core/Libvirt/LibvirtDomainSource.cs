@@ -26,7 +26,9 @@ public sealed class LibvirtDomainSource : IMetricSource
         _ownsSession = ownsSession;
     }
 
-    public string Name => "libvirt";
+    public const string SourceName = "libvirt";
+
+    public string Name => SourceName;
 
     public LibvirtSession Session => _session;
 

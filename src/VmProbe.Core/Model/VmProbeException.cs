@@ -33,4 +33,9 @@ public class VmProbeException : Exception
 
     /// <summary>What the user can do about it, when the engine knows; shown as the recommended action.</summary>
     public string? RecommendedAction { get; init; }
+
+    /// <summary>One line for a log: the message and the stable error id for engine errors, the type and message otherwise.</summary>
+    public static string Describe(Exception error) => error is VmProbeException probe
+        ? $"{probe.Message} [{probe.ErrorId}]"
+        : $"{error.GetType().Name}: {error.Message}";
 }

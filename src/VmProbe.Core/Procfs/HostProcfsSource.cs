@@ -25,7 +25,9 @@ public sealed class HostProcfsSource : IMetricSource
 
     public HostProcfsSource(string root = "/") => _proc = new ProcFs(root);
 
-    public string Name => "host";
+    public const string SourceName = "host";
+
+    public string Name => SourceName;
 
     public void Collect(CycleContext context, MetricSet metrics)
     {

@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using VmProbe.Composition;
 using VmProbe.Config;
 using VmProbe.Perf;
 using VmProbe.Tests.Probe;
@@ -13,11 +14,7 @@ public class ProbeRunnerTests
     private static RunnerWiring Wiring(ProbeConfig config, SnapshotSink sink, KnownSource source, ManualProbeClock? clock = null, Func<string, LoadedConfig>? load = null) => new()
     {
         LoadConfig = load ?? (_ => new LoadedConfig(config, new[] { "key 'delay' is deprecated" })),
-        DescribeSources = _ => new[] { source.Name },
-        CreateDiscovery = (_, _) => null,
-        CreateSources = (_, _) => new IMetricSource[] { source },
-        CreateSink = (_, _) => sink,
-        Clock = clock ?? new ManualProbeClock(),
+        StartProbe = (c, log) => ProbeRun.FromParts(null, new IMetricSource[] { source }, sink, log, c.DelayMs, clock ?? new ManualProbeClock()),
     };
 
     [Fact]
@@ -81,7 +78,9 @@ public class ProbeRunnerTests
         Assert.Contains("delay:       2000 ms", text, StringComparison.Ordinal);
         Assert.Contains("naming:      legacy", text, StringComparison.Ordinal);
         Assert.Contains("targets:     discovery auto, url qemu:///system", text, StringComparison.Ordinal);
-        Assert.Contains("sources:     perf", text, StringComparison.Ordinal);
+        // The registry's view of this config, not the wired parts: --check builds nothing.
+        Assert.Contains("sources:     host, procfs, libvirt, perf", text, StringComparison.Ordinal);
+        Assert.Contains("  perf: perf_event counters", text, StringComparison.Ordinal);
         Assert.Contains("events:      2", text, StringComparison.Ordinal);
         Assert.Contains("  sched_switch (tracepoint sched:sched_switch, type 2, config 0x0)", text, StringComparison.Ordinal);
         Assert.Contains("warning:     key 'delay' is deprecated", text, StringComparison.Ordinal);
@@ -125,10 +124,7 @@ public class ProbeRunnerTests
         var wiring = new RunnerWiring
         {
             LoadConfig = _ => new LoadedConfig(new ProbeConfig(), Array.Empty<string>()),
-            DescribeSources = _ => Array.Empty<string>(),
-            CreateDiscovery = (_, _) => null,
-            CreateSources = (_, _) => throw new VmProbeException("libvirt.so.0 not found", "dlopen,libvirt.so.0", ProbeErrorKind.NotFound),
-            CreateSink = (_, _) => new SnapshotSink(),
+            StartProbe = (_, _) => throw new VmProbeException("libvirt.so.0 not found", "dlopen,libvirt.so.0", ProbeErrorKind.NotFound),
         };
         var stderr = new StringWriter();
 

@@ -1,0 +1,47 @@
+using VmProbe.Config;
+using VmProbe.Libvirt;
+using VmProbe.Perf;
+using VmProbe.Procfs;
+
+namespace VmProbe.Composition;
+
+/// <summary>What a source is built from: the config, the log, where the host's files are, and the shared libvirt session.</summary>
+public sealed record SourceBuildContext(ProbeConfig Config, IProbeLog Log, ProbeCompositionOptions Options, LibvirtSession? LibvirtSession);
+
+/// <summary>One metric source the probe can build, and when the config asks for it.</summary>
+/// <param name="Name">The <c>source</c> label and what <c>--check</c> lists.</param>
+/// <param name="Description">One line for <c>--check</c> and the docs.</param>
+/// <param name="IsEnabled">Whether a config uses this source.</param>
+/// <param name="Create">Builds it; must open nothing that can fail (a source that cannot work reports it per cycle).</param>
+public sealed record SourceRegistration(
+    string Name, string Description, Func<ProbeConfig, bool> IsEnabled, Func<SourceBuildContext, IMetricSource> Create);
+
+/// <summary>
+/// Every metric source, in collection order. Both front ends build their sources from this list (the runner through
+/// <see cref="ProbeComposition"/>, <c>vmprobe --check</c> lists it), so adding a source is one class in its folder
+/// and one line here (docs/ARCHITECTURE.md walks through it).
+/// </summary>
+public static class SourceRegistry
+{
+    public static IReadOnlyList<SourceRegistration> All { get; } = new SourceRegistration[]
+    {
+        new(HostProcfsSource.SourceName, "host CPU, memory, scheduler and pressure figures from /proc",
+            _ => true, b => new HostProcfsSource(b.Options.Root)),
+        new(DomainProcfsSource.SourceName, "per-domain and per-vCPU scheduler wait, run time, faults and guest time from /proc/PID/task",
+            _ => true, b => new DomainProcfsSource(b.Options.Root)),
+        new(LibvirtDomainSource.SourceName, "libvirt bulk stats: state, CPU, balloon, vCPUs, block, network",
+            UsesLibvirt, b => new LibvirtDomainSource(b.LibvirtSession!)),
+        new(PerfMetricsSource.SourceName, "perf_event counters per domain, per vCPU and for the host",
+            config => config.Events.Count > 0, b => new PerfMetricsSource(b.Config, b.Log)),
+    };
+
+    /// <summary>The sources <paramref name="config"/> uses, in collection order.</summary>
+    public static IEnumerable<SourceRegistration> EnabledFor(ProbeConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return All.Where(registration => registration.IsEnabled(config));
+    }
+
+    /// <summary>Whether the config's discovery talks to libvirt (and so libvirt's bulk stats can be read).</summary>
+    public static bool UsesLibvirt(ProbeConfig config) => config.Discovery is DomainDiscovery.Auto or DomainDiscovery.Libvirt;
+}
