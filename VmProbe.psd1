@@ -12,11 +12,14 @@
     FormatsToProcess     = @('VmProbe.Format.ps1xml')
     FunctionsToExport    = @('Start-VmProbe')
     CmdletsToExport      = @(
+        'Close-VmProbe'
         'ConvertTo-PromText'
         'Export-PromTextFile'
         'Get-VmDomain'
         'Get-VmPerfEvent'
         'Get-VmProbeConfig'
+        'Invoke-VmProbeCycle'
+        'Open-VmProbe'
         'Read-VmDomainStat'
         'Read-VmHostStat'
         'Read-VmPerfCounter'

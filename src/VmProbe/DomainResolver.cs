@@ -1,4 +1,5 @@
-using VmProbe.Commands.Engine;
+
+using VmProbe.Composition;
 
 namespace VmProbe.Commands;
 
@@ -19,7 +20,7 @@ internal sealed class DomainResolver
     }
 
     /// <summary>Running domains at the URI (listed on first use).</summary>
-    public IReadOnlyList<VmDomain> All => _all ??= EngineServices.Domains.GetDomains(_uri, includeInactive: false, _log);
+    public IReadOnlyList<VmDomain> All => _all ??= DomainListing.List(_uri, includeInactive: false, _log);
 
     public static bool IsReference(VmDomain domain) => domain.Uri is null;
 

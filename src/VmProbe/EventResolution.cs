@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using VmProbe.Commands.Engine;
 using VmProbe.Perf;
 
 namespace VmProbe.Commands;
@@ -13,7 +12,7 @@ internal static class EventResolution
         var specs = new List<PerfEventSpec>();
         foreach (var name in names)
         {
-            var spec = PerfEventNames.Resolve(EngineServices.PerfCatalog, name);
+            var spec = PerfEventNames.Resolve(name);
             if (spec is null)
             {
                 cmdlet.WriteError(ErrorRecordFactory.Create(

@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
+using VmProbe.Perf;
 using System.Management.Automation.Language;
-using VmProbe.Commands.Engine;
 
 namespace VmProbe.Commands;
 
@@ -14,7 +14,7 @@ public sealed class PerfEventNameCompleter : IArgumentCompleter
         IReadOnlyList<VmPerfEventInfo> events;
         try
         {
-            events = EngineServices.PerfCatalog.ListEvents();
+            events = PerfEventSupport.ListCatalog();
         }
         catch (Exception)
         {

@@ -1,5 +1,4 @@
 using System.Text;
-using VmProbe.Commands.Engine;
 using VmProbe.Perf;
 
 namespace VmProbe.Commands;
@@ -50,11 +49,12 @@ internal static class PerfEventNames
         }
     }
 
-    public static PerfEventSpec? Resolve(IPerfEventCatalog catalog, string name)
+    public static PerfEventSpec? Resolve(string name)
     {
         foreach (var candidate in Candidates(name))
         {
-            var spec = catalog.Resolve(candidate);
+            // Tracepoints (subsystem:name) and PMU events (pmu/event) resolve too; unknown names are null, not an exception.
+            var spec = PerfEventCatalog.TryParse(candidate, bareNumberIsTracepoint: false, out var parsed, out _) ? parsed : null;
             if (spec is not null)
             {
                 return spec;

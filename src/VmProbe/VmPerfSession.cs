@@ -1,44 +1,30 @@
-using System.Collections.Concurrent;
-using System.Management.Automation.Runspaces;
-using VmProbe.Commands.Engine;
+using VmProbe.Commands;
+using VmProbe.Perf;
 
 namespace VmProbe;
 
 /// <summary>
-/// Perf counters opened by Start-VmPerfSession that stay open across commands until Stop-VmPerfSession,
-/// the end of Start-VmProbe, or the module's removal closes them. Counts are cumulative since <see cref="StartTime"/>.
+/// Perf counters opened by Start-VmPerfSession that stay open across commands until Stop-VmPerfSession, or until the
+/// module is removed from (or the runspace of) the session that opened them. Counts are cumulative since <see cref="StartTime"/>.
 /// </summary>
 public sealed class VmPerfSession : IDisposable
 {
-    private static readonly ConcurrentDictionary<int, VmPerfSession> OpenSessions = new();
     private static int _lastId;
 
     private readonly object _gate = new();
-    private IPerfCounterSession? _counters;
+    private PerfSourceSession? _counters;
 
-    internal VmPerfSession(IPerfCounterSession counters, IReadOnlyList<string> events, IReadOnlyList<VmDomain> domains, bool includeHost)
+    internal VmPerfSession(PerfSourceSession counters, IReadOnlyList<string> events)
     {
         _counters = counters;
         Id = Interlocked.Increment(ref _lastId);
         Events = events;
-        Domains = domains;
-        IncludeHost = includeHost;
-        var targets = new List<string>(domains.Count + 1);
-        if (includeHost)
-        {
-            targets.Add("host");
-        }
-
-        targets.AddRange(domains.Select(d => d.Name));
-        Targets = targets;
+        Domains = counters.CountedDomains.ToArray();
+        IncludeHost = counters.CountsHost;
+        Targets = (IncludeHost ? new[] { "host" } : Array.Empty<string>()).Concat(Domains.Select(d => d.Name)).ToArray();
         StartTime = DateTimeOffset.Now;
-        // Module removal closes the sessions of the runspace that removes it, not those of other runspaces (thread jobs).
-        OwnerRunspace = Runspace.DefaultRunspace?.InstanceId;
-        OpenSessions[Id] = this;
+        ModuleState.Current.Track(this);
     }
-
-    /// <summary>Sessions not closed yet, in the order they were started.</summary>
-    public static IReadOnlyList<VmPerfSession> Open => OpenSessions.Values.OrderBy(s => s.Id).ToArray();
 
     /// <summary>Process-wide session number, from 1.</summary>
     public int Id { get; }
@@ -69,38 +55,17 @@ public sealed class VmPerfSession : IDisposable
 
     public bool IsOpen => Volatile.Read(ref _counters) is not null;
 
-    internal Guid? OwnerRunspace { get; }
-
-    /// <summary>Closes the sessions owned by the calling runspace (every session when called outside one); returns how many.</summary>
-    public static int CloseAll()
-    {
-        var owner = Runspace.DefaultRunspace?.InstanceId;
-        var closed = 0;
-        foreach (var session in OpenSessions.Values)
-        {
-            if (owner is null || session.OwnerRunspace is null || session.OwnerRunspace == owner)
-            {
-                if (session.Close())
-                {
-                    closed++;
-                }
-            }
-        }
-
-        return closed;
-    }
-
     /// <summary>Closes every perf fd of the session; false when it was closed already.</summary>
     public bool Close()
     {
-        IPerfCounterSession? counters;
+        PerfSourceSession? counters;
         lock (_gate)
         {
             counters = _counters;
             _counters = null;
         }
 
-        OpenSessions.TryRemove(Id, out _);
+        ModuleState.Current.Forget(this);
         counters?.Dispose();
         return counters is not null;
     }
@@ -109,7 +74,7 @@ public sealed class VmPerfSession : IDisposable
 
     public override string ToString() => $"VmPerfSession {Id} ({string.Join(",", Targets)})";
 
-    internal IReadOnlyList<VmPerfSample> Read(bool perVcpu, DateTimeOffset timestamp, ICollection<VmProbeException> errors)
+    internal IReadOnlyList<VmPerfSample> Read(bool perVcpu, DateTimeOffset timestamp)
     {
         lock (_gate)
         {
@@ -124,7 +89,7 @@ public sealed class VmPerfSession : IDisposable
                 };
             }
 
-            return _counters.Read(perVcpu, timestamp, errors);
+            return _counters.Read(perVcpu, timestamp);
         }
     }
 }

@@ -29,6 +29,7 @@ public sealed class ProbeCycle
     private readonly IProbeClock _clock;
     private readonly MetricSet _metrics = new();
     private readonly CycleState _shared = new();
+    private readonly List<VmProbeException> _itemErrors = new();
     private readonly ComponentHealth? _discoveryHealth;
     private readonly ComponentHealth[] _sourceHealth;
     private readonly ComponentHealth _exportHealth;
@@ -125,13 +126,23 @@ public sealed class ProbeCycle
         _metrics.Reset();
 
         _shared.BeginCycle();
-        var context = new CycleContext(Discover(cancellationToken), timestamp, _log, cancellationToken) { Shared = _shared };
+        var context = new CycleContext(Discover(cancellationToken), timestamp, _log, cancellationToken) { Shared = _shared, ItemErrors = _itemErrors };
         for (var i = 0; i < _sources.Length; i++)
         {
             try
             {
+                _itemErrors.Clear();
                 _sources[i].Collect(context, _metrics);
-                _sourceHealth[i].Succeeded(_log);
+                if (_itemErrors.Count == 0)
+                {
+                    _sourceHealth[i].Succeeded(_log);
+                }
+                else
+                {
+                    // The source wrote what it could; each part it could not read counts as an error.
+                    _sourceHealth[i].Failed(_itemErrors[0], _log);
+                    _errors[_sourceHealth[i].Name] += _itemErrors.Count;
+                }
             }
             catch (Exception error)
             {

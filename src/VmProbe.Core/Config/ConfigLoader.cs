@@ -14,6 +14,9 @@ public static partial class ConfigLoader
 {
     public const int MinimumDelayMs = 100;
 
+    /// <summary>Where the config is read from when no path is given (Get-VmProbeConfig, Start-VmProbe).</summary>
+    public const string DefaultPath = "/etc/vmprobe/config.yaml";
+
     private const string KeyPrefix = "prefix";
     private const string KeyDelay = "delay";
     private const string KeyEndpoint = "endpoint";

@@ -12,7 +12,8 @@ public static class LibvirtStatReader
     /// Stats of the domains whose UUID is in <paramref name="uuids"/>, or of every domain when null (then the
     /// aggregate <c>domains{state}</c> family is included too). Throws <see cref="LibvirtException"/> when libvirt fails.
     /// </summary>
-    public static List<VmStatSample> Read(string uri, IReadOnlyCollection<Guid>? uuids, DateTimeOffset timestamp, IProbeLog log, TimeSpan? callTimeout = null)
+    public static List<VmStatSample> Read(
+        string uri, IReadOnlyCollection<Guid>? uuids, DateTimeOffset timestamp, IProbeLog log, ICollection<VmProbeException>? errors = null, TimeSpan? callTimeout = null)
     {
         var metrics = new MetricSet();
         using (var session = new LibvirtSession(uri, callTimeout ?? LibvirtSession.DefaultCallTimeout, log))
@@ -27,7 +28,18 @@ public static class LibvirtStatReader
         }
 
         var wanted = new HashSet<string>(uuids.Select(u => u.ToString("D")), StringComparer.OrdinalIgnoreCase);
-        return MetricSetFlattener.ToStatSamples(
+        var samples = MetricSetFlattener.ToStatSamples(
             metrics, timestamp, (family, series) => MetricSetFlattener.UuidOf(family, series) is { } uuid && wanted.Contains(uuid));
+        if (errors is not null)
+        {
+            // A domain asked for but absent from the bulk reply stopped (or was undefined) since it was listed.
+            foreach (var uuid in uuids.Where(u => !samples.Any(s => s.Uuid == u)))
+            {
+                errors.Add(new LibvirtException(
+                    "virConnectGetAllDomainStats", LibvirtErrorCode.NoDomain, errorDomain: 0, level: 2, $"no statistics at {uri}: the domain is not running (any more)", uuid.ToString("D")));
+            }
+        }
+
+        return samples;
     }
 }

@@ -25,4 +25,11 @@ public sealed class CycleContext
     /// directory is listed once per cycle); null outside the loop's cycle, where nothing is shared.
     /// </summary>
     public CycleState? Shared { get; init; }
+
+    /// <summary>
+    /// Where a source reports a part it could not read while it goes on with the rest (a file that exists but cannot be
+    /// read, a domain whose process vanished): the cycle counts them in <c>probe_errors_total</c>, the cmdlets write
+    /// each as a non-terminating error. Null when nobody listens, and then the source throws as before.
+    /// </summary>
+    public ICollection<VmProbeException>? ItemErrors { get; init; }
 }

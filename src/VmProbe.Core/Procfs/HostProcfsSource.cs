@@ -31,11 +31,24 @@ public sealed class HostProcfsSource : IMetricSource
 
     public void Collect(CycleContext context, MetricSet metrics)
     {
-        CollectStat(context, metrics);
-        CollectSchedStat(context, metrics);
-        CollectMemory(context, metrics);
-        CollectLoad(context, metrics);
-        CollectPressure(context, metrics);
+        // One unreadable file costs its own series, not the others' (when someone collects the item errors).
+        Collect(context, metrics, CollectStat);
+        Collect(context, metrics, CollectSchedStat);
+        Collect(context, metrics, CollectMemory);
+        Collect(context, metrics, CollectLoad);
+        Collect(context, metrics, CollectPressure);
+    }
+
+    private static void Collect(CycleContext context, MetricSet metrics, Action<CycleContext, MetricSet> part)
+    {
+        try
+        {
+            part(context, metrics);
+        }
+        catch (VmProbeException error) when (context.ItemErrors is { } errors)
+        {
+            errors.Add(error);
+        }
     }
 
     public void Dispose() => _proc.Dispose();

@@ -8,12 +8,12 @@ namespace VmProbe.Procfs;
 /// </summary>
 public static class HostStatReader
 {
-    public static List<VmStatSample> Read(DateTimeOffset timestamp, IProbeLog log, string root = "/")
+    public static List<VmStatSample> Read(DateTimeOffset timestamp, IProbeLog log, ICollection<VmProbeException>? errors = null, string root = "/")
     {
         var metrics = new MetricSet();
         using (var source = new HostProcfsSource(root))
         {
-            source.Collect(new CycleContext(Array.Empty<VmDomain>(), timestamp, log, CancellationToken.None), metrics);
+            source.Collect(new CycleContext(Array.Empty<VmDomain>(), timestamp, log, CancellationToken.None) { ItemErrors = errors }, metrics);
         }
 
         return MetricSetFlattener.ToStatSamples(metrics, timestamp);

@@ -1,5 +1,6 @@
 using System.Management.Automation;
-using VmProbe.Commands.Engine;
+using System.Text;
+using VmProbe.Prometheus;
 
 namespace VmProbe.Commands;
 
@@ -25,7 +26,7 @@ public sealed class ConvertToPromTextCommand : VmProbeCmdlet
     {
         try
         {
-            WriteObject(EngineServices.PromText.Render(_samples.Metrics, Prefix));
+            WriteObject(Encoding.UTF8.GetString(new PromTextWriter(Prefix).Render(_samples.Metrics, out _).Span));
         }
         catch (Exception ex) when (ex is VmProbeException)
         {

@@ -2,7 +2,6 @@ using System.Management.Automation;
 using System.Runtime.CompilerServices;
 using VmProbe.Config;
 using VmProbe.Prometheus;
-using VmProbe.Commands.Engine;
 
 namespace VmProbe.Commands;
 
@@ -81,7 +80,7 @@ public sealed class ExportPromTextFileCommand : VmProbeCmdlet
                 }
             }
 
-            EngineServices.PromText.WriteAtomic(path, metrics, Prefix);
+            new TextFileWriter(path).Write(metrics, new PromTextWriter(Prefix));
             if (PassThru.IsPresent)
             {
                 WriteObject(new FileInfo(path));

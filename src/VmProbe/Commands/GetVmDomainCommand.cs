@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using VmProbe.Commands.Engine;
+using VmProbe.Composition;
 
 namespace VmProbe.Commands;
 
@@ -33,7 +33,7 @@ public sealed class GetVmDomainCommand : VmProbeCmdlet
         {
             try
             {
-                _domains = EngineServices.Domains.GetDomains(Uri, All.IsPresent, Log);
+                _domains = DomainListing.List(Uri, All.IsPresent, Log);
             }
             catch (Exception ex) when (ex is VmProbeException)
             {

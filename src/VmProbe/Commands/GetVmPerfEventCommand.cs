@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using VmProbe.Commands.Engine;
+using VmProbe.Perf;
 
 namespace VmProbe.Commands;
 
@@ -23,7 +23,7 @@ public sealed class GetVmPerfEventCommand : VmProbeCmdlet
         IReadOnlyList<VmPerfEventInfo> events;
         try
         {
-            events = EngineServices.PerfCatalog.ListEvents();
+            events = PerfEventSupport.ListCatalog();
         }
         catch (Exception ex) when (ex is VmProbeException)
         {

@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using VmProbe.Commands.Engine;
 using VmProbe.Config;
 
 namespace VmProbe.Commands;
@@ -20,7 +19,7 @@ public sealed class GetVmProbeConfigCommand : VmProbeCmdlet
         var path = Path is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path);
         try
         {
-            WriteObject(EngineServices.Config.Load(path));
+            WriteObject(ConfigLoader.Load(path ?? ConfigLoader.DefaultPath).Config);
         }
         catch (Exception ex) when (ex is VmProbeException or IOException or UnauthorizedAccessException)
         {

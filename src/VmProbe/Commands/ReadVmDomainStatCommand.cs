@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using VmProbe.Commands.Engine;
+using VmProbe.Libvirt;
 
 namespace VmProbe.Commands;
 
@@ -39,7 +39,7 @@ public sealed class ReadVmDomainStatCommand : VmProbeCmdlet
         try
         {
             var errors = new List<VmProbeException>();
-            var samples = EngineServices.DomainStats.Read(Uri, readAll ? null : _domains.ToArray(), DateTimeOffset.Now, errors, Log);
+            var samples = LibvirtStatReader.Read(Uri, readAll ? null : _domains.Select(d => d.Uuid).ToArray(), DateTimeOffset.Now, Log, errors);
             WriteObject(samples, enumerateCollection: true);
             WriteProbeErrors(errors);
         }

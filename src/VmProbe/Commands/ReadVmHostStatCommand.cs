@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using VmProbe.Commands.Engine;
+using VmProbe.Procfs;
 
 namespace VmProbe.Commands;
 
@@ -13,7 +13,7 @@ public sealed class ReadVmHostStatCommand : VmProbeCmdlet
         try
         {
             var errors = new List<VmProbeException>();
-            WriteObject(EngineServices.HostStats.Read(DateTimeOffset.Now, errors, Log), enumerateCollection: true);
+            WriteObject(HostStatReader.Read(DateTimeOffset.Now, Log, errors), enumerateCollection: true);
             WriteProbeErrors(errors);
         }
         catch (Exception ex) when (ex is VmProbeException)

@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using VmProbe.Commands.Engine;
+using VmProbe.Perf;
 using VmProbe.Config;
 
 namespace VmProbe.Commands;
@@ -94,8 +94,8 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
             var specs = EventResolution.ResolveAtLeastOne(this, Event);
 
             var errors = new List<VmProbeException>();
-            var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, PerfAttribution.Thread, perCpu: false, errors, Log);
-            session = new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), counters.CountedDomains.ToArray(), IncludeHost.IsPresent);
+            var counters = PerfSourceSession.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, PerfAttribution.Thread, perCpu: false, errors, Log, ModuleState.PerfBudget);
+            session = new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray());
             WriteProbeErrors(errors);
             // Nothing opened (each domain's error written above): no -Duration wait for nothing.
             if (!counters.IsEmpty && Wait())
@@ -143,10 +143,7 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
     {
         try
         {
-            var errors = new List<VmProbeException>();
-            var samples = session.Read(PerVcpu.IsPresent, DateTimeOffset.Now, errors);
-            WriteObject(samples, enumerateCollection: true);
-            WriteProbeErrors(errors);
+            WriteObject(session.Read(PerVcpu.IsPresent, DateTimeOffset.Now), enumerateCollection: true);
         }
         catch (VmProbeException ex)
         {

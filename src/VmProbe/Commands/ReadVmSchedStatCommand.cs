@@ -1,5 +1,4 @@
 using System.Management.Automation;
-using VmProbe.Commands.Engine;
 
 namespace VmProbe.Commands;
 
@@ -59,7 +58,7 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
         {
             // One read for all domains: the sum over a domain's threads is one consistent sample per call.
             var errors = new List<VmProbeException>();
-            WriteObject(EngineServices.SchedStats.Read(domains, DateTimeOffset.Now, errors, Log), enumerateCollection: true);
+            WriteObject(ModuleState.Current.SchedReader.Read(domains, DateTimeOffset.Now, errors, Log), enumerateCollection: true);
             WriteProbeErrors(errors);
         }
         catch (VmProbeException ex)

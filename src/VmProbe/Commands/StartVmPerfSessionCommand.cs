@@ -1,5 +1,5 @@
 using System.Management.Automation;
-using VmProbe.Commands.Engine;
+using VmProbe.Perf;
 using VmProbe.Config;
 
 namespace VmProbe.Commands;
@@ -56,7 +56,7 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
             var specs = EventResolution.ResolveAtLeastOne(this, Event);
 
             var errors = new List<VmProbeException>();
-            var counters = EngineServices.PerfSessions.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, Attribution, PerCpu.IsPresent, errors, Log);
+            var counters = PerfSourceSession.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, Attribution, PerCpu.IsPresent, errors, Log, ModuleState.PerfBudget);
             WriteProbeErrors(errors);
             if (counters.IsEmpty)
             {
@@ -66,7 +66,7 @@ public sealed class StartVmPerfSessionCommand : VmProbeCmdlet
                 return;
             }
 
-            WriteObject(new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray(), counters.CountedDomains.ToArray(), IncludeHost.IsPresent));
+            WriteObject(new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray()));
         }
         catch (Exception ex) when (ex is VmProbeException)
         {

@@ -25,7 +25,7 @@ public class StatConsistencyTests
             source.Collect(new CycleContext(Array.Empty<VmDomain>(), timestamp, NullProbeLog.Instance, default), runner);
         }
 
-        var samples = HostStatReader.Read(timestamp, NullProbeLog.Instance, ProcfsParserTests.KvmHost);
+        var samples = HostStatReader.Read(timestamp, NullProbeLog.Instance, root: ProcfsParserTests.KvmHost);
         var rebuilt = SampleExposition.ToMetricSet(samples);
 
         Assert.Contains("host_cpu_seconds_total:Counter{mode}", Shape(rebuilt));
@@ -36,7 +36,7 @@ public class StatConsistencyTests
     [Fact]
     public void HostStatSamplesHaveFlatColumnsForTables()
     {
-        var samples = HostStatReader.Read(DateTimeOffset.UnixEpoch, NullProbeLog.Instance, ProcfsParserTests.KvmHost);
+        var samples = HostStatReader.Read(DateTimeOffset.UnixEpoch, NullProbeLog.Instance, root: ProcfsParserTests.KvmHost);
 
         var user = Assert.Single(samples, s => s.Family == "host_cpu_seconds_total" && (string?)s.Labels!["mode"] == "user");
         Assert.Equal(VmSampleScope.Host, user.Scope);
