@@ -64,7 +64,8 @@ function Start-VmProbe {
         } until ($Once -or $null -eq $cycle)
     }
     finally {
-        $probe | Close-VmProbe
+        # A method call, not Close-VmProbe: after Ctrl+C or Stop-Job the pipeline is stopping and refuses new commands.
+        [void] $probe.Close()
     }
 }
 

@@ -5,6 +5,24 @@ BeforeAll {
     . "$PSScriptRoot/VmProbe.TestSupport.ps1"
     $modulePath = Resolve-VmProbeManifest
     Import-Module -Name $modulePath -Force -ErrorAction Stop
+
+    # fds of this process: every perf fd, libvirt connection and kept procfs file of a probe shows here.
+    function Get-OpenFdCount { @(Get-ChildItem -LiteralPath /proc/self/fd).Count }
+
+    function New-ProbeConfig([string] $Name, [int] $Delay = 1000) {
+        $endpoint = Join-Path $TestDrive "$Name/vmprobe.prom"
+        $config = Join-Path $TestDrive "$Name.yaml"
+        Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay: $Delay`nperfsoftware: [task-clock, context-switches]"
+        [pscustomobject]@{ Config = $config; Endpoint = $endpoint }
+    }
+
+    function Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 30) {
+        $deadline = [datetime]::UtcNow.AddSeconds($TimeoutSeconds)
+        while (-not (& $Condition)) {
+            if ([datetime]::UtcNow -gt $deadline) { throw "timed out after $TimeoutSeconds s waiting for: $Condition" }
+            Start-Sleep -Milliseconds 100
+        }
+    }
 }
 
 AfterAll {
@@ -33,10 +51,17 @@ Describe 'Start-VmProbe' {
     It 'writes the endpoint once with -Once' -Skip:(-not ($isRoot -and $libvirtPresent)) {
         $endpoint = Join-Path $TestDrive 'once.prom'
         $config = Join-Path $TestDrive 'config.yaml'
-        Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay: 1000"
+        Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay: 1000`nperfsoftware: [task-clock]"
+        Start-VmProbe -ConfigPath $config -Once # the first run loads what stays loaded (YamlDotNet)
+        $before = Get-OpenFdCount
         Start-VmProbe -ConfigPath $config -Once
         Test-Path -LiteralPath $endpoint | Should -BeTrue
-        [VmProbe.VmPerfSession]::Open | Should -BeNullOrEmpty
+        # The engine's own series, written by the runner's cycle: the loop is not a second implementation.
+        $text = Get-Content -LiteralPath $endpoint -Raw
+        foreach ($family in 'vmprobe_probe_info', 'vmprobe_probe_errors_total', 'vmprobe_probe_last_cycle_timestamp_seconds', 'vmprobe_probe_event_supported', 'vmprobe_host_perf_events_total') {
+            $text | Should -Match "(?m)^# TYPE $family "
+        }
+        Get-OpenFdCount | Should -Be $before
     }
 
     It 'reports an endpoint it cannot write as an error and does not stop there' -Skip:(-not ($isRoot -and $libvirtPresent)) {
@@ -50,6 +75,58 @@ Describe 'Start-VmProbe' {
         $probeErrors.Count | Should -BeGreaterThan 0
         (@($probeErrors | ForEach-Object { "$($_.TargetObject) $_" }) -join "`n") | Should -Match 'once\.prom'
         Test-Path -LiteralPath $blocker -PathType Leaf | Should -BeTrue
-        [VmProbe.VmPerfSession]::Open | Should -BeNullOrEmpty
+    }
+
+    It 'ends on Stop (Ctrl+C) after writing the cycle in progress and releases every fd' -Skip:(-not ($isRoot -and $libvirtPresent)) {
+        function Stop-AfterFirstCycle($Probe) {
+            $shell = [powershell]::Create()
+            try {
+                $null = $shell.AddCommand('Import-Module').AddParameter('Name', $modulePath).AddStatement()
+                $null = $shell.AddCommand('Start-VmProbe').AddParameter('ConfigPath', $Probe.Config)
+                $running = $shell.BeginInvoke()
+                Wait-Until { (Test-Path -LiteralPath $Probe.Endpoint) -and ((Get-Content -LiteralPath $Probe.Endpoint -Raw) -match 'vmprobe_probe_last_cycle_timestamp_seconds') }
+                $shell.Stop() # what Ctrl+C does: StopProcessing of the running cmdlet
+                $shell.InvocationStateInfo.State | Should -Be 'Stopped'
+                Wait-Until { $running.IsCompleted } -TimeoutSeconds 5
+            }
+            finally {
+                $shell.Dispose()
+            }
+        }
+
+        # The first runspace loads PowerShell assemblies that stay mapped: measure the second run.
+        Stop-AfterFirstCycle (New-ProbeConfig -Name 'stopped-warmup' -Delay 500)
+        $probe = New-ProbeConfig -Name 'stopped' -Delay 500
+        $before = Get-OpenFdCount
+        Stop-AfterFirstCycle $probe
+        Get-OpenFdCount | Should -Be $before
+        @(Get-ChildItem -LiteralPath (Split-Path $probe.Endpoint) -Force).Name | Should -Be @('vmprobe.prom') # no temporary file left
+    }
+
+    It 'runs as a job that Stop-Job stops cleanly' -Skip:(-not ($isRoot -and $libvirtPresent)) {
+        function Stop-AfterTwoCycles($Probe) {
+            $job = Start-VmProbe -ConfigPath $Probe.Config -AsJob
+            try {
+                $job | Should -BeOfType ([System.Management.Automation.Job])
+                # Two cycles: the file is rewritten with a later cycle timestamp.
+                $stamp = { (Get-Content -LiteralPath $Probe.Endpoint | Select-String '^vmprobe_probe_last_cycle_timestamp_seconds (\S+)').Matches[0].Groups[1].Value }
+                Wait-Until { Test-Path -LiteralPath $Probe.Endpoint }
+                $first = & $stamp
+                Wait-Until { (& $stamp) -ne $first }
+                $job | Stop-Job
+                $job.State | Should -Be 'Stopped'
+            }
+            finally {
+                $job | Remove-Job -Force
+            }
+        }
+
+        # A thread job runs in this process, so its probe's fds would show here; the first job loads ThreadJob's assemblies.
+        Stop-AfterTwoCycles (New-ProbeConfig -Name 'job-warmup' -Delay 500)
+        $probe = New-ProbeConfig -Name 'job' -Delay 500
+        $before = Get-OpenFdCount
+        Stop-AfterTwoCycles $probe
+        Get-OpenFdCount | Should -Be $before
+        @(Get-ChildItem -LiteralPath (Split-Path $probe.Endpoint) -Force).Name | Should -Be @('vmprobe.prom')
     }
 }
