@@ -1,4 +1,3 @@
-using VmProbe.Commands.Engine;
 using VmProbe.Config;
 using VmProbe.Perf;
 using VmProbe.Tests.Infrastructure;
@@ -22,7 +21,7 @@ public class DomainListingTests
     {
         Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
 
-        var domains = EngineServices.Domains.GetDomains(LibvirtTestDriver.DefaultUri, includeInactive: false, NullProbeLog.Instance);
+        var domains = VmProbe.Composition.DomainListing.List(LibvirtTestDriver.DefaultUri, includeInactive: false, NullProbeLog.Instance);
 
         var test = Assert.Single(domains, d => d.Name == "test");
         Assert.Equal(LibvirtTestDriver.DefaultUri, test.Uri);
@@ -36,8 +35,8 @@ public class DomainListingTests
     {
         Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
 
-        var active = EngineServices.Domains.GetDomains(LibvirtTestDriver.NodeUri, includeInactive: false, NullProbeLog.Instance);
-        var all = EngineServices.Domains.GetDomains(LibvirtTestDriver.NodeUri, includeInactive: true, NullProbeLog.Instance);
+        var active = VmProbe.Composition.DomainListing.List(LibvirtTestDriver.NodeUri, includeInactive: false, NullProbeLog.Instance);
+        var all = VmProbe.Composition.DomainListing.List(LibvirtTestDriver.NodeUri, includeInactive: true, NullProbeLog.Instance);
         using var session = new VmProbe.Libvirt.LibvirtSession(LibvirtTestDriver.NodeUri, TimeSpan.FromSeconds(30), NullProbeLog.Instance);
         using var discovery = new VmProbe.Libvirt.LibvirtDomainDiscovery(session, includeInactive: true);
         var discovered = discovery.Discover(NullProbeLog.Instance, default);
@@ -113,7 +112,7 @@ public class DomainListingTests
         Assert.Contains(LibvirtTestDriver.NodeUri, elsewhere.Message);
 
         var errors = new List<VmProbeException>();
-        using var counters = EngineServices.PerfSessions.Open(
+        using var counters = PerfSourceSession.Open(
             new[] { PerfEventCatalog.Parse("task_clock") }, new[] { live }, includeHost: false, PerfAttribution.Thread, perCpu: false, errors, NullProbeLog.Instance);
         var error = Assert.Single(errors);
         Assert.Equal("domain_process,not_found", error.ErrorId);
@@ -123,9 +122,7 @@ public class DomainListingTests
         Assert.Empty(counters.CountedDomains);
 
         // Read-VmPerfCounter reads such a session after -Duration: nothing to report, and no further error.
-        var readErrors = new List<VmProbeException>();
-        Assert.Empty(counters.Read(perVcpu: false, DateTimeOffset.Now, readErrors));
-        Assert.Empty(readErrors);
+        Assert.Empty(counters.Read(perVcpu: false, DateTimeOffset.Now));
     }
 
     private sealed class ListLog : IProbeLog

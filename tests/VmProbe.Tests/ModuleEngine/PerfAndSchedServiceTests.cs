@@ -1,5 +1,4 @@
 using VmProbe.Commands;
-using VmProbe.Commands.Engine;
 using VmProbe.Config;
 using VmProbe.Perf;
 using VmProbe.Procfs;
@@ -21,7 +20,7 @@ public class PerfAndSchedServiceTests
     public void CatalogProbesSupportAndExplainsWhatIsMissing()
     {
         Skip.If(PerfTestSupport.WhyPerfUnavailable is not null, PerfTestSupport.WhyPerfUnavailable);
-        var events = EngineServices.PerfCatalog.ListEvents();
+        var events = PerfEventSupport.ListCatalog();
 
         Assert.Equal(PerfEventCatalog.All.Count, events.Count);
         var taskClock = Assert.Single(events, e => e.Name == "task_clock");
@@ -39,10 +38,10 @@ public class PerfAndSchedServiceTests
     [Fact]
     public void CatalogResolvesEveryCmdletSpelling()
     {
-        Assert.Equal("task_clock", PerfEventNames.Resolve(EngineServices.PerfCatalog, "TaskClock")?.CanonicalName);
-        Assert.Equal("task_clock", PerfEventNames.Resolve(EngineServices.PerfCatalog, "task-clock")?.CanonicalName);
-        Assert.Equal(PerfEventKind.Tracepoint, PerfEventNames.Resolve(EngineServices.PerfCatalog, "sched:sched_switch")?.Kind);
-        Assert.Null(PerfEventNames.Resolve(EngineServices.PerfCatalog, "no_such_event_at_all"));
+        Assert.Equal("task_clock", PerfEventNames.Resolve("TaskClock")?.CanonicalName);
+        Assert.Equal("task_clock", PerfEventNames.Resolve("task-clock")?.CanonicalName);
+        Assert.Equal(PerfEventKind.Tracepoint, PerfEventNames.Resolve("sched:sched_switch")?.Kind);
+        Assert.Null(PerfEventNames.Resolve("no_such_event_at_all"));
     }
 
     [SkippableFact]
@@ -56,9 +55,9 @@ public class PerfAndSchedServiceTests
         var baseline = Requirements.OpenPerfEventFdCount();
         var errors = new List<VmProbeException>();
 
-        var counters = EngineServices.PerfSessions.Open(
+        var counters = PerfSourceSession.Open(
             new[] { TaskClock, cycles }, new[] { SelfDomain(worker.Tid) }, includeHost: true, PerfAttribution.Thread, perCpu: false, errors, NullProbeLog.Instance);
-        var session = new VmPerfSession(counters, new[] { "task_clock", "cpu_cycles" }, new[] { SelfDomain(worker.Tid) }, includeHost: true);
+        var session = new VmPerfSession(counters, new[] { "task_clock", "cpu_cycles" });
         try
         {
             Assert.True(session.OpenFds > 0);
@@ -72,10 +71,8 @@ public class PerfAndSchedServiceTests
             }
 
             worker.Do(() => WorkerThread.SpinCpu(TimeSpan.FromMilliseconds(50)));
-            var readErrors = new List<VmProbeException>();
-            var samples = session.Read(perVcpu: true, DateTimeOffset.Now, readErrors);
+            var samples = session.Read(perVcpu: true, DateTimeOffset.Now);
 
-            Assert.Empty(readErrors);
             var host = Assert.Single(samples, s => s.Scope == VmSampleScope.Host && s.Event == "task_clock");
             var domain = Assert.Single(samples, s => s.Scope == VmSampleScope.Domain && s.Event == "task_clock");
             var vcpu = Assert.Single(samples, s => s.Scope == VmSampleScope.Vcpu && s.Event == "task_clock");
@@ -162,7 +159,7 @@ public class PerfAndSchedServiceTests
         worker.Do(() => WorkerThread.SpinCpu(TimeSpan.FromMilliseconds(20)));
         var errors = new List<VmProbeException>();
 
-        var samples = EngineServices.SchedStats.Read(new[] { SelfDomain(worker.Tid) }, DateTimeOffset.Now, errors, NullProbeLog.Instance);
+        var samples = new DomainSchedStatReader().Read(new[] { SelfDomain(worker.Tid) }, DateTimeOffset.Now, errors, NullProbeLog.Instance);
 
         Assert.Empty(errors);
         var run = Assert.Single(samples, s => s.Family == "domain_sched_run_seconds_total");
@@ -189,7 +186,7 @@ public class PerfAndSchedServiceTests
         var gone = new VmDomain { Name = "gone", Pid = int.MaxValue - 1 };
         var errors = new List<VmProbeException>();
 
-        var samples = EngineServices.SchedStats.Read(new[] { gone, SelfDomain() }, DateTimeOffset.Now, errors, NullProbeLog.Instance);
+        var samples = new DomainSchedStatReader().Read(new[] { gone, SelfDomain() }, DateTimeOffset.Now, errors, NullProbeLog.Instance);
 
         var error = Assert.IsType<ProcfsException>(Assert.Single(errors));
         Assert.Equal(ProbeErrorKind.NotFound, error.Kind);

@@ -105,7 +105,7 @@ public class StatConsistencyTests
     {
         var sample = new VmPerfSample { Scope = VmSampleScope.Host, Event = "task_clock", Value = 42 };
 
-        var text = new VmProbe.Commands.Engine.CorePromTextWriter().Render(SampleExposition.ToMetricSet(new object[] { sample }), "vmprobe");
+        var text = Render(SampleExposition.ToMetricSet(new object[] { sample }));
 
         Assert.Matches("(?m)^# TYPE vmprobe_host_perf_events_total counter$", text);
         Assert.Matches("(?m)^vmprobe_host_perf_events_total\\{event=\"task_clock\"\\} 42$", text);
@@ -115,8 +115,8 @@ public class StatConsistencyTests
     [Fact]
     public void ConfigWithoutAPathIsReadFromEtcVmprobe()
     {
-        Assert.Equal("/etc/vmprobe/config.yaml", VmProbe.Commands.Engine.CoreConfigLoader.DefaultPath);
-        var error = Record.Exception(() => new VmProbe.Commands.Engine.CoreConfigLoader().Load(null));
+        Assert.Equal("/etc/vmprobe/config.yaml", VmProbe.Config.ConfigLoader.DefaultPath);
+        var error = Record.Exception(() => VmProbe.Config.ConfigLoader.Load(VmProbe.Config.ConfigLoader.DefaultPath));
         if (!File.Exists("/etc/vmprobe/config.yaml"))
         {
             Assert.Contains("/etc/vmprobe/config.yaml", Assert.IsAssignableFrom<VmProbeException>(error).Message);
