@@ -26,6 +26,9 @@ public sealed class VmPerfSession : IDisposable
         ModuleState.Current.Track(this);
     }
 
+    /// <summary>The sessions this runspace opened and has not closed yet, oldest first.</summary>
+    public static IReadOnlyList<VmPerfSession> Open => ModuleState.Current.Tracked<VmPerfSession>();
+
     /// <summary>Process-wide session number, from 1.</summary>
     public int Id { get; }
 

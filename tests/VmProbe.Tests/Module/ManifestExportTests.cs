@@ -45,7 +45,11 @@ public class ManifestExportTests
     {
         var psm1 = ModuleMetadata.ReadRepoFile("VmProbe.psm1");
         Assert.Contains("Export-ModuleMember -Function 'Start-VmProbe' -Cmdlet '*'", psm1);
-        Assert.Contains("[VmProbe.VmPerfSession]::CloseAll()", psm1);
+        // The loop is the engine's: the script steps it and closes it, and holds no loop logic of its own.
+        Assert.Contains("Open-VmProbe", psm1);
+        Assert.Contains("Invoke-VmProbeCycle", psm1);
+        Assert.DoesNotContain("Start-Sleep", psm1);
+        Assert.DoesNotContain("Read-VmPerfCounter", psm1);
     }
 
     [Fact]
