@@ -49,7 +49,7 @@ public class ManifestExportTests
         Assert.Contains("Open-VmProbe", psm1);
         Assert.Contains("Invoke-VmProbeCycle", psm1);
         Assert.DoesNotContain("Start-Sleep", psm1);
-        Assert.DoesNotContain("Read-VmPerfCounter", psm1);
+        Assert.DoesNotContain("Start-VmPerfSession", psm1);
     }
 
     [Fact]
