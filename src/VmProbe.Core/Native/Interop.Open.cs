@@ -21,8 +21,12 @@ internal static partial class Interop
         /// open(2); <paramref name="path"/> is NUL-terminated UTF-8 (procfs readers encode into a stack buffer: no string per
         /// file). <paramref name="mode"/> matters only with O_CREAT. Invalid handle and errno on failure.
         /// </summary>
+        internal static unsafe SafeFdHandle Open(byte* path, int flags, int mode) =>
+            new SafeFdHandle(OpenCore(path, flags, mode), FdKind.Transient); // the constructor makes no call: errno is kept
+
+        // open returns a C int: a SafeHandle return would read all of rax, where -1 in eax is not -1.
         [LibraryImport(Libraries.Libc, EntryPoint = "open", SetLastError = true)]
-        internal static unsafe partial SafeFdHandle Open(byte* path, int flags, int mode);
+        private static unsafe partial int OpenCore(byte* path, int flags, int mode);
 
         /// <summary><see cref="Open(byte*, int, int)"/> for a managed path; ENAMETOOLONG when it does not fit PATH_MAX.</summary>
         internal static unsafe SafeFdHandle Open(ReadOnlySpan<char> path, int flags, int mode = 0)

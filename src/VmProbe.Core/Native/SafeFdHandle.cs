@@ -31,7 +31,7 @@ internal sealed class SafeFdHandle : SafeHandle
     {
     }
 
-    /// <summary>An fd returned as a number by a call that cannot return a handle (syscall).</summary>
+    /// <summary>Owns <paramref name="fd"/> as returned by a call returning a C int (-1 on failure gives an invalid handle).</summary>
     internal SafeFdHandle(int fd, FdKind kind)
         : this()
     {
