@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using VmProbe.Native;
 
@@ -139,8 +140,9 @@ public sealed class PerfGroup : IDisposable
             return PerfGroupReadStatus.Ok;
         }
 
-        var headerSize = Marshal.SizeOf<PerfGroupReadHeader>();
-        var valueSize = Marshal.SizeOf<PerfGroupReadValue>();
+        // JIT constants: nothing computed per read.
+        var headerSize = Unsafe.SizeOf<PerfGroupReadHeader>();
+        var valueSize = Unsafe.SizeOf<PerfGroupReadValue>();
         var size = headerSize + (valueSize * handles.Count);
         if (buffer.Length != size)
         {
