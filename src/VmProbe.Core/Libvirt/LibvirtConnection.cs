@@ -41,13 +41,13 @@ public sealed unsafe class LibvirtConnection : IDisposable
     public bool UsesNoWait => !_noWaitRejected && ClientVersion >= NoWaitMinimumVersion && (DaemonVersion == 0 || DaemonVersion >= NoWaitMinimumVersion);
 
     /// <summary>virConnectIsAlive: false once the daemon went away.</summary>
-    public bool IsAlive => !_handle.IsClosed && LibvirtNative.virConnectIsAlive(_handle) == 1;
+    public bool IsAlive => !_handle.IsClosed && Interop.Libvirt.virConnectIsAlive(_handle) == 1;
 
     /// <summary>The version of the libvirt.so.0 that was loaded.</summary>
     public static ulong GetClientVersion()
     {
-        LibvirtLibrary.EnsureLoaded();
-        if (LibvirtNative.virGetVersion(out var version, IntPtr.Zero, IntPtr.Zero) < 0)
+        LibvirtErrors.EnsureLoaded();
+        if (Interop.Libvirt.virGetVersion(out var version, IntPtr.Zero, IntPtr.Zero) < 0)
         {
             throw LibvirtErrors.Capture("virGetVersion");
         }
@@ -63,7 +63,7 @@ public sealed unsafe class LibvirtConnection : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(uri);
         var clientVersion = GetClientVersion();
-        var raw = LibvirtNative.virConnectOpenReadOnly(uri);
+        var raw = Interop.Libvirt.virConnectOpenReadOnly(uri);
         if (raw == IntPtr.Zero)
         {
             throw LibvirtErrors.Capture("virConnectOpenReadOnly", uri);
@@ -72,13 +72,13 @@ public sealed unsafe class LibvirtConnection : IDisposable
         var handle = new LibvirtConnectionHandle(raw);
         LibvirtErrors.InstallSilentHandler(handle);
         ulong daemonVersion = 0;
-        if (LibvirtNative.virConnectGetLibVersion(handle, out var version) == 0)
+        if (Interop.Libvirt.virConnectGetLibVersion(handle, out var version) == 0)
         {
             daemonVersion = version;
         }
         else
         {
-            LibvirtNative.virResetLastError();
+            Interop.Libvirt.virResetLastError();
         }
 
         return new LibvirtConnection(handle, uri, clientVersion, daemonVersion);
@@ -91,7 +91,7 @@ public sealed unsafe class LibvirtConnection : IDisposable
     public IReadOnlyList<LibvirtDomainInfo> ListDomains(bool includeInactive)
     {
         ThrowIfDisposed();
-        var count = LibvirtNative.virConnectListAllDomains(_handle, out var array, includeInactive ? 0 : ListActive);
+        var count = Interop.Libvirt.virConnectListAllDomains(_handle, out var array, includeInactive ? 0 : ListActive);
         if (count < 0)
         {
             throw LibvirtErrors.Capture("virConnectListAllDomains", Uri);
@@ -143,7 +143,7 @@ public sealed unsafe class LibvirtConnection : IDisposable
         ThrowIfDisposed();
         var flags = includeInactive ? 0u : ListActive;
         var useNoWait = UsesNoWait;
-        var count = LibvirtNative.virConnectGetAllDomainStats(_handle, (uint)groups, out var records, flags | (useNoWait ? StatsNoWait : 0));
+        var count = Interop.Libvirt.virConnectGetAllDomainStats(_handle, (uint)groups, out var records, flags | (useNoWait ? StatsNoWait : 0));
         if (count < 0 && useNoWait)
         {
             var error = LibvirtErrors.Capture("virConnectGetAllDomainStats", Uri);
@@ -154,7 +154,7 @@ public sealed unsafe class LibvirtConnection : IDisposable
 
             // A driver that does not know the flag rejects it; remember and ask without it.
             _noWaitRejected = true;
-            count = LibvirtNative.virConnectGetAllDomainStats(_handle, (uint)groups, out records, flags);
+            count = Interop.Libvirt.virConnectGetAllDomainStats(_handle, (uint)groups, out records, flags);
         }
 
         if (count < 0)
@@ -175,9 +175,12 @@ public sealed unsafe class LibvirtConnection : IDisposable
         for (var i = 0; i < count; i++)
         {
             var record = records[i];
-            var namePtr = LibvirtNative.virDomainGetNameBorrowed(record->Domain);
+
+            // The record list owns its domains: a non-owning handle, freed with the list, not here.
+            using var borrowed = new LibvirtDomainHandle(record->Domain, ownsHandle: false);
+            var namePtr = Interop.Libvirt.virDomainGetName(borrowed);
             var name = namePtr is null ? string.Empty : Marshal.PtrToStringUTF8((IntPtr)namePtr) ?? string.Empty;
-            var id = LibvirtNative.virDomainGetUUIDBorrowed(record->Domain, uuid) == 0 ? new Guid(new ReadOnlySpan<byte>(uuid, 16), bigEndian: true) : Guid.Empty;
+            var id = Interop.Libvirt.virDomainGetUUID(borrowed, uuid) == 0 ? new Guid(new ReadOnlySpan<byte>(uuid, 16), bigEndian: true) : Guid.Empty;
             var stats = new DomainStats { Name = name, Uuid = id };
             DomainStatsDecoder.Decode(record->Params, record->ParamCount, stats, includeRaw);
             result.Add(stats);
@@ -188,7 +191,7 @@ public sealed unsafe class LibvirtConnection : IDisposable
 
     private LibvirtDomainInfo? TryDescribe(LibvirtDomainHandle domain)
     {
-        var namePtr = LibvirtNative.virDomainGetName(domain);
+        var namePtr = Interop.Libvirt.virDomainGetName(domain);
         if (namePtr is null)
         {
             throw LibvirtErrors.Capture("virDomainGetName", Uri);
@@ -196,13 +199,13 @@ public sealed unsafe class LibvirtConnection : IDisposable
 
         var name = Marshal.PtrToStringUTF8((IntPtr)namePtr) ?? string.Empty;
         var uuid = stackalloc byte[16];
-        if (LibvirtNative.virDomainGetUUID(domain, uuid) < 0)
+        if (Interop.Libvirt.virDomainGetUUID(domain, uuid) < 0)
         {
             throw LibvirtErrors.Capture("virDomainGetUUID", name);
         }
 
-        var id = LibvirtNative.virDomainGetID(domain);
-        if (LibvirtNative.virDomainGetInfo(domain, out var info) < 0)
+        var id = Interop.Libvirt.virDomainGetID(domain);
+        if (Interop.Libvirt.virDomainGetInfo(domain, out var info) < 0)
         {
             var error = LibvirtErrors.Capture("virDomainGetInfo", name);
             if (error.Code == LibvirtErrorCode.NoDomain)
@@ -215,7 +218,7 @@ public sealed unsafe class LibvirtConnection : IDisposable
 
         var state = (VmDomainState)info.State;
         var reason = 0;
-        if (LibvirtNative.virDomainGetState(domain, out var stateValue, out var reasonValue, 0) == 0)
+        if (Interop.Libvirt.virDomainGetState(domain, out var stateValue, out var reasonValue, 0) == 0)
         {
             state = (VmDomainState)stateValue;
             reason = reasonValue;

@@ -1,7 +1,13 @@
+using System.Globalization;
+
 namespace VmProbe.Native;
 
-/// <summary>Linux (x86_64 / generic) errno values with their symbolic names and strerror-like text, shared by all native wrappers.</summary>
-public static class Errno
+/// <summary>
+/// The one errno table: Linux values (asm-generic, the same on x86-64 and arm64), their symbolic names for ErrorIds such
+/// as <c>perf_event_open,EACCES</c>, and strerror-like text for messages. Which exception an errno becomes is decided by
+/// the layer that made the call (Perf, Procfs, Libvirt, Prometheus), not here.
+/// </summary>
+internal static class Errno
 {
     public const int EPERM = 1;
     public const int ENOENT = 2;
@@ -17,19 +23,30 @@ public static class Errno
     public const int EFAULT = 14;
     public const int EBUSY = 16;
     public const int EEXIST = 17;
+    public const int EXDEV = 18;
     public const int ENODEV = 19;
     public const int ENOTDIR = 20;
+    public const int EISDIR = 21;
     public const int EINVAL = 22;
     public const int ENFILE = 23;
     public const int EMFILE = 24;
+    public const int EFBIG = 27;
     public const int ENOSPC = 28;
+    public const int EROFS = 30;
+    public const int ENAMETOOLONG = 36;
+    public const int ENOTEMPTY = 39;
+    public const int ELOOP = 40;
     public const int EOVERFLOW = 75;
     public const int EOPNOTSUPP = 95;
     public const int ETIMEDOUT = 110;
     public const int ECONNREFUSED = 111;
+    public const int EDQUOT = 122;
 
     /// <summary>The symbolic name (<c>EACCES</c>), or <c>E{n}</c> for a value this table does not know.</summary>
-    public static string Name(int errno) => errno switch
+    public static string Name(int errno) => KnownName(errno) ?? "E" + errno.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The symbolic name, or null for a value this table does not know (callers with their own fallback).</summary>
+    public static string? KnownName(int errno) => errno switch
     {
         EPERM => "EPERM",
         ENOENT => "ENOENT",
@@ -45,17 +62,25 @@ public static class Errno
         EFAULT => "EFAULT",
         EBUSY => "EBUSY",
         EEXIST => "EEXIST",
+        EXDEV => "EXDEV",
         ENODEV => "ENODEV",
         ENOTDIR => "ENOTDIR",
+        EISDIR => "EISDIR",
         EINVAL => "EINVAL",
         ENFILE => "ENFILE",
         EMFILE => "EMFILE",
+        EFBIG => "EFBIG",
         ENOSPC => "ENOSPC",
+        EROFS => "EROFS",
+        ENAMETOOLONG => "ENAMETOOLONG",
+        ENOTEMPTY => "ENOTEMPTY",
+        ELOOP => "ELOOP",
         EOVERFLOW => "EOVERFLOW",
         EOPNOTSUPP => "EOPNOTSUPP",
         ETIMEDOUT => "ETIMEDOUT",
         ECONNREFUSED => "ECONNREFUSED",
-        _ => "E" + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        EDQUOT => "EDQUOT",
+        _ => null,
     };
 
     /// <summary>Human text like strerror(3).</summary>
@@ -75,29 +100,24 @@ public static class Errno
         EFAULT => "Bad address",
         EBUSY => "Device or resource busy",
         EEXIST => "File exists",
+        EXDEV => "Invalid cross-device link",
         ENODEV => "No such device",
         ENOTDIR => "Not a directory",
+        EISDIR => "Is a directory",
         EINVAL => "Invalid argument",
         ENFILE => "Too many open files in system",
         EMFILE => "Too many open files",
+        EFBIG => "File too large",
         ENOSPC => "No space left on device",
+        EROFS => "Read-only file system",
+        ENAMETOOLONG => "File name too long",
+        ENOTEMPTY => "Directory not empty",
+        ELOOP => "Too many levels of symbolic links",
         EOVERFLOW => "Value too large for defined data type",
         EOPNOTSUPP => "Operation not supported",
         ETIMEDOUT => "Connection timed out",
         ECONNREFUSED => "Connection refused",
-        _ => "Unknown error " + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
-
-    /// <summary>The usual mapping of an errno to what a caller can act on.</summary>
-    public static ProbeErrorKind ToKind(int errno) => errno switch
-    {
-        EPERM or EACCES => ProbeErrorKind.PermissionDenied,
-        ENOENT or ESRCH or ENXIO => ProbeErrorKind.NotFound,
-        EOPNOTSUPP or ENODEV => ProbeErrorKind.NotSupported,
-        EMFILE or ENFILE or ENOMEM or EAGAIN or EBUSY or ENOSPC => ProbeErrorKind.ResourceUnavailable,
-        EINVAL or E2BIG or EBADF or EFAULT or EOVERFLOW => ProbeErrorKind.InvalidArgument,
-        ETIMEDOUT => ProbeErrorKind.Timeout,
-        ECONNREFUSED => ProbeErrorKind.ConnectionError,
-        _ => ProbeErrorKind.Unknown,
+        EDQUOT => "Disk quota exceeded",
+        _ => "Unknown error " + errno.ToString(CultureInfo.InvariantCulture),
     };
 }

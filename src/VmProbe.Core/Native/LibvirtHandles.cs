@@ -18,10 +18,10 @@ internal sealed class LibvirtConnectionHandle : SafeHandle
 
     public override bool IsInvalid => handle == IntPtr.Zero;
 
-    protected override bool ReleaseHandle() => LibvirtNative.virConnectClose(handle) >= 0;
+    protected override bool ReleaseHandle() => Interop.Libvirt.virConnectClose(handle) >= 0;
 }
 
-/// <summary>A virDomainPtr; released with virDomainFree.</summary>
+/// <summary>A virDomainPtr; released with virDomainFree unless borrowed (a stats record's domain, freed with its list).</summary>
 internal sealed class LibvirtDomainHandle : SafeHandle
 {
     public LibvirtDomainHandle()
@@ -29,15 +29,15 @@ internal sealed class LibvirtDomainHandle : SafeHandle
     {
     }
 
-    public LibvirtDomainHandle(IntPtr handle)
-        : base(IntPtr.Zero, ownsHandle: true)
+    public LibvirtDomainHandle(IntPtr handle, bool ownsHandle = true)
+        : base(IntPtr.Zero, ownsHandle)
     {
         SetHandle(handle);
     }
 
     public override bool IsInvalid => handle == IntPtr.Zero;
 
-    protected override bool ReleaseHandle() => LibvirtNative.virDomainFree(handle) >= 0;
+    protected override bool ReleaseHandle() => Interop.Libvirt.virDomainFree(handle) >= 0;
 }
 
 /// <summary>The NULL-terminated virDomainStatsRecordPtr array from virConnectGetAllDomainStats; released with virDomainStatsRecordListFree.</summary>
@@ -56,7 +56,7 @@ internal sealed class LibvirtStatsRecordListHandle : SafeHandle
 
     protected override bool ReleaseHandle()
     {
-        LibvirtNative.virDomainStatsRecordListFree(handle);
+        Interop.Libvirt.virDomainStatsRecordListFree(handle);
         return true;
     }
 }

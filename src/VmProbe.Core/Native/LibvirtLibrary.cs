@@ -1,44 +1,47 @@
 using System.Reflection;
 using System.Runtime.InteropServices;
-using VmProbe.Libvirt;
 
 namespace VmProbe.Native;
 
 /// <summary>
-/// Finds and loads libvirt.so.0 once. The DllImport resolver lets <c>VMPROBE_LIBVIRT_PATH</c> point at another build,
-/// and loading up front turns a missing library into a <see cref="LibvirtUnavailableException"/> at first use instead
-/// of a DllNotFoundException from deep inside a call.
+/// Finds and loads libvirt.so.0 once. The DllImport resolver (LibraryImport goes through it too) lets
+/// <c>VMPROBE_LIBVIRT_PATH</c> point at another build, and loading up front lets the Libvirt layer turn a missing library
+/// into its own clear exception at first use instead of a DllNotFoundException from deep inside a call.
 /// </summary>
 internal static class LibvirtLibrary
 {
-    /// <summary>The exact soname: the unversioned libvirt.so only exists where libvirt-dev is installed.</summary>
-    public const string Name = "libvirt.so.0";
+    public const string Name = Interop.Libraries.Libvirt;
 
     public const string PathVariable = "VMPROBE_LIBVIRT_PATH";
 
     private static readonly object Gate = new();
     private static IntPtr _handle;
-    private static LibvirtUnavailableException? _loadFailure;
+    private static string? _loadFailure;
     private static bool _resolverInstalled;
 
-    /// <summary>Loads the library (once) and silences libvirt's default stderr error printer; throws when it cannot be loaded.</summary>
-    public static void EnsureLoaded()
+    /// <summary>
+    /// Loads the library (once) and silences libvirt's default stderr error printer. False with a one-line reason
+    /// (library, variable, fix) when it cannot be loaded; the first failure is remembered, not retried.
+    /// </summary>
+    public static bool TryLoad(out string? failure)
     {
+        failure = null;
         if (_handle != IntPtr.Zero)
         {
-            return;
+            return true;
         }
 
         lock (Gate)
         {
             if (_handle != IntPtr.Zero)
             {
-                return;
+                return true;
             }
 
             if (_loadFailure is not null)
             {
-                throw _loadFailure;
+                failure = _loadFailure;
+                return false;
             }
 
             InstallResolver();
@@ -48,17 +51,18 @@ internal static class LibvirtLibrary
                 : NativeLibrary.TryLoad(overridePath, out handle); // the exact file: no name variations, no search path
             if (!loaded)
             {
-                _loadFailure = new LibvirtUnavailableException(DescribeLoadFailure(overridePath));
-                throw _loadFailure;
+                failure = _loadFailure = DescribeLoadFailure(overridePath);
+                return false;
             }
 
             _handle = handle;
-            LibvirtErrors.InstallSilentHandler();
+            LibvirtLastError.InstallSilentHandler();
+            return true;
         }
     }
 
     /// <summary>
-    /// Routes libvirt P/Invokes through <see cref="EnsureLoaded"/> without loading anything now (the module's import
+    /// Routes libvirt P/Invokes through <see cref="TryLoad"/> without loading anything now (the module's import
     /// calls it: import must succeed on a host without libvirt). Idempotent.
     /// </summary>
     public static void InstallResolver()
@@ -96,10 +100,10 @@ internal static class LibvirtLibrary
             return IntPtr.Zero;
         }
 
-        if (_handle == IntPtr.Zero)
+        if (_handle == IntPtr.Zero && !TryLoad(out var failure))
         {
-            // A P/Invoke reached before EnsureLoaded: load now so the failure is the same clear exception.
-            EnsureLoaded();
+            // A P/Invoke reached before the Libvirt layer loaded the library: the same clear text, in the runtime's own exception.
+            throw new DllNotFoundException(failure);
         }
 
         return _handle;

@@ -8,7 +8,7 @@ namespace VmProbe.Native;
 /// (bits in <see cref="PerfAttrFlags"/>); unions are represented by their first or most useful member.
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = SizeVer8)]
-public struct PerfEventAttr
+internal struct PerfEventAttr
 {
     public const int SizeVer8 = 136;
 
@@ -46,7 +46,7 @@ public struct PerfEventAttr
 }
 
 /// <summary>Bits of perf_event_attr's bit-field word (offset 40), in the header's declaration order.</summary>
-public static class PerfAttrFlags
+internal static class PerfAttrFlags
 {
     public const ulong Disabled = 1UL << 0;
     public const ulong Inherit = 1UL << 1;

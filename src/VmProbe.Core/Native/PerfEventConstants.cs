@@ -1,7 +1,7 @@
 namespace VmProbe.Native;
 
 /// <summary>Constants of include/uapi/linux/perf_event.h the engine uses.</summary>
-public static class PerfEventConstants
+internal static class PerfEventConstants
 {
     public const uint TypeHardware = 0;
     public const uint TypeSoftware = 1;

@@ -9,14 +9,10 @@ namespace VmProbe.Native;
 /// enumeration stats every entry, and even a bare listing builds a dentry per fd: at thousands of perf and kept procfs
 /// fds the listing alone cost a sixth of a cycle).
 /// </summary>
-public static unsafe partial class ProcessFds
+internal static unsafe class ProcessFds
 {
     private const string FdDirectory = "/proc/self/fd";
     private const int BufferBytes = 32 * 1024;
-
-    // struct linux_dirent64 { u64 d_ino; s64 d_off; u16 d_reclen; u8 d_type; char d_name[]; }
-    private const int RecordLengthOffset = 16;
-    private const int NameOffset = 19;
 
     /// <summary>Open fds of this process (not counting the one used to list them); -1 when /proc/self/fd cannot be read.</summary>
     public static int CountOpen()
@@ -35,31 +31,23 @@ public static unsafe partial class ProcessFds
     /// <summary>The size statx reports for /proc/self/fd: the open fd count on Linux 6.2+, 0 before; -1 on error.</summary>
     internal static long CountFromDirectorySize()
     {
-        // struct statx is 256 bytes with the same layout on every architecture; stx_mask at 0, stx_size (u64) at 40.
-        const int StatxBytes = 256;
-        const int MaskOffset = 0;
-        const int SizeOffset = 40;
-        const uint StatxSize = 0x200;
-        const int AtFdCwd = -100;
-
-        var buffer = stackalloc byte[StatxBytes];
+        Interop.Libc.Statx statx;
         fixed (byte* path = "/proc/self/fd\0"u8)
         {
-            if (Statx(AtFdCwd, path, 0, StatxSize, buffer) != 0)
+            if (Interop.Libc.StatX(Interop.Libc.AtFdCwd, path, 0, Interop.Libc.StatxSize, &statx) != 0)
             {
                 return -1;
             }
         }
 
-        var mask = *(uint*)(buffer + MaskOffset);
-        return (mask & StatxSize) == 0 ? 0 : (long)*(ulong*)(buffer + SizeOffset);
+        return (statx.Mask & Interop.Libc.StatxSize) == 0 ? 0 : (long)statx.Size;
     }
 
     /// <summary>Entries of <paramref name="directory"/> (without <c>.</c> and <c>..</c>), from getdents64 alone; -1 when unreadable.</summary>
     internal static int CountDirectoryEntries(string directory)
     {
-        var dirFd = Libc.Open(directory, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
-        if (dirFd < 0)
+        using var dirFd = Interop.Libc.Open(directory, Interop.Libc.O_RDONLY | Interop.Libc.O_DIRECTORY | Interop.Libc.O_CLOEXEC);
+        if (dirFd.IsInvalid)
         {
             return -1;
         }
@@ -72,12 +60,12 @@ public static unsafe partial class ProcessFds
             {
                 while (true)
                 {
-                    var n = GetDents64(dirFd, start, (nuint)buffer.Length);
+                    var n = Interop.Libc.GetDents64(dirFd, start, (nuint)buffer.Length);
                     if (n < 0)
                     {
-                        if (Marshal.GetLastPInvokeError() == 4)
+                        if (Marshal.GetLastPInvokeError() == Errno.EINTR)
                         {
-                            continue; // EINTR
+                            continue;
                         }
 
                         return -1;
@@ -97,7 +85,6 @@ public static unsafe partial class ProcessFds
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
-            Libc.Close(dirFd);
         }
     }
 
@@ -106,9 +93,10 @@ public static unsafe partial class ProcessFds
     {
         var count = 0;
         var offset = 0;
+        const int NameOffset = Interop.Libc.LinuxDirent64.NameOffset;
         while (offset + NameOffset < records.Length)
         {
-            var length = MemoryMarshal.Read<ushort>(records[(offset + RecordLengthOffset)..]);
+            var length = MemoryMarshal.Read<ushort>(records[(offset + Interop.Libc.LinuxDirent64.RecordLengthOffset)..]);
             if (length == 0)
             {
                 break;
@@ -126,10 +114,4 @@ public static unsafe partial class ProcessFds
 
         return count;
     }
-
-    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
-    private static partial int Statx(int dirFd, byte* path, int flags, uint mask, byte* buffer);
-
-    [LibraryImport("libc", EntryPoint = "getdents64", SetLastError = true)]
-    private static partial nint GetDents64(int fd, byte* buffer, nuint count);
 }

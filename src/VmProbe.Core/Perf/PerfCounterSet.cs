@@ -138,20 +138,23 @@ public sealed class PerfCounterSet : IDisposable
     {
         var pid = Target.ThreadId;
         ulong flags = 0;
-        var cgroupFd = -1;
+        SafeFdHandle? cgroupDir = null;
         if (Target.Kind == PerfTargetKind.Cgroup)
         {
-            cgroupFd = Libc.Open(Target.CgroupPath!, Libc.O_RDONLY | Libc.O_DIRECTORY | Libc.O_CLOEXEC);
-            if (cgroupFd < 0)
+            cgroupDir = Interop.Libc.Open(Target.CgroupPath!, Interop.Libc.O_RDONLY | Interop.Libc.O_DIRECTORY | Interop.Libc.O_CLOEXEC);
+            if (cgroupDir.IsInvalid)
             {
                 var errno = Marshal.GetLastPInvokeError();
+                cgroupDir.Dispose();
                 throw new VmProbeException(
                     $"cannot open cgroup directory '{Target.CgroupPath}': {Errno.Name(errno)} ({Errno.Describe(errno)})",
                     "cgroup_open," + Errno.Name(errno),
-                    Errno.ToKind(errno));
+                    PerfEventException.KindOf(errno));
             }
 
-            pid = cgroupFd;
+            // perf_event_open takes the cgroup fd in its pid argument (an int): the handle stays open until the finally
+            // below, after the last open, so the number cannot be closed and reused meanwhile.
+            pid = (int)cgroupDir.DangerousGetHandle();
             flags = PerfEventConstants.FlagPidCgroup;
         }
 
@@ -183,11 +186,8 @@ public sealed class PerfCounterSet : IDisposable
         }
         finally
         {
-            if (cgroupFd >= 0)
-            {
-                // The kernel holds its own reference on the cgroup once the events are open.
-                Libc.Close(cgroupFd);
-            }
+            // The kernel holds its own reference on the cgroup once the events are open.
+            cgroupDir?.Dispose();
         }
     }
 

@@ -63,7 +63,20 @@ public class PerfEventException : VmProbeException
             case Native.Errno.E2BIG:
                 return new PerfEventException(text, operation, errno, eventName, target, ProbeErrorKind.InvalidArgument);
             default:
-                return new PerfEventException(text, operation, errno, eventName, target, Native.Errno.ToKind(errno));
+                return new PerfEventException(text, operation, errno, eventName, target, KindOf(errno));
         }
     }
+
+    /// <summary>The usual mapping of an errno from a perf (or fd-limit) call to what a caller can act on.</summary>
+    internal static ProbeErrorKind KindOf(int errno) => errno switch
+    {
+        Native.Errno.EPERM or Native.Errno.EACCES => ProbeErrorKind.PermissionDenied,
+        Native.Errno.ENOENT or Native.Errno.ESRCH or Native.Errno.ENXIO => ProbeErrorKind.NotFound,
+        Native.Errno.EOPNOTSUPP or Native.Errno.ENODEV => ProbeErrorKind.NotSupported,
+        Native.Errno.EMFILE or Native.Errno.ENFILE or Native.Errno.ENOMEM or Native.Errno.EAGAIN or Native.Errno.EBUSY or Native.Errno.ENOSPC => ProbeErrorKind.ResourceUnavailable,
+        Native.Errno.EINVAL or Native.Errno.E2BIG or Native.Errno.EBADF or Native.Errno.EFAULT or Native.Errno.EOVERFLOW => ProbeErrorKind.InvalidArgument,
+        Native.Errno.ETIMEDOUT => ProbeErrorKind.Timeout,
+        Native.Errno.ECONNREFUSED => ProbeErrorKind.ConnectionError,
+        _ => ProbeErrorKind.Unknown,
+    };
 }

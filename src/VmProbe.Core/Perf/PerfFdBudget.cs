@@ -31,7 +31,7 @@ public sealed class PerfFdBudget
     public int ReservedFds { get; }
 
     /// <summary>Perf fds open right now in this process (all sessions), for the <c>probe_open_fds</c> metric.</summary>
-    public static long OpenPerfFds => PerfEventHandle.OpenCount;
+    public static long OpenPerfFds => SafeFdHandle.OpenCount(FdKind.PerfEvent);
 
     /// <summary>All fds of this process (/proc/self/fd entries, listed without a stat per entry); -1 when unreadable.</summary>
     public static int CountProcessFds() => ProcessFds.CountOpen();
@@ -41,7 +41,7 @@ public sealed class PerfFdBudget
     public static long Estimate(int events, int targets, int cpusPerTarget = 1) => (long)events * targets * Math.Max(1, cpusPerTarget);
 
     /// <summary>Procfs fds kept open across cycles (per-thread schedstat/stat files); they count against the same limit.</summary>
-    public static long KeptProcfsFds => VmProbe.Procfs.KeptProcFileHandle.OpenCount;
+    public static long KeptProcfsFds => SafeFdHandle.OpenCount(FdKind.KeptProcfs);
 
     /// <summary>
     /// Whether <paramref name="additionalFds"/> more perf fds fit under the limit, counting the kept procfs fds and keeping
@@ -64,11 +64,11 @@ public sealed class PerfFdBudget
 
     public static unsafe (ulong Soft, ulong Hard) GetNoFileLimit()
     {
-        Libc.RLimit limit;
-        if (Libc.GetRLimit(Libc.RlimitNoFile, &limit) != 0)
+        Interop.Libc.RLimit limit;
+        if (Interop.Libc.GetRLimit(Interop.Libc.RlimitNoFile, &limit) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            throw new VmProbeException($"getrlimit(RLIMIT_NOFILE) failed: {Errno.Describe(errno)}", "getrlimit," + Errno.Name(errno), Errno.ToKind(errno));
+            throw new VmProbeException($"getrlimit(RLIMIT_NOFILE) failed: {Errno.Describe(errno)}", "getrlimit," + Errno.Name(errno), PerfEventException.KindOf(errno));
         }
 
         return (limit.Current, limit.Maximum);
@@ -77,11 +77,11 @@ public sealed class PerfFdBudget
     private static unsafe void SetNoFileSoftLimit(ulong soft)
     {
         var (_, hard) = GetNoFileLimit();
-        var limit = new Libc.RLimit { Current = soft, Maximum = hard };
-        if (Libc.SetRLimit(Libc.RlimitNoFile, &limit) != 0)
+        var limit = new Interop.Libc.RLimit { Current = soft, Maximum = hard };
+        if (Interop.Libc.SetRLimit(Interop.Libc.RlimitNoFile, &limit) != 0)
         {
             var errno = Marshal.GetLastPInvokeError();
-            throw new VmProbeException($"setrlimit(RLIMIT_NOFILE, {soft}) failed: {Errno.Describe(errno)}", "setrlimit," + Errno.Name(errno), Errno.ToKind(errno));
+            throw new VmProbeException($"setrlimit(RLIMIT_NOFILE, {soft}) failed: {Errno.Describe(errno)}", "setrlimit," + Errno.Name(errno), PerfEventException.KindOf(errno));
         }
     }
 }

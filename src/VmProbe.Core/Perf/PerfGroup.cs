@@ -1,4 +1,5 @@
-using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using VmProbe.Native;
 
 namespace VmProbe.Perf;
@@ -24,7 +25,7 @@ public sealed class PerfGroup : IDisposable
     internal const ulong ReadFormat = PerfEventConstants.FormatGroup | PerfEventConstants.FormatId
         | PerfEventConstants.FormatTotalTimeEnabled | PerfEventConstants.FormatTotalTimeRunning;
 
-    private readonly List<PerfEventHandle> handles = new(4);
+    private readonly List<SafeFdHandle> handles = new(4);
     private readonly List<int> eventIndexes = new(4);
     private readonly List<ulong> ids = new(4);
     private byte[] buffer = Array.Empty<byte>();
@@ -93,12 +94,12 @@ public sealed class PerfGroup : IDisposable
     /// <summary>Opens one more event in the group (the first becomes the leader). Returns 0 or the errno.</summary>
     internal int TryAdd(ref PerfEventAttr attr, int eventIndex)
     {
-        var groupFd = handles.Count == 0 ? -1 : handles[0].Fd;
+        var groupFd = handles.Count == 0 ? null : handles[0];
 
         // Only the leader is created disabled: members follow it. A disabled member is not reliably enabled by the
         // leader's PERF_IOC_FLAG_GROUP enable (a system-wide cpu_clock member stays at 0).
         attr.Flags = handles.Count == 0 ? attr.Flags | PerfAttrFlags.Disabled : attr.Flags & ~PerfAttrFlags.Disabled;
-        var errno = PerfEventNative.TryOpen(ref attr, Pid, Cpu, groupFd, OpenFlags, out var handle);
+        var errno = PerfEventFd.TryOpen(ref attr, Pid, Cpu, groupFd, OpenFlags, out var handle);
         if (errno != 0)
         {
             return errno;
@@ -106,7 +107,7 @@ public sealed class PerfGroup : IDisposable
 
         try
         {
-            ids.Add(PerfEventNative.GetId(handle!));
+            ids.Add(PerfEventFd.GetId(handle!));
         }
         catch
         {
@@ -124,7 +125,7 @@ public sealed class PerfGroup : IDisposable
     {
         if (handles.Count > 0)
         {
-            PerfEventNative.Enable(handles[0], group: true);
+            PerfEventFd.Enable(handles[0], group: true);
         }
     }
 
@@ -139,14 +140,17 @@ public sealed class PerfGroup : IDisposable
             return PerfGroupReadStatus.Ok;
         }
 
-        var size = 24 + (16 * handles.Count);
+        // JIT constants: nothing computed per read.
+        var headerSize = Unsafe.SizeOf<PerfGroupReadHeader>();
+        var valueSize = Unsafe.SizeOf<PerfGroupReadValue>();
+        var size = headerSize + (valueSize * handles.Count);
         if (buffer.Length != size)
         {
             // Sized at the first read, not per member added: a group of a thousand events would allocate 8 MB opening.
             buffer = new byte[size];
         }
 
-        var n = PerfEventNative.Read(handles[0], buffer);
+        var n = PerfEventFd.Read(handles[0], buffer);
         if (n == 0 || n == -Errno.ESRCH)
         {
             return PerfGroupReadStatus.Gone;
@@ -158,23 +162,25 @@ public sealed class PerfGroup : IDisposable
         }
 
         var data = buffer.AsSpan(0, n);
-        if (n < 24)
+        if (n < headerSize)
         {
             throw new VmProbeException($"perf_event_read: short read of {n} bytes for pid {Pid} cpu {Cpu}", "perf_event_read,InvalidData", ProbeErrorKind.InvalidData);
         }
 
-        var nr = (int)BinaryPrimitives.ReadUInt64LittleEndian(data);
-        var enabled = BinaryPrimitives.ReadUInt64LittleEndian(data[8..]);
-        var running = BinaryPrimitives.ReadUInt64LittleEndian(data[16..]);
-        if (nr > handles.Count || n < 24 + (16 * nr))
+        var header = MemoryMarshal.Read<PerfGroupReadHeader>(data);
+        var nr = (int)header.Count;
+        var enabled = header.TimeEnabled;
+        var running = header.TimeRunning;
+        if (nr > handles.Count || n < headerSize + (valueSize * nr))
         {
             throw new VmProbeException($"perf_event_read: group of {handles.Count} returned {nr} values in {n} bytes", "perf_event_read,InvalidData", ProbeErrorKind.InvalidData);
         }
 
+        var values = MemoryMarshal.Cast<byte, PerfGroupReadValue>(data.Slice(headerSize, valueSize * nr));
         for (var i = 0; i < nr; i++)
         {
-            var value = BinaryPrimitives.ReadUInt64LittleEndian(data[(24 + (16 * i))..]);
-            var id = BinaryPrimitives.ReadUInt64LittleEndian(data[(32 + (16 * i))..]);
+            var value = values[i].Value;
+            var id = values[i].Id;
             var slot = i < ids.Count && ids[i] == id ? i : ids.IndexOf(id);
             if (slot < 0)
             {

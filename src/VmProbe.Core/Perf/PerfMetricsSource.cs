@@ -188,7 +188,7 @@ public sealed class PerfMetricsSource : IPreparedSource
         }
 
         metrics.Family("probe_perf_open_fds", MetricType.Gauge, "Perf event file descriptors open in the probe process.")
-            .Add(PerfEventHandle.OpenCount);
+            .Add(PerfFdBudget.OpenPerfFds);
     }
 
     public void Dispose()
@@ -224,7 +224,7 @@ public sealed class PerfMetricsSource : IPreparedSource
         if (!budget.Fits(needed))
         {
             LogHostFailureOnce($"perf: host counters not opened: {openable.Length} events x {cpuCount} CPUs need {needed} perf fds; "
-                + $"{PerfEventHandle.OpenCount} are open, {budget.ReservedFds} kept for other files, RLIMIT_NOFILE is {budget.Limit}");
+                + $"{PerfFdBudget.OpenPerfFds} are open, {budget.ReservedFds} kept for other files, RLIMIT_NOFILE is {budget.Limit}");
             return;
         }
 
@@ -378,7 +378,7 @@ public sealed class PerfMetricsSource : IPreparedSource
     }
 
     private string BudgetMessage(VmDomain domain, long needed, string what) =>
-        $"perf: domain '{domain.Name}' is not counted: {what} need {needed} perf fds; {PerfEventHandle.OpenCount} are open, "
+        $"perf: domain '{domain.Name}' is not counted: {what} need {needed} perf fds; {PerfFdBudget.OpenPerfFds} are open, "
         + $"{budget.ReservedFds} kept for other files, RLIMIT_NOFILE is {budget.Limit}. Raise the hard open-file limit or count fewer events.";
 
     private void LogRefusedOnce(DomainKey key, LogLevel level, string message)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using VmProbe.Native;
 
 namespace VmProbe.Perf;
 
@@ -95,7 +96,7 @@ public static class TracepointResolver
             if (found is null)
             {
                 string reason;
-                if (geteuid() != 0)
+                if (Interop.Libc.GetEUid() != 0)
                 {
                     reason = "it is not mounted and mounting it needs root";
                 }
@@ -103,7 +104,7 @@ public static class TracepointResolver
                 {
                     reason = $"{TracingPath} does not exist (kernel without CONFIG_TRACING?)";
                 }
-                else if (mount("nodev", TracingPath, "tracefs", 0, IntPtr.Zero) != 0)
+                else if (Interop.Libc.Mount("nodev", TracingPath, "tracefs", 0, IntPtr.Zero) != 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
                     reason = $"mount -t tracefs nodev {TracingPath} failed: {Marshal.GetPInvokeErrorMessage(errno)}";
@@ -128,10 +129,4 @@ public static class TracepointResolver
             return found;
         }
     }
-
-    [DllImport("libc", SetLastError = true)]
-    private static extern int mount(string source, string target, string filesystemtype, ulong mountflags, IntPtr data);
-
-    [DllImport("libc")]
-    private static extern uint geteuid();
 }

@@ -115,7 +115,7 @@ public sealed class DomainProcfsSample
 /// return false. Buffers (file buffer, thread list) are reused: no allocation per thread. Not thread-safe.
 /// </summary>
 /// <remarks>
-/// Both files of every thread are kept open across cycles (<see cref="KeptProcFileHandle"/>) and re-read with pread:
+/// Both files of every thread are kept open across cycles (<see cref="KeptProcFile"/>) and re-read with pread:
 /// the open and close are two thirds of a procfs read. A kept file whose thread exited fails to read (even when its id
 /// was reused) and is closed; files of threads not listed in a cycle (between <see cref="BeginCycle"/> and
 /// <see cref="EndCycle"/>) are closed at its end. At most <see cref="MaxKeptFds"/> files (and half of RLIMIT_NOFILE) are kept, and never so many that
@@ -164,7 +164,7 @@ public sealed class DomainProcfsSampler : IDisposable
         }
 
         // The fds still free for kept files: perf fds count first (they cannot fall back), and a reserve stays free twice.
-        var free = limit - PerfFdBudget.OpenPerfFds - (KeptProcFileHandle.OpenCount - KeptFdCount) - (2L * PerfFdBudget.DefaultReservedFds);
+        var free = limit - PerfFdBudget.OpenPerfFds - (KeptProcFile.OpenCount - KeptFdCount) - (2L * PerfFdBudget.DefaultReservedFds);
         // At most half the limit: perf fds cannot fall back to anything, kept files can.
         _keptAllowance = Math.Min(Math.Min(MaxKeptFds, limit / 2), Math.Max(0, free));
     }
@@ -315,16 +315,16 @@ public sealed class DomainProcfsSampler : IDisposable
 
     private struct KeptThreadFiles : IDisposable
     {
-        public KeptThreadFiles(KeptProcFileHandle schedStat, KeptProcFileHandle stat)
+        public KeptThreadFiles(KeptProcFile schedStat, KeptProcFile stat)
         {
             SchedStat = schedStat;
             Stat = stat;
             SeenCycle = 0;
         }
 
-        public KeptProcFileHandle SchedStat { get; }
+        public KeptProcFile SchedStat { get; }
 
-        public KeptProcFileHandle Stat { get; }
+        public KeptProcFile Stat { get; }
 
         public long SeenCycle { get; set; }
 

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Text;
+using VmProbe.Native;
 
 namespace VmProbe.Procfs;
 
@@ -28,51 +30,43 @@ public sealed class ProcFileReader : IDisposable
     {
         ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
         _length = 0;
-        var fd = OpenReadOnly(path);
-
-        if (fd < 0)
+        using var fd = OpenReadOnly(path);
+        if (fd.IsInvalid)
         {
-            return HandleError(System.Runtime.InteropServices.Marshal.GetLastPInvokeError(), path, "open");
+            return HandleError(Marshal.GetLastPInvokeError(), path, "open");
         }
 
-        try
+        while (true)
         {
-            while (true)
+            if (_length == _buffer.Length)
             {
-                if (_length == _buffer.Length)
-                {
-                    Grow();
-                }
-
-                nint n;
-                fixed (byte* b = &_buffer[_length])
-                {
-                    n = ProcfsNative.Read(fd, b, (nuint)(_buffer.Length - _length));
-                }
-
-                if (n < 0)
-                {
-                    var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                    if (errno == ProcfsNative.EINTR)
-                    {
-                        continue;
-                    }
-
-                    _length = 0;
-                    return HandleError(errno, path, "read");
-                }
-
-                if (n == 0)
-                {
-                    return true;
-                }
-
-                _length += (int)n;
+                Grow();
             }
-        }
-        finally
-        {
-            ProcfsNative.Close(fd);
+
+            nint n;
+            fixed (byte* b = &_buffer[_length])
+            {
+                n = Interop.Libc.Read(fd, b, (nuint)(_buffer.Length - _length));
+            }
+
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                _length = 0;
+                return HandleError(errno, path, "read");
+            }
+
+            if (n == 0)
+            {
+                return true;
+            }
+
+            _length += (int)n;
         }
     }
 
@@ -80,14 +74,14 @@ public sealed class ProcFileReader : IDisposable
     /// Opens <paramref name="path"/> to keep it; null when it (or its thread) does not exist, or when the process is out of
     /// fds (EMFILE/ENFILE: the caller falls back to open/read/close). Other failures throw like <see cref="TryRead"/>.
     /// </summary>
-    public unsafe KeptProcFileHandle? TryOpenKept(ReadOnlySpan<char> path, int pid, int tid, string name)
+    internal KeptProcFile? TryOpenKept(ReadOnlySpan<char> path, int pid, int tid, string name)
     {
         var fd = OpenReadOnly(path);
-
-        if (fd < 0)
+        if (fd.IsInvalid)
         {
-            var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-            if (errno is not (ProcfsNative.EMFILE or ProcfsNative.ENFILE))
+            var errno = Marshal.GetLastPInvokeError();
+            fd.Dispose();
+            if (errno is not (Errno.EMFILE or Errno.ENFILE))
             {
                 HandleError(errno, path, "open"); // throws unless the thread is gone
             }
@@ -95,67 +89,55 @@ public sealed class ProcFileReader : IDisposable
             return null;
         }
 
-        return new KeptProcFileHandle(fd, pid, tid, name);
+        return new KeptProcFile(fd, pid, tid, name);
     }
 
     /// <summary>
     /// Re-reads a kept file from offset 0 with pread; false when its thread is gone (ESRCH, ENOENT or nothing to read).
     /// </summary>
-    public unsafe bool TryReadKept(KeptProcFileHandle file, ReadOnlySpan<char> pathForErrors)
+    internal unsafe bool TryReadKept(KeptProcFile file, ReadOnlySpan<char> pathForErrors)
     {
         ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
         _length = 0;
-        var added = false;
-        file.DangerousAddRef(ref added);
-        try
+        while (true)
         {
-            while (true)
+            if (_length == _buffer.Length)
             {
-                if (_length == _buffer.Length)
-                {
-                    Grow();
-                }
-
-                nint n;
-                var requested = _buffer.Length - _length;
-                fixed (byte* b = &_buffer[_length])
-                {
-                    n = ProcfsNative.PRead(file.Fd, b, (nuint)requested, _length);
-                }
-
-                if (n < 0)
-                {
-                    var errno = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
-                    if (errno == ProcfsNative.EINTR)
-                    {
-                        continue;
-                    }
-
-                    _length = 0;
-                    return HandleError(errno, pathForErrors, "read");
-                }
-
-                if (n == 0)
-                {
-                    return _length > 0;
-                }
-
-                _length += (int)n;
-
-                // Kept files are single-record seq files (schedstat, stat): the first read returns the whole content
-                // when it fits, so a short read is the end. Asking again would make procfs render the file once more
-                // (a pread at a non-zero offset re-runs the show function), doubling the cost of the read.
-                if (n < requested)
-                {
-                    return true;
-                }
+                Grow();
             }
-        }
-        finally
-        {
-            if (added)
+
+            nint n;
+            var requested = _buffer.Length - _length;
+            fixed (byte* b = &_buffer[_length])
             {
-                file.DangerousRelease();
+                n = Interop.Libc.PRead(file.Handle, b, (nuint)requested, _length);
+            }
+
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                _length = 0;
+                return HandleError(errno, pathForErrors, "read");
+            }
+
+            if (n == 0)
+            {
+                return _length > 0;
+            }
+
+            _length += (int)n;
+
+            // Kept files are single-record seq files (schedstat, stat): the first read returns the whole content
+            // when it fits, so a short read is the end. Asking again would make procfs render the file once more
+            // (a pread at a non-zero offset re-runs the show function), doubling the cost of the read.
+            if (n < requested)
+            {
+                return true;
             }
         }
     }
@@ -170,28 +152,30 @@ public sealed class ProcFileReader : IDisposable
         fixed (byte* p = pathBytes)
         fixed (byte* t = target)
         {
-            n = ProcfsNative.ReadLink(p, t, (nuint)target.Length);
+            n = Interop.Libc.ReadLink(p, t, (nuint)target.Length);
         }
 
         return n <= 0 ? null : Encoding.UTF8.GetString(target[..(int)n]);
     }
 
-    /// <summary>open(2) read-only and close-on-exec, retried on EINTR; the fd, or -1 with errno left for the caller.</summary>
-    private static unsafe int OpenReadOnly(ReadOnlySpan<char> path)
+    /// <summary>open(2) read-only and close-on-exec, retried on EINTR; an invalid handle with errno left for the caller.</summary>
+    private static unsafe SafeFdHandle OpenReadOnly(ReadOnlySpan<char> path)
     {
         Span<byte> pathBytes = stackalloc byte[MaxPathBytes];
         EncodePath(path, pathBytes);
-        int fd;
         fixed (byte* p = pathBytes)
         {
-            do
+            while (true)
             {
-                fd = ProcfsNative.Open(p, ProcfsNative.OpenReadOnlyFlags);
-            }
-            while (fd < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == ProcfsNative.EINTR);
-        }
+                var fd = Interop.Libc.Open(p, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC, 0);
+                if (!fd.IsInvalid || Marshal.GetLastPInvokeError() != Errno.EINTR)
+                {
+                    return fd;
+                }
 
-        return fd;
+                fd.Dispose();
+            }
+        }
     }
 
     public void Dispose()
@@ -206,26 +190,23 @@ public sealed class ProcFileReader : IDisposable
 
     private static void EncodePath(ReadOnlySpan<char> path, Span<byte> destination)
     {
-        if (Encoding.UTF8.GetByteCount(path) >= destination.Length)
+        if (!Interop.Libc.TryEncodePath(path, destination))
         {
             throw new ProcfsException($"Path too long: {path.ToString()}", path.ToString(), "procfs_read,ENAMETOOLONG", ProbeErrorKind.InvalidArgument, 36);
         }
-
-        var count = Encoding.UTF8.GetBytes(path, destination);
-        destination[count] = 0;
     }
 
     private static bool HandleError(int errno, ReadOnlySpan<char> path, string call)
     {
         // The process or thread exited between listing and reading: not an error for a prober.
-        if (errno is ProcfsNative.ENOENT or ProcfsNative.ESRCH or ProcfsNative.ENOTDIR)
+        if (errno is Errno.ENOENT or Errno.ESRCH or Errno.ENOTDIR)
         {
             return false;
         }
 
         var file = path.ToString();
-        var name = ProcfsNative.ErrnoName(errno);
-        var kind = errno is ProcfsNative.EACCES or ProcfsNative.EPERM ? ProbeErrorKind.PermissionDenied : ProbeErrorKind.Unknown;
+        var name = Errno.Name(errno);
+        var kind = errno is Errno.EACCES or Errno.EPERM ? ProbeErrorKind.PermissionDenied : ProbeErrorKind.Unknown;
         throw new ProcfsException($"Cannot {call} {file}: {name} (errno {errno}).", file, "procfs_read," + name, kind, errno)
         {
             RecommendedAction = kind == ProbeErrorKind.PermissionDenied ? "Run as root to read other users' processes and cgroups." : null,

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.IO.Enumeration;
 using System.Runtime.InteropServices;
+using VmProbe.Native;
 
 namespace VmProbe.Procfs;
 
@@ -120,7 +121,7 @@ public sealed partial class ProcFs : IDisposable
     }
 
     /// <summary>Opens /proc/PID/task/TID/<paramref name="name"/> to keep it open across cycles; null when the thread is gone or fds ran out.</summary>
-    public KeptProcFileHandle? TryOpenTaskFile(int pid, int tid, string name)
+    internal KeptProcFile? TryOpenTaskFile(int pid, int tid, string name)
     {
         Span<char> path = stackalloc char[ProcDirectory.Length + 64];
         return path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/{name}", out var n)
@@ -129,7 +130,7 @@ public sealed partial class ProcFs : IDisposable
     }
 
     /// <summary>Re-reads a kept schedstat file (pread at 0); false when its thread is gone. Allocates nothing.</summary>
-    public bool TryReadTaskSchedStat(KeptProcFileHandle file, out SchedStat stat)
+    internal bool TryReadTaskSchedStat(KeptProcFile file, out SchedStat stat)
     {
         try
         {
@@ -150,7 +151,7 @@ public sealed partial class ProcFs : IDisposable
     }
 
     /// <summary>Re-reads a kept task stat file (pread at 0); false when its thread is gone. Allocates nothing.</summary>
-    public bool TryReadTaskStat(KeptProcFileHandle file, out TaskStat stat)
+    internal bool TryReadTaskStat(KeptProcFile file, out TaskStat stat)
     {
         try
         {
@@ -242,7 +243,7 @@ public sealed partial class ProcFs : IDisposable
 
     public void Dispose() => _reader.Dispose();
 
-    private string KeptPath(KeptProcFileHandle file) =>
+    private string KeptPath(KeptProcFile file) =>
         string.Create(CultureInfo.InvariantCulture, $"{ProcDirectory}/{file.Pid}/task/{file.ThreadId}/{file.Name}");
 
     internal static string[] SplitCmdline(ReadOnlySpan<byte> content)
@@ -315,11 +316,7 @@ public sealed partial class ProcFs : IDisposable
 
     private static double QueryClockTicks()
     {
-        const int ScClkTck = 2;
-        var ticks = Sysconf(ScClkTck);
+        var ticks = Interop.Libc.Sysconf(Interop.Libc.ScClkTck);
         return ticks > 0 ? ticks : 100;
     }
-
-    [LibraryImport("libc", EntryPoint = "sysconf")]
-    private static partial long Sysconf(int name);
 }

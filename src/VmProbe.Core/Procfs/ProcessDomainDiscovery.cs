@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VmProbe.Native;
 
 namespace VmProbe.Procfs;
 
@@ -137,24 +138,13 @@ public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState
     /// <summary>Now in the unit of /proc/PID/stat starttime: USER_HZ ticks since boot (CLOCK_BOOTTIME).</summary>
     private static unsafe ulong BootTimeTicks()
     {
-        const int ClockBootTime = 7;
-        TimeSpec now;
-        if (ClockGetTime(ClockBootTime, &now) != 0)
+        Interop.Libc.TimeSpec now;
+        if (Interop.Libc.ClockGetTime(Interop.Libc.ClockBootTime, &now) != 0)
         {
             return 0;
         }
 
         return (ulong)((now.Seconds + (now.Nanoseconds / 1e9)) * ProcFs.ClockTicksPerSecond);
-    }
-
-    [DllImport("libc", EntryPoint = "clock_gettime")]
-    private static extern unsafe int ClockGetTime(int clock, TimeSpec* time);
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct TimeSpec
-    {
-        public long Seconds;
-        public long Nanoseconds;
     }
 
     /// <summary>What is known of one pid: its start time, whether it is QEMU, and for QEMU the threads and domain last inspected.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using VmProbe.Native;
 
 namespace VmProbe.Prometheus;
 
@@ -20,10 +21,10 @@ public sealed class TextFileWriteException : VmProbeException
         Errno = errno;
         RecommendedAction = errno switch
         {
-            Errnos.EACCES or Errnos.EPERM or Errnos.EROFS => $"Make '{System.IO.Path.GetDirectoryName(path)}' writable for the user running vmprobe, or choose another textfile directory.",
-            Errnos.ENOSPC or Errnos.EDQUOT => $"Free space on the filesystem of '{path}'.",
-            Errnos.ENOENT or Errnos.ENOTDIR => $"Check that the directory of '{path}' exists and is a directory (node_exporter's --collector.textfile.directory).",
-            Errnos.EISDIR => $"'{path}' is a directory; the endpoint must be a file name ending in .prom.",
+            Native.Errno.EACCES or Native.Errno.EPERM or Native.Errno.EROFS => $"Make '{System.IO.Path.GetDirectoryName(path)}' writable for the user running vmprobe, or choose another textfile directory.",
+            Native.Errno.ENOSPC or Native.Errno.EDQUOT => $"Free space on the filesystem of '{path}'.",
+            Native.Errno.ENOENT or Native.Errno.ENOTDIR => $"Check that the directory of '{path}' exists and is a directory (node_exporter's --collector.textfile.directory).",
+            Native.Errno.EISDIR => $"'{path}' is a directory; the endpoint must be a file name ending in .prom.",
             _ => null,
         };
     }
@@ -35,60 +36,16 @@ public sealed class TextFileWriteException : VmProbeException
 
     public int Errno { get; }
 
-    internal static string ErrnoName(int errno) => errno switch
-    {
-        Errnos.EPERM => "EPERM",
-        Errnos.ENOENT => "ENOENT",
-        Errnos.EINTR => "EINTR",
-        Errnos.EIO => "EIO",
-        Errnos.EBADF => "EBADF",
-        Errnos.EACCES => "EACCES",
-        Errnos.EBUSY => "EBUSY",
-        Errnos.EEXIST => "EEXIST",
-        Errnos.EXDEV => "EXDEV",
-        Errnos.ENOTDIR => "ENOTDIR",
-        Errnos.EISDIR => "EISDIR",
-        Errnos.EINVAL => "EINVAL",
-        Errnos.EFBIG => "EFBIG",
-        Errnos.ENOSPC => "ENOSPC",
-        Errnos.EROFS => "EROFS",
-        Errnos.ENAMETOOLONG => "ENAMETOOLONG",
-        Errnos.ENOTEMPTY => "ENOTEMPTY",
-        Errnos.ELOOP => "ELOOP",
-        Errnos.EDQUOT => "EDQUOT",
-        _ => "errno" + errno.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
+    /// <summary>The errno's symbolic name; <c>errnoN</c> (this ErrorId's historical form) for one the table does not know.</summary>
+    internal static string ErrnoName(int errno) =>
+        Native.Errno.KnownName(errno) ?? "errno" + errno.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static ProbeErrorKind KindOf(int errno) => errno switch
     {
-        Errnos.EACCES or Errnos.EPERM or Errnos.EROFS => ProbeErrorKind.PermissionDenied,
-        Errnos.ENOENT or Errnos.ENOTDIR => ProbeErrorKind.NotFound,
-        Errnos.ENOSPC or Errnos.EDQUOT or Errnos.EFBIG => ProbeErrorKind.ResourceUnavailable,
-        Errnos.EISDIR or Errnos.ENAMETOOLONG or Errnos.EINVAL or Errnos.ELOOP => ProbeErrorKind.InvalidArgument,
+        Native.Errno.EACCES or Native.Errno.EPERM or Native.Errno.EROFS => ProbeErrorKind.PermissionDenied,
+        Native.Errno.ENOENT or Native.Errno.ENOTDIR => ProbeErrorKind.NotFound,
+        Native.Errno.ENOSPC or Native.Errno.EDQUOT or Native.Errno.EFBIG => ProbeErrorKind.ResourceUnavailable,
+        Native.Errno.EISDIR or Native.Errno.ENAMETOOLONG or Native.Errno.EINVAL or Native.Errno.ELOOP => ProbeErrorKind.InvalidArgument,
         _ => ProbeErrorKind.Unknown,
     };
-
-    /// <summary>Linux errno values (asm-generic, same on x86-64 and arm64).</summary>
-    internal static class Errnos
-    {
-        public const int EPERM = 1;
-        public const int ENOENT = 2;
-        public const int EINTR = 4;
-        public const int EIO = 5;
-        public const int EBADF = 9;
-        public const int EACCES = 13;
-        public const int EBUSY = 16;
-        public const int EEXIST = 17;
-        public const int EXDEV = 18;
-        public const int ENOTDIR = 20;
-        public const int EISDIR = 21;
-        public const int EINVAL = 22;
-        public const int EFBIG = 27;
-        public const int ENOSPC = 28;
-        public const int EROFS = 30;
-        public const int ENAMETOOLONG = 36;
-        public const int ELOOP = 40;
-        public const int ENOTEMPTY = 39;
-        public const int EDQUOT = 122;
-    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using VmProbe.Native;
 
 namespace VmProbe.Prometheus;
 
@@ -79,34 +80,43 @@ public sealed class TextFileWriter
         }
 
         // A leftover of our own (same pid) from an earlier failed cycle would make O_EXCL fail.
-        Native.unlink(TempPath);
+        Interop.Libc.Unlink(TempPath);
 
-        var fd = Native.open(TempPath, Native.O_WRONLY | Native.O_CREAT | Native.O_EXCL | Native.O_CLOEXEC, FileMode0644);
-        if (fd < 0 && Marshal.GetLastPInvokeError() == TextFileWriteException.Errnos.ENOENT && !Directory.Exists(DirectoryPath))
-        {
-            CreateDirectory(DirectoryPath);
-            fd = Native.open(TempPath, Native.O_WRONLY | Native.O_CREAT | Native.O_EXCL | Native.O_CLOEXEC, FileMode0644);
-        }
-
-        if (fd < 0)
-        {
-            throw new TextFileWriteException("open", TempPath, Marshal.GetLastPInvokeError());
-        }
-
-        using var handle = new FileDescriptorHandle(fd);
-        try
-        {
-            WriteAll(handle, content, TempPath);
-            Check(Native.fchmod(fd, FileMode0644), "chmod", TempPath); // exactly 0644 whatever the umask
-            Check(Native.fsync(fd), "fsync", TempPath);
-            Check(handle.CloseChecked(), "close", TempPath); // NFS reports deferred write errors here
-            Check(Native.rename(TempPath, EndpointPath), "rename", EndpointPath);
-        }
-        catch
+        const int CreateFlags = Interop.Libc.O_WRONLY | Interop.Libc.O_CREAT | Interop.Libc.O_EXCL | Interop.Libc.O_CLOEXEC;
+        var handle = Interop.Libc.Open(TempPath, CreateFlags, FileMode0644);
+        if (handle.IsInvalid && Marshal.GetLastPInvokeError() == Errno.ENOENT && !Directory.Exists(DirectoryPath))
         {
             handle.Dispose();
-            Native.unlink(TempPath);
-            throw;
+            CreateDirectory(DirectoryPath);
+            handle = Interop.Libc.Open(TempPath, CreateFlags, FileMode0644);
+        }
+
+        using (handle)
+        {
+            if (handle.IsInvalid)
+            {
+                throw new TextFileWriteException("open", TempPath, Marshal.GetLastPInvokeError());
+            }
+
+            try
+            {
+                WriteAll(handle, content, TempPath);
+                Check(Interop.Libc.FChmod(handle, FileMode0644), "chmod", TempPath); // exactly 0644 whatever the umask
+                Check(Interop.Libc.FSync(handle), "fsync", TempPath);
+                var closeErrno = handle.CloseAndGetErrno(); // NFS reports deferred write errors here
+                if (closeErrno != 0)
+                {
+                    throw new TextFileWriteException("close", TempPath, closeErrno);
+                }
+
+                Check(Interop.Libc.Rename(TempPath, EndpointPath), "rename", EndpointPath);
+            }
+            catch
+            {
+                handle.Dispose();
+                Interop.Libc.Unlink(TempPath);
+                throw;
+            }
         }
     }
 
@@ -135,7 +145,7 @@ public sealed class TextFileWriter
                     continue; // another live process writes this endpoint; not ours to delete
                 }
 
-                if (Native.unlink(path) == 0)
+                if (Interop.Libc.Unlink(path) == 0)
                 {
                     removed++;
                     _log.Write(LogLevel.Info, $"Removed stale temp file '{path}' of an earlier run.");
@@ -153,18 +163,18 @@ public sealed class TextFileWriter
 
     private static string TempPrefix(string endpointPath) => "." + Path.GetFileName(endpointPath) + ".tmp.";
 
-    private static unsafe void WriteAll(FileDescriptorHandle handle, ReadOnlySpan<byte> content, string path)
+    private static unsafe void WriteAll(SafeFdHandle handle, ReadOnlySpan<byte> content, string path)
     {
         fixed (byte* start = content)
         {
             var offset = 0;
             while (offset < content.Length)
             {
-                var n = Native.write(handle.Fd, start + offset, (nuint)(content.Length - offset));
+                var n = Interop.Libc.Write(handle, start + offset, (nuint)(content.Length - offset));
                 if (n < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
-                    if (errno == TextFileWriteException.Errnos.EINTR)
+                    if (errno == Errno.EINTR)
                     {
                         continue;
                     }
@@ -179,28 +189,28 @@ public sealed class TextFileWriter
 
     private static void CreateDirectory(string path)
     {
-        if (Native.mkdir(path, DirMode0755) == 0)
+        if (Interop.Libc.MkDir(path, DirMode0755) == 0)
         {
             return;
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        if (errno == TextFileWriteException.Errnos.EEXIST)
+        if (errno == Errno.EEXIST)
         {
             return; // created concurrently, or not a directory: open() then reports ENOTDIR with the path
         }
 
         var parent = Path.GetDirectoryName(path);
-        if (errno == TextFileWriteException.Errnos.ENOENT && parent is not null && parent != path)
+        if (errno == Errno.ENOENT && parent is not null && parent != path)
         {
             CreateDirectory(parent);
-            if (Native.mkdir(path, DirMode0755) == 0)
+            if (Interop.Libc.MkDir(path, DirMode0755) == 0)
             {
                 return;
             }
 
             errno = Marshal.GetLastPInvokeError();
-            if (errno == TextFileWriteException.Errnos.EEXIST)
+            if (errno == Errno.EEXIST)
             {
                 return;
             }
@@ -215,62 +225,5 @@ public sealed class TextFileWriter
         {
             throw new TextFileWriteException(operation, path, Marshal.GetLastPInvokeError());
         }
-    }
-
-    /// <summary>Owns the temp file's descriptor so that every path out of <see cref="Write(ReadOnlySpan{byte})"/> closes it.</summary>
-    private sealed class FileDescriptorHandle : SafeHandle
-    {
-        public FileDescriptorHandle(int fd)
-            : base(new IntPtr(-1), ownsHandle: true)
-        {
-            SetHandle(new IntPtr(fd));
-        }
-
-        public override bool IsInvalid => handle == new IntPtr(-1);
-
-        public int Fd => (int)handle;
-
-        /// <summary>Closes now and returns close(2)'s result, so its error can be reported; later disposal does nothing.</summary>
-        public int CloseChecked()
-        {
-            var rc = Native.close(Fd);
-            SetHandleAsInvalid();
-            return rc;
-        }
-
-        protected override bool ReleaseHandle() => Native.close((int)handle) == 0;
-    }
-
-    private static unsafe class Native
-    {
-        // asm-generic values, identical on x86-64 and arm64.
-        public const int O_WRONLY = 0x1;
-        public const int O_CREAT = 0x40;
-        public const int O_EXCL = 0x80;
-        public const int O_CLOEXEC = 0x80000;
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int open([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int flags, int mode);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern nint write(int fd, byte* buffer, nuint count);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int fsync(int fd);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int fchmod(int fd, int mode);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int close(int fd);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int rename([MarshalAs(UnmanagedType.LPUTF8Str)] string oldPath, [MarshalAs(UnmanagedType.LPUTF8Str)] string newPath);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int unlink([MarshalAs(UnmanagedType.LPUTF8Str)] string path);
-
-        [DllImport("libc", SetLastError = true)]
-        public static extern int mkdir([MarshalAs(UnmanagedType.LPUTF8Str)] string path, int mode);
     }
 }

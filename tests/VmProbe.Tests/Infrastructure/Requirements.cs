@@ -8,7 +8,7 @@ namespace VmProbe.Tests.Infrastructure;
 /// </summary>
 public static class Requirements
 {
-    public static bool IsRoot => Environment.UserName == "root" || geteuid() == 0;
+    public static bool IsRoot => Environment.UserName == "root" || VmProbe.Native.Interop.Libc.GetEUid() == 0;
 
     /// <summary>The absolute path of an executable on PATH (or in /usr/sbin, /usr/bin, /sbin), or null.</summary>
     public static string? FindCommand(string name)
@@ -90,7 +90,4 @@ public static class Requirements
 
         return count;
     }
-
-    [System.Runtime.InteropServices.DllImport("libc", SetLastError = false)]
-    private static extern uint geteuid();
 }

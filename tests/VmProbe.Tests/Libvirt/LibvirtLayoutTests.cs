@@ -5,7 +5,10 @@ using Xunit;
 
 namespace VmProbe.Tests.Libvirt;
 
-/// <summary>Sizes and offsets against libvirt's public headers (x86_64 LP64).</summary>
+/// <summary>
+/// Sizes and offsets of every struct passed to or read from libvirt, against its public headers (x86_64 LP64):
+/// virTypedParameter, virDomainStatsRecord, virDomainInfo, virVcpuInfo, virError.
+/// </summary>
 public class LibvirtLayoutTests
 {
     [Fact]
@@ -19,6 +22,9 @@ public class LibvirtLayoutTests
         Assert.Equal(88, (int)Marshal.OffsetOf<VirTypedParameter>(nameof(VirTypedParameter.DoubleValue)));
         Assert.Equal(88, (int)Marshal.OffsetOf<VirTypedParameter>(nameof(VirTypedParameter.StringValue)));
         Assert.Equal(88, (int)Marshal.OffsetOf<VirTypedParameter>(nameof(VirTypedParameter.BooleanValue)));
+        Assert.Equal(88, (int)Marshal.OffsetOf<VirTypedParameter>(nameof(VirTypedParameter.IntValue)));
+        Assert.Equal(88, (int)Marshal.OffsetOf<VirTypedParameter>(nameof(VirTypedParameter.UIntValue)));
+        Assert.Equal(88, (int)Marshal.OffsetOf<VirTypedParameter>(nameof(VirTypedParameter.LongValue)));
     }
 
     [Fact]
@@ -45,6 +51,7 @@ public class LibvirtLayoutTests
     public void VcpuInfoMatchesLibvirtDomainH()
     {
         Assert.Equal(24, Unsafe.SizeOf<VirVcpuInfo>());
+        Assert.Equal(0, (int)Marshal.OffsetOf<VirVcpuInfo>(nameof(VirVcpuInfo.Number)));
         Assert.Equal(4, (int)Marshal.OffsetOf<VirVcpuInfo>(nameof(VirVcpuInfo.State)));
         Assert.Equal(8, (int)Marshal.OffsetOf<VirVcpuInfo>(nameof(VirVcpuInfo.CpuTimeNs)));
         Assert.Equal(16, (int)Marshal.OffsetOf<VirVcpuInfo>(nameof(VirVcpuInfo.Cpu)));
@@ -59,8 +66,12 @@ public class LibvirtLayoutTests
         Assert.Equal(8, (int)Marshal.OffsetOf<VirError>(nameof(VirError.Message)));
         Assert.Equal(16, (int)Marshal.OffsetOf<VirError>(nameof(VirError.Level)));
         Assert.Equal(24, (int)Marshal.OffsetOf<VirError>(nameof(VirError.Conn)));
+        Assert.Equal(32, (int)Marshal.OffsetOf<VirError>(nameof(VirError.Dom)));
         Assert.Equal(40, (int)Marshal.OffsetOf<VirError>(nameof(VirError.Str1)));
+        Assert.Equal(48, (int)Marshal.OffsetOf<VirError>(nameof(VirError.Str2)));
+        Assert.Equal(56, (int)Marshal.OffsetOf<VirError>(nameof(VirError.Str3)));
         Assert.Equal(64, (int)Marshal.OffsetOf<VirError>(nameof(VirError.Int1)));
+        Assert.Equal(68, (int)Marshal.OffsetOf<VirError>(nameof(VirError.Int2)));
         Assert.Equal(72, (int)Marshal.OffsetOf<VirError>(nameof(VirError.Net)));
     }
 }

@@ -12,7 +12,7 @@ internal static class LibvirtTestDriver
     {
         try
         {
-            LibvirtLibrary.EnsureLoaded();
+            LibvirtErrors.EnsureLoaded();
             return null;
         }
         catch (LibvirtUnavailableException ex)

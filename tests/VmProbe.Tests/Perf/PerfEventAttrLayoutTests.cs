@@ -42,6 +42,25 @@ public class PerfEventAttrLayoutTests
         Assert.Equal(136, Marshal.SizeOf<PerfEventAttr>());
     }
 
+    /// <summary>
+    /// Each PERF_ATTR_SIZE_VERn of perf_event.h ends right after the field that version added: the kernel reads exactly
+    /// attr.size bytes, so a field out of place would be cut or misread by kernels of that version.
+    /// </summary>
+    [Theory]
+    [InlineData(64, nameof(PerfEventAttr.Config1), 8)] // VER0: first published struct
+    [InlineData(72, nameof(PerfEventAttr.Config2), 8)] // VER1
+    [InlineData(80, nameof(PerfEventAttr.BranchSampleType), 8)] // VER2
+    [InlineData(96, nameof(PerfEventAttr.ClockId), 4)] // VER3: sample_regs_user, sample_stack_user (and clockid)
+    [InlineData(104, nameof(PerfEventAttr.SampleRegsIntr), 8)] // VER4
+    [InlineData(112, nameof(PerfEventAttr.Reserved2), 2)] // VER5: aux_watermark, sample_max_stack
+    [InlineData(120, nameof(PerfEventAttr.Reserved3), 4)] // VER6: aux_sample_size
+    [InlineData(128, nameof(PerfEventAttr.SigData), 8)] // VER7
+    [InlineData(136, nameof(PerfEventAttr.Config3), 8)] // VER8
+    public void PerfAttrSizeVersionsEndAfterTheirLastField(int sizeVer, string lastField, int fieldSize)
+    {
+        Assert.Equal(sizeVer, (int)Marshal.OffsetOf<PerfEventAttr>(lastField) + fieldSize);
+    }
+
     /// <summary>Compiles a C program against the installed kernel header and compares every field it has, and the bit positions.</summary>
     [SkippableFact]
     public void LayoutMatchesInstalledHeaderCompiledWithGcc()

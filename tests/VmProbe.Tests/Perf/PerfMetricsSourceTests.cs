@@ -179,7 +179,7 @@ public class PerfMetricsSourceTests
         Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        var perfBaseline = PerfEventHandle.OpenCount;
+        var perfBaseline = PerfFdBudget.OpenPerfFds;
         var fdBaseline = Infrastructure.Requirements.OpenPerfEventFdCount();
         using (var vcpus = new FakeVcpus(2))
         {
@@ -192,7 +192,7 @@ public class PerfMetricsSourceTests
                 var both = Collect(source, stays, leaves);
                 Assert.Contains(Samples(both, "domain_perf_events_total"), s => s.LabelValues[0] == "leaves");
                 Assert.Equal(2, source.DomainCount);
-                var fdsWithBoth = PerfEventHandle.OpenCount;
+                var fdsWithBoth = PerfFdBudget.OpenPerfFds;
 
                 var one = Collect(source, stays);
                 Assert.Equal(1, source.DomainCount);
@@ -201,7 +201,7 @@ public class PerfMetricsSourceTests
                 Assert.Contains(Samples(one, "domain_perf_events_total"), s => s.LabelValues[0] == "stays");
 
                 // Both domains are the same process: the one that left held as many fds as the one that stays.
-                var heldByOne = fdsWithBoth - PerfEventHandle.OpenCount;
+                var heldByOne = fdsWithBoth - PerfFdBudget.OpenPerfFds;
                 Assert.True(heldByOne >= 2 * 3, $"closing a domain of >= 3 threads x 2 events released {heldByOne} fds");
             }
             finally
@@ -209,7 +209,7 @@ public class PerfMetricsSourceTests
                 source.Dispose();
             }
 
-            Assert.Equal(perfBaseline, PerfEventHandle.OpenCount);
+            Assert.Equal(perfBaseline, PerfFdBudget.OpenPerfFds);
         }
 
         GC.Collect();
@@ -227,7 +227,7 @@ public class PerfMetricsSourceTests
 
         // Keep free exactly what the host counters need: any domain is then over budget.
         // Kept procfs files (other test classes' procfs sources) count against the same limit.
-        var reserved = (int)((long)limit - PerfEventHandle.OpenCount - PerfFdBudget.KeptProcfsFds - cpus);
+        var reserved = (int)((long)limit - PerfFdBudget.OpenPerfFds - PerfFdBudget.KeptProcfsFds - cpus);
         var budget = new PerfFdBudget(reserved);
         using var vcpus = new FakeVcpus(1);
         var domain = vcpus.Domain("too-big", VmUuid);

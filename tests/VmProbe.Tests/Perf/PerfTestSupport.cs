@@ -27,7 +27,7 @@ internal static class PerfTestSupport
     private static string? Probe()
     {
         var attr = new PerfEventAttr { Type = PerfEventConstants.TypeSoftware, Config = PerfEventConstants.SwTaskClock, Flags = PerfAttrFlags.Disabled };
-        var errno = PerfEventNative.TryOpen(ref attr, 0, -1, -1, 0, out var handle);
+        var errno = PerfEventFd.TryOpen(ref attr, 0, -1, null, 0, out var handle);
         handle?.Dispose();
         if (errno == 0)
         {

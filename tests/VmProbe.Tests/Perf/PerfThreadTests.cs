@@ -177,7 +177,7 @@ public class PerfThreadTests
         // Let finalizers of earlier tests' handles run so only this test's fds are compared.
         GC.Collect();
         GC.WaitForPendingFinalizers();
-        var perfBefore = PerfEventHandle.OpenCount;
+        var perfBefore = PerfFdBudget.OpenPerfFds;
         var fdsBefore = Infrastructure.Requirements.OpenPerfEventFdCount();
         for (var i = 0; i < 1000; i++)
         {
@@ -186,7 +186,7 @@ public class PerfThreadTests
         }
 
         // No GC here: every fd must be closed by Dispose, not by a finalizer some time later.
-        Assert.Equal(perfBefore, PerfEventHandle.OpenCount);
+        Assert.Equal(perfBefore, PerfFdBudget.OpenPerfFds);
         Assert.Equal(fdsBefore, Infrastructure.Requirements.OpenPerfEventFdCount());
     }
 }

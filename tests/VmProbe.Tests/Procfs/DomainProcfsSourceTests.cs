@@ -237,7 +237,7 @@ public class DomainProcfsSourceTests
         using var release = new ManualResetEventSlim();
         var threads = Enumerable.Range(0, tids.Length).Select(i => new Thread(() =>
         {
-            tids[i] = gettid();
+            tids[i] = VmProbe.Tests.Perf.PerfTestSupport.GetTid();
             while (OwnRunNanoseconds() < BurnNanoseconds)
             {
                 Thread.SpinWait(1000);
@@ -348,6 +348,4 @@ public class DomainProcfsSourceTests
         return ulong.Parse(text.AsSpan(0, text.IndexOf(' ')), CultureInfo.InvariantCulture);
     }
 
-    [DllImport("libc")]
-    private static extern int gettid();
 }

@@ -90,7 +90,7 @@ public class ProcfsCostTests
         var keptBefore = sampler.KeptFdCount;
         Assert.True(keptBefore >= 2, $"{keptBefore} kept fds");
         Assert.True(keptBefore <= 2 * threadsBefore, $"{keptBefore} kept fds for {threadsBefore} threads");
-        Assert.True(KeptProcFileHandle.OpenCount >= keptBefore);
+        Assert.True(KeptProcFile.OpenCount >= keptBefore);
 
         release.Set();
         extra.Join();

@@ -154,7 +154,7 @@ public class QemuProcessTests
         using var release = new ManualResetEventSlim();
         var threads = Enumerable.Range(0, 2).Select(i => new Thread(() =>
         {
-            tids[i] = gettid();
+            tids[i] = VmProbe.Tests.Perf.PerfTestSupport.GetTid();
             File.WriteAllText($"/proc/self/task/{tids[i]}/comm", $"CPU {i}/KVM");
             ready.Signal();
             release.Wait();
@@ -187,8 +187,6 @@ public class QemuProcessTests
         }
     }
 
-    [DllImport("libc")]
-    private static extern int gettid();
 }
 
 public class HostProcfsSourceTests
