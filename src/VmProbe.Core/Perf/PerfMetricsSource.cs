@@ -22,9 +22,6 @@ public sealed class PerfMetricsSource : IPreparedSource
 {
     public const string SourceName = "perf";
 
-    internal const string EventsHelp = "Perf event count since the probe started counting the target, scaled for multiplexing (raw * time_enabled / time_running).";
-    internal const string RatioHelp = "time_running / time_enabled of the perf event: 1 when it was always on the PMU, less when multiplexed.";
-
     private readonly ProbeConfig config;
     private readonly IProbeLog log;
     private readonly PerfFdBudget budget;
@@ -180,14 +177,13 @@ public sealed class PerfMetricsSource : IPreparedSource
         EmitHost(metrics);
         EmitDomains(metrics);
 
-        var supportedFamily = metrics.Family("probe_event_supported", MetricType.Gauge,
-            "1 when the configured perf event counts on this host, 0 when the kernel refused it (reason logged once).", "event");
+        var supportedFamily = metrics.Family(PerfFamilies.EventSupported);
         for (var e = 0; e < events.Length; e++)
         {
             supportedFamily.Add(supported[e] ? 1 : 0, eventLabels[e]);
         }
 
-        metrics.Family("probe_perf_open_fds", MetricType.Gauge, "Perf event file descriptors open in the probe process.")
+        metrics.Family(PerfFamilies.OpenFds)
             .Add(PerfEventHandle.OpenCount);
     }
 
@@ -517,8 +513,8 @@ public sealed class PerfMetricsSource : IPreparedSource
         host.Read();
         if (config.PerCpu)
         {
-            var counts = metrics.Family("host_perf_events_total", MetricType.Counter, "Host-wide (all tasks) " + EventsHelp, "cpu", "event");
-            var ratios = metrics.Family("host_perf_scaling_ratio", MetricType.Gauge, RatioHelp, "cpu", "event");
+            var counts = metrics.Family(PerfFamilies.HostCpuEvents);
+            var ratios = metrics.Family(PerfFamilies.HostCpuScalingRatio);
             for (var slot = 0; slot < hostCpuLabels!.Length; slot++)
             {
                 for (var i = 0; i < openable.Length; i++)
@@ -535,8 +531,8 @@ public sealed class PerfMetricsSource : IPreparedSource
             return;
         }
 
-        var total = metrics.Family("host_perf_events_total", MetricType.Counter, "Host-wide (all tasks, all CPUs) " + EventsHelp, "event");
-        var ratio = metrics.Family("host_perf_scaling_ratio", MetricType.Gauge, RatioHelp, "event");
+        var total = metrics.Family(PerfFamilies.HostEvents);
+        var ratio = metrics.Family(PerfFamilies.HostScalingRatio);
         for (var i = 0; i < openable.Length; i++)
         {
             if (host.Status[i].Supported)
@@ -556,10 +552,10 @@ public sealed class PerfMetricsSource : IPreparedSource
             return;
         }
 
-        var counts = metrics.Family("domain_perf_events_total", MetricType.Counter, "Domain (all QEMU threads, or its cgroup) " + EventsHelp, "domain", "uuid", "event");
-        var ratios = metrics.Family("domain_perf_scaling_ratio", MetricType.Gauge, RatioHelp, "domain", "uuid", "event");
+        var counts = metrics.Family(PerfFamilies.DomainEvents);
+        var ratios = metrics.Family(PerfFamilies.DomainScalingRatio);
         MetricFamily? vcpuCounts = config.Attribution == PerfAttribution.Thread
-            ? metrics.Family("domain_vcpu_perf_events_total", MetricType.Counter, "vCPU thread " + EventsHelp, "domain", "uuid", "vcpu", "event")
+            ? metrics.Family(PerfFamilies.VcpuEvents)
             : null;
 
         foreach (var perf in domains.Values)
