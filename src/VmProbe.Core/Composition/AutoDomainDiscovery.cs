@@ -42,12 +42,12 @@ public sealed class AutoDomainDiscovery : IDomainDiscovery, IDisposable
             if (_usingFallback != true)
             {
                 log.Write(LogLevel.Warning,
-                    $"domain discovery: {_preferred.Name} failed ({Describe(error)}); finding domains with {_fallback.Name} until it answers again");
+                    $"domain discovery: {_preferred.Name} failed ({VmProbeException.Describe(error)}); finding domains with {_fallback.Name} until it answers again");
                 _usingFallback = true;
             }
             else if (log.IsEnabled(LogLevel.Debug))
             {
-                log.Write(LogLevel.Debug, $"domain discovery: {_preferred.Name} still failing ({Describe(error)}); using {_fallback.Name}");
+                log.Write(LogLevel.Debug, $"domain discovery: {_preferred.Name} still failing ({VmProbeException.Describe(error)}); using {_fallback.Name}");
             }
 
             return _fallback.Discover(log, cancellationToken);
@@ -67,8 +67,4 @@ public sealed class AutoDomainDiscovery : IDomainDiscovery, IDisposable
         (_preferred as IDisposable)?.Dispose();
         (_fallback as IDisposable)?.Dispose();
     }
-
-    private static string Describe(Exception error) => error is VmProbeException probe
-        ? $"{probe.Message} [{probe.ErrorId}]"
-        : $"{error.GetType().Name}: {error.Message}";
 }

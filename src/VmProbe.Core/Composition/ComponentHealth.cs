@@ -22,11 +22,9 @@ internal sealed class ComponentHealth
     /// <summary>What it is, for log lines: "source", "domain discovery", "export".</summary>
     public string Role { get; }
 
-    public bool IsFailing => _lastFailure is not null;
-
     public void Failed(Exception error, IProbeLog log)
     {
-        var description = Describe(error);
+        var description = VmProbeException.Describe(error);
         _consecutiveFailures++;
         if (_lastFailure is null && error is LibvirtUnavailableException { AlreadyReported: true } unavailable)
         {
@@ -64,8 +62,4 @@ internal sealed class ComponentHealth
         _lastFailure = null;
         _consecutiveFailures = 0;
     }
-
-    private static string Describe(Exception error) => error is VmProbeException probe
-        ? $"{probe.Message} [{probe.ErrorId}]"
-        : $"{error.GetType().Name}: {error.Message}";
 }
