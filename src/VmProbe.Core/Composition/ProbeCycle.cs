@@ -204,30 +204,22 @@ public sealed class ProbeCycle
 
     private void AddProbeMetrics(DateTimeOffset timestamp, TimeSpan duration, int domainCount)
     {
-        _metrics.Family("probe_info", MetricType.Gauge, "VmProbe build information; always 1.", "version")
-            .Add(1, _versionLabel);
+        _metrics.Family(ProbeFamilies.Info).Add(1, _versionLabel);
 
-        var errors = _metrics.Family("probe_errors_total", MetricType.Counter,
-            "Errors that escaped a source, the domain discovery or the textfile export, since the probe started.", "source");
+        var errors = _metrics.Family(ProbeFamilies.Errors);
         for (var i = 0; i < _errorLabels.Count; i++)
         {
             errors.Add(_errors[_errorLabels[i]], _errorLabelValues[i]);
         }
 
-        _metrics.Family("probe_last_cycle_timestamp_seconds", MetricType.Gauge, "Unix time at which the cycle that wrote this file started.")
-            .Add(timestamp.ToUnixTimeMilliseconds() / 1000.0);
-        _metrics.Family("probe_cycle_duration_seconds", MetricType.Gauge,
-            "Duration of the cycle that wrote this file, from domain discovery to the last source (the write itself excluded).")
-            .Add(duration.TotalSeconds);
-        _metrics.Family("probe_interval_seconds", MetricType.Gauge, "Configured delay between two cycles.")
-            .Add(_intervalSeconds);
-        _metrics.Family("probe_domains", MetricType.Gauge, "Domains found by the discovery in the cycle that wrote this file.")
-            .Add(domainCount);
+        _metrics.Family(ProbeFamilies.LastCycleTimestamp).Add(timestamp.ToUnixTimeMilliseconds() / 1000.0);
+        _metrics.Family(ProbeFamilies.CycleDuration).Add(duration.TotalSeconds);
+        _metrics.Family(ProbeFamilies.Interval).Add(_intervalSeconds);
+        _metrics.Family(ProbeFamilies.Domains).Add(domainCount);
         var openFds = CountOpenFds();
         if (openFds >= 0)
         {
-            _metrics.Family("probe_open_fds", MetricType.Gauge, "File descriptors open in the probe process.")
-                .Add(openFds);
+            _metrics.Family(ProbeFamilies.OpenFds).Add(openFds);
         }
     }
 

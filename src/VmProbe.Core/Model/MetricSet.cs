@@ -65,6 +65,18 @@ public sealed class MetricSet
 
     public IReadOnlyList<MetricFamily> Families => _ordered;
 
+    /// <summary>The family <paramref name="desc"/> declares, created on first use.</summary>
+    public MetricFamily Family(MetricDesc desc)
+    {
+        ArgumentNullException.ThrowIfNull(desc);
+        return Family(desc.Name, desc.Type, desc.Help, desc.LabelArray);
+    }
+
+    /// <summary>
+    /// A family by its parts: for families whose name is not known until run time (the legacy naming's per-domain lines)
+    /// and for samples rebuilt from the pipeline. Every family the probe declares goes through <see cref="Family(MetricDesc)"/>.
+    /// </summary>
+
     public MetricFamily Family(string name, MetricType type, string help, params string[] labelNames)
     {
         if (_byName.TryGetValue(name, out var existing))

@@ -34,8 +34,15 @@ public class VmProbeException : Exception
     /// <summary>What the user can do about it, when the engine knows; shown as the recommended action.</summary>
     public string? RecommendedAction { get; init; }
 
-    /// <summary>One line for a log: the message and the stable error id for engine errors, the type and message otherwise.</summary>
-    public static string Describe(Exception error) => error is VmProbeException probe
-        ? $"{probe.Message} [{probe.ErrorId}]"
-        : $"{error.GetType().Name}: {error.Message}";
+    /// <summary>
+    /// One line for a log: the message and <see cref="ErrorId"/> of a <see cref="VmProbeException"/>, the type name and
+    /// message of any other exception.
+    /// </summary>
+    public static string Describe(Exception error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        return error is VmProbeException probe
+            ? $"{probe.Message} [{probe.ErrorId}]"
+            : $"{error.GetType().Name}: {error.Message}";
+    }
 }

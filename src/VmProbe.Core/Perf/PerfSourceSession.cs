@@ -7,7 +7,7 @@ namespace VmProbe.Perf;
 /// <summary>
 /// A cmdlet perf session (Start-VmPerfSession, Read-VmPerfCounter) over the runner's <see cref="PerfMetricsSource"/>:
 /// opening prepares the source for a fixed set of domains, reading collects it and flattens the perf families to
-/// <see cref="VmPerfSample"/>s, so both front ends count the same way and write the same series. Not thread-safe.
+/// <see cref="VmPerfSample"/>s (<see cref="MetricSetFlattener"/>), so both front ends count the same way and write the same series. Not thread-safe.
 /// </summary>
 public sealed class PerfSourceSession : IDisposable
 {
@@ -106,75 +106,27 @@ public sealed class PerfSourceSession : IDisposable
         return session;
     }
 
-    /// <summary>Cumulative counts per target and event (and per vCPU thread with <paramref name="perVcpu"/> in thread attribution).</summary>
+    /// <summary>
+    /// Cumulative counts per target and event (and per vCPU thread with <paramref name="perVcpu"/> in thread attribution):
+    /// the source's perf families flattened by <see cref="MetricSetFlattener.ToPerfSamples"/>.
+    /// </summary>
     public List<VmPerfSample> Read(bool perVcpu, DateTimeOffset timestamp)
     {
         _metrics.Reset();
         _source.Collect(Context(timestamp), _metrics);
-        var samples = new List<VmPerfSample>();
-        AddFamily(samples, "host_perf_events_total", "host_perf_scaling_ratio", VmSampleScope.Host, timestamp);
-        AddFamily(samples, "domain_perf_events_total", "domain_perf_scaling_ratio", VmSampleScope.Domain, timestamp);
-        if (perVcpu)
-        {
-            AddFamily(samples, "domain_vcpu_perf_events_total", null, VmSampleScope.Vcpu, timestamp);
-        }
+        return MetricSetFlattener.ToPerfSamples(_metrics, timestamp, includeVcpu: perVcpu);
+    }
 
-        return samples;
+    /// <summary>Collects the source into <paramref name="metrics"/> as the runner does (every perf family, probe_* included).</summary>
+    public void Collect(MetricSet metrics, DateTimeOffset timestamp)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        _source.Collect(Context(timestamp), metrics);
     }
 
     public void Dispose() => _source.Dispose();
 
     private CycleContext Context(DateTimeOffset timestamp) => new(_domains, timestamp, _log, CancellationToken.None);
-
-    private void AddFamily(List<VmPerfSample> samples, string countsName, string? ratiosName, VmSampleScope scope, DateTimeOffset timestamp)
-    {
-        if (!_metrics.TryGet(countsName, out var counts))
-        {
-            return;
-        }
-
-        MetricFamily? ratios = null;
-        if (ratiosName is not null)
-        {
-            _metrics.TryGet(ratiosName, out ratios);
-        }
-
-        var names = counts.LabelNames;
-        for (var s = 0; s < counts.Samples.Count; s++)
-        {
-            var series = counts.Samples[s];
-            string? domain = null, eventName = null;
-            Guid? uuid = null;
-            int? vcpu = null, cpu = null;
-            for (var i = 0; i < names.Count; i++)
-            {
-                var value = series.LabelValues[i];
-                switch (names[i])
-                {
-                    case "domain": domain = value; break;
-                    case "uuid": uuid = Guid.TryParse(value, out var g) ? g : null; break;
-                    case "vcpu": vcpu = int.Parse(value, CultureInfo.InvariantCulture); break;
-                    case "cpu": cpu = int.Parse(value, CultureInfo.InvariantCulture); break;
-                    case "event": eventName = value; break;
-                }
-            }
-
-            // The source adds a ratio for every count, in the same order and with the same labels.
-            var ratio = ratios is not null && s < ratios.Samples.Count ? ratios.Samples[s].Value : 1.0;
-            samples.Add(new VmPerfSample
-            {
-                Scope = scope,
-                Domain = domain,
-                Uuid = uuid,
-                Vcpu = vcpu,
-                Cpu = cpu,
-                Event = eventName ?? string.Empty,
-                Value = series.Value,
-                ScalingRatio = ratio,
-                Timestamp = timestamp,
-            });
-        }
-    }
 
     private static VmProbeException ProcessNotFound(VmDomain domain) =>
         new(

@@ -18,13 +18,10 @@ public enum CgroupLayout
 
 /// <summary>
 /// The cgroup file system under a root (default <c>/sys/fs/cgroup</c>; tests use a fixture tree): where a
-/// /proc/PID/cgroup path lives on disk, and readers of the CPU and memory accounting files. Missing files give
-/// null/false; other errors throw <see cref="ProcfsException"/>. Not thread-safe (one reusable buffer).
+/// /proc/PID/cgroup path lives on disk. Not thread-safe (caches the layout and v1 mounts).
 /// </summary>
 public sealed class CgroupFs : IDisposable
 {
-    private readonly ProcFileReader _reader = new(8 * 1024);
-    private readonly Dictionary<string, ulong> _scratch = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string?> _v1Mounts = new(StringComparer.Ordinal);
     private CgroupLayout? _layout;
 
@@ -84,88 +81,10 @@ public sealed class CgroupFs : IDisposable
     /// <summary>The directory of v1 cgroup <paramref name="cgroupPath"/> in <paramref name="controller"/>'s hierarchy, or null.</summary>
     public string? ResolveV1(string controller, string cgroupPath) => V1Mount(controller) is { } mount ? Join(mount, cgroupPath) : null;
 
-    /// <summary>
-    /// CPU accounting of the cgroup: v2 <c>cpu.stat</c> in <paramref name="unifiedDirectory"/> when given and present,
-    /// else v1 <c>cpuacct.*</c> in <paramref name="cpuacctDirectory"/> and <c>cpu.stat</c> in <paramref name="cpuDirectory"/>.
-    /// Null when none of the files exist (the cgroup went away).
-    /// </summary>
-    public CgroupCpuStats? ReadCpuStats(string? unifiedDirectory, string? cpuDirectory = null, string? cpuacctDirectory = null)
+    /// <summary>Nothing to release (kept so that callers may hold it in a using).</summary>
+    public void Dispose()
     {
-        if (unifiedDirectory is not null)
-        {
-            var path = Path.Combine(unifiedDirectory, "cpu.stat");
-            if (_reader.TryRead(path))
-            {
-                return CgroupStatParser.ParseV2CpuStat(_reader.Content, path);
-            }
-        }
-
-        if (cpuDirectory is null && cpuacctDirectory is null)
-        {
-            return null;
-        }
-
-        byte[] usage = Array.Empty<byte>(), acct = Array.Empty<byte>(), cpu = Array.Empty<byte>();
-        if (cpuacctDirectory is not null)
-        {
-            usage = ReadBytes(Path.Combine(cpuacctDirectory, "cpuacct.usage"));
-            acct = ReadBytes(Path.Combine(cpuacctDirectory, "cpuacct.stat"));
-        }
-
-        if (cpuDirectory is not null)
-        {
-            cpu = ReadBytes(Path.Combine(cpuDirectory, "cpu.stat"));
-        }
-
-        if (usage.Length == 0 && acct.Length == 0 && cpu.Length == 0)
-        {
-            return null;
-        }
-
-        return CgroupStatParser.ParseV1(usage, acct, cpu, cpuacctDirectory ?? cpuDirectory!, ProcFs.ClockTicksPerSecond);
     }
-
-    /// <summary>Memory in use: v2 <c>memory.current</c>, else v1 <c>memory.usage_in_bytes</c>; null when neither exists.</summary>
-    public ulong? ReadMemoryUsage(string directory)
-    {
-        var v2 = Path.Combine(directory, "memory.current");
-        if (_reader.TryRead(v2))
-        {
-            return CgroupStatParser.ParseSingleValue(_reader.Content, v2);
-        }
-
-        var v1 = Path.Combine(directory, "memory.usage_in_bytes");
-        return _reader.TryRead(v1) ? CgroupStatParser.ParseSingleValue(_reader.Content, v1) : null;
-    }
-
-    /// <summary><c>memory.stat</c> (v1 or v2) into <paramref name="fields"/>; false when missing.</summary>
-    public bool TryReadMemoryStat(string directory, IDictionary<string, ulong> fields)
-    {
-        var path = Path.Combine(directory, "memory.stat");
-        if (!_reader.TryRead(path))
-        {
-            fields.Clear();
-            return false;
-        }
-
-        CgroupStatParser.ParseFlatKeyed(_reader.Content, path, fields);
-        return true;
-    }
-
-    /// <summary>Any flat keyed file of the cgroup into <paramref name="fields"/>; false when missing.</summary>
-    public bool TryReadFlatKeyed(string filePath, IDictionary<string, ulong> fields)
-    {
-        if (!_reader.TryRead(filePath))
-        {
-            fields.Clear();
-            return false;
-        }
-
-        CgroupStatParser.ParseFlatKeyed(_reader.Content, filePath, fields);
-        return true;
-    }
-
-    public void Dispose() => _reader.Dispose();
 
     internal static string Join(string mount, string cgroupPath)
     {
@@ -187,6 +106,4 @@ public sealed class CgroupFs : IDisposable
 
         return Directory.Exists(root) && Directory.EnumerateDirectories(root).Any() ? CgroupLayout.Legacy : CgroupLayout.None;
     }
-
-    private byte[] ReadBytes(string path) => _reader.TryRead(path) ? _reader.Content.ToArray() : Array.Empty<byte>();
 }

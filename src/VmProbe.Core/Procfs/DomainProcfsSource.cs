@@ -20,9 +20,6 @@ public sealed class DomainProcfsSource : IMetricSource
 {
     public const string SourceName = "procfs";
 
-    private static readonly string[] DomainLabelNames = { "domain", "uuid" };
-    private static readonly string[] VcpuLabelNames = { "domain", "uuid", "vcpu" };
-
     private readonly DomainProcfsSampler _sampler;
     private readonly Dictionary<DomainKey, DomainState> _domains = new();
     private readonly List<DomainKey> _gone = new();
@@ -280,36 +277,16 @@ public sealed class DomainProcfsSource : IMetricSource
 
         public Families(MetricSet metrics)
         {
-            _run = metrics.Family("domain_sched_run_seconds_total", MetricType.Counter,
-                "Time the threads of the domain's QEMU process spent running on a host CPU, summed over all threads including exited ones (/proc/PID/task/*/schedstat).",
-                DomainLabelNames);
-            _wait = metrics.Family("domain_sched_wait_seconds_total", MetricType.Counter,
-                "Time the threads of the domain's QEMU process spent runnable but waiting for a host CPU (steal as the host sees it), summed over all threads (/proc/PID/task/*/schedstat).",
-                DomainLabelNames);
-            _slices = metrics.Family("domain_sched_timeslices_total", MetricType.Counter,
-                "Timeslices run by the threads of the domain's QEMU process on host CPUs (/proc/PID/task/*/schedstat).",
-                DomainLabelNames);
-            _minor = metrics.Family("domain_minor_page_faults_total", MetricType.Counter,
-                "Host minor page faults of the domain's QEMU process, summed over its threads (/proc/PID/task/*/stat).",
-                DomainLabelNames);
-            _major = metrics.Family("domain_major_page_faults_total", MetricType.Counter,
-                "Host major page faults (disk reads) of the domain's QEMU process, summed over its threads (/proc/PID/task/*/stat).",
-                DomainLabelNames);
-            _guest = metrics.Family("domain_cpu_guest_seconds_total", MetricType.Counter,
-                "Time the domain's QEMU threads spent running guest code under KVM, summed over threads (guest_time in /proc/PID/task/*/stat; 0 with TCG).",
-                DomainLabelNames);
-            _threads = metrics.Family("domain_threads", MetricType.Gauge,
-                "Threads of the domain's QEMU process read this cycle (vCPUs, emulator, I/O and worker threads).",
-                DomainLabelNames);
-            _vcpuRun = metrics.Family("domain_vcpu_sched_run_seconds_total", MetricType.Counter,
-                "Time the vCPU's host thread spent running on a host CPU (/proc/PID/task/TID/schedstat).",
-                VcpuLabelNames);
-            _vcpuWait = metrics.Family("domain_vcpu_sched_wait_seconds_total", MetricType.Counter,
-                "Time the vCPU's host thread spent runnable but waiting for a host CPU: the vCPU's steal time (/proc/PID/task/TID/schedstat).",
-                VcpuLabelNames);
-            _vcpuSlices = metrics.Family("domain_vcpu_sched_timeslices_total", MetricType.Counter,
-                "Timeslices the vCPU's host thread ran on host CPUs (/proc/PID/task/TID/schedstat).",
-                VcpuLabelNames);
+            _run = metrics.Family(DomainProcfsFamilies.SchedRunSeconds);
+            _wait = metrics.Family(DomainProcfsFamilies.SchedWaitSeconds);
+            _slices = metrics.Family(DomainProcfsFamilies.SchedTimeslices);
+            _minor = metrics.Family(DomainProcfsFamilies.MinorPageFaults);
+            _major = metrics.Family(DomainProcfsFamilies.MajorPageFaults);
+            _guest = metrics.Family(DomainProcfsFamilies.CpuGuestSeconds);
+            _threads = metrics.Family(DomainProcfsFamilies.Threads);
+            _vcpuRun = metrics.Family(DomainProcfsFamilies.VcpuSchedRunSeconds);
+            _vcpuWait = metrics.Family(DomainProcfsFamilies.VcpuSchedWaitSeconds);
+            _vcpuSlices = metrics.Family(DomainProcfsFamilies.VcpuSchedTimeslices);
         }
 
         public void AddDomain(DomainState state, in TaskCounters total, int threads)

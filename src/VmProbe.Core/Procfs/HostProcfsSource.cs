@@ -9,17 +9,6 @@ namespace VmProbe.Procfs;
 /// </summary>
 public sealed class HostProcfsSource : IMetricSource
 {
-    private static readonly (string Field, string Metric, string Help)[] MemoryFields =
-    {
-        ("MemTotal", "host_memory_total_bytes", "Total usable RAM (MemTotal in /proc/meminfo)."),
-        ("MemFree", "host_memory_free_bytes", "RAM left unused (MemFree in /proc/meminfo)."),
-        ("MemAvailable", "host_memory_available_bytes", "Estimate of RAM available for new workloads without swapping (MemAvailable in /proc/meminfo)."),
-        ("Buffers", "host_memory_buffers_bytes", "Block device buffers (Buffers in /proc/meminfo)."),
-        ("Cached", "host_memory_cached_bytes", "Page cache (Cached in /proc/meminfo)."),
-        ("SwapTotal", "host_memory_swap_total_bytes", "Total swap space (SwapTotal in /proc/meminfo)."),
-        ("SwapFree", "host_memory_swap_free_bytes", "Unused swap space (SwapFree in /proc/meminfo)."),
-    };
-
     private readonly ProcFs _proc;
     private readonly HashSet<string> _reportedMissing = new(StringComparer.Ordinal);
 
@@ -62,14 +51,13 @@ public sealed class HostProcfsSource : IMetricSource
             return;
         }
 
-        var cpu = metrics.Family("host_cpu_seconds_total", MetricType.Counter,
-            "Host CPU time by mode summed over all CPUs (/proc/stat); guest and guest_nice are time running KVM guests and are also counted in user and nice.", "mode");
+        var cpu = metrics.Family(HostProcfsFamilies.CpuSeconds);
         for (var i = 0; i < CpuModeTimes.ModeNames.Length; i++)
         {
             cpu.Add(stat.Total[i], CpuModeTimes.ModeNames[i]);
         }
 
-        metrics.Family("host_context_switches_total", MetricType.Counter, "Context switches on the host since boot (ctxt in /proc/stat).")
+        metrics.Family(HostProcfsFamilies.ContextSwitches)
             .Add(stat.ContextSwitches);
     }
 
@@ -83,11 +71,11 @@ public sealed class HostProcfsSource : IMetricSource
         }
 
         var s = sched.Value;
-        metrics.Family("host_sched_run_seconds_total", MetricType.Counter, "Time tasks spent running on the host's CPUs, summed over CPUs (/proc/schedstat).")
+        metrics.Family(HostProcfsFamilies.SchedRunSeconds)
             .Add(s.RunSeconds);
-        metrics.Family("host_sched_wait_seconds_total", MetricType.Counter, "Time runnable tasks spent waiting for a CPU on the host, summed over CPUs (/proc/schedstat): the host's CPU contention.")
+        metrics.Family(HostProcfsFamilies.SchedWaitSeconds)
             .Add(s.WaitSeconds);
-        metrics.Family("host_sched_timeslices_total", MetricType.Counter, "Timeslices run on the host's CPUs, summed over CPUs (/proc/schedstat).")
+        metrics.Family(HostProcfsFamilies.SchedTimeslices)
             .Add(s.Timeslices);
     }
 
@@ -100,11 +88,11 @@ public sealed class HostProcfsSource : IMetricSource
             return;
         }
 
-        foreach (var (field, metric, help) in MemoryFields)
+        foreach (var (field, desc) in HostProcfsFamilies.MemoryFields)
         {
             if (mem.TryGet(field, out var bytes))
             {
-                metrics.Family(metric, MetricType.Gauge, help).Add(bytes);
+                metrics.Family(desc).Add(bytes);
             }
         }
     }
@@ -119,14 +107,14 @@ public sealed class HostProcfsSource : IMetricSource
         }
 
         var l = load.Value;
-        metrics.Family("host_load1", MetricType.Gauge, "Host load average over 1 minute (/proc/loadavg).").Add(l.Load1);
-        metrics.Family("host_load5", MetricType.Gauge, "Host load average over 5 minutes (/proc/loadavg).").Add(l.Load5);
-        metrics.Family("host_load15", MetricType.Gauge, "Host load average over 15 minutes (/proc/loadavg).").Add(l.Load15);
+        metrics.Family(HostProcfsFamilies.Load1).Add(l.Load1);
+        metrics.Family(HostProcfsFamilies.Load5).Add(l.Load5);
+        metrics.Family(HostProcfsFamilies.Load15).Add(l.Load15);
     }
 
     private void CollectPressure(CycleContext context, MetricSet metrics)
     {
-        foreach (var resource in PressureStall.Resources)
+        foreach (var (resource, some, full) in HostProcfsFamilies.Pressure)
         {
             var psi = _proc.ReadPressure(resource);
             if (psi is null)
@@ -135,24 +123,13 @@ public sealed class HostProcfsSource : IMetricSource
                 continue;
             }
 
-            metrics.Family($"host_pressure_{resource}_some_seconds_total", MetricType.Counter,
-                $"Time at least one task on the host was stalled waiting for {PressureNoun(resource)} (PSI some, /proc/pressure/{resource}).")
-                .Add(psi.SomeSeconds);
-            if (psi.FullSeconds is { } full)
+            metrics.Family(some).Add(psi.SomeSeconds);
+            if (psi.FullSeconds is { } fullSeconds)
             {
-                metrics.Family($"host_pressure_{resource}_full_seconds_total", MetricType.Counter,
-                    $"Time all non-idle tasks on the host were stalled waiting for {PressureNoun(resource)} at once (PSI full, /proc/pressure/{resource}).")
-                    .Add(full);
+                metrics.Family(full).Add(fullSeconds);
             }
         }
     }
-
-    private static string PressureNoun(string resource) => resource switch
-    {
-        "cpu" => "a CPU",
-        "memory" => "memory",
-        _ => "I/O",
-    };
 
     private void ReportMissing(CycleContext context, string file, string consequence)
     {

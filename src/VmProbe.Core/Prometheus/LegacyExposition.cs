@@ -1,6 +1,8 @@
 using System.Globalization;
 using System.Text;
+using VmProbe.Libvirt;
 using VmProbe.Perf;
+using VmProbe.Procfs;
 
 namespace VmProbe.Prometheus;
 
@@ -27,11 +29,11 @@ public sealed class LegacyExposition
 
     private static readonly (string Family, string Key, double Factor, string Help)[] GlobalGauges =
     {
-        ("host_memory_total_bytes", "memory_total", 1.0 / 1024, "MemTotal of /proc/meminfo in kB (legacy vmprobe naming)."),
-        ("host_memory_free_bytes", "memory_free", 1.0 / 1024, "MemFree of /proc/meminfo in kB (legacy vmprobe naming)."),
-        ("host_memory_available_bytes", "memory_available", 1.0 / 1024, "MemAvailable of /proc/meminfo in kB (legacy vmprobe naming)."),
-        ("host_memory_buffers_bytes", "memory_buffers", 1.0 / 1024, "Buffers of /proc/meminfo in kB (legacy vmprobe naming)."),
-        ("host_memory_cached_bytes", "memory_cached", 1.0 / 1024, "Cached of /proc/meminfo in kB (legacy vmprobe naming)."),
+        (HostProcfsFamilies.MemoryTotal.Name, "memory_total", 1.0 / 1024, "MemTotal of /proc/meminfo in kB (legacy vmprobe naming)."),
+        (HostProcfsFamilies.MemoryFree.Name, "memory_free", 1.0 / 1024, "MemFree of /proc/meminfo in kB (legacy vmprobe naming)."),
+        (HostProcfsFamilies.MemoryAvailable.Name, "memory_available", 1.0 / 1024, "MemAvailable of /proc/meminfo in kB (legacy vmprobe naming)."),
+        (HostProcfsFamilies.MemoryBuffers.Name, "memory_buffers", 1.0 / 1024, "Buffers of /proc/meminfo in kB (legacy vmprobe naming)."),
+        (HostProcfsFamilies.MemoryCached.Name, "memory_cached", 1.0 / 1024, "Cached of /proc/meminfo in kB (legacy vmprobe naming)."),
     };
 
     // host_cpu_seconds_total{mode} summed as libvirt's node CPU stats sum /proc/stat: kernel = system + irq + softirq, user = user + nice.
@@ -45,15 +47,15 @@ public sealed class LegacyExposition
 
     private static readonly (string Family, string Key, double Factor, string Help)[] DomainGauges =
     {
-        ("domain_vcpus", "cpu_alloc", 1, "vCPUs of the domain"),
-        ("domain_cpu_seconds_total", "cpu_cputime", 1e9, "CPU time of the domain's QEMU process, ns, cumulative"),
-        ("domain_cpu_user_seconds_total", "cpu_usertime", 1e9, "User CPU time of the domain's QEMU process, ns, cumulative"),
-        ("domain_cpu_system_seconds_total", "cpu_systemtime", 1e9, "System CPU time of the domain's QEMU process, ns, cumulative"),
-        ("domain_memory_balloon_current_bytes", "memory_actual", 1.0 / 1024, "Memory assigned to the domain (balloon current), kB"),
-        ("domain_memory_rss_bytes", "memory_rss", 1.0 / 1024, "Resident set size of the domain's QEMU process, kB"),
-        ("domain_memory_available_bytes", "memory_available", 1.0 / 1024, "Memory the guest sees as total, kB"),
-        ("domain_memory_unused_bytes", "memory_unused", 1.0 / 1024, "Memory the guest leaves unused, kB"),
-        ("domain_memory_usable_bytes", "memory_usable", 1.0 / 1024, "Memory the guest could use without swapping, kB"),
+        (LibvirtFamilies.Vcpus.Name, "cpu_alloc", 1, "vCPUs of the domain"),
+        (LibvirtFamilies.Cpu.Name, "cpu_cputime", 1e9, "CPU time of the domain's QEMU process, ns, cumulative"),
+        (LibvirtFamilies.CpuUser.Name, "cpu_usertime", 1e9, "User CPU time of the domain's QEMU process, ns, cumulative"),
+        (LibvirtFamilies.CpuSystem.Name, "cpu_systemtime", 1e9, "System CPU time of the domain's QEMU process, ns, cumulative"),
+        (LibvirtFamilies.BalloonCurrent.Name, "memory_actual", 1.0 / 1024, "Memory assigned to the domain (balloon current), kB"),
+        (LibvirtFamilies.Rss.Name, "memory_rss", 1.0 / 1024, "Resident set size of the domain's QEMU process, kB"),
+        (LibvirtFamilies.Available.Name, "memory_available", 1.0 / 1024, "Memory the guest sees as total, kB"),
+        (LibvirtFamilies.Unused.Name, "memory_unused", 1.0 / 1024, "Memory the guest leaves unused, kB"),
+        (LibvirtFamilies.Usable.Name, "memory_usable", 1.0 / 1024, "Memory the guest could use without swapping, kB"),
     };
 
     private readonly IProbeLog log;
@@ -98,7 +100,7 @@ public sealed class LegacyExposition
         AssignVmNames(labelled);
         current.Clear();
 
-        double? epoch = labelled.TryGet("probe_last_cycle_timestamp_seconds", out var timestamp) && timestamp.Samples.Count > 0
+        double? epoch = labelled.TryGet(ProbeFamilies.LastCycleTimestamp.Name, out var timestamp) && timestamp.Samples.Count > 0
             ? timestamp.Samples[0].Value
             : cycleTime?.ToUnixTimeMilliseconds() / 1000.0;
         if (epoch is { } seconds)
@@ -117,7 +119,7 @@ public sealed class LegacyExposition
         }
 
         AddHostCpu(labelled, output);
-        AddPerf(labelled, "host_perf_events_total", null, output);
+        AddPerf(labelled, PerfFamilies.HostEvents.Name, null, output);
 
         foreach (var (family, key, factor, help) in DomainGauges)
         {
@@ -134,7 +136,7 @@ public sealed class LegacyExposition
             }
         }
 
-        AddPerf(labelled, "domain_perf_events_total", "domain", output);
+        AddPerf(labelled, PerfFamilies.DomainEvents.Name, "domain", output);
 
         // Only the lines of this cycle are remembered: a VM that comes back starts from its new counters.
         previous.Clear();
@@ -262,7 +264,7 @@ public sealed class LegacyExposition
 
     private void AddHostCpu(MetricSet labelled, MetricSet output)
     {
-        if (!labelled.TryGet("host_cpu_seconds_total", out var cpu) || cpu.LabelNames.Count != 1 || cpu.LabelNames[0] != "mode")
+        if (!labelled.TryGet(HostProcfsFamilies.CpuSeconds.Name, out var cpu) || cpu.LabelNames.Count != 1 || cpu.LabelNames[0] != "mode")
         {
             return;
         }

@@ -4,24 +4,19 @@ using VmProbe.Perf;
 namespace VmProbe.Prometheus;
 
 /// <summary>
-/// Maps the flat sample objects the cmdlets emit (<see cref="VmPerfSample"/>, <see cref="VmSchedSample"/>,
-/// <see cref="VmStatSample"/>) onto metric families, so that ConvertTo-PromText and Export-PromTextFile write
-/// the same series the runner writes. Family names carry no prefix:
+/// The way back from the flat sample objects the cmdlets emit (<see cref="VmPerfSample"/>, <see cref="VmStatSample"/>)
+/// to metric families, so that ConvertTo-PromText and Export-PromTextFile write the same series the runner writes;
+/// <see cref="MetricSetFlattener"/> is the way there, and the round trip renders byte for byte the same.
 /// <list type="bullet">
-/// <item><c>host_perf_events_total{event}</c> (<c>{cpu,event}</c> per CPU), <c>domain_perf_events_total{domain,uuid,event}</c>,
-/// <c>host_perf_scaling_ratio</c>, <c>domain_perf_scaling_ratio</c>,
-/// <c>domain_vcpu_perf_events_total{domain,uuid,vcpu,event}</c></item>
-/// <item><c>host_sched_METRIC</c>, <c>domain_sched_METRIC{domain,uuid}</c>, <c>domain_vcpu_sched_METRIC{domain,uuid,vcpu}</c>
-/// (METRIC is run_seconds_total, wait_seconds_total or timeslices_total)</item>
-/// <item><c>host_METRIC{[device]}</c>, <c>domain_METRIC{domain,uuid[,device]}</c>, <c>domain_vcpu_METRIC{domain,uuid,vcpu[,device]}</c></item>
+/// <item>A <see cref="VmPerfSample"/> goes to the perf source's families (<see cref="PerfFamilies"/>): counts and, for host
+/// and domain readings, the scaling ratio; a host reading with <see cref="VmPerfSample.Cpu"/> to the per-CPU series.</item>
+/// <item>A <see cref="VmStatSample"/> flattened from a metric set goes back to its family exactly (name, type, help, labels).</item>
+/// <item>A <see cref="VmStatSample"/> built by hand goes to <c>host_METRIC{[device]}</c>, <c>domain_METRIC{domain,uuid[,device]}</c>
+/// or <c>domain_vcpu_METRIC{domain,uuid,vcpu[,device]}</c>, a counter when METRIC ends in <c>_total</c>.</item>
 /// </list>
 /// </summary>
 public sealed class SampleExposition
 {
-    private static readonly string[] HostEventLabels = { "event" };
-    private static readonly string[] HostCpuEventLabels = { "cpu", "event" };
-    private static readonly string[] DomainEventLabels = { "domain", "uuid", "event" };
-    private static readonly string[] VcpuEventLabels = { "domain", "uuid", "vcpu", "event" };
     private static readonly string[] NoLabels = Array.Empty<string>();
     private static readonly string[] DomainLabels = { "domain", "uuid" };
     private static readonly string[] VcpuLabels = { "domain", "uuid", "vcpu" };
@@ -29,8 +24,8 @@ public sealed class SampleExposition
     private static readonly string[] DomainDeviceLabels = { "domain", "uuid", "device" };
     private static readonly string[] VcpuDeviceLabels = { "domain", "uuid", "vcpu", "device" };
 
-    // Family names built once per (kind, scope, metric) rather than once per sample.
-    private readonly Dictionary<(char Kind, VmSampleScope Scope, string Metric), string> _familyNames = new();
+    // Family names of hand-built samples, built once per (scope, metric) rather than once per sample.
+    private readonly Dictionary<(VmSampleScope Scope, string Metric), string> _familyNames = new();
 
     public SampleExposition(MetricSet metrics)
     {
@@ -52,7 +47,7 @@ public sealed class SampleExposition
     }
 
     /// <summary>True for the sample types this class maps.</summary>
-    public static bool IsSample(object? value) => value is VmPerfSample or VmSchedSample or VmStatSample;
+    public static bool IsSample(object? value) => value is VmPerfSample or VmStatSample;
 
     /// <summary>Adds one sample of any supported type; anything else is an <see cref="ArgumentException"/>.</summary>
     public void Add(object sample)
@@ -62,15 +57,12 @@ public sealed class SampleExposition
             case VmPerfSample perf:
                 Add(perf);
                 break;
-            case VmSchedSample sched:
-                Add(sched);
-                break;
             case VmStatSample stat:
                 Add(stat);
                 break;
             default:
                 throw new ArgumentException(
-                    $"'{sample?.GetType().FullName ?? "null"}' is not a VmProbe sample; expected VmPerfSample, VmSchedSample or VmStatSample.",
+                    $"'{sample?.GetType().FullName ?? "null"}' is not a VmProbe sample; expected VmPerfSample or VmStatSample.",
                     nameof(sample));
         }
     }
@@ -85,46 +77,20 @@ public sealed class SampleExposition
         {
             case VmSampleScope.Host when sample.Cpu is { } cpu:
                 var cpuLabel = cpu.ToString(CultureInfo.InvariantCulture);
-                Metrics.Family("host_perf_events_total", MetricType.Counter, "Host-wide (all tasks) " + PerfMetricsSource.EventsHelp, HostCpuEventLabels)
-                    .Add(sample.Value, cpuLabel, sample.Event);
-                Metrics.Family("host_perf_scaling_ratio", MetricType.Gauge, PerfMetricsSource.RatioHelp, HostCpuEventLabels)
-                    .Add(sample.ScalingRatio, cpuLabel, sample.Event);
+                Metrics.Family(PerfFamilies.HostCpuEvents).Add(sample.Value, cpuLabel, sample.Event);
+                Metrics.Family(PerfFamilies.HostCpuScalingRatio).Add(sample.ScalingRatio, cpuLabel, sample.Event);
                 break;
             case VmSampleScope.Host:
-                Metrics.Family("host_perf_events_total", MetricType.Counter, "Host-wide (all tasks, all CPUs) " + PerfMetricsSource.EventsHelp, HostEventLabels)
-                    .Add(sample.Value, sample.Event);
-                Metrics.Family("host_perf_scaling_ratio", MetricType.Gauge, PerfMetricsSource.RatioHelp, HostEventLabels)
-                    .Add(sample.ScalingRatio, sample.Event);
+                Metrics.Family(PerfFamilies.HostEvents).Add(sample.Value, sample.Event);
+                Metrics.Family(PerfFamilies.HostScalingRatio).Add(sample.ScalingRatio, sample.Event);
                 break;
             case VmSampleScope.Domain:
-                Metrics.Family("domain_perf_events_total", MetricType.Counter, "Domain (all QEMU threads, or its cgroup) " + PerfMetricsSource.EventsHelp, DomainEventLabels)
-                    .Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
-                Metrics.Family("domain_perf_scaling_ratio", MetricType.Gauge, PerfMetricsSource.RatioHelp, DomainEventLabels)
-                    .Add(sample.ScalingRatio, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
+                Metrics.Family(PerfFamilies.DomainEvents).Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
+                Metrics.Family(PerfFamilies.DomainScalingRatio).Add(sample.ScalingRatio, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
                 break;
             default:
-                Metrics.Family("domain_vcpu_perf_events_total", MetricType.Counter, "vCPU thread " + PerfMetricsSource.EventsHelp, VcpuEventLabels)
+                Metrics.Family(PerfFamilies.VcpuEvents)
                     .Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu), sample.Event);
-                break;
-        }
-    }
-
-    public void Add(VmSchedSample sample)
-    {
-        var name = FamilyName('s', sample.Scope, sample.Metric);
-        var type = TypeOf(sample.Metric);
-        switch (sample.Scope)
-        {
-            case VmSampleScope.Host:
-                Metrics.Family(name, type, $"Scheduler {Readable(sample.Metric)} of the host.", NoLabels).Add(sample.Value);
-                break;
-            case VmSampleScope.Domain:
-                Metrics.Family(name, type, $"Scheduler {Readable(sample.Metric)} of all the domain's threads.", DomainLabels)
-                    .Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid));
-                break;
-            default:
-                Metrics.Family(name, type, $"Scheduler {Readable(sample.Metric)} of one vCPU thread.", VcpuLabels)
-                    .Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu));
                 break;
         }
     }
@@ -137,7 +103,7 @@ public sealed class SampleExposition
             return;
         }
 
-        var name = FamilyName('t', sample.Scope, sample.Metric);
+        var name = FamilyName(sample.Scope, sample.Metric);
         var type = TypeOf(sample.Metric);
         var hasDevice = sample.Device is not null;
         switch (sample.Scope)
@@ -198,9 +164,9 @@ public sealed class SampleExposition
         Metrics.Family(sample.Family!, sample.Type, sample.Help ?? string.Empty, names).Add(sample.Value, values);
     }
 
-    private string FamilyName(char kind, VmSampleScope scope, string metric)
+    private string FamilyName(VmSampleScope scope, string metric)
     {
-        if (_familyNames.TryGetValue((kind, scope, metric), out var cached))
+        if (_familyNames.TryGetValue((scope, metric), out var cached))
         {
             return cached;
         }
@@ -213,14 +179,8 @@ public sealed class SampleExposition
                 ProbeErrorKind.InvalidData);
         }
 
-        var scopePart = scope switch
-        {
-            VmSampleScope.Host => "host_",
-            VmSampleScope.Domain => "domain_",
-            _ => "domain_vcpu_",
-        };
-        var name = scopePart + (kind == 's' ? "sched_" : string.Empty) + metric;
-        _familyNames.Add((kind, scope, metric), name);
+        var name = MetricSetFlattener.PrefixOf(scope) + metric;
+        _familyNames.Add((scope, metric), name);
         return name;
     }
 

@@ -57,7 +57,7 @@ public class ManifestExportTests
     {
         var format = XDocument.Load(Path.Combine(ModuleMetadata.RepoRoot, "VmProbe.Format.ps1xml"));
         var viewed = format.Descendants("TypeName").Select(e => e.Value).ToHashSet();
-        foreach (var type in new[] { typeof(VmDomain), typeof(VmPerfSession), typeof(VmPerfSample), typeof(VmSchedSample), typeof(VmStatSample), typeof(VmPerfEventInfo) })
+        foreach (var type in new[] { typeof(VmDomain), typeof(VmPerfSession), typeof(VmPerfSample), typeof(VmStatSample), typeof(VmPerfEventInfo) })
         {
             Assert.Contains(type.FullName!, viewed);
         }

@@ -30,21 +30,6 @@ public class SampleExpositionTests
     }
 
     [Fact]
-    public void SchedSamplesMapToSchedFamilies()
-    {
-        var metrics = SampleExposition.ToMetricSet(new object[]
-        {
-            new VmSchedSample { Scope = VmSampleScope.Domain, Domain = "web1", Uuid = Uuid, Metric = VmSchedSample.WaitSecondsTotal, Value = 1.5 },
-            new VmSchedSample { Scope = VmSampleScope.Vcpu, Domain = "web1", Uuid = Uuid, Vcpu = 0, Metric = VmSchedSample.WaitSecondsTotal, Value = 0.5 },
-            new VmSchedSample { Scope = VmSampleScope.Vcpu, Domain = "web1", Uuid = Uuid, Vcpu = 1, Metric = VmSchedSample.WaitSecondsTotal, Value = 1.0 },
-        });
-
-        Assert.Equal(new[] { "domain_sched_wait_seconds_total", "domain_vcpu_sched_wait_seconds_total" }, metrics.Families.Select(f => f.Name));
-        Assert.Equal(new[] { "domain", "uuid", "vcpu" }, metrics.Families[1].LabelNames);
-        Assert.Equal(2, metrics.Families[1].Samples.Count);
-    }
-
-    [Fact]
     public void StatSamplesTakeTheirTypeFromTheMetricNameAndADeviceLabel()
     {
         var metrics = SampleExposition.ToMetricSet(new object[]

@@ -165,39 +165,6 @@ public class ProcfsParserTests
     }
 
     [Fact]
-    public void CgroupStatFiles_V2AndV1()
-    {
-        using var cg = new CgroupFs(ProcfsFixtures.CgroupTree);
-        var dir = Path.Combine(cg.Root, "machine.slice", ProcfsFixtures.WebScope);
-        var v2 = cg.ReadCpuStats(dir)!;
-        Assert.Equal(1902.334123, v2.UsageSeconds!.Value, 6);
-        Assert.Equal(0UL, v2.ThrottledPeriods);
-        Assert.Equal(8728231936UL, cg.ReadMemoryUsage(dir));
-        var mem = new Dictionary<string, ulong>();
-        Assert.True(cg.TryReadMemoryStat(dir, mem));
-        Assert.Equal(8589934592UL, mem["anon"]);
-
-        using var hybrid = new CgroupFs(Path.Combine(KvmHost, "hybrid", "sys", "fs", "cgroup"));
-        var v1Dir = Path.Combine(hybrid.Root, "cpu,cpuacct", "machine", "qemu-2-db.libvirt-qemu");
-        var v1 = hybrid.ReadCpuStats(null, v1Dir, v1Dir)!;
-        Assert.Equal(912.003441221, v1.UsageSeconds!.Value, 9);
-        Assert.Equal(80012 / ProcFs.ClockTicksPerSecond, v1.UserSeconds!.Value, 9);
-        Assert.Equal(31UL, v1.ThrottledPeriods);
-        Assert.Equal(4.1, v1.ThrottledSeconds!.Value, 9);
-        Assert.Null(hybrid.ReadCpuStats(null, Path.Combine(v1Dir, "gone"), Path.Combine(v1Dir, "gone")));
-    }
-
-    [Fact]
-    public void CgroupStatFiles_LocalCapture()
-    {
-        using var cg = new CgroupFs(Path.Combine(Local, "sys", "fs", "cgroup"));
-        Assert.Equal(878874624UL, cg.ReadMemoryUsage(Path.Combine(cg.Root, "memory")));
-        var v2 = cg.ReadCpuStats(Path.Combine(cg.Root, "unified"))!;
-        Assert.Equal(160.62, v2.UsageSeconds!.Value, 6);
-        Assert.Null(v2.ThrottledPeriods);
-    }
-
-    [Fact]
     public void LiveProc_SelfFilesParse()
     {
         using var proc = new ProcFs();

@@ -1,0 +1,241 @@
+using System.Globalization;
+using VmProbe.Config;
+using VmProbe.Native;
+using VmProbe.Procfs;
+using VmProbe.Prometheus;
+
+namespace VmProbe.Perf;
+
+/// <summary>The perf source, part 2: the domains counted each cycle (opened, kept in step with their threads, dropped when no longer listed).</summary>
+public sealed partial class PerfMetricsSource
+{
+    private void SyncDomains(CycleContext context)
+    {
+        threadListings = context.Shared?.Get<ThreadListingCache>();
+        seenThisCycle.Clear();
+        foreach (var domain in context.Domains)
+        {
+            if (domain.Pid <= 0)
+            {
+                continue;
+            }
+
+            var key = new DomainKey(domain.Uuid, domain.Name, domain.Pid);
+            if (!seenThisCycle.Add(key))
+            {
+                continue;
+            }
+
+            if (!domains.TryGetValue(key, out var perf))
+            {
+                perf = TryOpenDomain(key, domain);
+                if (perf is null)
+                {
+                    continue;
+                }
+
+                domains.Add(key, perf);
+            }
+
+            perf.Domain = domain;
+            if (perf.Threads is not null)
+            {
+                SyncThreads(perf);
+            }
+        }
+
+        toDrop.Clear();
+        foreach (var key in domains.Keys)
+        {
+            if (!seenThisCycle.Contains(key))
+            {
+                toDrop.Add(key);
+            }
+        }
+
+        foreach (var key in toDrop)
+        {
+            domains.Remove(key, out var gone);
+            gone!.Dispose();
+            log.Write(LogLevel.Debug, $"perf: stopped counting domain '{key.Name}' (pid {key.Pid}): it is no longer listed");
+        }
+
+        refusedLogged.IntersectWith(seenThisCycle);
+    }
+
+    private DomainPerf? TryOpenDomain(DomainKey key, VmDomain domain)
+    {
+        var domainEvents = DomainEvents(out var map);
+        if (domainEvents.Length == 0)
+        {
+            return null;
+        }
+
+        if (config.Attribution == PerfAttribution.Cgroup)
+        {
+            if (string.IsNullOrEmpty(domain.PerfCgroupPath))
+            {
+                LogRefusedOnce(key, LogLevel.Warning, string.IsNullOrEmpty(domain.CgroupPath)
+                    ? $"perf: domain '{domain.Name}' is not counted: its cgroup directory is unknown (attribution: cgroup)"
+                    : $"perf: domain '{domain.Name}' is not counted: cgroup attribution needs the domain in a cgroup v2 directory or a v1 perf_event one, "
+                      + $"and it has only {domain.CgroupPath} (use attribution: thread, or mount the perf_event controller)");
+                return null;
+            }
+
+            var needed = PerfFdBudget.Estimate(domainEvents.Length, 1, cpuCount);
+            if (!budget.Fits(needed))
+            {
+                LogRefusedOnce(key, LogLevel.Error, BudgetMessage(domain, needed, $"{domainEvents.Length} events x {cpuCount} CPUs"));
+                return null;
+            }
+
+            try
+            {
+                var set = PerfCounterSet.Open(PerfTarget.Cgroup(domain.PerfCgroupPath), domainEvents);
+                if (set.OpenFdCount == 0)
+                {
+                    // Say why rather than export nothing silently.
+                    var why = string.Join("; ", set.Status.Select(s => s.ToString()));
+                    set.Dispose();
+                    LogRefusedOnce(key, LogLevel.Warning, $"perf: domain '{domain.Name}' is not counted: no event opens on cgroup {domain.PerfCgroupPath}: {why}");
+                    return null;
+                }
+
+                // Per-cgroup failures say nothing about the event itself (a v1 directory gives ENOENT), so they do not judge events.
+                MergeStatus(set.Status, map, judgesEvents: false);
+                return new DomainPerf(domain, domainEvents, map, null, set);
+            }
+            catch (Exception ex) when (ex is VmProbeException or ArgumentException)
+            {
+                LogRefusedOnce(key, LogLevel.Warning, $"perf: domain '{domain.Name}' is not counted on cgroup {domain.PerfCgroupPath}: {ex.Message}");
+                return null;
+            }
+        }
+
+        if (!ListThreads(domain.Pid))
+        {
+            return null; // The process is gone; the discovery will drop the domain.
+        }
+
+        var threadFds = PerfFdBudget.Estimate(domainEvents.Length, threadIds.Count);
+        if (!budget.Fits(threadFds))
+        {
+            LogRefusedOnce(key, LogLevel.Error, BudgetMessage(domain, threadFds, $"{domainEvents.Length} events x {threadIds.Count} threads"));
+            return null;
+        }
+
+        var threads = new ThreadPerfSession(domainEvents, budget: budget);
+        var perf = new DomainPerf(domain, domainEvents, map, threads, null);
+        return perf;
+    }
+
+    private string BudgetMessage(VmDomain domain, long needed, string what) =>
+        $"perf: domain '{domain.Name}' is not counted: {what} need {needed} perf fds; {PerfFdBudget.OpenPerfFds} are open, "
+        + $"{budget.ReservedFds} kept for other files, RLIMIT_NOFILE is {budget.Limit}. Raise the hard open-file limit or count fewer events.";
+
+    private void LogRefusedOnce(DomainKey key, LogLevel level, string message)
+    {
+        if (refusedLogged.Add(key))
+        {
+            log.Write(level, message);
+        }
+    }
+
+    // The cycle's shared listing when there is one (the discovery or the procfs source made it), else a listing of our own.
+    private bool ListThreads(int pid) =>
+        threadListings?.TryList(procFs, pid, threadIds) ?? procFs.TryListThreads(pid, threadIds);
+
+    private void SyncThreads(DomainPerf perf)
+    {
+        if (!ListThreads(perf.Domain.Pid))
+        {
+            return; // Gone: keep the last counts until the domain is no longer listed.
+        }
+
+        try
+        {
+            perf.Threads!.Sync(threadIds);
+        }
+        catch (PerfFdBudgetExceededException ex)
+        {
+            if (!perf.BudgetLogged)
+            {
+                perf.BudgetLogged = true;
+                log.Write(LogLevel.Error, $"perf: domain '{perf.Domain.Name}': new threads are not counted: {ex.Message}");
+            }
+        }
+        catch (PerfEventException ex)
+        {
+            if (!perf.OpenFailureLogged)
+            {
+                perf.OpenFailureLogged = true;
+                log.Write(LogLevel.Warning, $"perf: domain '{perf.Domain.Name}': some threads are not counted: {ex.Message} [{ex.ErrorId}]");
+            }
+        }
+
+        var status = perf.Threads!.Status;
+        for (var i = 0; i < status.Count; i++)
+        {
+            if (status[i] is { } s)
+            {
+                MergeStatus(s, perf.EventMap[i], judgesEvents: true);
+            }
+        }
+    }
+
+    private readonly record struct DomainKey(Guid Uuid, string Name, int Pid);
+
+    /// <summary>One domain's counters and its cached label arrays (reused every cycle).</summary>
+    private sealed class DomainPerf : IDisposable
+    {
+        private readonly Dictionary<int, string[][]> vcpuLabels = new();
+        private readonly string uuid;
+
+        public DomainPerf(VmDomain domain, PerfEventSpec[] events, int[] eventMap, ThreadPerfSession? threads, PerfCounterSet? cgroup)
+        {
+            Domain = domain;
+            Events = events;
+            EventMap = eventMap;
+            Threads = threads;
+            Cgroup = cgroup;
+            uuid = domain.Uuid == Guid.Empty ? string.Empty : domain.Uuid.ToString("D");
+            EventLabels = Array.ConvertAll(events, e => new[] { domain.Name, uuid, e.CanonicalName });
+        }
+
+        /// <summary>The latest description of the domain (vCPU threads may change while the key stays).</summary>
+        public VmDomain Domain { get; set; }
+
+        public PerfEventSpec[] Events { get; }
+
+        /// <summary>Index of each of <see cref="Events"/> in the configured list.</summary>
+        public int[] EventMap { get; }
+
+        public ThreadPerfSession? Threads { get; }
+
+        public PerfCounterSet? Cgroup { get; }
+
+        public string[][] EventLabels { get; }
+
+        public bool BudgetLogged { get; set; }
+
+        public bool OpenFailureLogged { get; set; }
+
+        public string[][] VcpuLabels(int vcpu)
+        {
+            if (!vcpuLabels.TryGetValue(vcpu, out var labels))
+            {
+                var index = vcpu.ToString(CultureInfo.InvariantCulture);
+                labels = Array.ConvertAll(Events, e => new[] { Domain.Name, uuid, index, e.CanonicalName });
+                vcpuLabels.Add(vcpu, labels);
+            }
+
+            return labels;
+        }
+
+        public void Dispose()
+        {
+            Threads?.Dispose();
+            Cgroup?.Dispose();
+        }
+    }
+}

@@ -1,0 +1,119 @@
+using System.Globalization;
+using VmProbe.Config;
+using VmProbe.Native;
+using VmProbe.Procfs;
+using VmProbe.Prometheus;
+
+namespace VmProbe.Perf;
+
+/// <summary>The perf source, part 3: the counts it writes, in the families of <see cref="PerfFamilies"/>.</summary>
+public sealed partial class PerfMetricsSource
+{
+    private void EmitHost(MetricSet metrics)
+    {
+        if (host is null)
+        {
+            return;
+        }
+
+        host.Read();
+        if (config.PerCpu)
+        {
+            var counts = metrics.Family(PerfFamilies.HostCpuEvents);
+            var ratios = metrics.Family(PerfFamilies.HostCpuScalingRatio);
+            for (var slot = 0; slot < hostCpuLabels!.Length; slot++)
+            {
+                for (var i = 0; i < openable.Length; i++)
+                {
+                    if (host.Status[i].Supported)
+                    {
+                        var count = host.GetPerCpu(i, slot);
+                        counts.Add(count.Scaled, hostCpuLabels[slot][i]);
+                        ratios.Add(count.RunningRatio, hostCpuLabels[slot][i]);
+                    }
+                }
+            }
+
+            return;
+        }
+
+        var total = metrics.Family(PerfFamilies.HostEvents);
+        var ratio = metrics.Family(PerfFamilies.HostScalingRatio);
+        for (var i = 0; i < openable.Length; i++)
+        {
+            if (host.Status[i].Supported)
+            {
+                var count = host.GetTotal(i);
+                var labels = eventLabels[openableToEvent[i]];
+                total.Add(count.Scaled, labels);
+                ratio.Add(count.RunningRatio, labels);
+            }
+        }
+    }
+
+    private void EmitDomains(MetricSet metrics)
+    {
+        if (domains.Count == 0)
+        {
+            return;
+        }
+
+        var counts = metrics.Family(PerfFamilies.DomainEvents);
+        var ratios = metrics.Family(PerfFamilies.DomainScalingRatio);
+        MetricFamily? vcpuCounts = config.Attribution == PerfAttribution.Thread
+            ? metrics.Family(PerfFamilies.VcpuEvents)
+            : null;
+
+        foreach (var perf in domains.Values)
+        {
+            if (perf.Threads is { } threads)
+            {
+                threads.Read();
+                for (var i = 0; i < perf.Events.Length; i++)
+                {
+                    if (!IsSupportedIn(threads.Status[i]))
+                    {
+                        continue;
+                    }
+
+                    var count = threads.GetTotal(i);
+                    counts.Add(count.Scaled, perf.EventLabels[i]);
+                    ratios.Add(count.RunningRatio, perf.EventLabels[i]);
+                }
+
+                foreach (var vcpu in perf.Domain.Vcpus)
+                {
+                    if (vcpu.ThreadId <= 0)
+                    {
+                        continue;
+                    }
+
+                    string[][]? vcpuLabels = null;
+                    for (var i = 0; i < perf.Events.Length; i++)
+                    {
+                        if (IsSupportedIn(threads.Status[i]) && threads.TryGetThread(vcpu.ThreadId, i, out var count))
+                        {
+                            vcpuLabels ??= perf.VcpuLabels(vcpu.Index);
+                            vcpuCounts!.Add(count.Scaled, vcpuLabels[i]);
+                        }
+                    }
+                }
+            }
+            else if (perf.Cgroup is { } cgroup)
+            {
+                cgroup.Read();
+                for (var i = 0; i < perf.Events.Length; i++)
+                {
+                    if (cgroup.Status[i].Supported)
+                    {
+                        var count = cgroup.GetTotal(i);
+                        counts.Add(count.Scaled, perf.EventLabels[i]);
+                        ratios.Add(count.RunningRatio, perf.EventLabels[i]);
+                    }
+                }
+            }
+        }
+    }
+
+    private static bool IsSupportedIn(PerfEventStatus? status) => status is { Supported: true };
+}
