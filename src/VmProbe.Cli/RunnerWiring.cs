@@ -13,8 +13,8 @@ internal sealed record ConfigProblem(string? File, int Line, string? Key, string
     public override string ToString()
     {
         var where = File is null ? string.Empty : Line > 0 ? $"{File}:{Line}: " : $"{File}: ";
-        // Loader messages usually name their key already ("delay must be ..."): do not say it twice.
-        var key = string.IsNullOrEmpty(Key) || Message.StartsWith(Key, StringComparison.OrdinalIgnoreCase) ? string.Empty : $"{Key}: ";
+        // Every problem carries its key; a message that already starts with "key: " is not prefixed twice.
+        var key = string.IsNullOrEmpty(Key) || Message.StartsWith(Key + ": ", StringComparison.Ordinal) ? string.Empty : $"{Key}: ";
         return where + key + Message;
     }
 }
