@@ -27,6 +27,7 @@ internal static class DefaultWiring
         {
             LoadConfig = LoadConfig,
             DescribeSources = ProbeComposition.DescribeSources,
+            CheckHost = CheckHost,
             CreateDiscovery = (config, log) => For(config, log).Discovery,
             CreateSources = (config, log) => For(config, log).Sources,
             CreateSink = (config, log) =>
@@ -47,12 +48,17 @@ internal static class DefaultWiring
         };
     }
 
+    private static IReadOnlyList<ConfigProblem> CheckHost(LoadedConfig loaded) =>
+        loaded.Result is { } result
+            ? ConfigHostCheck.Check(result).Select(error => new ConfigProblem(error.File, error.Line ?? 0, error.Key, error.Message)).ToList()
+            : Array.Empty<ConfigProblem>();
+
     private static LoadedConfig LoadConfig(string path)
     {
         try
         {
             var result = ConfigLoader.Load(path);
-            return new LoadedConfig(result.Config, result.Warnings.Select(w => w.ToString()).ToList());
+            return new LoadedConfig(result.Config, result.Warnings.Select(w => w.ToString()).ToList(), result);
         }
         catch (ConfigException e)
         {

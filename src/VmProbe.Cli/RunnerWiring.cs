@@ -4,7 +4,7 @@ using VmProbe.Composition;
 namespace VmProbe.Cli;
 
 /// <summary>A loaded configuration and the loader's warnings, as the runner shows them.</summary>
-internal sealed record LoadedConfig(ProbeConfig Config, IReadOnlyList<string> Warnings);
+internal sealed record LoadedConfig(ProbeConfig Config, IReadOnlyList<string> Warnings, ConfigLoadResult? Result = null);
 
 /// <summary>One configuration error: where (file, 1-based line, 0 when unknown), which key, what is wrong.</summary>
 internal sealed record ConfigProblem(string? File, int Line, string? Key, string Message)
@@ -42,6 +42,12 @@ internal sealed class RunnerWiring
 
     /// <summary>The <c>source</c> names <see cref="CreateSources"/> would build for a config, for <c>--check</c> (builds nothing).</summary>
     public required Func<ProbeConfig, IReadOnlyList<string>> DescribeSources { get; init; }
+
+    /// <summary>
+    /// For <c>--check</c>: what this host would refuse or skip in the loaded config (unknown tracepoints, an endpoint
+    /// that cannot be written), as problems with line and key; none by default.
+    /// </summary>
+    public Func<LoadedConfig, IReadOnlyList<ConfigProblem>> CheckHost { get; init; } = _ => Array.Empty<ConfigProblem>();
 
     /// <summary>The domain discovery, or null when the config needs none.</summary>
     public required Func<ProbeConfig, IProbeLog, IDomainDiscovery?> CreateDiscovery { get; init; }

@@ -17,4 +17,7 @@ public sealed record ConfigLoadResult(ProbeConfig Config, IReadOnlyList<ConfigWa
 
     /// <summary>The line of each of <see cref="ProbeConfig.Events"/>, in the same order.</summary>
     public IReadOnlyList<int> EventLines { get; init; } = Array.Empty<int>();
+
+    /// <summary>The key each of <see cref="ProbeConfig.Events"/> was listed under, in the same order.</summary>
+    public IReadOnlyList<string> EventKeys { get; init; } = Array.Empty<string>();
 }

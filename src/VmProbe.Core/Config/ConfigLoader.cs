@@ -144,7 +144,7 @@ public static partial class ConfigLoader
             throw new ConfigException(state.Errors);
         }
 
-        return new ConfigLoadResult(config, state.Warnings, format) { KeyLines = state.KeyLines, EventLines = state.EventLines };
+        return new ConfigLoadResult(config, state.Warnings, format) { KeyLines = state.KeyLines, EventLines = state.EventLines, EventKeys = state.EventKeys };
     }
 
     /// <summary>
@@ -411,6 +411,7 @@ public static partial class ConfigLoader
                 seen[spec.CanonicalName] = (written, line);
                 events.Add(spec);
                 state.EventLines.Add(line);
+                state.EventKeys.Add(key);
             }
         }
 
@@ -605,6 +606,8 @@ public static partial class ConfigLoader
         public Dictionary<string, int> KeyLines { get; } = new(StringComparer.Ordinal);
 
         public List<int> EventLines { get; } = new();
+
+        public List<string> EventKeys { get; } = new();
 
         public void Error(int? line, string key, string message)
         {
