@@ -10,14 +10,20 @@ internal static class DefaultWiring
     {
         LoadConfig = LoadConfig,
         StartProbe = (config, log) => ProbeRun.Start(config, log),
+        CheckHost = CheckHost,
     };
+
+    private static IReadOnlyList<ConfigProblem> CheckHost(LoadedConfig loaded) =>
+        loaded.Result is { } result
+            ? ConfigHostCheck.Check(result).Select(error => new ConfigProblem(error.File, error.Line ?? 0, error.Key, error.Message)).ToList()
+            : Array.Empty<ConfigProblem>();
 
     private static LoadedConfig LoadConfig(string path)
     {
         try
         {
             var result = ConfigLoader.Load(path);
-            return new LoadedConfig(result.Config, result.Warnings.Select(w => w.ToString()).ToList());
+            return new LoadedConfig(result.Config, result.Warnings.Select(w => w.ToString()).ToList(), result);
         }
         catch (ConfigException e)
         {

@@ -51,7 +51,7 @@ internal static class ProbeRunner
 
         if (options.Check)
         {
-            return Check(options.ConfigPath!, loaded, wiring, stdout);
+            return Check(options.ConfigPath!, loaded, wiring, stdout, stderr);
         }
 
         foreach (var warning in loaded.Warnings)
@@ -98,8 +98,20 @@ internal static class ProbeRunner
         return ExitOk;
     }
 
-    private static int Check(string path, LoadedConfig loaded, RunnerWiring wiring, TextWriter stdout)
+    private static int Check(string path, LoadedConfig loaded, RunnerWiring wiring, TextWriter stdout, TextWriter stderr)
     {
+        // What a run would refuse or skip on this host is a config error too: printed like the loader's, exit 2.
+        var hostProblems = wiring.CheckHost(loaded);
+        if (hostProblems.Count > 0)
+        {
+            foreach (var problem in hostProblems)
+            {
+                stderr.WriteLine(problem.ToString());
+            }
+
+            return ExitUsage;
+        }
+
         var config = loaded.Config;
         var sources = SourceRegistry.EnabledFor(config).ToList();
         var inv = CultureInfo.InvariantCulture;

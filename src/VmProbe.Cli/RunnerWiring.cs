@@ -4,7 +4,7 @@ using VmProbe.Composition;
 namespace VmProbe.Cli;
 
 /// <summary>A loaded configuration and the loader's warnings, as the runner shows them.</summary>
-internal sealed record LoadedConfig(ProbeConfig Config, IReadOnlyList<string> Warnings);
+internal sealed record LoadedConfig(ProbeConfig Config, IReadOnlyList<string> Warnings, ConfigLoadResult? Result = null);
 
 /// <summary>One configuration error: where (file, 1-based line, 0 when unknown), which key, what is wrong.</summary>
 internal sealed record ConfigProblem(string? File, int Line, string? Key, string Message)
@@ -13,8 +13,8 @@ internal sealed record ConfigProblem(string? File, int Line, string? Key, string
     public override string ToString()
     {
         var where = File is null ? string.Empty : Line > 0 ? $"{File}:{Line}: " : $"{File}: ";
-        // Loader messages usually name their key already ("delay must be ..."): do not say it twice.
-        var key = string.IsNullOrEmpty(Key) || Message.StartsWith(Key, StringComparison.OrdinalIgnoreCase) ? string.Empty : $"{Key}: ";
+        // Every problem carries its key; a message that already starts with "key: " is not prefixed twice.
+        var key = string.IsNullOrEmpty(Key) || Message.StartsWith(Key + ": ", StringComparison.Ordinal) ? string.Empty : $"{Key}: ";
         return where + key + Message;
     }
 }
@@ -42,4 +42,10 @@ internal sealed class RunnerWiring
 
     /// <summary>Builds the probe a config describes; throws when it cannot be set up (an unusable endpoint).</summary>
     public required Func<ProbeConfig, IProbeLog, ProbeRun> StartProbe { get; init; }
+
+    /// <summary>
+    /// For <c>--check</c>: what this host would refuse or skip in the loaded config (unknown tracepoints, an endpoint
+    /// that cannot be written), as problems with line and key; none by default.
+    /// </summary>
+    public Func<LoadedConfig, IReadOnlyList<ConfigProblem>> CheckHost { get; init; } = _ => Array.Empty<ConfigProblem>();
 }

@@ -17,6 +17,21 @@ public static partial class ConfigLoader
     /// <summary>Where the config is read from when no path is given (Get-VmProbeConfig, Start-VmProbe).</summary>
     public const string DefaultPath = "/etc/vmprobe/config.yaml";
 
+    /// <summary>Larger files are refused before parsing (a config is a few hundred bytes).</summary>
+    public const int MaxFileBytes = 256 * 1024;
+
+    /// <summary>Deepest YAML nesting accepted (a config needs 2: the mapping and a list); checked on parser events before building nodes.</summary>
+    public const int MaxNestingDepth = 8;
+
+    /// <summary>Most items one list key may have (before de-duplication).</summary>
+    public const int MaxListItems = 1024;
+
+    /// <summary>Errors and warnings reported one by one; the rest are summed up in one more line.</summary>
+    public const int MaxDiagnostics = 50;
+
+    /// <summary>The key named by problems of the file as a whole (unreadable, too large, not YAML, not a mapping).</summary>
+    public const string FileKey = "config";
+
     private const string KeyPrefix = "prefix";
     private const string KeyDelay = "delay";
     private const string KeyEndpoint = "endpoint";
@@ -29,12 +44,13 @@ public static partial class ConfigLoader
     private const string KeyAttribution = "attribution";
     private const string KeyDiscovery = "discovery";
     private const string KeyPerCpu = "percpu";
+    private const string KeyAllowRemoteUrl = "allowremoteurl";
 
     /// <summary>Every key, in the order the README documents them.</summary>
     public static IReadOnlyList<string> Keys { get; } = new[]
     {
         KeyPrefix, KeyDelay, KeyEndpoint, KeyUrl, KeyPerfHardware, KeyPerfSoftware, KeyPerfHardwareCache, KeyPerfTracepoint,
-        KeyNaming, KeyAttribution, KeyDiscovery, KeyPerCpu,
+        KeyNaming, KeyAttribution, KeyDiscovery, KeyPerCpu, KeyAllowRemoteUrl,
     };
 
     // Event keys in the order their events appear in ProbeConfig.Events, with the kind each expects.
@@ -56,26 +72,59 @@ public static partial class ConfigLoader
         {
             if (Directory.Exists(path))
             {
-                throw new ConfigException(new[] { new ConfigError(path, null, null, $"cannot read config file '{path}': Is a directory") }, "config,EISDIR", ProbeErrorKind.InvalidArgument);
+                throw new ConfigException(new[] { new ConfigError(path, null, FileKey, $"cannot read config file '{path}': Is a directory") }, "config,EISDIR", ProbeErrorKind.InvalidArgument);
             }
 
-            text = File.ReadAllText(path);
+            text = ReadBounded(path);
+        }
+        catch (ConfigException)
+        {
+            throw;
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new ConfigException(new[] { new ConfigError(path, null, null, $"cannot read config file '{path}': No such file or directory") }, "config,ENOENT", ProbeErrorKind.NotFound, ex);
+            throw new ConfigException(new[] { new ConfigError(path, null, FileKey, $"cannot read config file '{path}': No such file or directory") }, "config,ENOENT", ProbeErrorKind.NotFound, ex);
         }
         catch (UnauthorizedAccessException ex)
         {
-            throw new ConfigException(new[] { new ConfigError(path, null, null, $"cannot read config file '{path}': Permission denied") }, "config,EACCES", ProbeErrorKind.PermissionDenied, ex);
+            throw new ConfigException(new[] { new ConfigError(path, null, FileKey, $"cannot read config file '{path}': Permission denied") }, "config,EACCES", ProbeErrorKind.PermissionDenied, ex);
         }
         catch (IOException ex)
         {
-            throw new ConfigException(new[] { new ConfigError(path, null, null, $"cannot read config file '{path}': {ex.Message}") }, "config,EIO", ProbeErrorKind.ResourceUnavailable, ex);
+            throw new ConfigException(new[] { new ConfigError(path, null, FileKey, $"cannot read config file '{path}': {ex.Message}") }, "config,EIO", ProbeErrorKind.ResourceUnavailable, ex);
         }
 
         return Parse(text, path);
     }
+
+    // Reads at most MaxFileBytes + 1 bytes, so a huge file, /dev/zero or a FIFO cannot take the memory or the time.
+    private static string ReadBounded(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.None);
+        if (stream.CanSeek && stream.Length > MaxFileBytes)
+        {
+            throw TooLarge(path, stream.Length);
+        }
+
+        var buffer = new byte[MaxFileBytes + 1];
+        var total = 0;
+        int read;
+        while (total < buffer.Length && (read = stream.Read(buffer, total, buffer.Length - total)) > 0)
+        {
+            total += read;
+        }
+
+        if (total > MaxFileBytes)
+        {
+            throw TooLarge(path, null);
+        }
+
+        return new System.Text.UTF8Encoding(false).GetString(buffer, 0, total).TrimStart('\uFEFF');
+    }
+
+    private static ConfigException TooLarge(string path, long? length) =>
+        new(new[] { new ConfigError(path, null, FileKey, $"the file is {(length is { } n ? n.ToString(CultureInfo.InvariantCulture) + " bytes" : "larger than that")}; config files larger than {MaxFileBytes / 1024} KiB are refused") },
+            "config,too_large", ProbeErrorKind.InvalidData);
 
     /// <summary>Parses and validates config text; <paramref name="sourceName"/> names it in messages and becomes <see cref="ProbeConfig.SourcePath"/>.</summary>
     /// <exception cref="ConfigException">The text has errors; <see cref="ConfigException.Errors"/> lists them all.</exception>
@@ -84,15 +133,21 @@ public static partial class ConfigLoader
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(sourceName);
         var state = new ParseState(sourceName);
+        if (text.Length > MaxFileBytes)
+        {
+            throw new ConfigException(new[] { new ConfigError(sourceName, null, FileKey, $"the text is {text.Length} characters; configs larger than {MaxFileBytes / 1024} KiB are refused") }, "config,too_large");
+        }
+
         var format = LooksLikeKeyValue(text) ? ConfigFormat.KeyValue : ConfigFormat.Yaml;
         var entries = format == ConfigFormat.KeyValue ? ReadKeyValue(text, state) : ReadYaml(text, state);
         var config = Build(entries, state);
+        state.Finish();
         if (state.Errors.Count > 0)
         {
             throw new ConfigException(state.Errors);
         }
 
-        return new ConfigLoadResult(config, state.Warnings, format);
+        return new ConfigLoadResult(config, state.Warnings, format) { KeyLines = state.KeyLines, EventLines = state.EventLines, EventKeys = state.EventKeys };
     }
 
     /// <summary>
@@ -137,7 +192,7 @@ public static partial class ConfigLoader
             var eq = line.IndexOf('=');
             if (eq <= 0)
             {
-                state.Error(lineNumber, null, $"expected key=value, got '{line}'");
+                state.Error(lineNumber, FileKey, $"expected key=value, got '{line}'");
                 continue;
             }
 
@@ -152,6 +207,11 @@ public static partial class ConfigLoader
     private static List<RawEntry> ReadYaml(string text, ParseState state)
     {
         var entries = new List<RawEntry>();
+        if (!CheckNesting(text, state))
+        {
+            return entries;
+        }
+
         var stream = new YamlStream();
         var parser = new Parser(new StringReader(text));
         try
@@ -160,7 +220,7 @@ public static partial class ConfigLoader
         }
         catch (YamlException ex)
         {
-            state.Error(ToLine(ex.Start), null, "YAML syntax error: " + YamlReason(ex));
+            state.Error(ToLine(ex.Start), KeyAt(text, ToLine(ex.Start)), "YAML syntax error: " + YamlReason(ex));
             return entries;
         }
         catch (InvalidOperationException)
@@ -168,7 +228,7 @@ public static partial class ConfigLoader
             // YamlDotNet's scanner throws this on some malformed input (an unclosed flow sequence); the last event read
             // is where the parser gave up.
             var line = parser.Current is { } current ? ToLine(current.End) : 1;
-            state.Error(line, null, "YAML syntax error: unexpected content (an unclosed [ or { ?)");
+            state.Error(line, KeyAt(text, line), "YAML syntax error: unexpected content (an unclosed [ or { ?)");
             return entries;
         }
 
@@ -179,7 +239,7 @@ public static partial class ConfigLoader
 
         if (stream.Documents.Count > 1)
         {
-            state.Error(ToLine(stream.Documents[1].RootNode.Start), null, "the config must be a single YAML document");
+            state.Error(ToLine(stream.Documents[1].RootNode.Start), FileKey, "the config must be a single YAML document");
         }
 
         var root = stream.Documents[0].RootNode;
@@ -190,7 +250,7 @@ public static partial class ConfigLoader
 
         if (root is not YamlMappingNode mapping)
         {
-            state.Error(ToLine(root.Start), null, "the config must be a YAML mapping of key: value pairs");
+            state.Error(ToLine(root.Start), FileKey, "the config must be a YAML mapping of key: value pairs");
             return entries;
         }
 
@@ -198,7 +258,7 @@ public static partial class ConfigLoader
         {
             if (keyNode is not YamlScalarNode { Value: { } key })
             {
-                state.Error(ToLine(keyNode.Start), null, "config keys must be plain names");
+                state.Error(ToLine(keyNode.Start), FileKey, "config keys must be plain names");
                 continue;
             }
 
@@ -210,6 +270,12 @@ public static partial class ConfigLoader
                     break;
                 case YamlSequenceNode sequence:
                     var items = new List<(string, int)>();
+                    if (sequence.Children.Count > MaxListItems)
+                    {
+                        state.Error(line, key, $"the list has {sequence.Children.Count} items; at most {MaxListItems} are allowed");
+                        break;
+                    }
+
                     foreach (var item in sequence.Children)
                     {
                         if (item is YamlScalarNode { Value: { } itemText })
@@ -255,22 +321,34 @@ public static partial class ConfigLoader
             }
 
             byKey[key] = entry;
+            state.KeyLines[key] = entry.Line;
+        }
+
+        if (entries.Count == 0 && state.Errors.Count == 0)
+        {
+            state.Warn(null, FileKey, "the config has no settings: every key has its default (see the README's configuration reference)");
         }
 
         var defaults = new ProbeConfig();
         var prefix = Scalar(byKey, KeyPrefix, state, defaults.Prefix, (value, line) =>
             PrefixPattern().IsMatch(value) ? value : Fail<string>(state, line, KeyPrefix,
-                $"prefix must be a valid metric name prefix (letters, digits and '_', not starting with a digit), got '{value}'"));
+                $"must be a valid metric name prefix (letters, digits and '_', not starting with a digit), got '{value}'"));
         var delay = Scalar(byKey, KeyDelay, state, defaults.DelayMs, (value, line) =>
             int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var ms) && ms >= MinimumDelayMs
                 ? ms
-                : Fail<int>(state, line, KeyDelay, $"delay must be an integer number of milliseconds >= {MinimumDelayMs}, got '{value}'"));
+                : Fail<int>(state, line, KeyDelay, $"must be an integer number of milliseconds >= {MinimumDelayMs}, got '{value}'"));
         var endpoint = Scalar(byKey, KeyEndpoint, state, defaults.Endpoint, (value, line) =>
         {
+            if (value.IndexOfAny(ControlCharacters) is var at and >= 0)
+            {
+                var control = value[at];
+                return Fail<string>(state, line, KeyEndpoint, $"the path contains a control character (U+{(int)control:X4}); file names with newlines or other control characters are refused");
+            }
+
             if (!value.EndsWith(".prom", StringComparison.Ordinal) || value.EndsWith("/.prom", StringComparison.Ordinal) || value == ".prom")
             {
                 return Fail<string>(state, line, KeyEndpoint,
-                    $"endpoint must be a file path ending in .prom (node_exporter's textfile collector reads only *.prom files), got '{value}'");
+                    $"must be a file path ending in .prom (node_exporter's textfile collector reads only *.prom files), got '{value}'");
             }
 
             if (!Path.IsPathRooted(value))
@@ -280,19 +358,18 @@ public static partial class ConfigLoader
 
             return value;
         });
-        var url = Scalar(byKey, KeyUrl, state, defaults.Url, (value, _) => value);
+        var allowRemoteUrl = Scalar(byKey, KeyAllowRemoteUrl, state, defaults.AllowRemoteUrl, (value, line) => ParseBool(value, line, KeyAllowRemoteUrl, state));
+        var url = Scalar(byKey, KeyUrl, state, defaults.Url, (value, line) =>
+            LibvirtUrlPolicy.Check(value, allowRemoteUrl) is { } refused ? Fail<string>(state, line, KeyUrl, $"'{value}' refused: {refused}") : value);
         var naming = Scalar(byKey, KeyNaming, state, defaults.Naming, (value, line) => ParseEnum<MetricNaming>(value, line, KeyNaming, state, "labelled or legacy"));
         var attribution = Scalar(byKey, KeyAttribution, state, defaults.Attribution, (value, line) => ParseEnum<PerfAttribution>(value, line, KeyAttribution, state, "thread or cgroup"));
         var discovery = Scalar(byKey, KeyDiscovery, state, defaults.Discovery, (value, line) => ParseEnum<DomainDiscovery>(value, line, KeyDiscovery, state, "auto, libvirt or process"));
-        var perCpu = Scalar(byKey, KeyPerCpu, state, defaults.PerCpu, (value, line) => value.ToLowerInvariant() switch
-        {
-            "true" or "yes" or "on" or "1" => true,
-            "false" or "no" or "off" or "0" => false,
-            _ => Fail<bool>(state, line, KeyPerCpu, $"percpu must be true or false, got '{value}'"),
-        });
+        var perCpu = Scalar(byKey, KeyPerCpu, state, defaults.PerCpu, (value, line) => ParseBool(value, line, KeyPerCpu, state));
 
         var events = new List<PerfEventSpec>();
         var seen = new Dictionary<string, (string Written, int Line)>(StringComparer.Ordinal);
+        var repeats = new Dictionary<string, int>(StringComparer.Ordinal); // canonical name -> times repeated
+        (string Key, int Line)? firstRepeat = null;
         foreach (var (key, kind, what) in EventKeys)
         {
             if (!byKey.TryGetValue(key, out var entry))
@@ -300,7 +377,14 @@ public static partial class ConfigLoader
                 continue;
             }
 
-            foreach (var (written, line) in ListItems(entry, state))
+            var listed = ListItems(entry).ToList();
+            if (listed.Count > MaxListItems)
+            {
+                state.Error(entry.ValueLine, key, $"the list has {listed.Count} items; at most {MaxListItems} are allowed");
+                continue;
+            }
+
+            foreach (var (written, line) in listed)
             {
                 PerfEventSpec spec;
                 try
@@ -309,7 +393,7 @@ public static partial class ConfigLoader
                 }
                 catch (VmProbeException ex)
                 {
-                    state.Error(line, key, $"{key}: {ex.Message}");
+                    state.Error(line, key, ex.Message);
                     continue;
                 }
 
@@ -319,15 +403,27 @@ public static partial class ConfigLoader
                     state.Warn(line, key, $"{key}: '{written}' is a {KindName(spec.Kind)} event ({spec.CanonicalName}), not a {what} event; it is counted, but belongs under {properKey}");
                 }
 
-                if (seen.TryGetValue(spec.CanonicalName, out var first))
+                if (seen.ContainsKey(spec.CanonicalName))
                 {
-                    state.Warn(line, key, $"{key}: '{written}' is the same event as '{first.Written}' (line {first.Line}); it is counted once");
+                    // One warning for all repeats (a list of thousands of copies must not give thousands of lines).
+                    repeats[spec.CanonicalName] = repeats.GetValueOrDefault(spec.CanonicalName) + 1;
+                    firstRepeat ??= (key, line);
                     continue;
                 }
 
                 seen[spec.CanonicalName] = (written, line);
                 events.Add(spec);
+                state.EventLines.Add(line);
+                state.EventKeys.Add(key);
             }
+        }
+
+        if (firstRepeat is { } at)
+        {
+            var total = repeats.Values.Sum();
+            var names = string.Join(", ", repeats.Take(5).Select(r => $"'{seen[r.Key].Written}' (line {seen[r.Key].Line}) {r.Value} more time{(r.Value == 1 ? string.Empty : "s")}"))
+                + (repeats.Count > 5 ? $" and {repeats.Count - 5} more event(s)" : string.Empty);
+            state.Warn(at.Line, at.Key, $"{total} repeated event{(total == 1 ? " is" : "s are")} ignored, each event is counted once: {names}");
         }
 
         return new ProbeConfig
@@ -342,10 +438,11 @@ public static partial class ConfigLoader
             Attribution = attribution,
             Discovery = discovery,
             PerCpu = perCpu,
+            AllowRemoteUrl = allowRemoteUrl,
         };
     }
 
-    private static IEnumerable<(string Text, int Line)> ListItems(RawEntry entry, ParseState state)
+    private static IEnumerable<(string Text, int Line)> ListItems(RawEntry entry)
     {
         if (entry.Items is { } items)
         {
@@ -368,7 +465,7 @@ public static partial class ConfigLoader
 
         if (entry.Items is not null)
         {
-            state.Error(entry.Line, key, $"{key}: expected a single value, got a list");
+            state.Error(entry.Line, key, "expected a single value, got a list");
             return defaultValue;
         }
 
@@ -380,7 +477,73 @@ public static partial class ConfigLoader
         where T : struct, Enum =>
         Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && !char.IsAsciiDigit(value[0]) && Enum.IsDefined(parsed)
             ? parsed
-            : Fail<T>(state, line, key, $"{key} must be {expected}, got '{value}'");
+            : Fail<T>(state, line, key, $"must be {expected}, got '{value}'");
+
+    private static bool ParseBool(string value, int line, string key, ParseState state) => value.ToLowerInvariant() switch
+    {
+        "true" or "yes" or "on" or "1" => true,
+        "false" or "no" or "off" or "0" => false,
+        _ => Fail<bool>(state, line, key, $"must be true or false, got '{value}'"),
+    };
+
+    /// <summary>
+    /// Walks the parser's events (no nodes are built) and refuses nesting deeper than <see cref="MaxNestingDepth"/>:
+    /// YamlDotNet builds nodes recursively, and 30,000 nested [ overflow the stack, which kills the process.
+    /// </summary>
+    private static bool CheckNesting(string text, ParseState state)
+    {
+        var parser = new Parser(new StringReader(text));
+        var depth = 0;
+        try
+        {
+            while (parser.MoveNext())
+            {
+                switch (parser.Current)
+                {
+                    case YamlDotNet.Core.Events.MappingStart or YamlDotNet.Core.Events.SequenceStart:
+                        if (++depth > MaxNestingDepth)
+                        {
+                            var line = ToLine(parser.Current.Start);
+                            state.Error(line, KeyAt(text, line), $"YAML nested more than {MaxNestingDepth} levels deep; a config is a mapping of values and lists");
+                            return false;
+                        }
+
+                        break;
+                    case YamlDotNet.Core.Events.MappingEnd or YamlDotNet.Core.Events.SequenceEnd:
+                        depth--;
+                        break;
+                }
+            }
+        }
+        catch (Exception ex) when (ex is YamlException or InvalidOperationException)
+        {
+            // The syntax error is reported by the real load, with its line.
+        }
+
+        return true;
+    }
+
+    /// <summary>The top-level key whose block holds <paramref name="line"/> (the last unindented "key:" at or above it), else <see cref="FileKey"/>.</summary>
+    private static string KeyAt(string text, int line)
+    {
+        string key = FileKey;
+        var number = 0;
+        foreach (var raw in text.AsSpan().EnumerateLines())
+        {
+            if (++number > line)
+            {
+                break;
+            }
+
+            if (raw.Length > 0 && !char.IsWhiteSpace(raw[0]) && YamlKeyLine().IsMatch(raw))
+            {
+                var colon = raw.IndexOf(':');
+                key = raw[..colon].Trim().Trim('"').Trim('\'').ToString();
+            }
+        }
+
+        return key;
+    }
 
     private static T Fail<T>(ParseState state, int line, string key, string message)
     {
@@ -416,6 +579,8 @@ public static partial class ConfigLoader
             : message;
     }
 
+    private static readonly char[] ControlCharacters = Enumerable.Range(0, 0x20).Append(0x7F).Select(c => (char)c).ToArray();
+
     [GeneratedRegex(@"^[A-Za-z_][A-Za-z0-9_]*$")]
     private static partial Regex PrefixPattern();
 
@@ -438,8 +603,55 @@ public static partial class ConfigLoader
 
         public List<ConfigWarning> Warnings { get; } = new();
 
-        public void Error(int line, string? key, string message) => Errors.Add(new ConfigError(File, line, key, message));
+        private int droppedErrors;
+        private int droppedWarnings;
 
-        public void Warn(int line, string? key, string message) => Warnings.Add(new ConfigWarning(File, line, key, message));
+        public Dictionary<string, int> KeyLines { get; } = new(StringComparer.Ordinal);
+
+        public List<int> EventLines { get; } = new();
+
+        public List<string> EventKeys { get; } = new();
+
+        public void Error(int? line, string key, string message)
+        {
+            if (Errors.Count < MaxDiagnostics)
+            {
+                Errors.Add(new ConfigError(File, line, key, StripKey(key, message)));
+            }
+            else
+            {
+                droppedErrors++;
+            }
+        }
+
+        public void Warn(int? line, string key, string message)
+        {
+            if (Warnings.Count < MaxDiagnostics)
+            {
+                Warnings.Add(new ConfigWarning(File, line, key, StripKey(key, message)));
+            }
+            else
+            {
+                droppedWarnings++;
+            }
+        }
+
+        /// <summary>Adds one line for the errors and warnings beyond <see cref="MaxDiagnostics"/>.</summary>
+        public void Finish()
+        {
+            if (droppedErrors > 0)
+            {
+                Errors.Add(new ConfigError(File, null, FileKey, $"{droppedErrors} more error(s) not shown"));
+            }
+
+            if (droppedWarnings > 0)
+            {
+                Warnings.Add(new ConfigWarning(File, null, FileKey, $"{droppedWarnings} more warning(s) not shown"));
+            }
+        }
+
+        // The key is printed before the message (file:line: key: message): do not say it twice.
+        private static string StripKey(string key, string message) =>
+            message.StartsWith(key + ": ", StringComparison.Ordinal) ? message[(key.Length + 2)..] : message;
     }
 }

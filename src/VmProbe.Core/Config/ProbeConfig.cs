@@ -47,7 +47,7 @@ public sealed class ProbeConfig
     /// <summary>The textfile path; ends in .prom.</summary>
     public string Endpoint { get; init; } = DefaultEndpoint;
 
-    /// <summary>The libvirt URI.</summary>
+    /// <summary>The libvirt URI; local only (<see cref="LibvirtUrlPolicy"/>) unless <see cref="AllowRemoteUrl"/>.</summary>
     public string Url { get; init; } = "qemu:///system";
 
     /// <summary>Every configured perf event, validated, in config order (hardware, software, hardware-cache, tracepoint).</summary>
@@ -61,4 +61,7 @@ public sealed class ProbeConfig
 
     /// <summary>Export host perf counters per CPU (label <c>cpu</c>) instead of summed.</summary>
     public bool PerCpu { get; init; }
+
+    /// <summary><c>allowremoteurl</c>: accept any libvirt URI (remote hosts, +ssh, +ext, query parameters), not only local ones.</summary>
+    public bool AllowRemoteUrl { get; init; }
 }

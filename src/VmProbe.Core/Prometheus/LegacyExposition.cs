@@ -19,7 +19,8 @@ namespace VmProbe.Prometheus;
 /// counters were opened: for targets opened by Prepare that is the first interval, exactly like the C++ probe; a domain
 /// that appears later is opened during a collection, so its first value is (nearly) 0. A count lower than the previous
 /// one (the VM restarted and its counters were reopened) is taken whole. Previous values of lines that disappear are
-/// forgotten. VM names are made metric-safe by mapping every character outside [A-Za-z0-9_] to <c>_</c>; when two VMs of a
+/// forgotten. VM names are made metric-safe by mapping every character outside [A-Za-z0-9_] to <c>_</c> and joining
+/// unit-like tokens to their neighbour (<see cref="VmNamePart"/>, so promtool does not lint them); when two VMs of a
 /// cycle map to the same name, the ordinally smallest original name keeps it and the others get <c>_</c> plus 8 hex digits
 /// of an FNV-1a hash of their original name (logged once per VM). One instance per probe; not thread-safe.
 /// </remarks>
@@ -191,6 +192,68 @@ public sealed class LegacyExposition
         return builder.ToString();
     }
 
+    // promtool's lint ("metric names should not contain abbreviated units") flags any of these between underscores.
+    private static readonly HashSet<string> UnitTokens = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "s", "ms", "us", "ns", "sec", "b", "kb", "mb", "gb", "tb", "pb", "m", "h", "d",
+    };
+
+    /// <summary>
+    /// A VM name as it appears in legacy metric names: <see cref="SanitizeName"/>, then every '_'-separated token that
+    /// promtool takes for a unit abbreviation (s, ms, us, ns, sec, b, kb, mb, gb, tb, pb, m, h, d, any case) is joined to
+    /// the token before it (the underscores between them dropped), or to the token after it when it comes first; a name
+    /// that is nothing but such tokens gets "vm" appended. <c>web-b</c> gives <c>webb</c>, <c>db-ms</c> <c>dbms</c>,
+    /// <c>ms-web</c> <c>msweb</c>, <c>d</c> <c>dvm</c>: so the file stays promtool-clean.
+    /// </summary>
+    public static string VmNamePart(string name)
+    {
+        var safe = SanitizeName(name);
+        var tokens = safe.Split('_');
+        if (!tokens.Any(UnitTokens.Contains))
+        {
+            return safe;
+        }
+
+        var parts = new List<string>();
+        var pending = string.Empty; // unit tokens seen before any other token
+        foreach (var token in tokens)
+        {
+            if (UnitTokens.Contains(token))
+            {
+                var last = parts.FindLastIndex(p => p.Length > 0);
+                if (last >= 0)
+                {
+                    parts.RemoveRange(last + 1, parts.Count - last - 1);
+                    parts[last] += token;
+                }
+                else
+                {
+                    pending += token;
+                }
+            }
+            else if (token.Length == 0)
+            {
+                if (pending.Length == 0)
+                {
+                    parts.Add(token);
+                }
+            }
+            else
+            {
+                parts.Add(pending + token);
+                pending = string.Empty;
+            }
+        }
+
+        if (pending.Length > 0)
+        {
+            parts.RemoveAll(p => p.Length == 0);
+            parts.Add(UnitTokens.Contains(pending) ? pending + "vm" : pending);
+        }
+
+        return string.Join("_", parts);
+    }
+
     /// <summary>The suffix given to a VM whose sanitized name collides with a smaller one's: <c>_</c> + FNV-1a-32 of the UTF-8 name, 8 hex digits.</summary>
     public static string CollisionSuffix(string originalName)
     {
@@ -234,7 +297,7 @@ public sealed class LegacyExposition
         {
             if (!sanitizedCache.TryGetValue(vm, out var safe))
             {
-                safe = SanitizeName(vm);
+                safe = VmNamePart(vm);
                 sanitizedCache[vm] = safe;
             }
 

@@ -187,10 +187,13 @@ public sealed class TextFileWriter
         }
     }
 
+    // mkdir's mode is masked by the umask (077 gives 0700, and node_exporter, running as another user, could not enter
+    // the directory): every directory created here is set to exactly 0755 after mkdir.
     private static void CreateDirectory(string path)
     {
         if (Interop.Libc.MkDir(path, DirMode0755) == 0)
         {
+            SetMode0755(path);
             return;
         }
 
@@ -206,6 +209,7 @@ public sealed class TextFileWriter
             CreateDirectory(parent);
             if (Interop.Libc.MkDir(path, DirMode0755) == 0)
             {
+                SetMode0755(path);
                 return;
             }
 
@@ -217,6 +221,23 @@ public sealed class TextFileWriter
         }
 
         throw new TextFileWriteException("mkdir", path, errno);
+    }
+
+    private static void SetMode0755(string path)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        try
+        {
+            File.SetUnixFileMode(path, (UnixFileMode)DirMode0755);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new TextFileWriteException("chmod", path, ex is UnauthorizedAccessException ? Errno.EPERM : Errno.EIO);
+        }
     }
 
     private static void Check(int rc, string operation, string path)

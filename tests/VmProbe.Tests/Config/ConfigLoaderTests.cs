@@ -62,14 +62,20 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal((MetricNaming.Labelled, PerfAttribution.Thread, DomainDiscovery.Auto, false), (c.Naming, c.Attribution, c.Discovery, c.PerCpu));
     }
 
-    [Fact]
-    public void EmptyFileGivesDefaults()
+    [Theory]
+    [InlineData("# nothing here\n\n")]
+    [InlineData("")]
+    [InlineData("---\n")]
+    public void EmptyFileGivesDefaultsWithAWarning(string text)
     {
-        var result = ConfigLoader.Load(Write("empty.yaml", "# nothing here\n\n"));
+        var result = ConfigLoader.Load(Write("empty.yaml", text));
         var c = result.Config;
         Assert.Equal(("vmprobe", 5000, ProbeConfig.DefaultEndpoint, "qemu:///system"), (c.Prefix, c.DelayMs, c.Endpoint, c.Url));
         Assert.Empty(c.Events);
-        Assert.Empty(result.Warnings);
+        var warning = Assert.Single(result.Warnings);
+        Assert.Equal(ConfigLoader.FileKey, warning.Key);
+        Assert.Contains("no settings", warning.Message);
+        Assert.StartsWith($"{warning.File}: config: the config has no settings", warning.ToString());
     }
 
     [Fact]
@@ -114,7 +120,7 @@ public sealed class ConfigLoaderTests : IDisposable
     {
         var result = ConfigLoader.Parse("perfsoftware: task-clock, TaskClock\n", "dup.yaml");
         Assert.Single(result.Config.Events);
-        Assert.Contains("same event", Assert.Single(result.Warnings).Message);
+        Assert.Contains("1 repeated event is ignored", Assert.Single(result.Warnings).Message);
     }
 
     [Fact]
@@ -157,7 +163,7 @@ public sealed class ConfigLoaderTests : IDisposable
         var ex = LoadFails("prefix: p\ndelay: 50\n");
         var error = Assert.Single(ex.Errors);
         Assert.Equal((2, "delay"), (error.Line, error.Key));
-        Assert.Equal($"{ex.File}:2: delay must be an integer number of milliseconds >= 100, got '50'", ex.Message);
+        Assert.Equal($"{ex.File}:2: delay: must be an integer number of milliseconds >= 100, got '50'", ex.Message);
         Assert.Contains("got '5s'", LoadFails("delay: 5s\n").Message);
     }
 
@@ -167,17 +173,18 @@ public sealed class ConfigLoaderTests : IDisposable
         var ex = LoadFails("\nendpoint: /var/lib/node_exporter/vms.txt\n");
         var error = Assert.Single(ex.Errors);
         Assert.Equal((2, "endpoint"), (error.Line, error.Key));
-        Assert.Contains("endpoint must be a file path ending in .prom", error.Message);
+        Assert.Contains("must be a file path ending in .prom", error.Message);
+        Assert.Contains($"{ex.File}:2: endpoint: must be a file path", ex.Message);
         Assert.Contains("'/var/lib/node_exporter/vms.txt'", error.Message);
     }
 
     [Theory]
     [InlineData("prefix: 1abc\n", "prefix", "valid metric name prefix")]
     [InlineData("prefix: my-probe\n", "prefix", "'my-probe'")]
-    [InlineData("naming: fancy\n", "naming", "naming must be labelled or legacy, got 'fancy'")]
-    [InlineData("attribution: 1\n", "attribution", "attribution must be thread or cgroup")]
-    [InlineData("discovery: dbus\n", "discovery", "discovery must be auto, libvirt or process")]
-    [InlineData("percpu: maybe\n", "percpu", "percpu must be true or false, got 'maybe'")]
+    [InlineData("naming: fancy\n", "naming", "must be labelled or legacy, got 'fancy'")]
+    [InlineData("attribution: 1\n", "attribution", "must be thread or cgroup")]
+    [InlineData("discovery: dbus\n", "discovery", "must be auto, libvirt or process")]
+    [InlineData("percpu: maybe\n", "percpu", "must be true or false, got 'maybe'")]
     [InlineData("delay: [1, 2]\n", "delay", "expected a single value, got a list")]
     [InlineData("perfsoftware: {a: 1}\n", "perfsoftware", "got a mapping")]
     [InlineData("perftracepoint: sched:sched switch\n", "perftracepoint", "invalid tracepoint")]
@@ -253,7 +260,7 @@ public sealed class ConfigLoaderTests : IDisposable
         var ex = Assert.Throws<ConfigException>(() => ConfigLoader.Load(path));
         Assert.Equal(path, ex.File);
         Assert.Null(ex.Line);
-        Assert.Equal($"{path}: cannot read config file '{path}': No such file or directory", ex.Message);
+        Assert.Equal($"{path}: config: cannot read config file '{path}': No such file or directory", ex.Message);
         Assert.Equal(("config,ENOENT", ProbeErrorKind.NotFound), (ex.ErrorId, ex.Kind));
     }
 

@@ -250,3 +250,41 @@ public class LegacyExpositionTests
         return hash;
     }
 }
+
+/// <summary>Issue "Hostile hosts": VM names with unit-like tokens must not make legacy names fail promtool's lint.</summary>
+[Collection(ProcessWideCollection.Name)]
+public class LegacyUnitLikeVmNameTests
+{
+    [Theory]
+    [InlineData("web-b", "webb")]
+    [InlineData("db-ms", "dbms")]
+    [InlineData("vm-d", "vmd")]
+    [InlineData("ms-web", "msweb")]
+    [InlineData("a--s--b", "asb")]
+    [InlineData("d", "dvm")]
+    [InlineData("_MS_", "MSvm")]
+    [InlineData("s-h", "sh")]
+    [InlineData("web-01", "web_01")]
+    [InlineData("x.kb.y", "xkb_y")]
+    public void UnitLikeTokensAreJoinedToANeighbour(string vm, string expected) =>
+        Assert.Equal(expected, LegacyExposition.VmNamePart(vm));
+
+    [SkippableFact]
+    public void LegacyNamesOfVmsWithUnitLikeTokensArePromtoolClean()
+    {
+        Skip.IfNot(Promtool.IsAvailable, Promtool.UnavailableReason);
+        string[] vms = { "web-b", "db-ms", "vm-d", "ms", "s-web", "cache-kb-1", "node-h", "a-sec", "B-KB", "vm-us-east", "x-ns", "y-gb", "z-tb", "p-pb", "q-mb", "r-m" };
+        var set = new MetricSet();
+        var family = set.Family("domain_vcpus", MetricType.Gauge, "vCPUs.", "domain");
+        foreach (var vm in vms)
+        {
+            family.Add(2, new[] { vm });
+        }
+
+        var legacy = new LegacyExposition(Array.Empty<PerfEventSpec>(), 5000, NullProbeLog.Instance).Transform(set);
+        var text = Encoding.UTF8.GetString(new PromTextWriter("vmprobe").Render(legacy, out _).Span);
+        Assert.Equal(vms.Length, text.Split('\n').Count(l => l.StartsWith("vmprobe_domain_", StringComparison.Ordinal)));
+        var (exit, output) = Promtool.Check(text);
+        Assert.True(exit == 0, $"promtool check metrics exit {exit}: {output}\n{text}");
+    }
+}

@@ -1,0 +1,183 @@
+using System.Globalization;
+using VmProbe.Perf;
+
+namespace VmProbe.Config;
+
+/// <summary>
+/// What <c>vmprobe --check</c> verifies on this host beyond the file's syntax, so that it fails on everything a run would
+/// refuse or skip for a reason known before running: every tracepoint exists in tracefs (a misspelled name gets the
+/// closest names as a did-you-mean; a numeric id must be some tracepoint's id), and the endpoint can be written (it is
+/// not a directory, no component of its directory is a regular file, and its directory exists and takes a new file, or
+/// can be created). Each problem is a <see cref="ConfigError"/> with the line and key it came from.
+/// </summary>
+public static class ConfigHostCheck
+{
+    /// <summary>Checks <paramref name="loaded"/> against this host; an empty list when a run could honour it.</summary>
+    /// <param name="tracefsRoot">The tracefs to resolve tracepoints in; null for the mounted one (mounted as a run would).</param>
+    public static IReadOnlyList<ConfigError> Check(ConfigLoadResult loaded, string? tracefsRoot = null)
+    {
+        ArgumentNullException.ThrowIfNull(loaded);
+        var config = loaded.Config;
+        var file = config.SourcePath ?? "(config)";
+        var errors = new List<ConfigError>();
+        CheckTracepoints(loaded, file, tracefsRoot, errors);
+        if (CheckEndpoint(config.Endpoint) is { } problem)
+        {
+            errors.Add(new ConfigError(file, loaded.KeyLines.TryGetValue("endpoint", out var line) ? line : null, "endpoint", problem));
+        }
+
+        return errors;
+    }
+
+    /// <summary>Null when a textfile can be written at <paramref name="endpoint"/>; otherwise why not.</summary>
+    public static string? CheckEndpoint(string endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var path = Path.GetFullPath(endpoint);
+        if (Directory.Exists(path))
+        {
+            return $"'{endpoint}' is a directory; the endpoint must be a file name ending in .prom";
+        }
+
+        var directory = Path.GetDirectoryName(path) ?? "/";
+        var existing = directory;
+        while (!Directory.Exists(existing) && !File.Exists(existing) && Path.GetDirectoryName(existing) is { } parent)
+        {
+            existing = parent;
+        }
+
+        if (File.Exists(existing))
+        {
+            return $"'{existing}' is a file, not a directory: the endpoint's directory {(existing == directory ? "is not a directory" : $"'{directory}' cannot be created")}";
+        }
+
+        // Only a real attempt says whether a file can be created (modes, ACLs, read-only mounts, immutable directories).
+        var probe = Path.Combine(existing, $".vmprobe-check.{Environment.ProcessId}.{Guid.NewGuid():N}");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            var reason = ex is UnauthorizedAccessException ? "permission denied" : ex.Message;
+            return existing == directory
+                ? $"cannot create files in '{directory}': {reason}"
+                : $"cannot create the directory '{directory}' in '{existing}': {reason}";
+        }
+
+        return null;
+    }
+
+    private static void CheckTracepoints(ConfigLoadResult loaded, string file, string? tracefsRoot, List<ConfigError> errors)
+    {
+        var events = loaded.Config.Events;
+        string? root = tracefsRoot;
+        Dictionary<ulong, string>? byId = null;
+        List<string>? names = null;
+        for (var i = 0; i < events.Count; i++)
+        {
+            var spec = events[i];
+            if (spec.Kind != PerfEventKind.Tracepoint)
+            {
+                continue;
+            }
+
+            int? line = i < loaded.EventLines.Count ? loaded.EventLines[i] : null;
+            var key = i < loaded.EventKeys.Count ? loaded.EventKeys[i] : "perftracepoint";
+            if (root is null)
+            {
+                try
+                {
+                    root = TracepointResolver.EnsureTracefs();
+                }
+                catch (TracepointException ex)
+                {
+                    errors.Add(new ConfigError(file, line, key, ex.Message));
+                    return;
+                }
+            }
+
+            if (spec.TracepointName is { } name)
+            {
+                try
+                {
+                    TracepointResolver.Resolve(name, root);
+                }
+                catch (TracepointException)
+                {
+                    names ??= ListTracepoints(root);
+                    var close = Closest(name, names);
+                    errors.Add(new ConfigError(file, line, key, close.Count == 0
+                        ? $"unknown tracepoint '{name}' (no such directory under {Path.Combine(root, "events")})"
+                        : $"unknown tracepoint '{name}'; did you mean {string.Join(", ", close)}?"));
+                }
+            }
+            else
+            {
+                byId ??= ListTracepointIds(root);
+                if (!byId.ContainsKey(spec.Config))
+                {
+                    errors.Add(new ConfigError(file, line, key,
+                        string.Create(CultureInfo.InvariantCulture, $"no tracepoint has id {spec.Config} (the ids are in {Path.Combine(root, "events")}/*/*/id)")));
+                }
+            }
+        }
+    }
+
+    private static List<string> ListTracepoints(string root)
+    {
+        var names = new List<string>();
+        try
+        {
+            foreach (var subsystem in Directory.EnumerateDirectories(Path.Combine(root, "events")))
+            {
+                foreach (var tracepoint in Directory.EnumerateDirectories(subsystem))
+                {
+                    names.Add(Path.GetFileName(subsystem) + ":" + Path.GetFileName(tracepoint));
+                }
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+        }
+
+        return names;
+    }
+
+    private static Dictionary<ulong, string> ListTracepointIds(string root)
+    {
+        var ids = new Dictionary<ulong, string>();
+        foreach (var name in ListTracepoints(root))
+        {
+            var colon = name.IndexOf(':');
+            try
+            {
+                var text = File.ReadAllText(Path.Combine(root, "events", name[..colon], name[(colon + 1)..], "id"));
+                if (ulong.TryParse(text.AsSpan().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+                {
+                    ids.TryAdd(id, name);
+                }
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return ids;
+    }
+
+    /// <summary>Up to three names within a small edit distance of <paramref name="name"/>, closest first.</summary>
+    internal static IReadOnlyList<string> Closest(string name, IEnumerable<string> candidates)
+    {
+        var limit = Math.Max(2, name.Length / 5);
+        return candidates
+            .Select(c => (Name: c, Distance: PerfEventCatalog.EditDistance(name, c)))
+            .Where(c => c.Distance <= limit)
+            .OrderBy(c => c.Distance).ThenBy(c => c.Name, StringComparer.Ordinal)
+            .Take(3)
+            .Select(c => c.Name)
+            .ToList();
+    }
+}
