@@ -22,6 +22,8 @@ public static class DomainListing
             return Scan(log, root);
         }
 
+        // The cmdlets' -Uri gets the config's rule: a local, read-only transport only.
+        LibvirtUrlPolicy.Ensure(uri, allowRemote: false);
         IReadOnlyList<VmDomain> listed;
         try
         {

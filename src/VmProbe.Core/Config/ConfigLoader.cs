@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using VmProbe.Libvirt;
 using VmProbe.Perf;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;

@@ -47,7 +47,7 @@ public sealed class ProbeConfig
     /// <summary>The textfile path; ends in .prom.</summary>
     public string Endpoint { get; init; } = DefaultEndpoint;
 
-    /// <summary>The libvirt URI; local only (<see cref="LibvirtUrlPolicy"/>) unless <see cref="AllowRemoteUrl"/>.</summary>
+    /// <summary>The libvirt URI; local only (<see cref="Libvirt.LibvirtUrlPolicy"/>) unless <see cref="AllowRemoteUrl"/>.</summary>
     public string Url { get; init; } = "qemu:///system";
 
     /// <summary>Every configured perf event, validated, in config order (hardware, software, hardware-cache, tracepoint).</summary>

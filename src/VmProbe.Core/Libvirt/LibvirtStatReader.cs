@@ -15,6 +15,7 @@ public static class LibvirtStatReader
     public static List<VmStatSample> Read(
         string uri, IReadOnlyCollection<Guid>? uuids, DateTimeOffset timestamp, IProbeLog log, ICollection<VmProbeException>? errors = null, TimeSpan? callTimeout = null)
     {
+        LibvirtUrlPolicy.Ensure(uri, allowRemote: false);
         var metrics = new MetricSet();
         using (var session = new LibvirtSession(uri, callTimeout ?? LibvirtSession.DefaultCallTimeout, log))
         using (var source = new LibvirtDomainSource(session))

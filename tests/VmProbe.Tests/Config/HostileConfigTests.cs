@@ -1,3 +1,4 @@
+using VmProbe.Libvirt;
 using System.Diagnostics;
 using VmProbe.Config;
 using Xunit;

@@ -125,6 +125,18 @@ public class DomainListingTests
         Assert.Empty(counters.Read(perVcpu: false, DateTimeOffset.Now));
     }
 
+    [Theory]
+    [InlineData("qemu+ext:///system?command=/bin/true")]
+    [InlineData("qemu+ssh://root@host/system")]
+    public void CmdletUrisGetTheConfigsLocalOnlyRule(string uri)
+    {
+        // Get-VmDomain -Uri and Read-VmDomainStat -Uri: refused before any connection (qemu+ext would run the command).
+        var listing = Assert.ThrowsAny<VmProbeException>(() => VmProbe.Composition.DomainListing.List(uri, includeInactive: false, NullProbeLog.Instance));
+        var stats = Assert.ThrowsAny<VmProbeException>(() => VmProbe.Libvirt.LibvirtStatReader.Read(uri, null, DateTimeOffset.Now, NullProbeLog.Instance));
+        Assert.Equal("libvirt_uri,refused", listing.ErrorId);
+        Assert.Equal("libvirt_uri,refused", stats.ErrorId);
+    }
+
     private sealed class ListLog : IProbeLog
     {
         private readonly List<string> _messages;

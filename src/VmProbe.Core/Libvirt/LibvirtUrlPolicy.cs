@@ -1,4 +1,4 @@
-namespace VmProbe.Config;
+namespace VmProbe.Libvirt;
 
 /// <summary>
 /// Which libvirt URIs the probe may open. The probe runs as root and reads perf counters and /proc of this host, so only a
