@@ -18,7 +18,8 @@ Package : publishes output/VmProbe/<version>/ (psd1, psm1, format file, bin/*.dl
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Pester', 'Docs', 'Package')]
+    # Also "Package,Pester" as one string: pwsh -File passes its arguments as strings, commas included.
+    [ArgumentCompleter({ 'Build', 'Test', 'Pester', 'Docs', 'Package' })]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -31,6 +32,14 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
+
+$knownTasks = 'Build', 'Test', 'Pester', 'Docs', 'Package'
+$Task = @($Task | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+foreach ($name in $Task) {
+    if ($name -notin $knownTasks) {
+        throw "-Task: unknown task '$name'; the tasks are $($knownTasks -join ', ')."
+    }
+}
 
 $manifest = Import-PowerShellDataFile -Path (Join-Path -Path $PSScriptRoot -ChildPath 'VmProbe.psd1')
 $version = $manifest.ModuleVersion
@@ -118,13 +127,8 @@ function Invoke-TestTask {
 
 function Invoke-PesterTask {
     if (-not (Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]'5.5' })) {
-        # Reported, not failed: a host with pwsh but without Pester 5.5 cannot run the suite (Install-Module Pester).
-        Write-Warning 'Pester 5.5 or newer is not installed: the Pester tests are skipped (Install-Module Pester -MinimumVersion 5.5).'
-        if ($PesterSummaryPath) {
-            Set-Content -LiteralPath $PesterSummaryPath -Value '0 0 0 Pester 5.5 or newer is not installed'
-        }
-
-        return
+        # A failure, not a skip: scripts/install-pwsh.sh (run by test.sh) installs Pester 5.9.1 from NuGet.
+        throw "Pester 5.5 or newer is not installed in any PSModulePath folder ($env:PSModulePath): run scripts/install-pwsh.sh."
     }
 
     if (-not (Test-Path -LiteralPath (Join-Path $moduleRoot 'VmProbe.psd1'))) {

@@ -47,8 +47,12 @@ Describe 'Start-VmProbe' {
         Set-Content -LiteralPath $config -Value "endpoint: $blocker/once.prom`nurl: test:///default`ndelay: 1000"
         # Not wrapped in { } | Should -Not -Throw: -ErrorVariable must land in this scope. A throw fails the test anyway.
         Start-VmProbe -ConfigPath $config -Once -ErrorVariable probeErrors -ErrorAction SilentlyContinue
-        $probeErrors.Count | Should -BeGreaterThan 0
-        (@($probeErrors | ForEach-Object { "$($_.TargetObject) $_" }) -join "`n") | Should -Match 'once\.prom'
+        # -ErrorVariable also collects the exceptions of the terminating errors caught inside the function
+        # (CmdletInvocationException), which have no TargetObject: only the ErrorRecords are the reported errors.
+        $records = @($probeErrors | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $records.Count | Should -BeGreaterThan 0
+        @($records | Where-Object { $_.FullyQualifiedErrorId -like 'textfile_open,*' }).Count | Should -BeGreaterThan 0
+        (@($records | ForEach-Object { "$($_.TargetObject) $_" }) -join "`n") | Should -Match 'once\.prom'
         Test-Path -LiteralPath $blocker -PathType Leaf | Should -BeTrue
         [VmProbe.VmPerfSession]::Open | Should -BeNullOrEmpty
     }
