@@ -74,7 +74,7 @@ function Invoke-PackageTask {
 
         $bin = Join-Path -Path $moduleRoot -ChildPath 'bin'
         $null = New-Item -ItemType Directory -Path $bin -Force
-        foreach ($file in 'VmProbe.psd1', 'VmProbe.psm1', 'VmProbe.Format.ps1xml') {
+        foreach ($file in 'VmProbe.psd1', 'VmProbe.psm1', 'VmProbe.Format.ps1xml', 'LICENSE') {
             Copy-Item -LiteralPath (Join-Path $PSScriptRoot $file) -Destination $moduleRoot
         }
 
