@@ -96,3 +96,103 @@ Describe 'about_VmProbe' {
         }
     }
 }
+
+Describe 'build/ConvertTo-MamlHelp.ps1' {
+    BeforeAll {
+        $converter = Join-Path $repoRoot 'build/ConvertTo-MamlHelp.ps1'
+        # A page whose texts hold every character XML must escape. Single-quoted: the backticks are the fences.
+        $template = @'
+---
+external help file: Test-Help.xml
+Module Name: T
+schema: 2.0.0
+---
+
+# Test-Thing
+
+## SYNOPSIS
+Tests <markup> & "quotes".
+
+## SYNTAX
+
+```
+Test-Thing [-Limit] <Int32> [<CommonParameters>]
+```
+
+## DESCRIPTION
+First & only <p>.
+
+## EXAMPLES
+
+### Example 1: Compare
+
+```powershell
+Test-Thing -Limit 1 | Where-Object { $_ -lt 2 -and $_ -gt 0 }
+```
+
+Remarks & <more>.
+
+## PARAMETERS
+
+### -Limit
+Keeps a < b && c > "d" 'e'.
+
+```yaml
+Type: Int32
+Parameter Sets: (All)
+Aliases:
+
+Required: True
+Position: 0
+Default value: None
+Accept pipeline input: False
+Accept wildcard characters: False
+```
+
+## INPUTS
+
+### None
+
+## OUTPUTS
+
+### System.Int32
+
+## NOTES
+
+## RELATED LINKS
+'@
+        function Convert-Page([string] $Name, [string] $Page) {
+            $folder = Join-Path $TestDrive $Name
+            $null = New-Item -ItemType Directory -Path $folder -Force
+            Set-Content -LiteralPath (Join-Path $folder 'Test-Thing.md') -Value $Page
+            & $converter -Path $folder -OutputPath (Join-Path $TestDrive "$Name-out") | Out-Null
+            Join-Path $TestDrive "$Name-out"
+        }
+    }
+
+    It 'escapes markup characters and keeps every text as written' {
+        $out = Convert-Page -Name 'escape' -Page $template
+        [xml] $maml = Get-Content -LiteralPath (Join-Path $out 'Test-Help.xml') -Raw
+        $ns = [System.Xml.XmlNamespaceManager]::new($maml.NameTable)
+        $ns.AddNamespace('command', 'http://schemas.microsoft.com/maml/dev/command/2004/10')
+        $ns.AddNamespace('maml', 'http://schemas.microsoft.com/maml/2004/10')
+        $ns.AddNamespace('dev', 'http://schemas.microsoft.com/maml/dev/2004/10')
+        $text = { param([string] $XPath) $maml.SelectSingleNode($XPath, $ns).InnerText }
+        & $text '//command:details/maml:description/maml:para' | Should -BeExactly 'Tests <markup> & "quotes".'
+        & $text '//command:command/maml:description/maml:para' | Should -BeExactly 'First & only <p>.'
+        & $text '//command:parameters/command:parameter/maml:description/maml:para' | Should -BeExactly "Keeps a < b && c > `"d`" 'e'."
+        & $text '//dev:code' | Should -BeExactly 'Test-Thing -Limit 1 | Where-Object { $_ -lt 2 -and $_ -gt 0 }'
+        & $text '//dev:remarks/maml:para' | Should -BeExactly 'Remarks & <more>.'
+        @($maml.SelectNodes('//command:syntaxItem/command:parameter/maml:name', $ns) | ForEach-Object InnerText) | Should -Be @('Limit')
+    }
+
+    It 'names the file and the section that is missing' {
+        $page = $template -replace '(?s)## SYNOPSIS.*?(?=## SYNTAX)', ''
+        { Convert-Page -Name 'nosynopsis' -Page $page } | Should -Throw -ExpectedMessage "*Test-Thing.md: no '## SYNOPSIS' section*"
+    }
+
+    It 'names the parameter whose yaml block is missing' {
+        $page = $template -replace '(?s)```yaml.*?```\r?\n', ''
+        { Convert-Page -Name 'noyaml' -Page $page } | Should -Throw -ExpectedMessage '*Test-Thing.md: parameter -Limit has no yaml block*'
+    }
+}
