@@ -39,6 +39,25 @@ Describe 'Start-VmProbe' {
         [VmProbe.VmPerfSession]::Open | Should -BeNullOrEmpty
     }
 
+    It 'runs one cycle as a job with -AsJob -Once' -Skip:(-not ($isRoot -and $libvirtPresent)) {
+        # The job imports the module by its manifest path in a thread job (or a child process): nothing may depend on
+        # how pwsh was installed.
+        $endpoint = Join-Path $TestDrive 'job.prom'
+        $config = Join-Path $TestDrive 'job.yaml'
+        Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay: 1000"
+        $job = Start-VmProbe -ConfigPath $config -Once -AsJob
+        try {
+            $job | Should -BeOfType ([System.Management.Automation.Job])
+            # A bound, not a timing: a hung job must not hang the suite.
+            $null = $job | Wait-Job -Timeout 300
+            $job.State | Should -Be 'Completed' -Because ((@($job | Receive-Job -Keep 2>&1) | ForEach-Object { "$_" }) -join "`n")
+            Get-Content -LiteralPath $endpoint -Raw | Should -Match '(?m)^vmprobe_'
+        }
+        finally {
+            $job | Remove-Job -Force
+        }
+    }
+
     It 'reports an endpoint it cannot write as an error and does not stop there' -Skip:(-not ($isRoot -and $libvirtPresent)) {
         # A regular file where the endpoint's directory should be: Export-PromTextFile fails terminally every cycle.
         $blocker = Join-Path $TestDrive 'not-a-directory'
