@@ -8,7 +8,8 @@ BeforeDiscovery {
     $manifestData = Import-PowerShellDataFile -Path (Join-Path $repoRoot 'VmProbe.psd1')
     $normalize = { param([string] $Text) ($Text -replace '\s+', ' ').Trim() }
     $helpPages = foreach ($name in @($manifestData.CmdletsToExport) + @($manifestData.FunctionsToExport)) {
-        $page = (Get-Content -LiteralPath (Join-Path $repoRoot "docs/en-US/$name.md") -Raw) -replace "`r`n", "`n"
+        # A missing page must fail its own tests, not the Discovery of every other command's.
+        $page = (Get-Content -LiteralPath (Join-Path $repoRoot "docs/en-US/$name.md") -Raw -ErrorAction Ignore) -replace "`r`n", "`n"
         $section = { param([string] $Title) [regex]::Match($page, "(?ms)^## $Title[ \t]*\n(.*?)(?=^## |\z)").Groups[1].Value }
         $parameters = foreach ($match in [regex]::Matches((& $section 'PARAMETERS'), '(?ms)^### -(\w+)[ \t]*\n(.*?)^```yaml')) {
             @{ Parameter = $match.Groups[1].Value; Expected = & $normalize $match.Groups[2].Value }
@@ -18,6 +19,7 @@ BeforeDiscovery {
         }
         @{
             Name        = $name
+            PagePath    = Join-Path $repoRoot "docs/en-US/$name.md"
             Synopsis    = & $normalize (& $section 'SYNOPSIS')
             Description = & $normalize (& $section 'DESCRIPTION')
             Parameters  = @($parameters)
@@ -44,6 +46,7 @@ Describe 'Get-Help <Name> -Full' -ForEach $helpPages {
 
     It 'has a page with a synopsis, a description, examples and every parameter to compare' {
         # Guards the regexes above: an empty or short expectation would make the checks below vacuous.
+        $PagePath | Should -Exist
         $Synopsis | Should -Not -BeNullOrEmpty
         $Description | Should -Not -BeNullOrEmpty
         $Examples.Count | Should -BeGreaterThan 0
