@@ -32,9 +32,10 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('KVM', 'libvirt', 'perf', 'Prometheus', 'Linux', 'monitoring')
-            LicenseUri   = ''
-            ProjectUri   = ''
-            ReleaseNotes = 'Initial release.'
+            # The project's public repository; LICENSE is at its root. PowerShell Gallery packages need both URIs.
+            LicenseUri   = 'https://github.com/vmprobe/vmprobe/blob/main/LICENSE'
+            ProjectUri   = 'https://github.com/vmprobe/vmprobe'
+            ReleaseNotes = 'Initial release: binary cmdlets for perf_event counters, libvirt domain statistics and procfs/cgroup scheduler data of KVM domains, Prometheus textfile export, and the Start-VmProbe collection loop.'
         }
     }
 }

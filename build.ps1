@@ -9,8 +9,9 @@ Test    : dotnet test, then the Pester task.
 Pester  : Invoke-Pester on tests/*.Tests.ps1 against the published module (packaged first when missing); fails unless
           Pester's Result is Passed. -PesterSummaryPath writes "passed failed skipped" counts for test.sh, failed
           being failed tests + failed blocks + failed test files (Discovery, BeforeAll, AfterAll failures).
-Docs    : MAML help from docs/en-US with platyPS (New-ExternalHelp) when platyPS is installed: en-US/VmProbe-help.xml
-          (Start-VmProbe) and VmProbe.dll-Help.xml (cmdlets) in both en-US/ and bin/en-US/.
+Docs    : MAML help from docs/en-US, always: with platyPS (New-ExternalHelp) when it is installed, otherwise with
+          build/ConvertTo-MamlHelp.ps1: en-US/VmProbe-help.xml (Start-VmProbe), VmProbe.dll-Help.xml (cmdlets) in both
+          en-US/ and bin/en-US/, and en-US/about_VmProbe.help.txt.
 Package : publishes output/VmProbe/<version>/ (psd1, psm1, format file, bin/*.dll, en-US help), a folder Import-Module loads as is.
 
 .EXAMPLE
@@ -18,7 +19,8 @@ Package : publishes output/VmProbe/<version>/ (psd1, psm1, format file, bin/*.dl
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Pester', 'Docs', 'Package')]
+    # Also "Package,Pester" as one string: pwsh -File passes its arguments as strings, commas included.
+    [ArgumentCompleter({ 'Build', 'Test', 'Pester', 'Docs', 'Package' })]
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
@@ -31,6 +33,14 @@ param(
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
+
+$knownTasks = 'Build', 'Test', 'Pester', 'Docs', 'Package'
+$Task = @($Task | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+foreach ($name in $Task) {
+    if ($name -notin $knownTasks) {
+        throw "-Task: unknown task '$name'; the tasks are $($knownTasks -join ', ')."
+    }
+}
 
 $manifest = Import-PowerShellDataFile -Path (Join-Path -Path $PSScriptRoot -ChildPath 'VmProbe.psd1')
 $version = $manifest.ModuleVersion
@@ -64,7 +74,7 @@ function Invoke-PackageTask {
 
         $bin = Join-Path -Path $moduleRoot -ChildPath 'bin'
         $null = New-Item -ItemType Directory -Path $bin -Force
-        foreach ($file in 'VmProbe.psd1', 'VmProbe.psm1', 'VmProbe.Format.ps1xml') {
+        foreach ($file in 'VmProbe.psd1', 'VmProbe.psm1', 'VmProbe.Format.ps1xml', 'LICENSE') {
             Copy-Item -LiteralPath (Join-Path $PSScriptRoot $file) -Destination $moduleRoot
         }
 
@@ -87,28 +97,29 @@ function Invoke-DocsTask {
     $null = New-Item -ItemType Directory -Path $help -Force
     $docs = Join-Path -Path $PSScriptRoot -ChildPath 'docs/en-US'
     Copy-Item -Path (Join-Path $docs '*.md') -Destination $help
-    Copy-Item -LiteralPath (Join-Path $docs 'about_VmProbe.md') -Destination (Join-Path $help 'about_VmProbe.help.txt')
+    # One MAML file per 'external help file' of the pages: VmProbe.dll-Help.xml (cmdlets), VmProbe-help.xml (Start-VmProbe).
     if (Get-Module -ListAvailable -Name platyPS) {
         Import-Module -Name platyPS
-        # One MAML file per 'external help file' of the pages: VmProbe.dll-Help.xml (cmdlets), VmProbe-help.xml (Start-VmProbe).
         New-ExternalHelp -Path $docs -OutputPath $help -Force | Out-Null
-        foreach ($name in 'VmProbe.dll-Help.xml', 'VmProbe-help.xml') {
-            if (-not (Test-Path -LiteralPath (Join-Path $help $name) -PathType Leaf)) {
-                throw "New-ExternalHelp did not write $name into $help (check 'external help file' in docs/en-US/*.md)."
-            }
-        }
-
-        # Get-Help looks for a cmdlet's VmProbe.dll-Help.xml under its module's ModuleBase, and for a nested module also
-        # beside the module file; whether a nested binary module's ModuleBase is the manifest folder or bin/ is not
-        # something to rely on, so the cmdlet help sits in both culture folders. VmProbe-help.xml stays beside the psm1
-        # (its .ExternalHelp).
-        $binHelp = Join-Path -Path $moduleRoot -ChildPath 'bin/en-US'
-        $null = New-Item -ItemType Directory -Path $binHelp -Force
-        Copy-Item -LiteralPath (Join-Path $help 'VmProbe.dll-Help.xml') -Destination $binHelp -Force
     }
     else {
-        Write-Warning 'platyPS is not installed: en-US holds the markdown help only (Install-Module platyPS for Get-Help).'
+        # No registry here serves platyPS: the project's converter reads the same markdown layout.
+        & (Join-Path $PSScriptRoot 'build/ConvertTo-MamlHelp.ps1') -Path $docs -OutputPath $help | Out-Null
     }
+
+    foreach ($name in 'VmProbe.dll-Help.xml', 'VmProbe-help.xml', 'about_VmProbe.help.txt') {
+        if (-not (Test-Path -LiteralPath (Join-Path $help $name) -PathType Leaf)) {
+            throw "Docs: $name was not written into $help (check 'external help file' in docs/en-US/*.md)."
+        }
+    }
+
+    # Get-Help looks for a cmdlet's VmProbe.dll-Help.xml under its module's ModuleBase, and for a nested module also
+    # beside the module file; whether a nested binary module's ModuleBase is the manifest folder or bin/ is not
+    # something to rely on, so the cmdlet help sits in both culture folders. VmProbe-help.xml stays beside the psm1
+    # (its .ExternalHelp).
+    $binHelp = Join-Path -Path $moduleRoot -ChildPath 'bin/en-US'
+    $null = New-Item -ItemType Directory -Path $binHelp -Force
+    Copy-Item -LiteralPath (Join-Path $help 'VmProbe.dll-Help.xml') -Destination $binHelp -Force
 }
 
 function Invoke-TestTask {
@@ -118,13 +129,8 @@ function Invoke-TestTask {
 
 function Invoke-PesterTask {
     if (-not (Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]'5.5' })) {
-        # Reported, not failed: a host with pwsh but without Pester 5.5 cannot run the suite (Install-Module Pester).
-        Write-Warning 'Pester 5.5 or newer is not installed: the Pester tests are skipped (Install-Module Pester -MinimumVersion 5.5).'
-        if ($PesterSummaryPath) {
-            Set-Content -LiteralPath $PesterSummaryPath -Value '0 0 0 Pester 5.5 or newer is not installed'
-        }
-
-        return
+        # A failure, not a skip: scripts/install-pwsh.sh (run by test.sh) installs Pester 5.9.1 from NuGet.
+        throw "Pester 5.5 or newer is not installed in any PSModulePath folder ($env:PSModulePath): run scripts/install-pwsh.sh."
     }
 
     if (-not (Test-Path -LiteralPath (Join-Path $moduleRoot 'VmProbe.psd1'))) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: builds and runs every test (xunit, then Pester when pwsh is present) and prints,
+# The README's test command: builds and runs every test (xunit, then the Pester suite in a real pwsh) and prints,
 # as its last line, "N passed, N failed, N skipped". Skipped tests are listed with their reasons first.
 # Exit status is non-zero when a test failed or the build failed.
 set -euo pipefail
@@ -18,6 +18,23 @@ if command -v npm >/dev/null 2>&1 && [ ! -d tests/tools/node_modules/tree-sitter
 fi
 rm -rf "$results"
 
+# pwsh and Pester for the Pester suite, installed when missing (a .NET global tool and a NuGet download). Not there
+# afterwards is a failure of the run, never a silent skip.
+export PATH="${DOTNET_CLI_HOME:-$HOME}/.dotnet/tools:$PATH"
+pwsh_ready=1
+scripts/install-pwsh.sh || pwsh_ready=0
+
+# The module folder (output/VmProbe/<version>/) is packaged before the xunit run, whose real-pwsh tests import it, and
+# is what the Pester suite tests.
+packaged=0
+if [ "$pwsh_ready" -eq 1 ]; then
+    if pwsh -NoProfile -NonInteractive -File build.ps1 -Task Package </dev/null; then
+        packaged=1
+    else
+        echo "build.ps1 -Task Package failed: the Pester suite cannot run"
+    fi
+fi
+
 extra_failures=0
 set +e
 dotnet test VmProbe.sln -c Release --logger trx --results-directory "$results" </dev/null
@@ -25,24 +42,29 @@ dotnet_status=$?
 set -e
 
 pester_passed=0 pester_failed=0 pester_skipped=0
-if command -v pwsh >/dev/null 2>&1 && [ -f build.ps1 ]; then
-    # Pester runs against the published module; its counts join the final line.
+if [ "$packaged" -eq 1 ]; then
+    # Pester runs against the module packaged above; its counts join the final line.
     summary="$results/pester-summary.txt"
     mkdir -p "$results"
     set +e
-    pwsh -NoProfile -File build.ps1 -Task Pester -PesterSummaryPath "$summary" </dev/null
+    pwsh -NoProfile -NonInteractive -File build.ps1 -Task Pester -PesterSummaryPath "$summary" </dev/null
     pester_status=$?
     set -e
     if [ -f "$summary" ]; then
-        read -r pester_passed pester_failed pester_skipped pester_note < "$summary" || true
-        [ -z "${pester_note:-}" ] || echo "Pester skipped: $pester_note"
+        read -r pester_passed pester_failed pester_skipped < "$summary" || true
+    else
+        echo "Pester (build.ps1 -Task Pester) wrote no summary: Pester did not run"
     fi
     if [ "$pester_status" -ne 0 ] && [ "${pester_failed:-0}" -eq 0 ]; then
         echo "Pester (build.ps1 -Task Pester) failed with exit code $pester_status"
         extra_failures=$((extra_failures + 1))
     fi
+elif [ "$pwsh_ready" -eq 1 ]; then
+    echo "Pester tests not run: build.ps1 -Task Package failed (see above)"
+    extra_failures=$((extra_failures + 1))
 else
-    echo "Pester tests not run: pwsh is not on PATH (the module's metadata is checked by the xunit Module tests instead)"
+    echo "Pester tests not run: scripts/install-pwsh.sh could not provide pwsh 7.4+ and Pester 5.5+ (see above)"
+    extra_failures=$((extra_failures + 1))
 fi
 
 passed=0 failed=0 skipped=0

@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Publishes the VmProbe module to OUTPUT/VmProbe/<version>/ as a folder Import-Module loads as is, without pwsh:
-# manifest, script module, format file, bin/*.dll, en-US help (markdown and about_VmProbe.help.txt).
-# It ships no MAML help (that needs platyPS, hence pwsh): Get-Help then shows the generated syntax only.
-# build.ps1 -Task Package does the same and, when platyPS is installed, also writes the MAML help: en-US/VmProbe-help.xml
-# (Start-VmProbe) and VmProbe.dll-Help.xml (cmdlets) in both en-US/ and bin/en-US/.
+# Publishes the VmProbe module to OUTPUT/VmProbe/<version>/, a folder Import-Module loads as is, and prints that folder.
+# The packaging itself is build.ps1 -Task Package (one copy of it: manifest, script module, format file, LICENSE,
+# bin/*.dll, MAML help and about_VmProbe.help.txt); this script only gets a pwsh to run it, installing PowerShell as a
+# .NET global tool when none is on PATH (scripts/install-pwsh.sh).
 # Usage: scripts/publish-module.sh [OUTPUT_DIR] [CONFIGURATION]   (defaults: output, Release)
 set -euo pipefail
 
@@ -17,30 +16,12 @@ if [[ -z "$version" ]]; then
     exit 1
 fi
 
-module="$output/VmProbe/$version"
-staging="$(mktemp -d)"
-trap 'rm -rf "$staging"' EXIT
+export PATH="${DOTNET_CLI_HOME:-$HOME}/.dotnet/tools:$PATH"
+if ! command -v pwsh >/dev/null 2>&1; then
+    "$repo/scripts/install-pwsh.sh" >&2
+fi
 
-dotnet publish "$repo/src/VmProbe/VmProbe.csproj" -c "$configuration" -o "$staging" --nologo -v quiet >&2
+# stdout is the module folder alone: build.ps1's own output goes to stderr.
+pwsh -NoProfile -NonInteractive -File "$repo/build.ps1" -Task Package -Configuration "$configuration" -OutputPath "$output" </dev/null >&2
 
-rm -rf "$module"
-mkdir -p "$module/bin" "$module/en-US"
-cp "$repo/VmProbe.psd1" "$repo/VmProbe.psm1" "$repo/VmProbe.Format.ps1xml" "$module/"
-for dll in "$staging"/*.dll; do
-    # pwsh brings its own System.Management.Automation; the reference stub must never ship.
-    case "$(basename "$dll")" in
-        System.Management.Automation*) ;;
-        *) cp "$dll" "$module/bin/" ;;
-    esac
-done
-cp "$repo"/docs/en-US/*.md "$module/en-US/"
-cp "$repo/docs/en-US/about_VmProbe.md" "$module/en-US/about_VmProbe.help.txt"
-
-for required in VmProbe.dll VmProbe.Core.dll YamlDotNet.dll; do
-    if [[ ! -f "$module/bin/$required" ]]; then
-        echo "publish-module: $required missing from $module/bin" >&2
-        exit 1
-    fi
-done
-
-echo "$module"
+echo "$output/VmProbe/$version"

@@ -43,7 +43,7 @@ Describe 'Get-VmDomain' {
 
     It 'imports without libvirt and names libvirt.so.0 and VMPROBE_LIBVIRT_PATH at first use' -Skip:(-not $IsLinux) {
         # A child pwsh: the libvirt resolver is process-wide, so the missing library must be set before import.
-        $pwsh = (Get-Process -Id $PID).Path
+        $pwsh = Get-VmProbeTestPwsh
         $script = "Import-Module -Name '$modulePath' -ErrorAction Stop; 'imported'; Get-VmDomain -Uri 'test:///default' *>&1 | ForEach-Object { [string]`$_ }"
         $saved = $env:VMPROBE_LIBVIRT_PATH
         try {

@@ -64,6 +64,25 @@ Describe 'Start-VmProbe' {
         Get-OpenFdCount | Should -Be $before
     }
 
+    It 'runs one cycle as a job with -AsJob -Once' -Skip:(-not ($isRoot -and $libvirtPresent)) {
+        # The job imports the module by its manifest path in a thread job (or a child process): nothing may depend on
+        # how pwsh was installed.
+        $endpoint = Join-Path $TestDrive 'job.prom'
+        $config = Join-Path $TestDrive 'job.yaml'
+        Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay: 1000"
+        $job = Start-VmProbe -ConfigPath $config -Once -AsJob
+        try {
+            $job | Should -BeOfType ([System.Management.Automation.Job])
+            # A bound, not a timing: a hung job must not hang the suite.
+            $null = $job | Wait-Job -Timeout 300
+            $job.State | Should -Be 'Completed' -Because ((@($job | Receive-Job -Keep 2>&1) | ForEach-Object { "$_" }) -join "`n")
+            Get-Content -LiteralPath $endpoint -Raw | Should -Match '(?m)^vmprobe_'
+        }
+        finally {
+            $job | Remove-Job -Force
+        }
+    }
+
     It 'reports an endpoint it cannot write as an error and does not stop there' -Skip:(-not ($isRoot -and $libvirtPresent)) {
         # A regular file where the endpoint's directory should be: Export-PromTextFile fails terminally every cycle.
         $blocker = Join-Path $TestDrive 'not-a-directory'
@@ -72,8 +91,12 @@ Describe 'Start-VmProbe' {
         Set-Content -LiteralPath $config -Value "endpoint: $blocker/once.prom`nurl: test:///default`ndelay: 1000"
         # Not wrapped in { } | Should -Not -Throw: -ErrorVariable must land in this scope. A throw fails the test anyway.
         Start-VmProbe -ConfigPath $config -Once -ErrorVariable probeErrors -ErrorAction SilentlyContinue
-        $probeErrors.Count | Should -BeGreaterThan 0
-        (@($probeErrors | ForEach-Object { "$($_.TargetObject) $_" }) -join "`n") | Should -Match 'once\.prom'
+        # -ErrorVariable also collects the exceptions of the terminating errors caught inside the function
+        # (CmdletInvocationException), which have no TargetObject: only the ErrorRecords are the reported errors.
+        $records = @($probeErrors | Where-Object { $_ -is [System.Management.Automation.ErrorRecord] })
+        $records.Count | Should -BeGreaterThan 0
+        @($records | Where-Object { $_.FullyQualifiedErrorId -like 'textfile_open,*' }).Count | Should -BeGreaterThan 0
+        (@($records | ForEach-Object { "$($_.TargetObject) $_" }) -join "`n") | Should -Match 'once\.prom'
         Test-Path -LiteralPath $blocker -PathType Leaf | Should -BeTrue
     }
 

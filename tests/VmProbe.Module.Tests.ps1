@@ -1,5 +1,5 @@
 #Requires -Modules Pester
-# Module-level checks: manifest, exports, help. Run by build.ps1 -Task Test (VMPROBE_MODULE_PATH points at the published manifest).
+# Module-level checks: manifest, exports, help pages (what Get-Help shows of them: VmProbe.Help.Tests.ps1). Run by build.ps1 -Task Test (VMPROBE_MODULE_PATH points at the published manifest).
 
 BeforeDiscovery {
     . "$PSScriptRoot/VmProbe.TestSupport.ps1"
@@ -50,19 +50,6 @@ Describe 'VmProbe manifest' {
         $formats.TypeNames | Should -Contain 'VmProbe.VmDomain'
         $formats.TypeNames | Should -Contain 'VmProbe.VmPerfSample'
     }
-
-    It 'has the cmdlet MAML help beside the manifest and beside bin/VmProbe.dll when the help is built' {
-        # Get-Help looks for VmProbe.dll-Help.xml under the cmdlets' ModuleBase, which for a nested binary module may be
-        # the manifest folder or bin/: build.ps1 puts it in both culture folders.
-        $base = $script:module.ModuleBase
-        if (-not (Test-Path -LiteralPath (Join-Path $base 'en-US/VmProbe.dll-Help.xml') -PathType Leaf)) {
-            Set-ItResult -Skipped -Because "$base/en-US holds no MAML help (platyPS was not installed when the module was packaged)"
-            return
-        }
-
-        Join-Path $base 'bin/en-US/VmProbe.dll-Help.xml' | Should -Exist
-        Join-Path $base 'en-US/VmProbe-help.xml' | Should -Exist
-    }
 }
 
 Describe 'Help of <_>' -ForEach $script:exportedCommands {
@@ -71,8 +58,6 @@ Describe 'Help of <_>' -ForEach $script:exportedCommands {
         $command = Get-Command -Name $commandName -Module VmProbe
         $page = Get-Content -LiteralPath (Join-Path $script:docs "$commandName.md") -Raw
         $common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
-        # platyPS writes each page into the MAML file its front matter names (VmProbe.dll-Help.xml or VmProbe-help.xml).
-        $mamlName = [regex]::Match($page, '(?m)^external help file:[ \t]*(\S+)[ \t]*\r?$').Groups[1].Value
     }
 
     It 'has a markdown help page with a synopsis and an example' {
@@ -84,21 +69,5 @@ Describe 'Help of <_>' -ForEach $script:exportedCommands {
         $parameters = @($command.Parameters.Keys | Where-Object { $_ -notin $common -or $_ -in 'WhatIf', 'Confirm' } | Sort-Object)
         $documented = @([regex]::Matches($page, '(?m)^### -(\w+)\s*$') | ForEach-Object { $_.Groups[1].Value } | Sort-Object)
         $documented | Should -Be $parameters
-    }
-
-    It 'shows the SYNOPSIS of its markdown page in Get-Help when the MAML help is built' {
-        # Decided here, not with -Skip: the module folder is known only after BeforeAll, which runs after Discovery.
-        $mamlName | Should -Not -BeNullOrEmpty -Because "the front matter of $commandName.md names its external help file"
-        $maml = Join-Path $script:module.ModuleBase "en-US/$mamlName"
-        if (-not (Test-Path -LiteralPath $maml -PathType Leaf)) {
-            Set-ItResult -Skipped -Because "$maml was not built (platyPS was not installed when the module was packaged)"
-            return
-        }
-
-        # Without a MAML file Get-Help still answers, with the syntax line as synopsis: only the page's text proves the file was found.
-        $expected = [regex]::Match($page, '(?ms)^## SYNOPSIS[ \t]*\r?\n(.*?)^## ').Groups[1].Value.Trim() -replace '\s+', ' '
-        $expected | Should -Not -BeNullOrEmpty -Because "$commandName.md has a ## SYNOPSIS section"
-        $actual = "$((Get-Help -Name $commandName).Synopsis)".Trim() -replace '\s+', ' '
-        $actual | Should -Be $expected
     }
 }

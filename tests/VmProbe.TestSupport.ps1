@@ -40,3 +40,27 @@ function Resolve-VmProbeManifest {
 
     Join-Path -Path $newest.FullName -ChildPath 'VmProbe.psd1'
 }
+
+function Get-VmProbeTestPwsh {
+    <#
+    .SYNOPSIS
+    The path of a pwsh executable of the running PowerShell, to start a child pwsh. Not (Get-Process -Id $PID).Path:
+    that is dotnet when pwsh is a .NET global tool. $PSHOME holds pwsh however it was installed (package, tarball,
+    tool); the pwsh on PATH is the fallback.
+    #>
+    [CmdletBinding()]
+    [OutputType([string])]
+    param()
+
+    $inHome = Join-Path -Path $PSHOME -ChildPath $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
+    if (Test-Path -LiteralPath $inHome -PathType Leaf) {
+        return $inHome
+    }
+
+    $onPath = Get-Command -Name pwsh -CommandType Application -ErrorAction Ignore | Select-Object -First 1
+    if ($onPath) {
+        return $onPath.Source
+    }
+
+    throw "No pwsh executable in `$PSHOME ($PSHOME) nor on PATH: cannot start a child pwsh."
+}

@@ -89,6 +89,25 @@ public class HelpDocsTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(ExportedCommands))]
+    public void EveryParameterAndExampleHasTheTextGetHelpShows(string command)
+    {
+        // build/ConvertTo-MamlHelp.ps1 (and platyPS) take a parameter's description from the text between its
+        // heading and its yaml block, and an example's code from its powershell fence: an empty one is a blank in Get-Help.
+        var page = ReadPage(command);
+        foreach (Match parameter in Regex.Matches(page, @"^### -(\w+)[ \t]*\n(?<text>.*?)^```yaml", RegexOptions.Multiline | RegexOptions.Singleline))
+        {
+            Assert.False(string.IsNullOrWhiteSpace(parameter.Groups["text"].Value), $"{command}.md: -{parameter.Groups[1].Value} has no description before its yaml block");
+        }
+
+        var examples = page[page.IndexOf("## EXAMPLES", StringComparison.Ordinal)..page.IndexOf("## PARAMETERS", StringComparison.Ordinal)];
+        foreach (var example in Regex.Split(examples, @"^### ", RegexOptions.Multiline).Skip(1))
+        {
+            Assert.True(Regex.IsMatch(example, @"^```powershell\n\S", RegexOptions.Multiline), $"{command}.md: example '{example.Split('\n')[0]}' has no powershell code block");
+        }
+    }
+
     [Fact]
     public void AboutTopicExists()
     {

@@ -3,7 +3,7 @@ using VmProbe.Tests.Infrastructure;
 
 namespace VmProbe.Tests.Module;
 
-/// <summary>scripts/publish-module.sh produces a module folder Import-Module can load as is.</summary>
+/// <summary>scripts/publish-module.sh (build.ps1 -Task Package through pwsh) produces a module folder Import-Module can load as is.</summary>
 public class PublishModuleTests
 {
     [SkippableFact]
@@ -12,6 +12,8 @@ public class PublishModuleTests
         var bash = Requirements.FindCommand("bash");
         Skip.If(bash is null, "bash is not installed");
         Skip.If(Requirements.FindCommand("dotnet") is null, "dotnet is not on PATH");
+        // test.sh installs pwsh before the xunit run (scripts/install-pwsh.sh); a bare `dotnet test` may not have it.
+        Skip.If(Requirements.FindCommand("pwsh") is null, "pwsh is not on PATH (scripts/install-pwsh.sh installs it; publish-module.sh runs build.ps1)");
 
         var output = Path.Combine(Path.GetTempPath(), $"vmprobe-publish-{Guid.NewGuid():N}");
         try
@@ -23,7 +25,8 @@ public class PublishModuleTests
             var version = ModuleMetadata.ManifestValue("ModuleVersion")!;
             var module = Path.Combine(output, "VmProbe", version);
             Assert.Equal(module, stdout.Trim());
-            foreach (var file in new[] { "VmProbe.psd1", "VmProbe.psm1", "VmProbe.Format.ps1xml", "bin/VmProbe.dll", "bin/VmProbe.Core.dll", "bin/YamlDotNet.dll", "en-US/about_VmProbe.help.txt" })
+            foreach (var file in new[] { "VmProbe.psd1", "VmProbe.psm1", "VmProbe.Format.ps1xml", "bin/VmProbe.dll", "bin/VmProbe.Core.dll", "bin/YamlDotNet.dll", "LICENSE",
+                "en-US/about_VmProbe.help.txt", "en-US/VmProbe.dll-Help.xml", "bin/en-US/VmProbe.dll-Help.xml", "en-US/VmProbe-help.xml" })
             {
                 Assert.True(File.Exists(Path.Combine(module, file)), $"{file} missing from {module}");
             }
