@@ -1,7 +1,7 @@
 using System.Collections;
 using System.Management.Automation;
 using System.Management.Automation.Language;
-using VmProbe.Probe;
+using VmProbe.Composition;
 
 namespace VmProbe.Commands;
 
