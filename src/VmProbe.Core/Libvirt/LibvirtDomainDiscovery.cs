@@ -25,6 +25,7 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
     private readonly bool _includeInactive;
     private readonly string _statusDirectory;
     private readonly HashSet<Guid> _vcpuNoticeLogged = new();
+    private IReadOnlyList<VmDomain>? _lastGoodListing;
 
     /// <param name="includeInactive">Also list defined but inactive domains (Get-VmDomain -All); they have no pid.</param>
     public LibvirtDomainDiscovery(
@@ -47,10 +48,25 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
 
     public LibvirtSession Session => _session;
 
-    /// <summary>Throws the session's <see cref="VmProbeException"/> when libvirt cannot be reached or fails.</summary>
+    /// <summary>
+    /// Throws the session's <see cref="VmProbeException"/> when libvirt cannot be reached or fails. When the listing
+    /// passes its deadline (a hung libvirtd) after a good listing, that last good listing is used instead (its processes
+    /// checked again), so the procfs and perf sources keep counting the domains known to be running.
+    /// </summary>
     public IReadOnlyList<VmDomain> Discover(IProbeLog log, CancellationToken cancellationToken)
     {
-        var listed = _lister.ListDomains(_includeInactive, cancellationToken);
+        IReadOnlyList<VmDomain> listed;
+        try
+        {
+            listed = _lister.ListDomains(_includeInactive, cancellationToken);
+            _lastGoodListing = listed;
+        }
+        catch (LibvirtTimeoutException) when (_lastGoodListing is not null)
+        {
+            Debug(log, $"libvirt listing timed out; using the last good listing ({_lastGoodListing.Count} domains)");
+            listed = _lastGoodListing;
+        }
+
         var domains = new VmDomain[listed.Count];
         for (var i = 0; i < domains.Length; i++)
         {

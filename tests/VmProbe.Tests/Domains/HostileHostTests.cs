@@ -1,0 +1,116 @@
+using VmProbe.Composition;
+using VmProbe.Config;
+using VmProbe.Tests.Infrastructure;
+using Xunit;
+
+namespace VmProbe.Tests.Domains;
+
+/// <summary>
+/// Issue "Hostile hosts": a real libvirtd that hangs (SIGSTOP), destroyed persistent domains, hostile names, a local
+/// user impersonating a VM. Each runs the whole probe (ProbeComposition, ProbeLoop, textfile sink) in-process.
+/// </summary>
+[Collection(LibvirtdCollection.Name)]
+public class HostileHostTests
+{
+    private readonly LibvirtdHost _host;
+
+    public HostileHostTests(LibvirtdHost host) => _host = host;
+
+    [SkippableFact]
+    public void HungLibvirtd_FileKeepsBeingWrittenEveryCycle_TimeoutsCounted_LibvirtSeriesReturnAfterSigcont()
+    {
+        Skip.IfNot(_host.Available, _host.SkipReason);
+        Skip.IfNot(Requirements.IsRoot, "SIGSTOP on libvirtd needs root");
+        using var domain = _host.StartDomain(LibvirtdHost.UniqueName("hung"));
+        var uuid = domain.Uuid.ToString();
+        var libvirtdPid = int.Parse(File.ReadAllText("/run/libvirtd.pid").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+
+        var dir = Directory.CreateTempSubdirectory("vmprobe-hung-").FullName;
+        using var stop = new CancellationTokenSource();
+        Task? running = null;
+        var stopped = false;
+        try
+        {
+            var endpoint = Path.Combine(dir, "vmprobe.prom");
+            var config = new ProbeConfig { Url = LibvirtdHost.Uri, Endpoint = endpoint, DelayMs = 500 };
+            var log = new VmProbe.Tests.Procfs.DomainProcfsSourceTests.ListLog();
+            using var composition = ProbeComposition.Create(config, log);
+            var loop = new ProbeLoop(composition.CreateCycle(), composition.Sink, log, config.DelayMs);
+            running = Task.Run(() => loop.RunAsync(stop.Token));
+
+            List<ExposedSeries> Read()
+            {
+                for (var attempt = 0; ; attempt++)
+                {
+                    try
+                    {
+                        return ExpositionText.Parse(File.ReadAllText(endpoint));
+                    }
+                    catch (FileNotFoundException) when (attempt < 100)
+                    {
+                        Thread.Sleep(50);
+                    }
+                }
+            }
+
+            double? Info(List<ExposedSeries> s) => ExpositionText.ValueOf(s, "vmprobe_domain_info", ("domain", domain.Name), ("uuid", uuid), ("state", "running"));
+            double Stamp(List<ExposedSeries> s) => ExpositionText.ValueOf(s, "vmprobe_probe_last_cycle_timestamp_seconds") ?? 0;
+            double Errors(List<ExposedSeries> s) => ExpositionText.ValueOf(s, "vmprobe_probe_errors_total", ("source", "libvirt")) ?? 0;
+
+            Assert.True(SpinWait.SpinUntil(() => Info(Read()) == 1, TimeSpan.FromSeconds(20)), "the domain never appeared with libvirt's series");
+            var before = Read();
+            var errorsBefore = Errors(before);
+
+            Assert.Equal(0, Requirements.Run("kill", $"-STOP {libvirtdPid}").ExitCode);
+            stopped = true;
+            var stamps = new SortedSet<double>();
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            List<ExposedSeries> during = before;
+            while (started.Elapsed < TimeSpan.FromSeconds(5))
+            {
+                Thread.Sleep(100);
+                during = Read();
+                stamps.Add(Stamp(during));
+            }
+
+            // One cycle every 500 ms: ~10 in 5 s; a cycle stuck on libvirt (30 s timeouts) would give one or two.
+            Assert.True(stamps.Count >= 6, $"only {stamps.Count} cycles were written in 5 s while libvirtd was stopped");
+            Assert.True(Errors(during) >= errorsBefore + 3, $"libvirt errors went from {errorsBefore} to {Errors(during)}");
+            Assert.Null(Info(during)); // the libvirt part is omitted, not frozen
+            Assert.NotNull(ExpositionText.ValueOf(during, "vmprobe_domain_threads", ("domain", domain.Name), ("uuid", uuid)));
+            Assert.NotNull(ExpositionText.ValueOf(during, "vmprobe_host_load1"));
+            Assert.True(composition.LibvirtSession!.TimedOutCalls <= 2, $"{composition.LibvirtSession.TimedOutCalls} libvirt calls were issued into the hung daemon");
+            Assert.True(LibvirtWorkerThreads() <= 1, $"{LibvirtWorkerThreads()} libvirt worker threads");
+
+            Assert.Equal(0, Requirements.Run("kill", $"-CONT {libvirtdPid}").ExitCode);
+            stopped = false;
+            Assert.True(SpinWait.SpinUntil(() => Info(Read()) == 1, TimeSpan.FromSeconds(20)), "libvirt's series did not come back after SIGCONT");
+            Assert.True(LibvirtWorkerThreads() <= 1);
+            Assert.Single(log.Lines, l => l.StartsWith("Warning: libvirt ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            if (stopped)
+            {
+                Requirements.Run("kill", $"-CONT {libvirtdPid}");
+            }
+
+            stop.Cancel();
+            running?.Wait(TimeSpan.FromSeconds(30));
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    internal static int LibvirtWorkerThreads() =>
+        Directory.EnumerateDirectories("/proc/self/task").Count(task =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(task, "comm")).Trim() == "vmprobe-libvirt";
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
+}
