@@ -101,6 +101,64 @@ public class HostileHostTests
         }
     }
 
+    [SkippableFact]
+    public void DestroyedDefinedDomain_KeepsOnlyDomainInfoShutoff_ProbeDomainsAgreesWithDomainsSeries()
+    {
+        Skip.IfNot(_host.Available, _host.SkipReason);
+        using var domain = _host.StartDomain(LibvirtdHost.UniqueName("stopped"), persistent: true);
+        var uuid = domain.Uuid.ToString();
+        var dir = Directory.CreateTempSubdirectory("vmprobe-stopped-").FullName;
+        try
+        {
+            var endpoint = Path.Combine(dir, "vmprobe.prom");
+            var config = new ProbeConfig { Url = LibvirtdHost.Uri, Endpoint = endpoint, DelayMs = 2000 };
+            var log = new VmProbe.Tests.Procfs.DomainProcfsSourceTests.ListLog();
+            using var composition = ProbeComposition.Create(config, log);
+            var loop = new ProbeLoop(composition.CreateCycle(), composition.Sink, log, config.DelayMs);
+
+            List<ExposedSeries> Cycle()
+            {
+                loop.RunOnceAsync(default).GetAwaiter().GetResult();
+                return ExpositionText.Parse(File.ReadAllText(endpoint));
+            }
+
+            List<ExposedSeries> Ours(List<ExposedSeries> s) =>
+                s.Where(x => x.Labels.TryGetValue("uuid", out var u) && u == uuid).ToList();
+
+            var running = Cycle();
+            Assert.Equal(1, ExpositionText.ValueOf(running, "vmprobe_domain_info", ("domain", domain.Name), ("uuid", uuid), ("state", "running")));
+            Assert.Contains(Ours(running), x => x.Name == "vmprobe_domain_cpu_seconds_total");
+
+            Assert.Equal(0, _host.RunVirsh("destroy", domain.Name).ExitCode);
+            Assert.True(SpinWait.SpinUntil(() => _host.RunVirsh("domstate", domain.Name).Stdout.Contains("shut off", StringComparison.Ordinal), TimeSpan.FromSeconds(30)));
+
+            // Other domains on this libvirtd may come and go between the listing and the bulk stats: a few tries.
+            for (var attempt = 0; ; attempt++)
+            {
+                var stopped = Cycle();
+                var ours = Ours(stopped);
+                var info = Assert.Single(ours);
+                Assert.Equal("vmprobe_domain_info", info.Name);
+                Assert.Equal("shutoff", info.Labels["state"]);
+                Assert.Equal(1, info.Value);
+
+                var probeDomains = ExpositionText.ValueOf(stopped, "vmprobe_probe_domains");
+                var all = stopped.Where(x => x.Name == "vmprobe_domains").Sum(x => x.Value);
+                var shutoff = ExpositionText.ValueOf(stopped, "vmprobe_domains", ("state", "shutoff"));
+                Assert.True(shutoff >= 1);
+                if (probeDomains == all - shutoff || attempt == 3)
+                {
+                    Assert.Equal(all - shutoff, probeDomains);
+                    break;
+                }
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     internal static int LibvirtWorkerThreads() =>
         Directory.EnumerateDirectories("/proc/self/task").Count(task =>
         {
