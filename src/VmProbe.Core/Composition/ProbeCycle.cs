@@ -208,6 +208,13 @@ public sealed class ProbeCycle
             .Add(_intervalSeconds);
         _metrics.Family("probe_domains", MetricType.Gauge, "Domains found by the discovery in the cycle that wrote this file.")
             .Add(domainCount);
+        if (_discovery is IDiscoveryConflicts conflicts)
+        {
+            _metrics.Family("probe_discovery_conflicts_total", MetricType.Counter,
+                "Processes refused because they claimed a domain name or uuid another process holds, since the probe started.")
+                .Add(conflicts.Conflicts);
+        }
+
         var openFds = CountOpenFds();
         if (openFds >= 0)
         {
