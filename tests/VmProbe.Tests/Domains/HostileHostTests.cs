@@ -248,6 +248,45 @@ public class HostileHostTests
         return System.Diagnostics.Process.Start(psi)!;
     }
 
+    [SkippableFact]
+    public void DomainNamesWithEveryAcceptedCharacter_KeepProcfsAndPerfSeries()
+    {
+        Skip.IfNot(_host.Available, _host.SkipReason);
+        Skip.IfNot(Requirements.IsRoot, "perf on QEMU threads and libvirt's run directory need root");
+        using var quoted = _host.StartDomain(LibvirtdHost.UniqueName("q\"uo'te&amp<x>{b}\\s"));
+        using var unicode = _host.StartDomain(LibvirtdHost.UniqueName("ünï €日本 " + new string('L', 200)));
+        var domains = new[] { quoted, unicode };
+        Assert.All(domains, d => Assert.True(d.Pid > 0, $"no pid file for {d.Name}"));
+
+        var dir = Directory.CreateTempSubdirectory("vmprobe-names-").FullName;
+        try
+        {
+            var endpoint = Path.Combine(dir, "vmprobe.prom");
+            var events = new[] { VmProbe.Perf.PerfEventCatalog.Parse("task-clock") };
+            var config = new ProbeConfig { Url = LibvirtdHost.Uri, Endpoint = endpoint, DelayMs = 20_000, Events = events };
+            var log = new VmProbe.Tests.Procfs.DomainProcfsSourceTests.ListLog();
+            using var composition = ProbeComposition.Create(config, log);
+            var cycle = composition.CreateCycle();
+            cycle.Prepare(CancellationToken.None);
+            Thread.Sleep(500);
+            composition.Sink.Export(cycle.Collect(CancellationToken.None));
+            var file = ExpositionText.Parse(File.ReadAllText(endpoint));
+            foreach (var d in domains)
+            {
+                var uuid = d.Uuid.ToString();
+                Assert.Equal(1, ExpositionText.ValueOf(file, "vmprobe_domain_info", ("domain", d.Name), ("uuid", uuid), ("state", "running")));
+                Assert.NotNull(ExpositionText.ValueOf(file, "vmprobe_domain_threads", ("domain", d.Name), ("uuid", uuid)));
+                Assert.NotNull(ExpositionText.ValueOf(file, "vmprobe_domain_perf_events_total", ("domain", d.Name), ("uuid", uuid), ("event", "task_clock")));
+            }
+
+            Assert.DoesNotContain(log.Lines, l => l.StartsWith("Warning", StringComparison.Ordinal) && domains.Any(d => l.Contains(d.Name, StringComparison.Ordinal)));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     internal static int LibvirtWorkerThreads() =>
         Directory.EnumerateDirectories("/proc/self/task").Count(task =>
         {

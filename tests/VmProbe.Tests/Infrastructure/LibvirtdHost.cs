@@ -352,14 +352,16 @@ public sealed class LibvirtdTestDomain : IDisposable
 
     public string? ImagePath { get; }
 
-    /// <summary>The QEMU pid from /run/libvirt/qemu/NAME.pid, or 0.</summary>
+    /// <summary>The QEMU pid from libvirt's pid file in /run/libvirt/qemu, or 0.</summary>
     public int Pid
     {
         get
         {
             try
             {
-                return int.TryParse(File.ReadAllText($"/run/libvirt/qemu/{Name}.pid").Trim(), out var pid) ? pid : 0;
+                // libvirt names the pid file after the XML-escaped name (a"b gives a&quot;b.pid).
+                var path = $"/run/libvirt/qemu/{VmProbe.Libvirt.LibvirtDomainLister.EscapeLikeLibvirt(Name)}.pid";
+                return int.TryParse(File.ReadAllText(path).Trim(), out var pid) ? pid : 0;
             }
             catch (IOException)
             {
