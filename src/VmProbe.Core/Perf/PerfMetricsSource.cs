@@ -164,7 +164,9 @@ public sealed class PerfMetricsSource : IPreparedSource
         ArgumentNullException.ThrowIfNull(context);
         ObjectDisposedException.ThrowIf(disposed, this);
         EnsureHost();
+        deniedDomains = 0;
         SyncDomains(context);
+        ReportDenied();
         ReportUnsupported();
     }
 
@@ -174,7 +176,9 @@ public sealed class PerfMetricsSource : IPreparedSource
         ArgumentNullException.ThrowIfNull(metrics);
         ObjectDisposedException.ThrowIf(disposed, this);
         EnsureHost();
+        deniedDomains = 0;
         SyncDomains(context);
+        ReportDenied();
         ReportUnsupported();
 
         EmitHost(metrics);
@@ -245,6 +249,20 @@ public sealed class PerfMetricsSource : IPreparedSource
         {
             var cpu = cpus[slot].ToString(CultureInfo.InvariantCulture);
             hostCpuLabels[slot] = Array.ConvertAll(openable, spec => new[] { cpu, spec.CanonicalName });
+        }
+    }
+
+    private int deniedDomains;
+    private string? deniedExample;
+    private bool deniedReported;
+
+    private void ReportDenied()
+    {
+        if (deniedDomains > 0 && !deniedReported)
+        {
+            deniedReported = true;
+            log.Write(LogLevel.Warning,
+                $"perf: threads of {deniedDomains} domain(s) cannot be counted: permission denied (run vmprobe as root, or lower kernel.perf_event_paranoid). First: {deniedExample}");
         }
     }
 
@@ -411,6 +429,13 @@ public sealed class PerfMetricsSource : IPreparedSource
                 perf.BudgetLogged = true;
                 log.Write(LogLevel.Error, $"perf: domain '{perf.Domain.Name}': new threads are not counted: {ex.Message}");
             }
+        }
+        catch (PerfEventException ex) when (ex.Kind == ProbeErrorKind.PermissionDenied)
+        {
+            // Not root: every VM fails alike; one summary line (ReportDenied) instead of one line per VM.
+            deniedDomains++;
+            deniedExample ??= $"domain '{perf.Domain.Name}': {ex.Message} [{ex.ErrorId}]";
+            perf.OpenFailureLogged = true;
         }
         catch (PerfEventException ex)
         {
