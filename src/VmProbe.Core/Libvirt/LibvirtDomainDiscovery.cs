@@ -106,7 +106,7 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
         if (domain.Pid <= 0)
         {
             // A running domain on this host whose pid cannot be found loses its procfs and perf series: say it, once.
-            if (domain.Id >= 0 && Directory.Exists(_statusDirectory))
+            if (domain.Id >= 0 && _session.Uri.StartsWith("qemu:///", StringComparison.OrdinalIgnoreCase) && Directory.Exists(_statusDirectory))
             {
                 LogOnce(_pidNoticeLogged, domain, log, LogLevel.Warning,
                     $"domain '{domain.Name}': its QEMU pid is in neither {_statusDirectory}/NAME.pid nor NAME.xml; listed without procfs and perf series");
