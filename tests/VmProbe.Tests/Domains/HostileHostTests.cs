@@ -287,6 +287,32 @@ public class HostileHostTests
         }
     }
 
+    [SkippableFact]
+    public void RunningDomainWhosePidCannotBeFound_IsOneWarning_NotADebugLineEachCycle()
+    {
+        Skip.IfNot(_host.Available, _host.SkipReason);
+        using var domain = _host.StartDomain(LibvirtdHost.UniqueName("nopid"));
+        var emptyRunDirectory = Directory.CreateTempSubdirectory("vmprobe-run-").FullName;
+        try
+        {
+            using var session = new VmProbe.Libvirt.LibvirtSession(LibvirtdHost.Uri, TimeSpan.FromSeconds(30), NullProbeLog.Instance);
+            using var discovery = new VmProbe.Libvirt.LibvirtDomainDiscovery(session, pidDirectory: emptyRunDirectory);
+            var log = new VmProbe.Tests.Procfs.DomainProcfsSourceTests.ListLog();
+            for (var cycle = 0; cycle < 3; cycle++)
+            {
+                var listed = Assert.Single(discovery.Discover(log, default), d => d.Name == domain.Name);
+                Assert.Equal(0, listed.Pid);
+            }
+
+            var line = Assert.Single(log.Lines, l => l.Contains($"'{domain.Name}'", StringComparison.Ordinal));
+            Assert.StartsWith("Warning:", line);
+        }
+        finally
+        {
+            Directory.Delete(emptyRunDirectory, recursive: true);
+        }
+    }
+
     internal static int LibvirtWorkerThreads() =>
         Directory.EnumerateDirectories("/proc/self/task").Count(task =>
         {
