@@ -6,7 +6,7 @@ namespace VmProbe.Composition;
 /// a Warning when falling back, an Info when the preferred discovery answers again. The preferred discovery's failure
 /// is not rethrown (the libvirt source counts libvirt's errors); only a failing fallback escapes.
 /// </summary>
-public sealed class AutoDomainDiscovery : IDomainDiscovery, IDisposable
+public sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflicts, IDisposable
 {
     public const string SourceName = "discovery";
 
@@ -21,6 +21,9 @@ public sealed class AutoDomainDiscovery : IDomainDiscovery, IDisposable
     }
 
     public string Name => SourceName;
+
+    /// <inheritdoc/>
+    public long Conflicts => ((_preferred as IDiscoveryConflicts)?.Conflicts ?? 0) + ((_fallback as IDiscoveryConflicts)?.Conflicts ?? 0);
 
     /// <summary>The discovery that found the domains of the last cycle (null before the first).</summary>
     public IDomainDiscovery? Current => _usingFallback switch

@@ -102,7 +102,8 @@ public sealed class ProbeComposition : IDisposable
         // The session connects on its first call, so a libvirtd that is down does not stop the probe from starting.
         if (SourceRegistry.UsesLibvirt(Config))
         {
-            LibvirtSession = new LibvirtSession(Config.Url, Options.LibvirtCallTimeout, _log);
+            // A deadline of half the delay (at most the configured cap): a hung libvirtd never holds the file hostage.
+            LibvirtSession = new LibvirtSession(Config.Url, LibvirtSession.DeadlineFor(Config.DelayMs, Options.LibvirtCallTimeout), _log);
         }
 
         Discovery = CreateDiscovery();

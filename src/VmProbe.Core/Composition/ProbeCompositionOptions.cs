@@ -14,6 +14,9 @@ public sealed class ProbeCompositionOptions
     /// <summary>Where libvirt's QEMU driver writes <c>NAME.pid</c> for each running domain.</summary>
     public string LibvirtPidDirectory { get; init; } = "/run/libvirt/qemu";
 
-    /// <summary>The longest a single libvirt call may take before the connection is abandoned and reopened.</summary>
+    /// <summary>
+    /// The cap of a libvirt call's deadline: each call gets min(delay / 2, this) before the cycle goes on without it
+    /// (see <see cref="Libvirt.LibvirtSession.DeadlineFor"/>).
+    /// </summary>
     public TimeSpan LibvirtCallTimeout { get; init; } = TimeSpan.FromSeconds(30);
 }

@@ -216,6 +216,11 @@ public sealed class ProbeCycle
         _metrics.Family(ProbeFamilies.CycleDuration).Add(duration.TotalSeconds);
         _metrics.Family(ProbeFamilies.Interval).Add(_intervalSeconds);
         _metrics.Family(ProbeFamilies.Domains).Add(domainCount);
+        if (_discovery is IDiscoveryConflicts conflicts)
+        {
+            _metrics.Family(ProbeFamilies.DiscoveryConflicts).Add(conflicts.Conflicts);
+        }
+
         var openFds = CountOpenFds();
         if (openFds >= 0)
         {

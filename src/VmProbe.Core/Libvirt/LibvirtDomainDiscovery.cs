@@ -25,6 +25,8 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
     private readonly bool _includeInactive;
     private readonly string _statusDirectory;
     private readonly HashSet<Guid> _vcpuNoticeLogged = new();
+    private readonly HashSet<Guid> _pidNoticeLogged = new();
+    private IReadOnlyList<VmDomain>? _lastGoodListing;
 
     /// <param name="includeInactive">Also list defined but inactive domains (Get-VmDomain -All); they have no pid.</param>
     public LibvirtDomainDiscovery(
@@ -47,10 +49,25 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
 
     public LibvirtSession Session => _session;
 
-    /// <summary>Throws the session's <see cref="VmProbeException"/> when libvirt cannot be reached or fails.</summary>
+    /// <summary>
+    /// Throws the session's <see cref="VmProbeException"/> when libvirt cannot be reached or fails. When the listing
+    /// passes its deadline (a hung libvirtd) after a good listing, that last good listing is used instead (its processes
+    /// checked again), so the procfs and perf sources keep counting the domains known to be running.
+    /// </summary>
     public IReadOnlyList<VmDomain> Discover(IProbeLog log, CancellationToken cancellationToken)
     {
-        var listed = _lister.ListDomains(_includeInactive, cancellationToken);
+        IReadOnlyList<VmDomain> listed;
+        try
+        {
+            listed = _lister.ListDomains(_includeInactive, cancellationToken);
+            _lastGoodListing = listed;
+        }
+        catch (LibvirtTimeoutException) when (_lastGoodListing is not null)
+        {
+            Debug(log, $"libvirt listing timed out; using the last good listing ({_lastGoodListing.Count} domains)");
+            listed = _lastGoodListing;
+        }
+
         var domains = new VmDomain[listed.Count];
         for (var i = 0; i < domains.Length; i++)
         {
@@ -71,9 +88,34 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
 
     private VmDomain WithProcess(VmDomain domain, IProbeLog log)
     {
+        if (domain.Pid <= 0 && domain.Id >= 0)
+        {
+            // No pid file under either spelling: libvirt's status file (root only) has the pid too.
+            try
+            {
+                if (DomainStatusXml.TryRead(DomainStatusXml.PathFor(_statusDirectory, domain.Name)) is { Pid: > 0 } status)
+                {
+                    domain = WithPid(domain, status.Pid);
+                }
+            }
+            catch (VmProbeException)
+            {
+            }
+        }
+
         if (domain.Pid <= 0)
         {
-            Debug(log, $"domain '{domain.Name}': no QEMU pid readable; listed without procfs data");
+            // A running domain on this host whose pid cannot be found loses its procfs and perf series: say it, once.
+            if (domain.Id >= 0 && _session.Uri.StartsWith("qemu:///", StringComparison.OrdinalIgnoreCase) && Directory.Exists(_statusDirectory))
+            {
+                LogOnce(_pidNoticeLogged, domain, log, LogLevel.Warning,
+                    $"domain '{domain.Name}': its QEMU pid is in neither {_statusDirectory}/NAME.pid nor NAME.xml; listed without procfs and perf series");
+            }
+            else
+            {
+                Debug(log, $"domain '{domain.Name}': no QEMU pid readable; listed without procfs data");
+            }
+
             return domain;
         }
 
@@ -166,18 +208,31 @@ public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
     private static string Describe(IReadOnlyList<VmVcpu> vcpus) =>
         vcpus.Count == 0 ? "none" : string.Join(", ", vcpus.Select(v => $"{v.Index}:{v.ThreadId}"));
 
-    private void LogOnce(VmDomain domain, IProbeLog log, LogLevel level, string message)
+    private void LogOnce(VmDomain domain, IProbeLog log, LogLevel level, string message) => LogOnce(_vcpuNoticeLogged, domain, log, level, message);
+
+    private static void LogOnce(HashSet<Guid> logged, VmDomain domain, IProbeLog log, LogLevel level, string message)
     {
-        if (_vcpuNoticeLogged.Count >= 65536)
+        if (logged.Count >= 65536)
         {
-            _vcpuNoticeLogged.Clear(); // weeks of domain churn: forget old domains rather than grow without bound
+            logged.Clear(); // weeks of domain churn: forget old domains rather than grow without bound
         }
 
-        if (_vcpuNoticeLogged.Add(domain.Uuid) && log.IsEnabled(level))
+        if (logged.Add(domain.Uuid) && log.IsEnabled(level))
         {
             log.Write(level, message);
         }
     }
+
+    private static VmDomain WithPid(VmDomain domain, int pid) => new()
+    {
+        Name = domain.Name,
+        Uuid = domain.Uuid,
+        Id = domain.Id,
+        State = domain.State,
+        Pid = pid,
+        MemoryBytes = domain.MemoryBytes,
+        Uri = domain.Uri,
+    };
 
     private static VmDomain WithoutPid(VmDomain domain) => new()
     {

@@ -41,7 +41,12 @@ public sealed class LibvirtDomainLister
         return domains;
     }
 
-    /// <summary>The pid libvirt wrote for a running QEMU domain (no trailing newline), or 0 when absent or unreadable.</summary>
+    /// <summary>
+    /// The pid libvirt wrote for a running QEMU domain (no trailing newline), or 0 when absent or unreadable.
+    /// libvirt (9.0 at least) names the pid file after the XML-escaped domain name (<c>a"b</c> gives <c>a&amp;quot;b.pid</c>,
+    /// with <c>&amp;amp; &amp;lt; &amp;gt; &amp;quot; &amp;apos;</c>) while the status file <c>NAME.xml</c> keeps the raw name: both
+    /// spellings are tried, escaped first when they differ.
+    /// </summary>
     public int ReadPid(string domainName)
     {
         // A name with a slash cannot be a file name here; never let it walk out of the directory.
@@ -50,9 +55,28 @@ public sealed class LibvirtDomainLister
             return 0;
         }
 
+        var escaped = EscapeLikeLibvirt(domainName);
+        if (escaped != domainName && ReadPidFile(escaped) is > 0 and var byEscaped)
+        {
+            return byEscaped;
+        }
+
+        return ReadPidFile(domainName);
+    }
+
+    /// <summary>libvirt's XML escaping of a name (virBufferEscapeString): &amp; &lt; &gt; " ' become entities.</summary>
+    public static string EscapeLikeLibvirt(string name) =>
+        name.IndexOfAny(new[] { '&', '<', '>', '"', '\'' }) < 0
+            ? name
+            : name.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal)
+                .Replace(">", "&gt;", StringComparison.Ordinal).Replace("\"", "&quot;", StringComparison.Ordinal)
+                .Replace("'", "&apos;", StringComparison.Ordinal);
+
+    private int ReadPidFile(string fileName)
+    {
         try
         {
-            var text = File.ReadAllText(Path.Combine(_pidDirectory, domainName + ".pid"));
+            var text = File.ReadAllText(Path.Combine(_pidDirectory, fileName + ".pid"));
             return int.TryParse(text.AsSpan().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var pid) && pid > 0 ? pid : 0;
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)

@@ -8,6 +8,9 @@ namespace VmProbe.Libvirt;
 /// interface, block), emitted in base units (ns -> seconds, KiB -> bytes) with labels <c>domain</c> and <c>uuid</c>
 /// (plus <c>vcpu</c>, <c>interface</c>, <c>device</c>). A libvirt failure is thrown as a typed exception so the cycle
 /// counts it; the session logs it once per state change.
+/// A defined domain that is not running (state <c>shutoff</c>) has only <c>domain_info{state="shutoff"}</c> and its
+/// count in <c>domains{state}</c>: no series of a run that ended. So <c>probe_domains</c> (the running domains the
+/// discovery lists) equals the sum of <c>domains</c> minus <c>domains{state="shutoff"}</c>.
 /// </summary>
 public sealed class LibvirtDomainSource : IMetricSource
 {
@@ -91,6 +94,13 @@ public sealed class LibvirtDomainSource : IMetricSource
             if ((int)state >= 0 && (int)state < _stateCounts.Length)
             {
                 _stateCounts[(int)state]++;
+            }
+
+            // A defined domain that does not run keeps domain_info (and its count in domains{state}); the counters and
+            // gauges of its last run are not carried on (libvirt still reports config values and frozen totals).
+            if (state == VmDomainState.Shutoff)
+            {
+                continue;
             }
 
             AddSeconds(cpu, d.CpuTimeNs, name, uuid);

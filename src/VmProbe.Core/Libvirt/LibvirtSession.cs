@@ -3,10 +3,12 @@ using System.Collections.Concurrent;
 namespace VmProbe.Libvirt;
 
 /// <summary>
-/// Owns a libvirt connection and runs every call on a dedicated worker thread with a timeout, so a hung libvirtd
-/// (or a domain whose monitor hangs) cannot stall the collection cycle. On timeout the worker and its connection are
-/// abandoned — never closed from another thread while a call is inside them; the worker closes the connection itself
-/// if the call ever returns — and the next call opens a fresh connection on a new worker. A lost connection
+/// Owns a libvirt connection and runs every call on a dedicated worker thread with a deadline, so a hung libvirtd
+/// (or a domain whose monitor hangs) cannot stall the collection cycle. Past the deadline the caller stops waiting and
+/// gets <see cref="LibvirtTimeoutException"/>; the call stays on the worker (a connection is never closed from another
+/// thread while a call is inside it). At most one libvirt call is ever outstanding and no thread is added: while the
+/// late call has not returned, every call fails at once with <see cref="LibvirtTimeoutException"/> without being issued;
+/// once it returns (its result is dropped), the next call runs on the same worker and connection. A lost connection
 /// (RPC/system error, daemon restart) is reopened on the next call. Failures are logged once per state change
 /// (connected -> failed -> connected); a repeated failure is thrown with <see cref="LibvirtException.AlreadyReported"/> set.
 /// </summary>
@@ -17,6 +19,7 @@ public sealed class LibvirtSession : IDisposable
     private readonly object _gate = new();
     private readonly IProbeLog _log;
     private Worker? _worker;
+    private WorkItem? _late;
     private string? _failedErrorId;
     private bool _everConnected;
     private bool _disposed;
@@ -41,8 +44,30 @@ public sealed class LibvirtSession : IDisposable
     /// <summary>True after a successful call, false after a failed one (and before the first call).</summary>
     public bool IsHealthy { get; private set; }
 
-    /// <summary>How many workers were abandoned because a call hung (each one still holds a thread until libvirt returns).</summary>
-    public int AbandonedWorkers { get; private set; }
+    /// <summary>How many calls passed their deadline (each was left to finish on the worker, never re-issued).</summary>
+    public int TimedOutCalls { get; private set; }
+
+    /// <summary>True while a call that passed its deadline has not returned: calls fail at once instead of being issued.</summary>
+    public bool HasLateCall
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _late is { Done.IsSet: false };
+            }
+        }
+    }
+
+    /// <summary>
+    /// The per-call deadline for a probe running one cycle every <paramref name="delayMs"/> ms: half the delay, at most
+    /// <paramref name="cap"/>, so that a hung libvirtd costs a cycle at most half its period.
+    /// </summary>
+    public static TimeSpan DeadlineFor(int delayMs, TimeSpan cap)
+    {
+        var half = TimeSpan.FromMilliseconds(Math.Max(1, delayMs / 2));
+        return cap > TimeSpan.Zero && cap < half ? cap : half;
+    }
 
     /// <summary>
     /// Runs <paramref name="call"/> on the worker's connection (opening it first when needed) and waits at most
@@ -52,28 +77,56 @@ public sealed class LibvirtSession : IDisposable
     {
         ArgumentNullException.ThrowIfNull(call);
         Worker worker;
+        var stillLate = false;
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_late is not null)
+            {
+                if (_late.Done.IsSet)
+                {
+                    _late = null; // It returned at last: its result is stale, its connection (if alive) serves again.
+                }
+                else
+                {
+                    stillLate = true;
+                }
+            }
+
             worker = _worker ??= new Worker(Uri);
+        }
+
+        if (stillLate)
+        {
+            // Issuing another call would only queue it behind the hung one (or pile up threads and connections).
+            throw Failed(new LibvirtTimeoutException(operation, Uri, CallTimeout, stillHung: true));
         }
 
         var item = new WorkItem(connection => call(connection)!);
         worker.Post(item);
-        var completed = item.Done.Wait(CallTimeout, cancellationToken);
+        bool completed;
+        try
+        {
+            completed = item.Done.Wait(CallTimeout, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+            lock (_gate)
+            {
+                _late = item;
+            }
+
+            throw;
+        }
 
         if (!completed)
         {
             lock (_gate)
             {
-                if (ReferenceEquals(_worker, worker))
-                {
-                    _worker = null;
-                }
+                _late = item;
             }
 
-            worker.Abandon();
-            AbandonedWorkers++;
+            TimedOutCalls++;
             throw Failed(new LibvirtTimeoutException(operation, Uri, CallTimeout));
         }
 
@@ -112,8 +165,10 @@ public sealed class LibvirtSession : IDisposable
     private VmProbeException Failed(VmProbeException error)
     {
         IsHealthy = false;
-        var repeated = _failedErrorId == error.ErrorId;
-        _failedErrorId = error.ErrorId;
+        // Timeouts of the listing and of the bulk stats alternate while libvirtd hangs: one state, logged once.
+        var stateId = error is LibvirtTimeoutException ? "Timeout" : error.ErrorId;
+        var repeated = _failedErrorId == stateId;
+        _failedErrorId = stateId;
         if (error is LibvirtException libvirtError)
         {
             libvirtError.AlreadyReported = repeated;
@@ -170,7 +225,6 @@ public sealed class LibvirtSession : IDisposable
         private readonly string _uri;
         private readonly BlockingCollection<WorkItem> _queue = new();
         private LibvirtConnection? _connection;
-        private volatile bool _abandoned;
 
         public Worker(string uri)
         {
@@ -183,13 +237,7 @@ public sealed class LibvirtSession : IDisposable
 
         public void Post(WorkItem item) => _queue.Add(item);
 
-        /// <summary>Stop taking work; the thread closes its connection and exits once the hung call returns.</summary>
-        public void Abandon()
-        {
-            _abandoned = true;
-            _queue.CompleteAdding();
-        }
-
+        /// <summary>Stop taking work; the thread closes its connection and exits once its current call (if any) returns.</summary>
         public void Stop() => _queue.CompleteAdding();
 
         private void Loop()
@@ -198,13 +246,6 @@ public sealed class LibvirtSession : IDisposable
             {
                 foreach (var item in _queue.GetConsumingEnumerable())
                 {
-                    if (_abandoned)
-                    {
-                        item.Error = new ObjectDisposedException("abandoned libvirt worker");
-                        item.Done.Set();
-                        continue;
-                    }
-
                     Execute(item);
                 }
             }

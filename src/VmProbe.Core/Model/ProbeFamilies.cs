@@ -23,4 +23,7 @@ public static class ProbeFamilies
 
     public static readonly MetricDesc OpenFds = new("probe_open_fds", MetricType.Gauge, "",
         "File descriptors open in the probe process.");
+
+    public static readonly MetricDesc DiscoveryConflicts = new("probe_discovery_conflicts_total", MetricType.Counter, "",
+        "Processes refused because they claimed a domain name or uuid another process holds, since the probe started.");
 }

@@ -71,17 +71,24 @@ public sealed partial class PerfMetricsSource
             return null;
         }
 
-        if (config.Attribution == PerfAttribution.Cgroup)
+        if (config.Attribution == PerfAttribution.Cgroup && string.IsNullOrEmpty(domain.PerfCgroupPath))
         {
-            if (string.IsNullOrEmpty(domain.PerfCgroupPath))
+            // No cgroup of its own in the hierarchy perf is bound to: counted per thread instead, said once for all domains.
+            if (!cgroupFallbackLogged)
             {
-                LogRefusedOnce(key, LogLevel.Warning, string.IsNullOrEmpty(domain.CgroupPath)
-                    ? $"perf: domain '{domain.Name}' is not counted: its cgroup directory is unknown (attribution: cgroup)"
-                    : $"perf: domain '{domain.Name}' is not counted: cgroup attribution needs the domain in a cgroup v2 directory or a v1 perf_event one, "
-                      + $"and it has only {domain.CgroupPath} (use attribution: thread, or mount the perf_event controller)");
-                return null;
+                cgroupFallbackLogged = true;
+                log.Write(LogLevel.Warning, string.IsNullOrEmpty(domain.CgroupPath)
+                    ? $"perf: domain '{domain.Name}' (and any other without one) has no cgroup of its own that perf can count (attribution: cgroup); such domains are counted per thread"
+                    : $"perf: domain '{domain.Name}' (and any other alike) is counted per thread: cgroup attribution needs the domain's own cgroup in the hierarchy perf_event is bound to "
+                      + $"(v1 perf_event when mounted, else v2), and it has only {domain.CgroupPath}");
             }
-
+            else if (log.IsEnabled(LogLevel.Debug))
+            {
+                log.Write(LogLevel.Debug, $"perf: domain '{domain.Name}' is counted per thread (no cgroup of its own for perf)");
+            }
+        }
+        else if (config.Attribution == PerfAttribution.Cgroup)
+        {
             var needed = PerfFdBudget.Estimate(domainEvents.Length, 1, cpuCount);
             if (!budget.Fits(needed))
             {
@@ -91,7 +98,7 @@ public sealed partial class PerfMetricsSource
 
             try
             {
-                var set = PerfCounterSet.Open(PerfTarget.Cgroup(domain.PerfCgroupPath), domainEvents);
+                var set = PerfCounterSet.Open(PerfTarget.Cgroup(domain.PerfCgroupPath!), domainEvents);
                 if (set.OpenFdCount == 0)
                 {
                     // Say why rather than export nothing silently.
@@ -163,6 +170,13 @@ public sealed partial class PerfMetricsSource
                 perf.BudgetLogged = true;
                 log.Write(LogLevel.Error, $"perf: domain '{perf.Domain.Name}': new threads are not counted: {ex.Message}");
             }
+        }
+        catch (PerfEventException ex) when (ex.Kind == ProbeErrorKind.PermissionDenied)
+        {
+            // Not root: every VM fails alike; one summary line (ReportDenied) instead of one line per VM.
+            deniedDomains++;
+            deniedExample ??= $"domain '{perf.Domain.Name}': {ex.Message} [{ex.ErrorId}]";
+            perf.OpenFailureLogged = true;
         }
         catch (PerfEventException ex)
         {

@@ -161,7 +161,9 @@ public sealed partial class PerfMetricsSource : IPreparedSource
         ArgumentNullException.ThrowIfNull(context);
         ObjectDisposedException.ThrowIf(disposed, this);
         EnsureHost();
+        deniedDomains = 0;
         SyncDomains(context);
+        ReportDenied();
         ReportUnsupported();
     }
 
@@ -171,7 +173,9 @@ public sealed partial class PerfMetricsSource : IPreparedSource
         ArgumentNullException.ThrowIfNull(metrics);
         ObjectDisposedException.ThrowIf(disposed, this);
         EnsureHost();
+        deniedDomains = 0;
         SyncDomains(context);
+        ReportDenied();
         ReportUnsupported();
 
         EmitHost(metrics);
@@ -241,6 +245,21 @@ public sealed partial class PerfMetricsSource : IPreparedSource
         {
             var cpu = cpus[slot].ToString(CultureInfo.InvariantCulture);
             hostCpuLabels[slot] = Array.ConvertAll(openable, spec => new[] { cpu, spec.CanonicalName });
+        }
+    }
+
+    private bool cgroupFallbackLogged;
+    private int deniedDomains;
+    private string? deniedExample;
+    private bool deniedReported;
+
+    private void ReportDenied()
+    {
+        if (deniedDomains > 0 && !deniedReported)
+        {
+            deniedReported = true;
+            log.Write(LogLevel.Warning,
+                $"perf: threads of {deniedDomains} domain(s) cannot be counted: permission denied (run vmprobe as root, or lower kernel.perf_event_paranoid). First: {deniedExample}");
         }
     }
 

@@ -50,7 +50,10 @@ public sealed class DomainProcfsSource : IMetricSource
         _sampler.BeginCycle();
         try
         {
+            _deniedThisCycle = 0;
+            _deniedExample = null;
             CollectDomains(context, families, cycle);
+            ReportDenied(context);
         }
         finally
         {
@@ -77,6 +80,10 @@ public sealed class DomainProcfsSource : IMetricSource
 
     /// <summary>Procfs fds kept open across cycles (per-thread schedstat and stat); for tests and diagnostics.</summary>
     public int KeptFdCount => _sampler.KeptFdCount;
+
+    private int _deniedThisCycle;
+    private string? _deniedExample;
+    private bool _deniedReported;
 
     private void CollectDomains(CycleContext context, Families families, long cycle)
     {
@@ -132,6 +139,14 @@ public sealed class DomainProcfsSource : IMetricSource
         }
         catch (ProcfsException error)
         {
+            // Permission denied (not root) hits every VM alike: one summary line per cycle set, not one per VM.
+            if (error.Kind == ProbeErrorKind.PermissionDenied)
+            {
+                _deniedThisCycle++;
+                _deniedExample ??= $"domain '{domain.Name}': {error.Message}";
+                return false;
+            }
+
             // One unreadable domain must not cost the others their series; say it once until it reads again.
             if (!state.Failing)
             {
@@ -149,6 +164,22 @@ public sealed class DomainProcfsSource : IMetricSource
         }
 
         return true;
+    }
+
+    /// <summary>One warning when domains become unreadable for lack of permission, one info line when none is any more.</summary>
+    private void ReportDenied(CycleContext context)
+    {
+        if (_deniedThisCycle > 0 && !_deniedReported)
+        {
+            _deniedReported = true;
+            Log(context, LogLevel.Warning,
+                $"procfs: {_deniedThisCycle} domain(s) cannot be read: permission denied (run vmprobe as root); their procfs series are skipped. First: {_deniedExample}");
+        }
+        else if (_deniedThisCycle == 0 && _deniedReported)
+        {
+            _deniedReported = false;
+            Log(context, LogLevel.Info, "procfs: every domain is readable again");
+        }
     }
 
     private static void Log(CycleContext context, LogLevel level, string message)

@@ -14,8 +14,16 @@ namespace VmProbe.Procfs;
 /// re-checked each cycle during its first <see cref="YoungSeconds"/> seconds); a QEMU process is re-inspected only when
 /// its /proc/PID/task listing changed (threads came or went, or the pid was reused), in the cycle after such a change and
 /// while it is young (a thread may be listed before QEMU names it <c>CPU n/KVM</c>). Vanished pids are dropped.
+/// <para>
+/// Only a QEMU the host's virtualization stack started is taken for a VM (<see cref="QemuTrust"/>: run as root or
+/// libvirt's QEMU user, from a root-owned QEMU binary nobody else can write, agreeing with libvirt's pid file when there
+/// is one); any other process is ignored, logged once. When two processes claim one name or uuid, one wins — a trusted
+/// one over an untrusted one, then the one libvirt's pid files name, then the older — and each loser is logged once and
+/// counted in <see cref="Conflicts"/> (<c>probe_discovery_conflicts_total</c>). The check reads the live files: a
+/// fixture root other than <c>/</c> gets no trust check unless one is passed.
+/// </para>
 /// </remarks>
-public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState, IDisposable
+public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState, IDiscoveryConflicts, IDisposable
 {
     public const string SourceName = "process";
 
@@ -28,9 +36,21 @@ public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState
     private readonly List<int> _tids = new(64);
     private readonly List<int> _gone = new();
     private readonly List<VmDomain> _domains = new();
+    private readonly List<KnownProcess> _candidates = new();
+    private readonly List<KnownProcess> _ranked = new();
+    private readonly Dictionary<string, KnownProcess> _byName = new(StringComparer.Ordinal);
+    private readonly Dictionary<Guid, KnownProcess> _byUuid = new();
+    private readonly QemuTrust? _trust;
     private long _cycle;
 
-    public ProcessDomainDiscovery(string root = "/", string? cgroupRoot = null) => _inspector = new QemuProcessInspector(root, cgroupRoot);
+    public ProcessDomainDiscovery(string root = "/", string? cgroupRoot = null, QemuTrust? trust = null)
+    {
+        _inspector = new QemuProcessInspector(root, cgroupRoot);
+        _trust = trust ?? (Path.GetFullPath(root) == "/" ? new QemuTrust() : null);
+    }
+
+    /// <inheritdoc/>
+    public long Conflicts { get; private set; }
 
     public string Name => SourceName;
 
@@ -102,15 +122,26 @@ public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState
 
                 Inspections++;
                 var inspected = _inspector.Inspect(pid);
-                process.Domain = inspected?.ToVmDomain();
+                var domain = inspected?.ToVmDomain();
+                var distrust = domain is null ? null : _trust?.Check(proc.ProcDirectory, pid, domain.Name);
+                if (domain?.Name != process.Domain?.Name || domain?.Uuid != process.Domain?.Uuid || distrust != process.Distrust)
+                {
+                    process.Reported = false; // a new claim: report it again if it is refused
+                }
+
+                process.Domain = domain;
+                process.Pid = pid;
+                process.Distrust = distrust;
                 process.Threads = process.Domain is null ? Array.Empty<int>() : _tids.ToArray();
             }
 
             if (process.Domain is not null)
             {
-                _domains.Add(process.Domain);
+                _candidates.Add(process);
             }
         }
+
+        Resolve(log);
 
         foreach (var (pid, process) in _known)
         {
@@ -127,6 +158,91 @@ public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState
 
         _gone.Clear();
         return _domains.ToArray();
+    }
+
+    /// <summary>Trusted processes first (libvirt's pid files, then the oldest, win a name or uuid); untrusted ones never count.</summary>
+    private void Resolve(IProbeLog log)
+    {
+        _byName.Clear();
+        _byUuid.Clear();
+        _ranked.Clear();
+        _ranked.AddRange(_candidates);
+        if (_ranked.Count > 1)
+        {
+            _ranked.Sort((a, b) =>
+            {
+                var byTrust = (a.Distrust is null ? 0 : 1).CompareTo(b.Distrust is null ? 0 : 1);
+                if (byTrust != 0)
+                {
+                    return byTrust;
+                }
+
+                var byLibvirt = (IsLibvirtPid(b) ? 1 : 0).CompareTo(IsLibvirtPid(a) ? 1 : 0);
+                return byLibvirt != 0 ? byLibvirt : a.StartTicks != b.StartTicks ? a.StartTicks.CompareTo(b.StartTicks) : a.Pid.CompareTo(b.Pid);
+            });
+        }
+
+        foreach (var process in _ranked)
+        {
+            process.Won = false;
+            var domain = process.Domain!;
+            var rival = _byName.GetValueOrDefault(domain.Name) ?? (domain.Uuid != Guid.Empty ? _byUuid.GetValueOrDefault(domain.Uuid) : null);
+            if (rival is not null)
+            {
+                if (!process.Reported)
+                {
+                    process.Reported = true;
+                    Conflicts++;
+                    Write(log, LogLevel.Warning,
+                        $"process discovery: pid {process.Pid} claims domain '{domain.Name}' (uuid {domain.Uuid}) already held by pid {rival.Pid}; "
+                        + $"pid {rival.Pid} is kept{(process.Distrust is null ? string.Empty : $" (pid {process.Pid} is not trusted: {process.Distrust})")}");
+                }
+
+                continue;
+            }
+
+            if (process.Distrust is not null)
+            {
+                if (!process.Reported)
+                {
+                    process.Reported = true;
+                    Write(log, LogLevel.Warning,
+                        $"process discovery: pid {process.Pid} looks like QEMU for '{domain.Name}' but is ignored: {process.Distrust}");
+                }
+
+                continue;
+            }
+
+            _byName[domain.Name] = process;
+            if (domain.Uuid != Guid.Empty)
+            {
+                _byUuid[domain.Uuid] = process;
+            }
+
+            process.Won = true;
+        }
+
+        // In pid order, as listed.
+        foreach (var process in _candidates)
+        {
+            if (process.Won)
+            {
+                _domains.Add(process.Domain!);
+            }
+        }
+
+        _candidates.Clear();
+        _ranked.Clear();
+    }
+
+    private bool IsLibvirtPid(KnownProcess process) => _trust?.IsLibvirtPid(process.Pid) ?? false;
+
+    private static void Write(IProbeLog log, LogLevel level, string message)
+    {
+        if (log.IsEnabled(level))
+        {
+            log.Write(level, message);
+        }
     }
 
     public void Dispose() => _inspector.Dispose();
@@ -156,5 +272,15 @@ public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState
         public VmDomain? Domain;
         public long SeenCycle;
         public bool InspectAgain;
+        public int Pid;
+
+        /// <summary>Why the process is not trusted to be a VM (<see cref="QemuTrust"/>), or null.</summary>
+        public string? Distrust;
+
+        /// <summary>Its refusal (untrusted or conflicting) was logged.</summary>
+        public bool Reported;
+
+        /// <summary>It holds its name and uuid this cycle.</summary>
+        public bool Won;
     }
 }

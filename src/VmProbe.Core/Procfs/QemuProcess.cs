@@ -41,8 +41,22 @@ public sealed record QemuProcess
     /// <summary>The domain cgroup directory for <see cref="VmDomain.CgroupPath"/>: v2 when it exists, else v1 cpu.</summary>
     public string? CgroupDirectory => UnifiedCgroupDirectory ?? CpuCgroupDirectory;
 
-    /// <summary>The directory for <see cref="VmDomain.PerfCgroupPath"/>: v2 when it exists, else v1 perf_event.</summary>
-    public string? PerfCgroupDirectory => PerfCgroupDirectoryOf(UnifiedCgroupDirectory, PerfEventCgroupDirectory);
+    private readonly string? _perfCgroupDirectory;
+    private readonly bool _perfCgroupChosen;
+
+    /// <summary>
+    /// The directory for <see cref="VmDomain.PerfCgroupPath"/>. The inspector sets it from the hierarchy perf is bound
+    /// to on this host (<see cref="QemuProcessInspector"/>); unset, it is v2 when it exists, else v1 perf_event.
+    /// </summary>
+    public string? PerfCgroupDirectory
+    {
+        get => _perfCgroupChosen ? _perfCgroupDirectory : PerfCgroupDirectoryOf(UnifiedCgroupDirectory, PerfEventCgroupDirectory);
+        init
+        {
+            _perfCgroupDirectory = value;
+            _perfCgroupChosen = true;
+        }
+    }
 
     /// <summary>perf's cgroup mode takes a v2 directory or a v1 perf_event one, never a v1 cpu directory.</summary>
     public static string? PerfCgroupDirectoryOf(string? unifiedDirectory, string? perfEventDirectory) => unifiedDirectory ?? perfEventDirectory;

@@ -68,6 +68,16 @@ public sealed class QemuProcessInspector : IDisposable
             machineName = parsedName;
         }
 
+        // perf's cgroup mode works only in the hierarchy perf_event is bound to: the v1 perf_event one when it is mounted
+        // (a hybrid host), else v2. And only in the domain's own cgroup (a machine scope / qemu-ID-NAME component): a
+        // QEMU outside any VM cgroup sits in a root or parent cgroup, which would count the whole host.
+        var perfPath = _cgroups.V1Mount("perf_event") is not null ? perfEvent : unified;
+        var perfDir = _cgroups.V1Mount("perf_event") is not null ? perfEventDir : unifiedDir;
+        if (perfPath is null || !QemuCgroupPath.TryParseMachineName(QemuCgroupPath.DomainLevel(perfPath), out _, out _))
+        {
+            perfDir = null;
+        }
+
         var exe = _proc.ReadExecutable(pid) ?? (argv.Length > 0 ? argv[0] : null);
         return new QemuProcess
         {
@@ -83,6 +93,7 @@ public sealed class QemuProcessInspector : IDisposable
             CpuCgroupDirectory = cpuDir,
             CpuacctCgroupDirectory = cpuacctDir,
             PerfEventCgroupDirectory = perfEventDir,
+            PerfCgroupDirectory = perfDir,
             CgroupMachineName = machineName,
         };
     }

@@ -85,6 +85,8 @@ public sealed class PromTextWriter
     }
 
     /// <summary>Writes the exposition into <paramref name="output"/> directly.</summary>
+    private string? _lastProblem;
+
     public PromWriteResult Write(MetricSet metrics, IBufferWriter<byte> output)
     {
         ArgumentNullException.ThrowIfNull(metrics);
@@ -135,9 +137,20 @@ public sealed class PromTextWriter
             }
         }
 
-        if (duplicates + clashing > 0 && _log.IsEnabled(LogLevel.Warning))
+        // Once per change, not every cycle: the same two domains sharing a name would otherwise repeat it forever.
+        var problem = duplicates + clashing > 0 ? $"{duplicates}/{clashing}/{firstProblem}" : null;
+        if (problem != _lastProblem)
         {
-            _log.Write(LogLevel.Warning, $"Prometheus output: dropped {duplicates} duplicate series and {clashing} clashing families (first: {firstProblem}).");
+            if (problem is not null && _log.IsEnabled(LogLevel.Warning))
+            {
+                _log.Write(LogLevel.Warning, $"Prometheus output: dropped {duplicates} duplicate series and {clashing} clashing families (first: {firstProblem}); said again only when this changes.");
+            }
+            else if (problem is null && _log.IsEnabled(LogLevel.Info))
+            {
+                _log.Write(LogLevel.Info, "Prometheus output: no duplicate series or clashing families any more.");
+            }
+
+            _lastProblem = problem;
         }
 
         return new PromWriteResult(families, series, duplicates, clashing);

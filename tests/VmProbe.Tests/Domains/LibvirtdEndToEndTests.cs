@@ -31,7 +31,8 @@ public class LibvirtdEndToEndTests
         try
         {
             var endpoint = Path.Combine(dir, "vmprobe.prom");
-            var config = new ProbeConfig { Url = LibvirtdHost.Uri, Endpoint = endpoint, DelayMs = 1000 };
+            // Cycles are run by hand: the delay only sets libvirt's deadline (half of it), 10 s for a loaded shared libvirtd.
+            var config = new ProbeConfig { Url = LibvirtdHost.Uri, Endpoint = endpoint, DelayMs = 20_000 };
             var log = new VmProbe.Tests.Procfs.DomainProcfsSourceTests.ListLog();
             using var composition = ProbeComposition.Create(config, log);
             var loop = new ProbeLoop(composition.CreateCycle(), composition.Sink, log, config.DelayMs);

@@ -46,7 +46,9 @@ public sealed class LibvirtdHost : IDisposable
     /// the boot sector is <c>jmp $</c>, so vCPU 0 runs at 100%; otherwise it is <c>cli; hlt</c>, so the vCPU halts for good
     /// once the BIOS is done (no iPXE polling), and the call returns only when the domain has gone quiet.
     /// </summary>
-    public LibvirtdTestDomain StartDomain(string name, bool spinning = false, int vcpus = 1)
+    /// <param name="persistent">Define the domain (virsh define + start) instead of creating a transient one: it stays
+    /// defined (shut off) after <c>virsh destroy</c>; Dispose undefines it.</param>
+    public LibvirtdTestDomain StartDomain(string name, bool spinning = false, int vcpus = 1, bool persistent = false)
     {
         if (!Available)
         {
@@ -78,7 +80,16 @@ public sealed class LibvirtdHost : IDisposable
         File.WriteAllText(xmlPath, DomainXml(name, image, vcpus));
         try
         {
-            var result = RunVirsh("create", xmlPath);
+            var result = persistent ? RunVirsh("define", xmlPath) : RunVirsh("create", xmlPath);
+            if (persistent && result.ExitCode == 0)
+            {
+                result = RunVirsh("start", name);
+                if (result.ExitCode != 0)
+                {
+                    RunVirsh("undefine", name);
+                }
+            }
+
             if (result.ExitCode != 0)
             {
                 File.Delete(image);
@@ -153,6 +164,8 @@ public sealed class LibvirtdHost : IDisposable
     {
         // Transient: destroy also undefines it. "not found" means it is already gone. Under load libvirt may answer
         // before QEMU has exited (state "in shutdown"): wait until the domain is gone, so the next test sees no trace of it.
+        // A persistent (defined) domain is undefined first: a running one becomes transient, a shut-off one goes.
+        RunVirsh("undefine", domain.Name);
         var deadline = Environment.TickCount64 + 30_000;
         do
         {
@@ -339,14 +352,16 @@ public sealed class LibvirtdTestDomain : IDisposable
 
     public string? ImagePath { get; }
 
-    /// <summary>The QEMU pid from /run/libvirt/qemu/NAME.pid, or 0.</summary>
+    /// <summary>The QEMU pid from libvirt's pid file in /run/libvirt/qemu, or 0.</summary>
     public int Pid
     {
         get
         {
             try
             {
-                return int.TryParse(File.ReadAllText($"/run/libvirt/qemu/{Name}.pid").Trim(), out var pid) ? pid : 0;
+                // libvirt names the pid file after the XML-escaped name (a"b gives a&quot;b.pid).
+                var path = $"/run/libvirt/qemu/{VmProbe.Libvirt.LibvirtDomainLister.EscapeLikeLibvirt(Name)}.pid";
+                return int.TryParse(File.ReadAllText(path).Trim(), out var pid) ? pid : 0;
             }
             catch (IOException)
             {

@@ -6,7 +6,7 @@ namespace VmProbe.Tests.Libvirt;
 public class LibvirtSessionTests
 {
     [SkippableFact]
-    public void HungCallTimesOutAbandonsTheWorkerAndTheNextCallReconnects()
+    public void HungCallTimesOut_IsNeverReissuedWhileHung_NoThreadIsAdded_AndTheSessionAnswersOnceItReturns()
     {
         Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
         var log = new RecordingLog();
@@ -15,23 +15,61 @@ public class LibvirtSessionTests
 
         Assert.Single(session.Run("list", c => c.ListDomains(true)));
         Assert.True(session.IsHealthy);
+        var threadsBefore = LibvirtWorkerThreads();
 
         // Stands in for a libvirt call stuck in a hung daemon: the worker thread is blocked inside the call.
-        var timeout = Assert.Throws<LibvirtTimeoutException>(() => session.Run("stuck", c => release.Wait(TimeSpan.FromSeconds(30))));
+        var calls = 0;
+        var timeout = Assert.Throws<LibvirtTimeoutException>(() => session.Run("stuck", c => { Interlocked.Increment(ref calls); return release.Wait(TimeSpan.FromSeconds(30)); }));
         Assert.Equal("stuck,Timeout", timeout.ErrorId);
         Assert.Equal(ProbeErrorKind.Timeout, timeout.Kind);
         Assert.False(session.IsHealthy);
-        Assert.Equal(1, session.AbandonedWorkers);
+        Assert.Equal(1, session.TimedOutCalls);
+        Assert.True(session.HasLateCall);
 
-        // A fresh worker and connection serve the next call while the old one is still blocked.
+        // While it hangs, further calls fail at once: not issued, no new worker thread or connection.
+        for (var i = 0; i < 5; i++)
+        {
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var again = Assert.Throws<LibvirtTimeoutException>(() => session.Run("list", c => { Interlocked.Increment(ref calls); return c.ListDomains(true); }));
+            Assert.True(again.AlreadyReported);
+            Assert.True(started.ElapsedMilliseconds < 200, $"a call behind a hung one waited {started.ElapsedMilliseconds} ms");
+        }
+
+        Assert.Equal(1, Volatile.Read(ref calls));
+        Assert.Equal(threadsBefore, LibvirtWorkerThreads());
+
+        // Once the hung call returns, the same worker answers again.
+        release.Set();
+        SpinWait.SpinUntil(() => !session.HasLateCall, TimeSpan.FromSeconds(5));
         var domain = Assert.Single(session.Run("list", c => c.ListDomains(true)));
         Assert.Equal("test", domain.Name);
         Assert.True(session.IsHealthy);
-        release.Set();
+        Assert.Equal(threadsBefore, LibvirtWorkerThreads());
 
         Assert.Equal(1, log.Count(LogLevel.Warning));
         Assert.Contains(log.Lines, l => l.Level == LogLevel.Info && l.Message.Contains("connection restored", StringComparison.Ordinal));
     }
+
+    [Theory]
+    [InlineData(500, 30_000, 250)]
+    [InlineData(5000, 30_000, 2500)]
+    [InlineData(120_000, 30_000, 30_000)]
+    [InlineData(100, 10, 10)]
+    public void DeadlineIsHalfTheDelayAtMostTheCap(int delayMs, int capMs, int expectedMs) =>
+        Assert.Equal(TimeSpan.FromMilliseconds(expectedMs), LibvirtSession.DeadlineFor(delayMs, TimeSpan.FromMilliseconds(capMs)));
+
+    private static int LibvirtWorkerThreads() =>
+        Directory.EnumerateDirectories("/proc/self/task").Count(task =>
+        {
+            try
+            {
+                return File.ReadAllText(Path.Combine(task, "comm")).Trim() == "vmprobe-libvirt";
+            }
+            catch (IOException)
+            {
+                return false;
+            }
+        });
 
     [SkippableFact]
     public void RepeatedFailureIsLoggedOnceAndMarkedAlreadyReported()

@@ -39,18 +39,19 @@ public class PerfCgroupV1Tests
     }
 
     [SkippableFact]
-    public void CpuDirectoryOnly_IsNotCounted_AndTheLogSaysWhichCgroupIsNeeded()
+    public void CpuDirectoryOnly_FallsBackToThreadAttribution_WithOneLogLine()
     {
         Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
         var log = new RecordingLog();
         var domain = new VmDomain { Name = "v1-cpu-only", Uuid = VmUuid, Pid = Environment.ProcessId, CgroupPath = "/sys/fs/cgroup/cpu" };
+        var other = new VmDomain { Name = "v1-cpu-only-2", Uuid = Guid.NewGuid(), Pid = Environment.ProcessId, CgroupPath = "/sys/fs/cgroup/cpu" };
         using var source = new PerfMetricsSource(PerfMetricsSourceTests.Config(PerfAttribution.Cgroup, "task-clock"), log);
-        source.Prepare(PerfMetricsSourceTests.Context(domain));
-        PerfMetricsSourceTests.Collect(source, domain);
-        PerfMetricsSourceTests.Collect(source, domain);
+        source.Prepare(PerfMetricsSourceTests.Context(domain, other));
+        PerfMetricsSourceTests.Collect(source, domain, other);
+        PerfMetricsSourceTests.Collect(source, domain, other);
 
-        Assert.Equal(0, source.DomainCount);
-        var warning = Assert.Single(log.Lines, l => l.Message.Contains("'v1-cpu-only'", StringComparison.Ordinal));
+        Assert.Equal(2, source.DomainCount);
+        var warning = Assert.Single(log.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("per thread", StringComparison.Ordinal));
         Assert.Contains("v1 perf_event", warning.Message, StringComparison.Ordinal);
         Assert.Contains("/sys/fs/cgroup/cpu", warning.Message, StringComparison.Ordinal);
     }
@@ -62,15 +63,26 @@ public class PerfCgroupV1Tests
         Skip.IfNot(Requirements.IsRoot, "mounting a cgroup hierarchy needs root");
 
         // Mounting perf_event as v1 takes the controller away from cgroup v2 host-wide while mounted: v2 cgroup perf
-        // counting (other tests, other processes, libvirt domains) gets ENOENT meanwhile. So it runs only when asked.
-        Skip.IfNot(Environment.GetEnvironmentVariable(MountOptIn) == "1",
-            $"set {MountOptIn}=1 to mount a v1 perf_event hierarchy (it disables v2 perf cgroups host-wide while mounted; run it alone)");
+        // counting gets ENOENT meanwhile. It runs whenever root can mount (VMPROBE_TEST_MOUNT_CGROUP_V1=0 skips it) and
+        // unmounts in the end.
+        Skip.If(Environment.GetEnvironmentVariable(MountOptIn) == "0", $"{MountOptIn}=0");
         Skip.IfNot(PerfEventHierarchyId() == 0, "the perf_event controller is already bound to a v1 hierarchy");
 
         // A private cgroup root holding a v1 perf_event mount: the inspector resolves /proc/PID/cgroup against it.
         var cgroupRoot = Directory.CreateTempSubdirectory("vmprobe-cgv1-").FullName;
         var mountPoint = Path.Combine(cgroupRoot, "perf_event");
         Directory.CreateDirectory(mountPoint);
+
+        // A hybrid host: the unified (v2) hierarchy beside the v1 perf_event one.
+        if (Directory.Exists("/sys/fs/cgroup/unified"))
+        {
+            Directory.CreateSymbolicLink(Path.Combine(cgroupRoot, "unified"), "/sys/fs/cgroup/unified");
+        }
+        else if (File.Exists("/sys/fs/cgroup/cgroup.controllers"))
+        {
+            Directory.CreateSymbolicLink(Path.Combine(cgroupRoot, "unified"), "/sys/fs/cgroup");
+        }
+
         var mount = Requirements.Run("mount", $"-t cgroup -o perf_event none {mountPoint}");
         if (mount.ExitCode != 0)
         {
@@ -80,6 +92,7 @@ public class PerfCgroupV1Tests
 
         var group = Path.Combine(mountPoint, "machine", "qemu-7-v1vm.libvirt-qemu");
         Process? burner = null;
+        Process? outsider = null;
         try
         {
             Directory.CreateDirectory(group);
@@ -91,6 +104,22 @@ public class PerfCgroupV1Tests
             Assert.Equal(group, process.PerfEventCgroupDirectory);
             var domain = process.ToVmDomain("v1vm", VmUuid);
             Assert.Equal(group, domain.PerfCgroupPath);
+
+            Assert.Equal(CgroupLayout.Hybrid, inspector.Cgroups.Layout);
+
+            // A QEMU outside any VM cgroup is in the v1 hierarchy's root: never counted there (the whole host), per thread instead.
+            outsider = Process.Start(new ProcessStartInfo("/bin/sh", "-c \"sleep 60\"") { UseShellExecute = false })!;
+            var outsiderDomain = inspector.Inspect(outsider.Id)!.ToVmDomain("outsider", Guid.NewGuid());
+            Assert.Null(outsiderDomain.PerfCgroupPath);
+
+            var log = new RecordingLog();
+            using (var mixed = new PerfMetricsSource(PerfMetricsSourceTests.Config(PerfAttribution.Cgroup, "task-clock"), log))
+            {
+                mixed.Prepare(PerfMetricsSourceTests.Context(domain, outsiderDomain));
+                PerfMetricsSourceTests.Collect(mixed, domain, outsiderDomain);
+                Assert.Equal(2, mixed.DomainCount);
+                Assert.Single(log.Lines, l => l.Message.Contains("per thread", StringComparison.Ordinal));
+            }
 
             using var source = new PerfMetricsSource(PerfMetricsSourceTests.Config(PerfAttribution.Cgroup, "task-clock"), new RecordingLog());
             source.Prepare(PerfMetricsSourceTests.Context(domain));
@@ -105,6 +134,13 @@ public class PerfCgroupV1Tests
         }
         finally
         {
+            if (outsider is not null)
+            {
+                outsider.Kill();
+                outsider.WaitForExit();
+                outsider.Dispose();
+            }
+
             if (burner is not null)
             {
                 burner.Kill();

@@ -157,6 +157,38 @@ public class PromTextWriterTests
     }
 
     [Fact]
+    public void TwoDomainsWithOneName_DuplicateWarningIsLoggedOncePerChange_NotEveryCycle()
+    {
+        var log = new ListLog();
+        var writer = new PromTextWriter("vmprobe", log);
+        MetricSet Cycle(int domainsNamedVm1)
+        {
+            var set = new MetricSet();
+            var family = set.Family("domain_threads", MetricType.Gauge, "h", "domain", "uuid");
+            for (var i = 0; i < domainsNamedVm1; i++)
+            {
+                family.Add(i, "vm1", string.Empty); // the /proc scan of QEMU without -uuid
+            }
+
+            return set;
+        }
+
+        for (var cycle = 0; cycle < 10; cycle++)
+        {
+            writer.Render(Cycle(2), out _);
+        }
+
+        Assert.Single(log.Lines);
+        writer.Render(Cycle(3), out _); // changed: said again
+        writer.Render(Cycle(3), out _);
+        Assert.Equal(2, log.Lines.Count(l => l.Level == LogLevel.Warning));
+        writer.Render(Cycle(1), out _); // resolved: one info
+        writer.Render(Cycle(1), out _);
+        Assert.Equal(3, log.Lines.Count);
+        Assert.Equal(LogLevel.Info, log.Lines[^1].Level);
+    }
+
+    [Fact]
     public void FamiliesWhoseSanitizedNamesClashAreDropped()
     {
         var set = new MetricSet();
