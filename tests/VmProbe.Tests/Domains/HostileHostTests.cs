@@ -90,7 +90,9 @@ public class HostileHostTests
             stopped = false;
             Assert.True(SpinWait.SpinUntil(() => Info(Read()) == 1, TimeSpan.FromSeconds(60)), "libvirt's series did not come back after SIGCONT");
             Assert.True(LibvirtWorkerThreads() <= 1);
-            Assert.Single(log.Lines, l => l.StartsWith("Warning: libvirt ", StringComparison.Ordinal));
+            var warnings = log.Lines.Where(l => l.StartsWith("Warning: libvirt ", StringComparison.Ordinal)).ToList();
+            // One for the hang; a daemon still slow right after SIGCONT (a loaded host) may miss one more deadline. Never one per cycle.
+            Assert.True(warnings.Count is 1 or 2 && warnings.Count < stamps.Count, "one warning for the whole hang, got: " + string.Join(" | ", warnings));
         }
         finally
         {
