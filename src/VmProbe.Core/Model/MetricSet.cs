@@ -51,6 +51,9 @@ public sealed class MetricFamily
         _samples.Add(new MetricSample(labelValues, value));
     }
 
+    /// <summary>Replaces the value of the series at <paramref name="index"/> (a newer reading of the same series).</summary>
+    internal void SetValue(int index, double value) => _samples[index] = _samples[index] with { Value = value };
+
     internal void Clear() => _samples.Clear();
 }
 

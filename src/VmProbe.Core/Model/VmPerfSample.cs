@@ -29,4 +29,16 @@ public sealed class VmPerfSample
     public double ScalingRatio { get; init; } = 1.0;
 
     public DateTimeOffset Timestamp { get; init; }
+
+    /// <summary>
+    /// Time since the previous reading of the same series when the command samples repeatedly (-MaxSamples, -Continuous);
+    /// null for a single reading and for the first reading of a series. Set by <see cref="Prometheus.SampleRateTracker"/>.
+    /// </summary>
+    public TimeSpan? Interval { get; set; }
+
+    /// <summary>
+    /// Per-second increase of <see cref="Value"/> over <see cref="Interval"/>; null where <see cref="Interval"/> is null
+    /// and after a counter reset (the value went down). Set by <see cref="Prometheus.SampleRateTracker"/>.
+    /// </summary>
+    public double? Rate { get; set; }
 }

@@ -40,4 +40,16 @@ public sealed class VmStatSample
 
     /// <summary>Every label of the series (name to value) in the family's order, or null when built by hand.</summary>
     public OrderedDictionary? Labels { get; init; }
+
+    /// <summary>
+    /// Time since the previous reading of the same series when the command samples repeatedly (-MaxSamples, -Continuous);
+    /// null for a single reading and for the first reading of a series. Set by <see cref="SampleRateTracker"/>.
+    /// </summary>
+    public TimeSpan? Interval { get; set; }
+
+    /// <summary>
+    /// Per-second increase of a counter's <see cref="Value"/> over <see cref="Interval"/>; null for gauges, where
+    /// <see cref="Interval"/> is null, and after a counter reset (the value went down). Set by <see cref="SampleRateTracker"/>.
+    /// </summary>
+    public double? Rate { get; set; }
 }

@@ -14,6 +14,8 @@ namespace VmProbe.Prometheus;
 /// <item>A <see cref="VmStatSample"/> built by hand goes to <c>host_METRIC{[device]}</c>, <c>domain_METRIC{domain,uuid[,device]}</c>
 /// or <c>domain_vcpu_METRIC{domain,uuid,vcpu[,device]}</c>, a counter when METRIC ends in <c>_total</c>.</item>
 /// </list>
+/// A series given more than once (the readings of Read-VmHostStat -MaxSamples 3, or of -Continuous) is written once,
+/// with the value of its last sample. The Interval and Rate of repeated readings are not exposed: Prometheus takes rates itself.
 /// </summary>
 public sealed class SampleExposition
 {
@@ -26,6 +28,9 @@ public sealed class SampleExposition
 
     // Family names of hand-built samples, built once per (scope, metric) rather than once per sample.
     private readonly Dictionary<(VmSampleScope Scope, string Metric), string> _familyNames = new();
+
+    // Where each series this instance added sits in its family: a later reading of the same series replaces the value.
+    private readonly Dictionary<string, int> _seriesIndex = new(StringComparer.Ordinal);
 
     public SampleExposition(MetricSet metrics)
     {
@@ -77,20 +82,19 @@ public sealed class SampleExposition
         {
             case VmSampleScope.Host when sample.Cpu is { } cpu:
                 var cpuLabel = cpu.ToString(CultureInfo.InvariantCulture);
-                Metrics.Family(PerfFamilies.HostCpuEvents).Add(sample.Value, cpuLabel, sample.Event);
-                Metrics.Family(PerfFamilies.HostCpuScalingRatio).Add(sample.ScalingRatio, cpuLabel, sample.Event);
+                Put(Metrics.Family(PerfFamilies.HostCpuEvents), sample.Value, cpuLabel, sample.Event);
+                Put(Metrics.Family(PerfFamilies.HostCpuScalingRatio), sample.ScalingRatio, cpuLabel, sample.Event);
                 break;
             case VmSampleScope.Host:
-                Metrics.Family(PerfFamilies.HostEvents).Add(sample.Value, sample.Event);
-                Metrics.Family(PerfFamilies.HostScalingRatio).Add(sample.ScalingRatio, sample.Event);
+                Put(Metrics.Family(PerfFamilies.HostEvents), sample.Value, sample.Event);
+                Put(Metrics.Family(PerfFamilies.HostScalingRatio), sample.ScalingRatio, sample.Event);
                 break;
             case VmSampleScope.Domain:
-                Metrics.Family(PerfFamilies.DomainEvents).Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
-                Metrics.Family(PerfFamilies.DomainScalingRatio).Add(sample.ScalingRatio, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
+                Put(Metrics.Family(PerfFamilies.DomainEvents), sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
+                Put(Metrics.Family(PerfFamilies.DomainScalingRatio), sample.ScalingRatio, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
                 break;
             default:
-                Metrics.Family(PerfFamilies.VcpuEvents)
-                    .Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu), sample.Event);
+                Put(Metrics.Family(PerfFamilies.VcpuEvents), sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu), sample.Event);
                 break;
         }
     }
@@ -112,11 +116,11 @@ public sealed class SampleExposition
                 var hostFamily = Metrics.Family(name, type, $"Host {Readable(sample.Metric)}.", hasDevice ? DeviceLabels : NoLabels);
                 if (hasDevice)
                 {
-                    hostFamily.Add(sample.Value, sample.Device!);
+                    Put(hostFamily, sample.Value, sample.Device!);
                 }
                 else
                 {
-                    hostFamily.Add(sample.Value);
+                    Put(hostFamily, sample.Value);
                 }
 
                 break;
@@ -124,11 +128,11 @@ public sealed class SampleExposition
                 var domainFamily = Metrics.Family(name, type, $"Domain {Readable(sample.Metric)}.", hasDevice ? DomainDeviceLabels : DomainLabels);
                 if (hasDevice)
                 {
-                    domainFamily.Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Device!);
+                    Put(domainFamily, sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Device!);
                 }
                 else
                 {
-                    domainFamily.Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid));
+                    Put(domainFamily, sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid));
                 }
 
                 break;
@@ -136,11 +140,11 @@ public sealed class SampleExposition
                 var vcpuFamily = Metrics.Family(name, type, $"vCPU {Readable(sample.Metric)}.", hasDevice ? VcpuDeviceLabels : VcpuLabels);
                 if (hasDevice)
                 {
-                    vcpuFamily.Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu), sample.Device!);
+                    Put(vcpuFamily, sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu), sample.Device!);
                 }
                 else
                 {
-                    vcpuFamily.Add(sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu));
+                    Put(vcpuFamily, sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu));
                 }
 
                 break;
@@ -161,7 +165,24 @@ public sealed class SampleExposition
             i++;
         }
 
-        Metrics.Family(sample.Family!, sample.Type, sample.Help ?? string.Empty, names).Add(sample.Value, values);
+        Put(Metrics.Family(sample.Family!, sample.Type, sample.Help ?? string.Empty, names), sample.Value, values);
+    }
+
+    /// <summary>
+    /// Adds a series, or replaces its value when this instance added it before: samples of repeated readings
+    /// (Read-VmHostStat -MaxSamples 3) give one series each, with the newest reading's value, as a textfile is one instant.
+    /// </summary>
+    private void Put(MetricFamily family, double value, params string[] labelValues)
+    {
+        var key = family.Name + "\0" + string.Join("\0", labelValues);
+        if (_seriesIndex.TryGetValue(key, out var index))
+        {
+            family.SetValue(index, value);
+            return;
+        }
+
+        family.Add(value, labelValues);
+        _seriesIndex.Add(key, family.Samples.Count - 1);
     }
 
     private string FamilyName(VmSampleScope scope, string metric)

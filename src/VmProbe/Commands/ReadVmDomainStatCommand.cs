@@ -3,12 +3,13 @@ using VmProbe.Libvirt;
 
 namespace VmProbe.Commands;
 
-/// <summary>Read-VmDomainStat: libvirt bulk statistics (cpu, balloon, vcpu, net, block) as flat samples.</summary>
+/// <summary>Read-VmDomainStat: libvirt bulk statistics (cpu, balloon, vcpu, net, block) as flat samples, once or repeatedly.</summary>
 [Cmdlet(VerbsCommunications.Read, "VmDomainStat")]
 [OutputType(typeof(VmStatSample))]
-public sealed class ReadVmDomainStatCommand : VmProbeCmdlet
+public sealed class ReadVmDomainStatCommand : VmProbeCmdlet, IDisposable
 {
     private readonly List<VmDomain> _domains = new();
+    private readonly ContinuousSampler _sampler = new();
     private DomainResolver? _resolver;
 
     /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
@@ -20,6 +21,17 @@ public sealed class ReadVmDomainStatCommand : VmProbeCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string Uri { get; set; } = DefaultUri;
+
+    [Parameter]
+    public SwitchParameter Continuous { get; set; }
+
+    [Parameter]
+    [ValidateSampleInterval]
+    public double SampleInterval { get; set; } = 1;
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int MaxSamples { get; set; } = 1;
 
     protected override void ProcessRecord()
     {
@@ -38,14 +50,16 @@ public sealed class ReadVmDomainStatCommand : VmProbeCmdlet
 
         try
         {
-            var errors = new List<VmProbeException>();
-            var samples = LibvirtStatReader.Read(Uri, readAll ? null : _domains.Select(d => d.Uuid).ToArray(), DateTimeOffset.Now, Log, errors);
-            WriteObject(samples, enumerateCollection: true);
-            WriteProbeErrors(errors);
+            var uuids = readAll ? null : _domains.Select(d => d.Uuid).ToArray();
+            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => LibvirtStatReader.Read(Uri, uuids, DateTimeOffset.Now, Log, errors));
         }
         catch (Exception ex) when (ex is VmProbeException)
         {
             ThrowProbeError(ex, Uri);
         }
     }
+
+    protected override void StopProcessing() => _sampler.Stop();
+
+    public void Dispose() => _sampler.Dispose();
 }

@@ -6,7 +6,8 @@ namespace VmProbe.Commands;
 
 /// <summary>
 /// Read-VmPerfCounter: reads a running session (set Session), or opens counters for the piped domains,
-/// waits -Duration, reads and closes them (set Domain).
+/// waits -Duration, reads and closes them (set Domain). A session is read once, or repeatedly with -Continuous,
+/// -SampleInterval or -MaxSamples (all the piped sessions per reading), each sample then with its Interval and Rate.
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmPerfCounter", DefaultParameterSetName = SessionSet)]
 [Alias("Read-VmPerfCounters")]
@@ -18,7 +19,8 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
     private const int ProgressActivityId = 0x766d70; // stable per command so nested progress bars do not collide
 
     private readonly List<VmDomain> _domains = new();
-    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<VmPerfSession> _sessions = new();
+    private readonly ContinuousSampler _sampler = new();
     private DomainResolver? _resolver;
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = SessionSet)]
@@ -51,6 +53,17 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
     [Parameter(ParameterSetName = DomainSet)]
     public SwitchParameter IncludeHost { get; set; }
 
+    [Parameter(ParameterSetName = SessionSet)]
+    public SwitchParameter Continuous { get; set; }
+
+    [Parameter(ParameterSetName = SessionSet)]
+    [ValidateSampleInterval]
+    public double SampleInterval { get; set; } = 1;
+
+    [Parameter(ParameterSetName = SessionSet)]
+    [ValidateRange(1, int.MaxValue)]
+    public int MaxSamples { get; set; } = 1;
+
     /// <summary>One sample per vCPU thread as well as per domain.</summary>
     [Parameter]
     public SwitchParameter PerVcpu { get; set; }
@@ -68,7 +81,15 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
     {
         if (ParameterSetName == SessionSet)
         {
-            ReadSession(Session!);
+            if (ContinuousSampler.IsRequested(this))
+            {
+                _sessions.Add(Session!); // read together, every interval, in EndProcessing
+            }
+            else
+            {
+                ReadSession(Session!);
+            }
+
             return;
         }
 
@@ -80,6 +101,11 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
     {
         if (ParameterSetName != DomainSet)
         {
+            if (_sessions.Count > 0)
+            {
+                _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, ReadSessions);
+            }
+
             return;
         }
 
@@ -113,9 +139,9 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
         }
     }
 
-    protected override void StopProcessing() => _stopping.Cancel();
+    protected override void StopProcessing() => _sampler.Stop();
 
-    public void Dispose() => _stopping.Dispose();
+    public void Dispose() => _sampler.Dispose();
 
     /// <summary>Waits -Duration with a progress bar; false when Ctrl-C stopped the command.</summary>
     private bool Wait()
@@ -128,7 +154,7 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
             progress.PercentComplete = (int)Math.Clamp(100 * clock.Elapsed.Ticks / Duration.Ticks, 0, 100);
             progress.SecondsRemaining = (int)Math.Ceiling(remaining.TotalSeconds);
             WriteProgress(progress);
-            if (_stopping.Token.WaitHandle.WaitOne(remaining < TimeSpan.FromMilliseconds(250) ? remaining : TimeSpan.FromMilliseconds(250)))
+            if (!_sampler.Wait(remaining < TimeSpan.FromMilliseconds(250) ? remaining : TimeSpan.FromMilliseconds(250)))
             {
                 return false;
             }
@@ -137,6 +163,26 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
         progress.RecordType = ProgressRecordType.Completed;
         WriteProgress(progress);
         return true;
+    }
+
+    /// <summary>One reading of every piped session; a closed one is an error of that reading, the others are read.</summary>
+    private IEnumerable<object> ReadSessions(List<VmProbeException> errors)
+    {
+        var timestamp = DateTimeOffset.Now;
+        var samples = new List<object>();
+        foreach (var session in _sessions)
+        {
+            try
+            {
+                samples.AddRange(session.Read(PerVcpu.IsPresent, timestamp));
+            }
+            catch (VmProbeException ex)
+            {
+                errors.Add(ex);
+            }
+        }
+
+        return samples;
     }
 
     private void ReadSession(VmPerfSession session)

@@ -8,9 +8,10 @@ namespace VmProbe.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmSchedStat")]
 [OutputType(typeof(VmStatSample))]
-public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
+public sealed class ReadVmSchedStatCommand : VmProbeCmdlet, IDisposable
 {
     private readonly List<VmDomain> _domains = new();
+    private readonly ContinuousSampler _sampler = new();
     private DomainResolver? _resolver;
     private bool _readAll;
 
@@ -23,6 +24,17 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string Uri { get; set; } = DefaultUri;
+
+    [Parameter]
+    public SwitchParameter Continuous { get; set; }
+
+    [Parameter]
+    [ValidateSampleInterval]
+    public double SampleInterval { get; set; } = 1;
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int MaxSamples { get; set; } = 1;
 
     protected override void ProcessRecord()
     {
@@ -56,10 +68,9 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
 
         try
         {
-            // One read for all domains: the sum over a domain's threads is one consistent sample per call.
-            var errors = new List<VmProbeException>();
-            WriteObject(ModuleState.Current.SchedReader.Read(domains, DateTimeOffset.Now, errors, Log), enumerateCollection: true);
-            WriteProbeErrors(errors);
+            // One read for all domains per reading: the sum over a domain's threads is one consistent sample per call.
+            var reader = ModuleState.Current.SchedReader;
+            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => reader.Read(domains, DateTimeOffset.Now, errors, Log));
         }
         catch (VmProbeException ex)
         {
@@ -67,4 +78,8 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet
             ThrowProbeError(ex, null);
         }
     }
+
+    protected override void StopProcessing() => _sampler.Stop();
+
+    public void Dispose() => _sampler.Dispose();
 }
