@@ -1,6 +1,4 @@
 using System.Management.Automation;
-using VmProbe.Perf;
-using VmProbe.Config;
 
 namespace VmProbe.Commands;
 
@@ -16,7 +14,6 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
 {
     private const string SessionSet = "Session";
     private const string DomainSet = "Domain";
-    private const int ProgressActivityId = 0x766d70; // stable per command so nested progress bars do not collide
 
     private readonly List<VmDomain> _domains = new();
     private readonly List<VmPerfSession> _sessions = new();
@@ -114,28 +111,14 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
             return;
         }
 
-        VmPerfSession? session = null;
         try
         {
-            var specs = EventResolution.ResolveAtLeastOne(this, Event);
-
-            var errors = new List<VmProbeException>();
-            var counters = PerfSourceSession.Open(specs, _domains.ToArray(), IncludeHost.IsPresent, PerfAttribution.Thread, perCpu: false, errors, Log, ModuleState.PerfBudget);
-            session = new VmPerfSession(counters, specs.Select(s => s.CanonicalName).ToArray());
-            WriteProbeErrors(errors);
-            // Nothing opened (each domain's error written above): no -Duration wait for nothing.
-            if (!counters.IsEmpty && Wait())
-            {
-                ReadSession(session);
-            }
+            var events = EventResolution.ResolveAtLeastOne(this, Event);
+            WriteObject(TimedPerfCount.Count(this, Log, events, _domains, IncludeHost.IsPresent, Duration, PerVcpu.IsPresent, _sampler), enumerateCollection: true);
         }
         catch (Exception ex) when (ex is VmProbeException)
         {
             ThrowProbeError(ex, null);
-        }
-        finally
-        {
-            session?.Close();
         }
     }
 
@@ -144,28 +127,6 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
     public void Dispose() => _sampler.Dispose();
 
     /// <summary>Waits -Duration with a progress bar; false when Ctrl-C stopped the command.</summary>
-    private bool Wait()
-    {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var progress = new ProgressRecord(ProgressActivityId, "Counting perf events", $"{_domains.Count} domain(s), {Event.Length} event(s)");
-        while (clock.Elapsed < Duration)
-        {
-            var remaining = Duration - clock.Elapsed;
-            progress.PercentComplete = (int)Math.Clamp(100 * clock.Elapsed.Ticks / Duration.Ticks, 0, 100);
-            progress.SecondsRemaining = (int)Math.Ceiling(remaining.TotalSeconds);
-            WriteProgress(progress);
-            if (!_sampler.Wait(remaining < TimeSpan.FromMilliseconds(250) ? remaining : TimeSpan.FromMilliseconds(250)))
-            {
-                return false;
-            }
-        }
-
-        progress.RecordType = ProgressRecordType.Completed;
-        WriteProgress(progress);
-        return true;
-    }
-
-    /// <summary>One reading of every piped session; a closed one is an error of that reading, the others are read.</summary>
     private IEnumerable<object> ReadSessions(List<VmProbeException> errors)
     {
         var timestamp = DateTimeOffset.Now;
