@@ -6,7 +6,7 @@ namespace VmProbe.Composition;
 /// a Warning when falling back, an Info when the preferred discovery answers again. The preferred discovery's failure
 /// is not rethrown (the libvirt source counts libvirt's errors); only a failing fallback escapes.
 /// </summary>
-public sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflicts, IDisposable
+internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflicts, IDisposable
 {
     public const string SourceName = "discovery";
 

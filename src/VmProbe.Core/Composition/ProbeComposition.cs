@@ -14,7 +14,7 @@ namespace VmProbe.Composition;
 /// Every native resource belongs to exactly one part (a shared libvirt session to the discovery), so disposing the
 /// parts one by one releases everything; <see cref="Dispose"/> does that too (each part's Dispose is idempotent).
 /// </remarks>
-public sealed class ProbeComposition : IDisposable
+internal sealed class ProbeComposition : IDisposable
 {
     private readonly List<IDisposable> _owned = new();
     private readonly IProbeLog _log;

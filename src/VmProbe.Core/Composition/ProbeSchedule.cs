@@ -4,7 +4,7 @@ namespace VmProbe.Composition;
 /// The loop's fixed grid of ticks: tick k is at <c>start + k * delay</c> on the monotonic clock, so cycles never drift.
 /// After a cycle that ran past one or more ticks, the next cycle starts at the first tick still in the future.
 /// </summary>
-public static class ProbeSchedule
+internal static class ProbeSchedule
 {
     /// <summary>
     /// The next tick after tick <paramref name="currentTick"/>, given that it is now <paramref name="nowMs"/>:

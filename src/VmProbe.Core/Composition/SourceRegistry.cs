@@ -6,15 +6,31 @@ using VmProbe.Procfs;
 namespace VmProbe.Composition;
 
 /// <summary>What a source is built from: the config, the log, where the host's files are, and the shared libvirt session.</summary>
-public sealed record SourceBuildContext(ProbeConfig Config, IProbeLog Log, ProbeCompositionOptions Options, LibvirtSession? LibvirtSession);
+internal sealed record SourceBuildContext(ProbeConfig Config, IProbeLog Log, ProbeCompositionOptions Options, LibvirtSession? LibvirtSession);
 
 /// <summary>One metric source the probe can build, and when the config asks for it.</summary>
-/// <param name="Name">The <c>source</c> label and what <c>--check</c> lists.</param>
-/// <param name="Description">One line for <c>--check</c> and the docs.</param>
-/// <param name="IsEnabled">Whether a config uses this source.</param>
-/// <param name="Create">Builds it; must open nothing that can fail (a source that cannot work reports it per cycle).</param>
-public sealed record SourceRegistration(
-    string Name, string Description, Func<ProbeConfig, bool> IsEnabled, Func<SourceBuildContext, IMetricSource> Create);
+public sealed class SourceRegistration
+{
+    internal SourceRegistration(string name, string description, Func<ProbeConfig, bool> isEnabled, Func<SourceBuildContext, IMetricSource> create)
+    {
+        Name = name;
+        Description = description;
+        IsEnabled = isEnabled;
+        Create = create;
+    }
+
+    /// <summary>The <c>source</c> label and what <c>--check</c> lists.</summary>
+    public string Name { get; }
+
+    /// <summary>One line for <c>--check</c> and the docs.</summary>
+    public string Description { get; }
+
+    /// <summary>Whether a config uses this source.</summary>
+    public Func<ProbeConfig, bool> IsEnabled { get; }
+
+    /// <summary>Builds it; must open nothing that can fail (a source that cannot work reports it per cycle).</summary>
+    internal Func<SourceBuildContext, IMetricSource> Create { get; }
+}
 
 /// <summary>
 /// Every metric source, in collection order. Both front ends build their sources from this list (the runner through

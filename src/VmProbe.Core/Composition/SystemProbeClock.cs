@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace VmProbe.Composition;
 
 /// <summary>The real clock: <see cref="Stopwatch"/> ticks for the schedule, <see cref="DateTimeOffset.UtcNow"/> for timestamps.</summary>
-public sealed class SystemProbeClock : IProbeClock
+internal sealed class SystemProbeClock : IProbeClock
 {
     public static readonly SystemProbeClock Instance = new();
 

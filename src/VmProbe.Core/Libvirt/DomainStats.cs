@@ -4,7 +4,7 @@ namespace VmProbe.Libvirt;
 /// One domain's record from virConnectGetAllDomainStats, decoded by field name. A value libvirt did not send is null
 /// (a group not requested, a guest without a balloon driver, a NIC of type user). Units are libvirt's: ns and KiB.
 /// </summary>
-public sealed class DomainStats
+internal sealed class DomainStats
 {
     public required string Name { get; init; }
 
@@ -50,7 +50,7 @@ public sealed class DomainStats
 }
 
 /// <summary>balloon.* in KiB (faults are counts); null when the guest does not report it.</summary>
-public sealed class BalloonStats
+internal sealed class BalloonStats
 {
     public ulong? CurrentKiB { get; internal set; }
 
@@ -79,7 +79,7 @@ public sealed class BalloonStats
 }
 
 /// <summary>vcpu.N.*: state (virVcpuState), time (ns on CPU), wait (ns waiting for a host CPU), delay (ns in the run queue).</summary>
-public sealed class VcpuStats
+internal sealed class VcpuStats
 {
     public int Index { get; init; }
 
@@ -95,7 +95,7 @@ public sealed class VcpuStats
 }
 
 /// <summary>net.N.*.</summary>
-public sealed class InterfaceStats
+internal sealed class InterfaceStats
 {
     public int Index { get; init; }
 
@@ -119,7 +119,7 @@ public sealed class InterfaceStats
 }
 
 /// <summary>block.N.*.</summary>
-public sealed class BlockStats
+internal sealed class BlockStats
 {
     public int Index { get; init; }
 

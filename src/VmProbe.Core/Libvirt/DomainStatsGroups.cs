@@ -2,7 +2,7 @@ namespace VmProbe.Libvirt;
 
 /// <summary>virDomainStatsTypes: the groups virConnectGetAllDomainStats returns.</summary>
 [Flags]
-public enum DomainStatsGroups : uint
+internal enum DomainStatsGroups : uint
 {
     None = 0,
     State = 1,

@@ -10,7 +10,7 @@ namespace VmProbe.Libvirt;
 /// <c>&lt;vcpus&gt;&lt;vcpu id='N' pid='TID'/&gt;</c> list, libvirt's own record of which thread runs which vCPU.
 /// It cross-checks the thread names (<c>CPU N/KVM</c>) and stands in for them when QEMU runs without debug-threads=on.
 /// </summary>
-public sealed class DomainStatusXml
+internal sealed class DomainStatusXml
 {
     /// <summary>Status files are ~10 KiB (most of it QEMU capability flags); anything far larger is not one.</summary>
     public const int MaxBytes = 4 * 1024 * 1024;

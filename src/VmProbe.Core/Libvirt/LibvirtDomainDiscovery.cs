@@ -14,7 +14,7 @@ namespace VmProbe.Libvirt;
 /// A pid file left by a domain that died while libvirtd was down could name an unrelated process by now: when that
 /// process's command line carries a uuid other than the domain's, the pid is not used.
 /// </remarks>
-public sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
+internal sealed class LibvirtDomainDiscovery : IDomainDiscovery, IDisposable
 {
     public const string SourceName = "libvirt_discovery";
 

@@ -4,7 +4,7 @@ namespace VmProbe.Libvirt;
 /// One domain as virConnectListAllDomains + virDomainGetInfo/GetState report it.
 /// <see cref="Id"/> is -1 for an inactive domain; memory in KiB as libvirt reports it; CPU time in ns.
 /// </summary>
-public sealed record LibvirtDomainInfo(
+internal sealed record LibvirtDomainInfo(
     string Name,
     Guid Uuid,
     int Id,

@@ -6,7 +6,7 @@ namespace VmProbe.Libvirt;
 /// Domain discovery through libvirt: <see cref="VmDomain"/> objects with name, uuid, id, state, memory, URI and the
 /// QEMU pid from <c>/run/libvirt/qemu/NAME.pid</c> when readable. Vcpus and CgroupPath are left for the procfs side.
 /// </summary>
-public sealed class LibvirtDomainLister
+internal sealed class LibvirtDomainLister
 {
     public const string DefaultPidDirectory = "/run/libvirt/qemu";
 

@@ -12,7 +12,7 @@ namespace VmProbe.Libvirt;
 /// count in <c>domains{state}</c>: no series of a run that ended. So <c>probe_domains</c> (the running domains the
 /// discovery lists) equals the sum of <c>domains</c> minus <c>domains{state="shutoff"}</c>.
 /// </summary>
-public sealed class LibvirtDomainSource : IMetricSource
+internal sealed class LibvirtDomainSource : IMetricSource
 {
     private const double NsPerSecond = 1e9;
     private const double BytesPerKiB = 1024;

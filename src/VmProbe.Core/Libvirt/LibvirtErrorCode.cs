@@ -1,7 +1,7 @@
 namespace VmProbe.Libvirt;
 
 /// <summary>The virErrorNumber values VmProbe reacts to, and the symbolic name of any code for ErrorIds.</summary>
-public static class LibvirtErrorCode
+internal static class LibvirtErrorCode
 {
     public const int InternalError = 1;
     public const int NoSupport = 3;

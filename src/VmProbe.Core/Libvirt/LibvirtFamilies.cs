@@ -1,7 +1,7 @@
 namespace VmProbe.Libvirt;
 
 /// <summary>The families of <see cref="LibvirtDomainSource"/> (source <c>libvirt</c>, bulk domain stats), each declared once.</summary>
-public static class LibvirtFamilies
+internal static class LibvirtFamilies
 {
     private static readonly string[] Domain = { "domain", "uuid" };
     private static readonly string[] DomainState = { "domain", "uuid", "state" };

@@ -12,7 +12,7 @@ namespace VmProbe.Libvirt;
 /// (RPC/system error, daemon restart) is reopened on the next call. Failures are logged once per state change
 /// (connected -> failed -> connected); a repeated failure is thrown with <see cref="LibvirtException.AlreadyReported"/> set.
 /// </summary>
-public sealed class LibvirtSession : IDisposable
+internal sealed class LibvirtSession : IDisposable
 {
     public static readonly TimeSpan DefaultCallTimeout = TimeSpan.FromSeconds(30);
 

@@ -8,7 +8,7 @@ namespace VmProbe.Libvirt;
 /// (except <c>mode</c>) is allowed; <c>allowremoteurl: true</c> (or the cmdlets' equivalent) lifts everything but the
 /// control-character check. The one check both the config loader and the cmdlets' <c>-Uri</c> use.
 /// </summary>
-public static class LibvirtUrlPolicy
+internal static class LibvirtUrlPolicy
 {
     /// <summary>libvirt drivers that run on this host and are reached without a network or an external program.</summary>
     public static IReadOnlyList<string> LocalDrivers { get; } = new[]

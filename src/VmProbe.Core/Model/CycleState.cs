@@ -42,7 +42,7 @@ public sealed class CycleState
 }
 
 /// <summary>A discovery that makes state the sources can reuse: the cycle hands it the <see cref="CycleState"/> before discovering.</summary>
-public interface ISharesCycleState
+internal interface ISharesCycleState
 {
     CycleState? Shared { get; set; }
 }

@@ -6,7 +6,7 @@ namespace VmProbe;
 /// source keeps counting between cycles and each <see cref="IMetricSource.Collect"/> reads what it needs.
 /// <c>--once</c> does the same: prepare, wait one delay, collect once.
 /// </summary>
-public interface IPreparedSource : IMetricSource
+internal interface IPreparedSource : IMetricSource
 {
     /// <summary>Open whatever must count during the coming interval, for the domains of <paramref name="context"/>.</summary>
     void Prepare(CycleContext context);

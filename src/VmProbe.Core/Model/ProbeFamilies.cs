@@ -1,7 +1,7 @@
 namespace VmProbe;
 
 /// <summary>The families the probe writes about itself (the cycle's composition writes them), each declared once; here at the bottom so that the legacy naming can read them too.</summary>
-public static class ProbeFamilies
+internal static class ProbeFamilies
 {
     public static readonly MetricDesc Info = new("probe_info", MetricType.Gauge, "",
         "VmProbe build information; always 1.", "version");

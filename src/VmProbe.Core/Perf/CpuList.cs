@@ -3,7 +3,7 @@ using System.Globalization;
 namespace VmProbe.Perf;
 
 /// <summary>Kernel CPU lists (<c>0-3,8,10-11</c>) as in /sys/devices/system/cpu/online.</summary>
-public static class CpuList
+internal static class CpuList
 {
     public const string OnlinePath = "/sys/devices/system/cpu/online";
 

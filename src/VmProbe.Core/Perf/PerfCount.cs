@@ -4,7 +4,7 @@ namespace VmProbe.Perf;
 /// One cumulative perf count: the raw value, the kernel's enabled/running times (ns), and the value scaled for multiplexing
 /// (raw * enabled / running, 0 when running is 0). Sums of per-CPU or per-thread counts add each part.
 /// </summary>
-public readonly record struct PerfCount(ulong Raw, ulong TimeEnabledNs, ulong TimeRunningNs, double Scaled)
+internal readonly record struct PerfCount(ulong Raw, ulong TimeEnabledNs, ulong TimeRunningNs, double Scaled)
 {
     /// <summary>running / enabled: 1 when the event was on the PMU all the time, less when multiplexed, 0 when never enabled.</summary>
     public double RunningRatio => TimeEnabledNs == 0 ? 0 : (double)TimeRunningNs / TimeEnabledNs;

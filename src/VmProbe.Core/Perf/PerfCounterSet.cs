@@ -8,7 +8,7 @@ namespace VmProbe.Perf;
 /// smaller groups when the PMU cannot schedule them together. Counts are cumulative from <see cref="Open"/>, never reset.
 /// Unsupported events are left out and reported in <see cref="Status"/>.
 /// </summary>
-public sealed class PerfCounterSet : IDisposable
+internal sealed class PerfCounterSet : IDisposable
 {
     private readonly PerfOpenOptions options;
     private readonly CpuSlot[] slots;

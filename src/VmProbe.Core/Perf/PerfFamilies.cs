@@ -5,7 +5,7 @@ namespace VmProbe.Perf;
 /// ratios have two declarations of the same name: one series per event, or with per-CPU host series one per CPU and event
 /// (a probe writes one or the other).
 /// </summary>
-public static class PerfFamilies
+internal static class PerfFamilies
 {
     private const string EventsHelp = "Perf event count since the probe started counting the target, scaled for multiplexing (raw * time_enabled / time_running).";
     private const string RatioHelp = "time_running / time_enabled of the perf event: 1 when it was always on the PMU, less when multiplexed.";

@@ -5,7 +5,7 @@ using VmProbe.Native;
 namespace VmProbe.Perf;
 
 /// <summary>Outcome of reading one group.</summary>
-public enum PerfGroupReadStatus
+internal enum PerfGroupReadStatus
 {
     Ok,
 
@@ -20,7 +20,7 @@ public enum PerfGroupReadStatus
 /// Events of one (pid, cpu) opened as one perf group: a leader and members with group_fd = leader, read in one read() with
 /// PERF_FORMAT_GROUP|ID|TOTAL_TIME_ENABLED|TOTAL_TIME_RUNNING into a reused buffer; values are matched to events by kernel id.
 /// </summary>
-public sealed class PerfGroup : IDisposable
+internal sealed class PerfGroup : IDisposable
 {
     internal const ulong ReadFormat = PerfEventConstants.FormatGroup | PerfEventConstants.FormatId
         | PerfEventConstants.FormatTotalTimeEnabled | PerfEventConstants.FormatTotalTimeRunning;

@@ -7,7 +7,7 @@ using VmProbe.Prometheus;
 namespace VmProbe.Perf;
 
 /// <summary>The perf source, part 2: the domains counted each cycle (opened, kept in step with their threads, dropped when no longer listed).</summary>
-public sealed partial class PerfMetricsSource
+internal sealed partial class PerfMetricsSource
 {
     private void SyncDomains(CycleContext context)
     {

@@ -7,7 +7,7 @@ using VmProbe.Prometheus;
 namespace VmProbe.Perf;
 
 /// <summary>The perf source, part 3: the counts it writes, in the families of <see cref="PerfFamilies"/>.</summary>
-public sealed partial class PerfMetricsSource
+internal sealed partial class PerfMetricsSource
 {
     private void EmitHost(MetricSet metrics)
     {

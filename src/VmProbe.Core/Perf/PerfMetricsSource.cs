@@ -18,7 +18,7 @@ namespace VmProbe.Perf;
 /// <c>probe_event_supported{event}</c>, <c>probe_perf_open_fds</c>.
 /// An event the kernel refuses (no PMU, no tracepoint) is logged once at Warning, exported as supported 0, and skipped.
 /// </remarks>
-public sealed partial class PerfMetricsSource : IPreparedSource
+internal sealed partial class PerfMetricsSource : IPreparedSource
 {
     public const string SourceName = "perf";
 

@@ -1,7 +1,7 @@
 namespace VmProbe.Perf;
 
 /// <summary>Modifiers applied to every event of a counter set (perf_event_attr exclude_* bits).</summary>
-public sealed record PerfOpenOptions
+internal sealed record PerfOpenOptions
 {
     public static PerfOpenOptions Default { get; } = new();
 

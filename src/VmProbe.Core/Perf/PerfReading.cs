@@ -1,7 +1,7 @@
 namespace VmProbe.Perf;
 
 /// <summary>One cumulative count of one event on one target, as returned by <see cref="PerfSession.GetReadings"/>.</summary>
-public readonly record struct PerfReading(PerfTarget Target, PerfEventSpec Event, PerfCount Count)
+internal readonly record struct PerfReading(PerfTarget Target, PerfEventSpec Event, PerfCount Count)
 {
     public ulong Raw => Count.Raw;
 

@@ -4,7 +4,7 @@ namespace VmProbe.Perf;
 /// One list of events counted on a set of targets (host, cgroups, threads). Counts are cumulative and never reset.
 /// Not thread-safe: one collector thread calls Add/Remove/Read.
 /// </summary>
-public sealed class PerfSession : IDisposable
+internal sealed class PerfSession : IDisposable
 {
     private readonly Dictionary<PerfTarget, PerfCounterSet> sets = new();
     private readonly PerfFdBudget? budget;

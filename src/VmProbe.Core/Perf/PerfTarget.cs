@@ -1,6 +1,6 @@
 namespace VmProbe.Perf;
 
-public enum PerfTargetKind
+internal enum PerfTargetKind
 {
     /// <summary>All tasks, system-wide: pid=-1, one group per online CPU.</summary>
     Host,
@@ -13,7 +13,7 @@ public enum PerfTargetKind
 }
 
 /// <summary>What a counter set counts. Value equality, so it can key dictionaries.</summary>
-public sealed record PerfTarget
+internal sealed record PerfTarget
 {
     private PerfTarget(PerfTargetKind kind, int threadId, string? cgroupPath)
     {

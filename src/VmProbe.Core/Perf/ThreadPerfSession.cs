@@ -5,7 +5,7 @@ namespace VmProbe.Perf;
 /// <see cref="Sync"/>. Threads that disappear are closed, but their last counts go into a retired total, so
 /// <see cref="GetTotal"/> never goes backwards. Not thread-safe.
 /// </summary>
-public sealed class ThreadPerfSession : IDisposable
+internal sealed class ThreadPerfSession : IDisposable
 {
     private readonly Dictionary<int, PerfCounterSet> threads = new();
     private readonly HashSet<int> wanted = new();

@@ -9,7 +9,7 @@ namespace VmProbe.Perf;
 /// <c>&lt;tracefs&gt;/events/&lt;subsystem&gt;/&lt;name&gt;/id</c>. Mounts tracefs at /sys/kernel/tracing when running as root
 /// and no tracefs is mounted (hosts without systemd often lack it).
 /// </summary>
-public static class TracepointResolver
+internal static class TracepointResolver
 {
     public const string TracingPath = "/sys/kernel/tracing";
     public const string DebugTracingPath = "/sys/kernel/debug/tracing";

@@ -1,7 +1,7 @@
 namespace VmProbe.Procfs;
 
 /// <summary>How the cgroup hierarchies are mounted under the cgroup root.</summary>
-public enum CgroupLayout
+internal enum CgroupLayout
 {
     /// <summary>Nothing recognisable under the root.</summary>
     None,
@@ -20,7 +20,7 @@ public enum CgroupLayout
 /// The cgroup file system under a root (default <c>/sys/fs/cgroup</c>; tests use a fixture tree): where a
 /// /proc/PID/cgroup path lives on disk. Not thread-safe (caches the layout and v1 mounts).
 /// </summary>
-public sealed class CgroupFs : IDisposable
+internal sealed class CgroupFs : IDisposable
 {
     private readonly Dictionary<string, string?> _v1Mounts = new(StringComparer.Ordinal);
     private CgroupLayout? _layout;

@@ -1,7 +1,7 @@
 namespace VmProbe.Procfs;
 
 /// <summary>The families of <see cref="DomainProcfsSource"/> (source <c>procfs</c>), each declared once.</summary>
-public static class DomainProcfsFamilies
+internal static class DomainProcfsFamilies
 {
     private static readonly string[] Domain = { "domain", "uuid" };
     private static readonly string[] Vcpu = { "domain", "uuid", "vcpu" };

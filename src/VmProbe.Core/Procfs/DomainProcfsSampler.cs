@@ -5,7 +5,7 @@ using VmProbe.Perf;
 namespace VmProbe.Procfs;
 
 /// <summary>Per-thread procfs counters of one task or summed over tasks.</summary>
-public struct TaskCounters
+internal struct TaskCounters
 {
     public ulong RunNanoseconds;
     public ulong WaitNanoseconds;
@@ -43,7 +43,7 @@ public struct TaskCounters
 }
 
 /// <summary>One vCPU's counters; <see cref="Present"/> is false when its thread was not found this cycle.</summary>
-public struct VcpuSample
+internal struct VcpuSample
 {
     public int Index;
     public int ThreadId;
@@ -52,7 +52,7 @@ public struct VcpuSample
 }
 
 /// <summary>One thread's counters as read this cycle; <see cref="StartTimeTicks"/> tells a reused thread id from the old thread.</summary>
-public struct ThreadSample
+internal struct ThreadSample
 {
     public int ThreadId;
     public ulong StartTimeTicks;
@@ -60,7 +60,7 @@ public struct ThreadSample
 }
 
 /// <summary>What <see cref="DomainProcfsSampler.TrySample"/> fills; reuse one per domain (or one per cycle, copying out).</summary>
-public sealed class DomainProcfsSample
+internal sealed class DomainProcfsSample
 {
     private VcpuSample[] _vcpus = Array.Empty<VcpuSample>();
     private ThreadSample[] _threads = Array.Empty<ThreadSample>();
@@ -122,7 +122,7 @@ public sealed class DomainProcfsSample
 /// they, the perf fds and twice <see cref="PerfFdBudget.DefaultReservedFds"/> exceed RLIMIT_NOFILE; threads beyond that
 /// are read with open/read/close.
 /// </remarks>
-public sealed class DomainProcfsSampler : IDisposable
+internal sealed class DomainProcfsSampler : IDisposable
 {
     /// <summary>Default ceiling of kept fds: two per thread of 4096 threads.</summary>
     public const int DefaultMaxKeptFds = 8192;

@@ -16,7 +16,7 @@ namespace VmProbe.Procfs;
 /// A domain without a pid (libvirt could not tell it) or whose process vanished is skipped for the cycle.
 /// Per-vCPU series follow the vCPU's current thread: a vCPU that is unplugged and plugged again restarts at zero.
 /// </remarks>
-public sealed class DomainProcfsSource : IMetricSource
+internal sealed class DomainProcfsSource : IMetricSource
 {
     public const string SourceName = "procfs";
 

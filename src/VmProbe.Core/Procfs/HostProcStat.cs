@@ -1,7 +1,7 @@
 namespace VmProbe.Procfs;
 
 /// <summary>CPU time by mode from one <c>cpu</c> line of /proc/stat, in seconds (ticks divided by USER_HZ).</summary>
-public readonly record struct CpuModeTimes(
+internal readonly record struct CpuModeTimes(
     double User,
     double Nice,
     double System,
@@ -34,7 +34,7 @@ public readonly record struct CpuModeTimes(
 }
 
 /// <summary>The parts of /proc/stat VmProbe uses.</summary>
-public sealed class HostProcStat
+internal sealed class HostProcStat
 {
     /// <summary>The aggregate <c>cpu</c> line.</summary>
     public CpuModeTimes Total { get; init; }

@@ -1,7 +1,7 @@
 namespace VmProbe.Procfs;
 
 /// <summary>The families of <see cref="HostProcfsSource"/> (source <c>host</c>), each declared once.</summary>
-public static class HostProcfsFamilies
+internal static class HostProcfsFamilies
 {
     public static readonly MetricDesc CpuSeconds = new("host_cpu_seconds_total", MetricType.Counter, "seconds",
         "Host CPU time by mode summed over all CPUs (/proc/stat); guest and guest_nice are time running KVM guests and are also counted in user and nice.", "mode");

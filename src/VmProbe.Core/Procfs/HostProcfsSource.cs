@@ -7,7 +7,7 @@ namespace VmProbe.Procfs;
 /// load, PSI and context switches. Series whose file the kernel lacks (/proc/schedstat, /proc/pressure) are omitted,
 /// and that is logged once at Info.
 /// </summary>
-public sealed class HostProcfsSource : IMetricSource
+internal sealed class HostProcfsSource : IMetricSource
 {
     private readonly ProcFs _proc;
     private readonly HashSet<string> _reportedMissing = new(StringComparer.Ordinal);

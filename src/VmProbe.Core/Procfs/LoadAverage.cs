@@ -1,7 +1,7 @@
 namespace VmProbe.Procfs;
 
 /// <summary>/proc/loadavg: <c>0.20 0.18 0.12 1/80 11206</c>.</summary>
-public readonly record struct LoadAverage(double Load1, double Load5, double Load15, int RunnableTasks, int TotalTasks, int LastPid)
+internal readonly record struct LoadAverage(double Load1, double Load5, double Load15, int RunnableTasks, int TotalTasks, int LastPid)
 {
     public static LoadAverage Parse(ReadOnlySpan<byte> content, string path)
     {

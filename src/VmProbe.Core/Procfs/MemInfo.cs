@@ -1,7 +1,7 @@
 namespace VmProbe.Procfs;
 
 /// <summary>/proc/meminfo: every field by its kernel name (for example <c>MemAvailable</c>), in bytes.</summary>
-public sealed class MemInfo
+internal sealed class MemInfo
 {
     private readonly Dictionary<string, ulong> _fields;
 

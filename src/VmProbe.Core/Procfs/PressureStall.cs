@@ -5,7 +5,7 @@ namespace VmProbe.Procfs;
 /// in seconds (the kernel's total= is microseconds). <see cref="FullSeconds"/> is null where the kernel has no
 /// <c>full</c> line (cpu before 5.13).
 /// </summary>
-public sealed record PressureStall(string Resource, double SomeSeconds, double? FullSeconds, double SomeAvg10, double? FullAvg10)
+internal sealed record PressureStall(string Resource, double SomeSeconds, double? FullSeconds, double SomeAvg10, double? FullAvg10)
 {
     /// <summary>The resources PSI reports, as file names under /proc/pressure.</summary>
     public static readonly string[] Resources = { "cpu", "memory", "io" };

@@ -11,7 +11,7 @@ namespace VmProbe.Procfs;
 /// A missing file or a vanished process/thread (ENOENT, ESRCH, ENOTDIR) is reported as false; any other
 /// failure throws <see cref="ProcfsException"/> naming the file. Not thread-safe: one reader per collecting thread.
 /// </summary>
-public sealed class ProcFileReader : IDisposable
+internal sealed class ProcFileReader : IDisposable
 {
     private const int MaxPathBytes = 4096;
     private byte[] _buffer;

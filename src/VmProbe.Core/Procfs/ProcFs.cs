@@ -11,7 +11,7 @@ namespace VmProbe.Procfs;
 /// not exist (a VM that stopped, a thread that exited) and throw <see cref="ProcfsException"/> for anything else.
 /// Holds one reusable buffer: not thread-safe, use one instance per collecting thread.
 /// </summary>
-public sealed partial class ProcFs : IDisposable
+internal sealed partial class ProcFs : IDisposable
 {
     private static readonly EnumerationOptions NumericDirectoryOptions = new()
     {

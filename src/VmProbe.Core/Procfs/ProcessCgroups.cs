@@ -1,10 +1,10 @@
 namespace VmProbe.Procfs;
 
 /// <summary>One line of /proc/PID/cgroup: <c>hierarchy-ID:controller-list:path</c> (v2: <c>0::/path</c>).</summary>
-public sealed record CgroupMembership(int HierarchyId, IReadOnlyList<string> Controllers, string Path);
+internal sealed record CgroupMembership(int HierarchyId, IReadOnlyList<string> Controllers, string Path);
 
 /// <summary>The cgroups a process belongs to, from /proc/PID/cgroup.</summary>
-public sealed class ProcessCgroups
+internal sealed class ProcessCgroups
 {
     public ProcessCgroups(IReadOnlyList<CgroupMembership> entries) => Entries = entries;
 

@@ -23,7 +23,7 @@ namespace VmProbe.Procfs;
 /// fixture root other than <c>/</c> gets no trust check unless one is passed.
 /// </para>
 /// </remarks>
-public sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState, IDiscoveryConflicts, IDisposable
+internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState, IDiscoveryConflicts, IDisposable
 {
     public const string SourceName = "process";
 

@@ -1,7 +1,7 @@
 namespace VmProbe.Procfs;
 
 /// <summary>The fields of /proc/PID/status VmProbe uses. VmRSS is 0 for kernel threads (no such line).</summary>
-public sealed record ProcessStatus(
+internal sealed record ProcessStatus(
     string Name,
     int Threads,
     ulong VmRssBytes,

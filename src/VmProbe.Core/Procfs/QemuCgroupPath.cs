@@ -8,7 +8,7 @@ namespace VmProbe.Procfs;
 /// systemd hosts use <c>/machine.slice/machine-qemu\x2d3\x2dweb\x2d01.scope[/libvirt]/{emulator,vcpuN,iothreadN}</c>,
 /// hosts without systemd <c>/machine/qemu-2-db.libvirt-qemu/{emulator,vcpuN}</c>.
 /// </summary>
-public static class QemuCgroupPath
+internal static class QemuCgroupPath
 {
     /// <summary>
     /// The domain-level cgroup of a QEMU process or thread path: drops the per-thread child (<c>emulator</c>,

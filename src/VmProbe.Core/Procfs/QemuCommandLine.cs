@@ -4,7 +4,7 @@ namespace VmProbe.Procfs;
 /// What VmProbe takes from a QEMU command line: the guest name (<c>-name guest=NAME,...</c> or <c>-name NAME,...</c>,
 /// with QEMU's <c>,,</c> escape for a literal comma) and the <c>-uuid</c>.
 /// </summary>
-public sealed record QemuCommandLine(string? Name, Guid? Uuid)
+internal sealed record QemuCommandLine(string? Name, Guid? Uuid)
 {
     private static readonly string[] ExecutableNames = { "qemu-kvm", "kvm" };
 

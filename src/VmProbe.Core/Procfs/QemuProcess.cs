@@ -4,7 +4,7 @@ namespace VmProbe.Procfs;
 /// A running QEMU process as procfs shows it: its threads (vCPU threads identified by name), its command line
 /// identity, and its cgroups (the process's own and the domain level, as /proc/PID/cgroup paths and as directories).
 /// </summary>
-public sealed record QemuProcess
+internal sealed record QemuProcess
 {
     public required int Pid { get; init; }
 

@@ -5,7 +5,7 @@ namespace VmProbe.Procfs;
 /// cgroups under the cgroup root. Used by the process scanner and by the libvirt path (which knows the pid from
 /// /run/libvirt/qemu/NAME.pid). Not thread-safe.
 /// </summary>
-public sealed class QemuProcessInspector : IDisposable
+internal sealed class QemuProcessInspector : IDisposable
 {
     private readonly ProcFs _proc;
     private readonly CgroupFs _cgroups;

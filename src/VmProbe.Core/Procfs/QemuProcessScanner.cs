@@ -4,7 +4,7 @@ namespace VmProbe.Procfs;
 /// Finds QEMU processes without libvirt: every /proc/PID whose executable (the /proc/PID/exe target, or argv[0]
 /// when that link cannot be read) is <c>qemu-system-*</c>, <c>qemu-kvm</c> or <c>kvm</c>.
 /// </summary>
-public static class QemuProcessScanner
+internal static class QemuProcessScanner
 {
     /// <summary>The QEMU processes under <paramref name="root"/>/proc, in pid order; processes that exit meanwhile are skipped.</summary>
     public static IReadOnlyList<QemuProcess> Scan(string root = "/", string? cgroupRoot = null)

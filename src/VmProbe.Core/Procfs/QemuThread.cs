@@ -1,6 +1,6 @@
 namespace VmProbe.Procfs;
 
-public enum QemuThreadKind
+internal enum QemuThreadKind
 {
     /// <summary>The main (emulator) thread: tid == pid.</summary>
     Main,
@@ -16,7 +16,7 @@ public enum QemuThreadKind
 }
 
 /// <summary>One thread of a QEMU process. <see cref="VcpuIndex"/> is -1 unless <see cref="Kind"/> is Vcpu.</summary>
-public sealed record QemuThread(int ThreadId, string Comm, QemuThreadKind Kind, int VcpuIndex)
+internal sealed record QemuThread(int ThreadId, string Comm, QemuThreadKind Kind, int VcpuIndex)
 {
     /// <summary>Classifies a thread by the name QEMU gives it when started with <c>-name ...,debug-threads=on</c>.</summary>
     public static QemuThread Classify(int pid, int tid, string comm)

@@ -14,7 +14,7 @@ namespace VmProbe.Procfs;
 /// <item>when libvirt has a pid file for the claimed name in <c>/run/libvirt/qemu</c>, it names this process.</item>
 /// </list>
 /// </summary>
-public sealed class QemuTrust
+internal sealed class QemuTrust
 {
     private readonly string _pidDirectory;
     private readonly HashSet<uint> _qemuUsers;

@@ -5,7 +5,7 @@ namespace VmProbe.Procfs;
 /// time spent running on a CPU, time spent runnable but waiting for a CPU (steal as the host sees it), both in
 /// nanoseconds, and the number of timeslices run.
 /// </summary>
-public readonly record struct SchedStat(ulong RunNanoseconds, ulong WaitNanoseconds, ulong Timeslices)
+internal readonly record struct SchedStat(ulong RunNanoseconds, ulong WaitNanoseconds, ulong Timeslices)
 {
     public double RunSeconds => RunNanoseconds / 1e9;
 

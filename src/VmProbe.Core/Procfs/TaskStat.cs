@@ -4,7 +4,7 @@ namespace VmProbe.Procfs;
 /// The numeric fields of /proc/PID/stat or /proc/PID/task/TID/stat VmProbe uses. CPU times are in clock ticks
 /// (USER_HZ). The comm is not kept here (read it with <see cref="ProcFs.TryReadTaskComm"/>) so the hot path allocates nothing.
 /// </summary>
-public readonly record struct TaskStat(
+internal readonly record struct TaskStat(
     char State,
     int ParentPid,
     ulong MinorFaults,

@@ -13,7 +13,7 @@ namespace VmProbe.Procfs;
 /// between a listing and a read. Buffers are reused per pid; pids not listed in a cycle are dropped at the next
 /// <see cref="BeginCycle"/>. Not thread-safe (the cycle runs on one thread at a time).
 /// </remarks>
-public sealed class ThreadListingCache : ICycleScoped
+internal sealed class ThreadListingCache : ICycleScoped
 {
     private readonly Dictionary<int, Listing> _listings = new();
     private readonly List<int> _stale = new();

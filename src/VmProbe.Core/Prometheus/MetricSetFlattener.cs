@@ -12,7 +12,7 @@ namespace VmProbe.Prometheus;
 /// as <c>set</c> does. The flat columns (Scope, Domain, Uuid, Vcpu, Cpu, Event, Metric, Device) come from the family
 /// name's scope prefix and the domain/uuid/vcpu/cpu/event labels.
 /// </summary>
-public static class MetricSetFlattener
+internal static class MetricSetFlattener
 {
     private const string DomainLabel = "domain";
     private const string UuidLabel = "uuid";

@@ -6,7 +6,7 @@ namespace VmProbe.Prometheus;
 /// replaces the endpoint atomically with one reused <see cref="TextFileWriter"/>. With <c>naming: legacy</c> each cycle
 /// goes through a <see cref="LegacyExposition"/> first (the C++ vmprobe's names and per-interval perf deltas).
 /// </summary>
-public sealed class PromTextfileSink : ITextfileSink
+internal sealed class PromTextfileSink : ITextfileSink
 {
     private readonly PromTextWriter _writer;
     private readonly TextFileWriter _file;
