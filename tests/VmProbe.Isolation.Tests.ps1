@@ -23,7 +23,9 @@ BeforeAll {
     }
 
     $script:neighbourManifest = Join-Path $script:neighbourBase 'YamlNeighbour.psd1'
-    $script:vmProbeYaml = [System.Reflection.AssemblyName]::GetAssemblyName((Join-Path $script:moduleBase 'bin/lib/YamlDotNet.dll')).Version
+    # The YamlDotNet the module ships, wherever in bin/ (bin/lib/ now): the cases check behaviour, not the layout.
+    $shipped = Get-ChildItem -LiteralPath (Join-Path $script:moduleBase 'bin') -Filter 'YamlDotNet.dll' -Recurse | Select-Object -First 1
+    $script:vmProbeYaml = [System.Reflection.AssemblyName]::GetAssemblyName($shipped.FullName).Version
     $script:neighbourYaml = [System.Reflection.AssemblyName]::GetAssemblyName((Join-Path $script:neighbourBase 'YamlDotNet.dll')).Version
 
     # Runs $Script (a param() block and its body) in a child pwsh with $Arguments; returns its output lines and exit code.
