@@ -8,7 +8,9 @@
     Copyright            = '(c) VmProbe contributors. MIT License.'
     Description          = 'perf_event, libvirt and procfs metrics of a Linux KVM host and its domains, written as a Prometheus node_exporter textfile.'
     PowerShellVersion    = '7.4'
-    NestedModules        = @('bin/VmProbe.dll')
+    # VmProbe.Loader first: its initializer makes bin/lib/ (VmProbe.Core, YamlDotNet) load in the module's own
+    # AssemblyLoadContext before PowerShell reflects over the cmdlets of bin/VmProbe.dll.
+    NestedModules        = @('bin/VmProbe.Loader.dll', 'bin/VmProbe.dll')
     FormatsToProcess     = @('VmProbe.Format.ps1xml')
     FunctionsToExport    = @('Start-VmProbe')
     CmdletsToExport      = @(

@@ -12,7 +12,8 @@ Pester  : Invoke-Pester on tests/*.Tests.ps1 against the published module (packa
 Docs    : MAML help from docs/en-US, always: with platyPS (New-ExternalHelp) when it is installed, otherwise with
           build/ConvertTo-MamlHelp.ps1: en-US/VmProbe-help.xml (Start-VmProbe), VmProbe.dll-Help.xml (cmdlets) in both
           en-US/ and bin/en-US/, and en-US/about_VmProbe.help.txt.
-Package : publishes output/VmProbe/<version>/ (psd1, psm1, format file, bin/*.dll, en-US help), a folder Import-Module loads as is.
+Package : publishes output/VmProbe/<version>/ (psd1, psm1, format file, bin/VmProbe.Loader.dll and bin/VmProbe.dll,
+          their dependencies in bin/lib/, en-US help), a folder Import-Module loads as is.
 
 .EXAMPLE
 ./build.ps1 -Task Package
@@ -73,15 +74,28 @@ function Invoke-PackageTask {
         }
 
         $bin = Join-Path -Path $moduleRoot -ChildPath 'bin'
-        $null = New-Item -ItemType Directory -Path $bin -Force
+        $lib = Join-Path -Path $bin -ChildPath 'lib'
+        $null = New-Item -ItemType Directory -Path $bin, $lib -Force
         foreach ($file in 'VmProbe.psd1', 'VmProbe.psm1', 'VmProbe.Format.ps1xml', 'LICENSE') {
             Copy-Item -LiteralPath (Join-Path $PSScriptRoot $file) -Destination $moduleRoot
         }
 
+        # bin/VmProbe.Loader.dll and bin/VmProbe.dll (the cmdlets) load in the default load context; everything the
+        # cmdlets depend on (VmProbe.Core, YamlDotNet) goes to bin/lib/, which the loader's module initializer loads
+        # into the module's own AssemblyLoadContext, out of reach of another module's YamlDotNet (docs/ARCHITECTURE.md).
         # pwsh brings its own System.Management.Automation; the reference stub must never ship.
-        Get-ChildItem -LiteralPath $staging -Filter '*.dll' |
-            Where-Object { $_.Name -notlike 'System.Management.Automation*' } |
-            Copy-Item -Destination $bin
+        $assemblies = @(Get-ChildItem -LiteralPath $staging -Filter '*.dll' |
+            Where-Object { $_.Name -notlike 'System.Management.Automation*' })
+        foreach ($assembly in $assemblies) {
+            $destination = if ($assembly.Name -in 'VmProbe.dll', 'VmProbe.Loader.dll') { $bin } else { $lib }
+            Copy-Item -LiteralPath $assembly.FullName -Destination $destination
+        }
+
+        foreach ($required in (Join-Path $bin 'VmProbe.dll'), (Join-Path $bin 'VmProbe.Loader.dll'), (Join-Path $lib 'VmProbe.Core.dll'), (Join-Path $lib 'YamlDotNet.dll')) {
+            if (-not (Test-Path -LiteralPath $required -PathType Leaf)) {
+                throw "Package: $required was not published."
+            }
+        }
     }
     finally {
         Remove-Item -LiteralPath $staging -Recurse -Force -ErrorAction Ignore

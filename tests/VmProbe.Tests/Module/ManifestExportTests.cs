@@ -24,7 +24,8 @@ public class ManifestExportTests
     public void ManifestPointsAtTheModuleFiles()
     {
         Assert.Equal("VmProbe.psm1", ModuleMetadata.ManifestValue("RootModule"));
-        Assert.Equal(new[] { "bin/VmProbe.dll" }, ModuleMetadata.ManifestList("NestedModules"));
+        // The loader first: its initializer must run before PowerShell reflects over the cmdlets (docs/ARCHITECTURE.md, Loading).
+        Assert.Equal(new[] { "bin/VmProbe.Loader.dll", "bin/VmProbe.dll" }, ModuleMetadata.ManifestList("NestedModules"));
         Assert.Equal(new[] { "VmProbe.Format.ps1xml" }, ModuleMetadata.ManifestList("FormatsToProcess"));
         Assert.Equal(new[] { "Core" }, ModuleMetadata.ManifestList("CompatiblePSEditions"));
         Assert.Equal("7.4", ModuleMetadata.ManifestValue("PowerShellVersion"));

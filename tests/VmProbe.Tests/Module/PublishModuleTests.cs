@@ -25,13 +25,16 @@ public class PublishModuleTests
             var version = ModuleMetadata.ManifestValue("ModuleVersion")!;
             var module = Path.Combine(output, "VmProbe", version);
             Assert.Equal(module, stdout.Trim());
-            foreach (var file in new[] { "VmProbe.psd1", "VmProbe.psm1", "VmProbe.Format.ps1xml", "bin/VmProbe.dll", "bin/VmProbe.Core.dll", "bin/YamlDotNet.dll", "LICENSE",
+            foreach (var file in new[] { "VmProbe.psd1", "VmProbe.psm1", "VmProbe.Format.ps1xml", "bin/VmProbe.Loader.dll", "bin/VmProbe.dll", "bin/lib/VmProbe.Core.dll", "bin/lib/YamlDotNet.dll", "LICENSE",
                 "en-US/about_VmProbe.help.txt", "en-US/VmProbe.dll-Help.xml", "bin/en-US/VmProbe.dll-Help.xml", "en-US/VmProbe-help.xml" })
             {
                 Assert.True(File.Exists(Path.Combine(module, file)), $"{file} missing from {module}");
             }
 
             Assert.False(File.Exists(Path.Combine(module, "bin", "System.Management.Automation.dll")), "the reference stub must not ship");
+            Assert.False(File.Exists(Path.Combine(module, "bin", "lib", "System.Management.Automation.dll")), "the reference stub must not ship");
+            // Beside VmProbe.dll, VmProbe.Core or YamlDotNet would load in the default context, shared with other modules.
+            Assert.Equal(new[] { "VmProbe.Loader.dll", "VmProbe.dll" }, Directory.GetFiles(Path.Combine(module, "bin"), "*.dll").Select(Path.GetFileName).Order(StringComparer.Ordinal));
             var exported = ModuleMetadata.ManifestList("CmdletsToExport").Concat(ModuleMetadata.ManifestList("FunctionsToExport"));
             foreach (var command in exported)
             {
