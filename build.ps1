@@ -142,16 +142,16 @@ function Invoke-TestTask {
 }
 
 function Invoke-PesterTask {
-    if (-not (Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]'5.5' })) {
+    if (-not (Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]'5.9' -and $_.Version.Major -eq 5 })) {
         # A failure, not a skip: scripts/install-pwsh.sh (run by test.sh) installs Pester 5.9.1 from NuGet.
-        throw "Pester 5.5 or newer is not installed in any PSModulePath folder ($env:PSModulePath): run scripts/install-pwsh.sh."
+        throw "Pester 5.9.x is not installed in any PSModulePath folder ($env:PSModulePath): run scripts/install-pwsh.sh."
     }
 
     if (-not (Test-Path -LiteralPath (Join-Path $moduleRoot 'VmProbe.psd1'))) {
         Invoke-PackageTask
     }
 
-    Import-Module -Name Pester -MinimumVersion 5.5 -ErrorAction Stop
+    Import-Module -Name Pester -MinimumVersion 5.9 -MaximumVersion 5.9.999 -ErrorAction Stop
     $configuration = New-PesterConfiguration
     $configuration.Run.Path = Join-Path -Path $PSScriptRoot -ChildPath 'tests'
     $configuration.Run.Exit = $false

@@ -35,7 +35,7 @@ fi
 
 pester_ok() {
     pwsh -NoProfile -NonInteractive -Command \
-        'exit [int](-not (Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]"5.5" }))' </dev/null
+        'exit [int](-not (Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version -ge [version]"5.9" -and $_.Version.Major -eq 5 }))' </dev/null
 }
 
 if ! pester_ok; then
@@ -55,7 +55,7 @@ if ! pester_ok; then
     rm -rf "$target"
     mv "$target.tmp" "$target"
     if ! pester_ok; then
-        echo "install-pwsh: pwsh finds no Pester 5.5 or newer after copying Pester $pester_version to $target" >&2
+        echo "install-pwsh: pwsh finds no Pester 5.9.x after copying Pester $pester_version to $target" >&2
         exit 1
     fi
 fi

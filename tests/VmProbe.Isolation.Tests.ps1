@@ -165,7 +165,11 @@ Import-Module -Name $VmProbe
     It 'loads libvirt from its own context: Get-VmDomain -Uri test:///default, VMPROBE_LIBVIRT_PATH=<_>' -Skip:(-not $libvirtPresent) -ForEach 'unset', 'the library', 'a missing file' {
         $libvirt = @('/usr/lib/x86_64-linux-gnu/libvirt.so.0', '/usr/lib64/libvirt.so.0', '/usr/lib/libvirt.so.0') | Where-Object { Test-Path -LiteralPath $_ } | Select-Object -First 1
         $case = $_
-        $variable = switch ($case) { 'unset' { $null } 'the library' { $libvirt } 'a missing file' { Join-Path $script:work 'no-libvirt.so.0' } }
+        $variable = switch ($case) {
+            'unset' { $null }
+            'the library' { $libvirt }
+            'a missing file' { Join-Path $script:work 'no-libvirt.so.0' }
+        }
         $run = Invoke-ChildPwsh -Arguments @{ VmProbe = $script:manifestPath; Neighbour = $script:neighbourManifest } -Environment @{ VMPROBE_LIBVIRT_PATH = $variable } -Script @'
 param($VmProbe, $Neighbour)
 Import-Module -Name $Neighbour -ErrorAction Stop

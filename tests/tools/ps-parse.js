@@ -22,7 +22,10 @@ function problems(node, found) {
     return found; // the children of an ERROR node add nothing useful
   }
   if (!node.hasError) return found;
+  const before = found.length;
   for (const child of node.children) problems(child, found);
+  // tree-sitter can flag a node without any ERROR or MISSING child: report the node itself rather than nothing.
+  if (found.length === before && !node.children.some((child) => child.hasError)) found.push(node);
   return found;
 }
 
@@ -35,7 +38,7 @@ for (const file of files) {
   if (!tree.rootNode.hasError) continue;
   failed++;
   for (const node of problems(tree.rootNode, [])) {
-    const kind = node.isMissing ? `MISSING ${node.type}` : 'ERROR';
+    const kind = node.isMissing ? `MISSING ${node.type}` : node.type === 'ERROR' ? 'ERROR' : `ERROR in ${node.type}`;
     const line = text.split('\n')[node.startPosition.row] || '';
     console.log(`${file}:${node.startPosition.row + 1}:${node.startPosition.column + 1}: ${kind}: ${line.trim().slice(0, 120)}`);
   }

@@ -4,15 +4,17 @@ namespace VmProbe.Composition;
 /// <c>discovery: auto</c>: domains from the preferred discovery (libvirt) while it answers, from the fallback (the /proc
 /// scan for QEMU processes) while it fails. The preferred one is tried again every cycle. Each switch is logged once:
 /// a Warning when falling back, an Info when the preferred discovery answers again. The preferred discovery's failure
-/// is not rethrown (the libvirt source counts libvirt's errors); only a failing fallback escapes.
+/// is not rethrown (the fallback's domains are used) but counted: the cycle takes it as a part that failed
+/// (<see cref="IPartlyFailing"/>); only a failing fallback escapes.
 /// </summary>
-internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflicts, IDisposable
+internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflicts, IPartlyFailing, IDisposable
 {
     public const string SourceName = "discovery";
 
     private readonly IDomainDiscovery _preferred;
     private readonly IDomainDiscovery _fallback;
     private bool? _usingFallback;
+    private Exception? _lastFailure;
 
     public AutoDomainDiscovery(IDomainDiscovery preferred, IDomainDiscovery fallback)
     {
@@ -45,14 +47,15 @@ internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflict
             if (_usingFallback != true)
             {
                 log.Write(LogLevel.Warning,
-                    $"domain discovery: {_preferred.Name} failed ({VmProbeException.Describe(error)}); finding domains with {_fallback.Name} until it answers again");
+                    $"domain discovery: {_preferred.Name} failed ({FailureText.Describe(error)}); finding domains with {_fallback.Name} until it answers again");
                 _usingFallback = true;
             }
             else if (log.IsEnabled(LogLevel.Debug))
             {
-                log.Write(LogLevel.Debug, $"domain discovery: {_preferred.Name} still failing ({VmProbeException.Describe(error)}); using {_fallback.Name}");
+                log.Write(LogLevel.Debug, $"domain discovery: {_preferred.Name} still failing ({FailureText.Describe(error)}); using {_fallback.Name}");
             }
 
+            _lastFailure = error;
             return _fallback.Discover(log, cancellationToken);
         }
 
@@ -63,6 +66,14 @@ internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflict
 
         _usingFallback = false;
         return domains;
+    }
+
+    /// <inheritdoc/>
+    public Exception? TakeFailure()
+    {
+        var failure = _lastFailure;
+        _lastFailure = null;
+        return failure;
     }
 
     public void Dispose()

@@ -24,7 +24,7 @@ internal sealed class ComponentHealth
 
     public void Failed(Exception error, IProbeLog log)
     {
-        var description = VmProbeException.Describe(error);
+        var description = FailureText.Describe(error);
         _consecutiveFailures++;
         if (_lastFailure is null && error is LibvirtUnavailableException { AlreadyReported: true } unavailable)
         {

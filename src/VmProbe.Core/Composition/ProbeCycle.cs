@@ -177,6 +177,11 @@ public sealed class ProbeCycle
             {
                 domains = _discovery.Discover(_log, cancellationToken) ?? Array.Empty<VmDomain>();
                 _discoveryHealth!.Succeeded(_log);
+                if ((_discovery as IPartlyFailing)?.TakeFailure() is not null)
+                {
+                    // Domains came from the fallback; the discovery logged the switch itself, the count goes here.
+                    _errors[_discoveryHealth.Name]++;
+                }
             }
             catch (Exception error)
             {

@@ -27,13 +27,14 @@ public class FrontEndParityTests
         var dir = Directory.CreateTempSubdirectory("vmprobe-parity-").FullName;
         try
         {
+            // delay 4000: libvirt's deadline is half the delay, and a loaded libvirtd must answer within it in both runs.
             string Config(string name)
             {
                 var path = Path.Combine(dir, name + ".yaml");
                 File.WriteAllText(path, $"""
                     endpoint: {Path.Combine(dir, name, "vmprobe.prom")}
                     url: {LibvirtdHost.Uri}
-                    delay: 1000
+                    delay: 4000
                     naming: {naming}
                     attribution: {attribution}
                     perfsoftware: [task-clock, context-switches]

@@ -10,7 +10,7 @@ public class LibvirtSessionTests
     {
         Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
         var log = new RecordingLog();
-        using var session = new LibvirtSession(LibvirtTestDriver.DefaultUri, TimeSpan.FromMilliseconds(300), log);
+        using var session = new LibvirtSession(LibvirtTestDriver.DefaultUri, TimeSpan.FromSeconds(2), log);
         using var release = new ManualResetEventSlim(false);
 
         Assert.Single(session.Run("list", c => c.ListDomains(true)));
