@@ -179,6 +179,7 @@ public static class MetricSetFlattener
                 Metric = metric,
                 Device = device,
                 Value = series.Value,
+                Histogram = series.Histogram,
                 Timestamp = timestamp,
                 Family = family.Name,
                 Type = family.Type,

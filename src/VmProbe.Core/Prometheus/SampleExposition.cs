@@ -161,7 +161,15 @@ public sealed class SampleExposition
             i++;
         }
 
-        Metrics.Family(sample.Family!, sample.Type, sample.Help ?? string.Empty, names).Add(sample.Value, values);
+        var family = Metrics.Family(sample.Family!, sample.Type, sample.Help ?? string.Empty, names);
+        if (sample.Type == MetricType.Histogram)
+        {
+            family.AddHistogram(sample.Histogram ?? new HistogramValue(Array.Empty<double>(), Array.Empty<double>(), sample.Value), values);
+        }
+        else
+        {
+            family.Add(sample.Value, values);
+        }
     }
 
     private string FamilyName(VmSampleScope scope, string metric)
