@@ -24,6 +24,7 @@
         'Open-VmProbe'
         'Read-VmDomainStat'
         'Read-VmHostStat'
+        'Read-VmKvmStat'
         'Read-VmPerfCounter'
         'Read-VmSchedStat'
         'Start-VmPerfSession'

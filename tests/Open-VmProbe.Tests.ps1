@@ -40,7 +40,7 @@ Describe 'Open-VmProbe, Invoke-VmProbeCycle, Close-VmProbe' {
         $probe = New-ProbeConfig -Name 'step'
         $session = Open-VmProbe -ConfigPath $probe.Config
         try {
-            $session.Sources | Should -Be @('host', 'procfs', 'libvirt', 'perf')
+            $session.Sources | Should -Be @('host', 'procfs', 'libvirt', 'perf', 'kvm')
             $session.Cycles | Should -Be 0
             $first = $session | Invoke-VmProbeCycle
             $second = $session | Invoke-VmProbeCycle

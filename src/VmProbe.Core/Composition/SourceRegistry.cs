@@ -1,4 +1,5 @@
 using VmProbe.Config;
+using VmProbe.Kvm;
 using VmProbe.Libvirt;
 using VmProbe.Perf;
 using VmProbe.Procfs;
@@ -49,6 +50,8 @@ public static class SourceRegistry
             UsesLibvirt, b => new LibvirtDomainSource(b.LibvirtSession!)),
         new(PerfMetricsSource.SourceName, "perf_event counters per domain, per vCPU and for the host",
             config => config.Events.Count > 0, b => new PerfMetricsSource(b.Config, b.Log)),
+        new(KvmStatsSource.SourceName, "KVM's own statistics per VM and vCPU (stats fds duplicated from QEMU)",
+            config => config.KvmStats != KvmStatsMode.Off, b => new KvmStatsSource(b.Config, b.Log, b.Options.Root)),
     };
 
     /// <summary>The sources <paramref name="config"/> uses, in collection order.</summary>

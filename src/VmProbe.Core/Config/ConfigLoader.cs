@@ -46,12 +46,14 @@ public static partial class ConfigLoader
     private const string KeyDiscovery = "discovery";
     private const string KeyPerCpu = "percpu";
     private const string KeyAllowRemoteUrl = "allowremoteurl";
+    private const string KeyKvmStats = "kvmstats";
+    private const string KeyKvmStatsAllow = "kvmstatsallow";
 
     /// <summary>Every key, in the order the README documents them.</summary>
     public static IReadOnlyList<string> Keys { get; } = new[]
     {
         KeyPrefix, KeyDelay, KeyEndpoint, KeyUrl, KeyPerfHardware, KeyPerfSoftware, KeyPerfHardwareCache, KeyPerfTracepoint,
-        KeyNaming, KeyAttribution, KeyDiscovery, KeyPerCpu, KeyAllowRemoteUrl,
+        KeyNaming, KeyAttribution, KeyDiscovery, KeyPerCpu, KeyAllowRemoteUrl, KeyKvmStats, KeyKvmStatsAllow,
     };
 
     // Event keys in the order their events appear in ProbeConfig.Events, with the kind each expects.
@@ -367,6 +369,31 @@ public static partial class ConfigLoader
         var discovery = Scalar(byKey, KeyDiscovery, state, defaults.Discovery, (value, line) => ParseEnum<DomainDiscovery>(value, line, KeyDiscovery, state, "auto, libvirt or process"));
         var perCpu = Scalar(byKey, KeyPerCpu, state, defaults.PerCpu, (value, line) => ParseBool(value, line, KeyPerCpu, state));
 
+        var kvmStats = Scalar(byKey, KeyKvmStats, state, defaults.KvmStats, (value, line) => ParseEnum<KvmStatsMode>(value, line, KeyKvmStats, state, "vm, vcpu or off"));
+        var kvmStatsAllow = new List<string>();
+        if (byKey.TryGetValue(KeyKvmStatsAllow, out var allowEntry))
+        {
+            var listed = ListItems(allowEntry).ToList();
+            if (listed.Count > MaxListItems)
+            {
+                state.Error(allowEntry.ValueLine, KeyKvmStatsAllow, $"the list has {listed.Count} items; at most {MaxListItems} are allowed");
+            }
+            else
+            {
+                foreach (var (written, line) in listed)
+                {
+                    if (!Kvm.KvmStatsFilter.IsValidPattern(written))
+                    {
+                        state.Error(line, KeyKvmStatsAllow, $"'{written}' is not a KVM statistic name ([a-z0-9_], optionally ending in *)");
+                    }
+                    else if (!kvmStatsAllow.Contains(written))
+                    {
+                        kvmStatsAllow.Add(written);
+                    }
+                }
+            }
+        }
+
         var events = new List<PerfEventSpec>();
         var seen = new Dictionary<string, (string Written, int Line)>(StringComparer.Ordinal);
         var repeats = new Dictionary<string, int>(StringComparer.Ordinal); // canonical name -> times repeated
@@ -440,6 +467,8 @@ public static partial class ConfigLoader
             Discovery = discovery,
             PerCpu = perCpu,
             AllowRemoteUrl = allowRemoteUrl,
+            KvmStats = kvmStats,
+            KvmStatsAllow = kvmStatsAllow,
         };
     }
 

@@ -28,6 +28,14 @@ public enum DomainDiscovery
     Process,
 }
 
+/// <summary><c>kvmstats</c>: KVM's own statistics per domain (summed over vCPUs), per vCPU, or none.</summary>
+public enum KvmStatsMode
+{
+    Vm,
+    Vcpu,
+    Off,
+}
+
 /// <summary>
 /// The validated configuration, from a YAML file or from the C++ vmprobe's key=value config.yaml.
 /// Defaults are those of the README's configuration reference.
@@ -64,4 +72,10 @@ public sealed class ProbeConfig
 
     /// <summary><c>allowremoteurl</c>: accept any libvirt URI (remote hosts, +ssh, +ext, query parameters), not only local ones.</summary>
     public bool AllowRemoteUrl { get; init; }
+
+    /// <summary><c>kvmstats</c>: vm (default), vcpu or off.</summary>
+    public KvmStatsMode KvmStats { get; init; } = KvmStatsMode.Vm;
+
+    /// <summary><c>kvmstatsallow</c>: KVM statistic names (as the kernel names them; a trailing * matches a prefix) to export; empty for all.</summary>
+    public IReadOnlyList<string> KvmStatsAllow { get; init; } = Array.Empty<string>();
 }

@@ -22,6 +22,12 @@ internal sealed class DomainStats
 
     public ulong? CpuSystemNs { get; internal set; }
 
+    /// <summary>cpu.haltpoll.success.time: ns the vCPUs spent in successful halt polling (libvirt 6.6+, KVM hosts).</summary>
+    public ulong? HaltPollSuccessNs { get; internal set; }
+
+    /// <summary>cpu.haltpoll.fail.time: ns the vCPUs spent in halt polling that ended in a sleep anyway.</summary>
+    public ulong? HaltPollFailNs { get; internal set; }
+
     public BalloonStats Balloon { get; } = new();
 
     /// <summary>vcpu.current.</summary>

@@ -68,6 +68,14 @@ internal static unsafe class DomainStatsDecoder
             {
                 s.CpuSystemNs = AsUInt64(p);
             }
+            else if (rest.SequenceEqual("haltpoll.success.time"u8))
+            {
+                s.HaltPollSuccessNs = AsUInt64(p);
+            }
+            else if (rest.SequenceEqual("haltpoll.fail.time"u8))
+            {
+                s.HaltPollFailNs = AsUInt64(p);
+            }
         }
         else if (name.StartsWith("balloon."u8))
         {

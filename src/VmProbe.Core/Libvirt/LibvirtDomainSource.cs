@@ -56,6 +56,8 @@ internal sealed class LibvirtDomainSource : IMetricSource
         var cpu = metrics.Family(LibvirtFamilies.Cpu);
         var cpuUser = metrics.Family(LibvirtFamilies.CpuUser);
         var cpuSystem = metrics.Family(LibvirtFamilies.CpuSystem);
+        var haltPollSuccess = metrics.Family(LibvirtFamilies.HaltPollSuccess);
+        var haltPollFail = metrics.Family(LibvirtFamilies.HaltPollFail);
         var vcpus = metrics.Family(LibvirtFamilies.Vcpus);
         var vcpusMax = metrics.Family(LibvirtFamilies.VcpusMax);
         var vcpuTime = metrics.Family(LibvirtFamilies.VcpuTime);
@@ -106,6 +108,8 @@ internal sealed class LibvirtDomainSource : IMetricSource
             AddSeconds(cpu, d.CpuTimeNs, name, uuid);
             AddSeconds(cpuUser, d.CpuUserNs, name, uuid);
             AddSeconds(cpuSystem, d.CpuSystemNs, name, uuid);
+            AddSeconds(haltPollSuccess, d.HaltPollSuccessNs, name, uuid);
+            AddSeconds(haltPollFail, d.HaltPollFailNs, name, uuid);
 
             if (d.VcpuCurrent is { } current)
             {

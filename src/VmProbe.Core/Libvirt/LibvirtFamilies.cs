@@ -22,6 +22,12 @@ internal static class LibvirtFamilies
     public static readonly MetricDesc CpuUser = new("domain_cpu_user_seconds_total", MetricType.Counter, "seconds",
         "User CPU time of the domain's QEMU process (libvirt cpu.user).", Domain);
 
+    public static readonly MetricDesc HaltPollSuccess = new("domain_cpu_haltpoll_success_seconds_total", MetricType.Counter, "seconds",
+        "Time the domain's vCPUs spent in halt polling that found work (libvirt cpu.haltpoll.success.time; KVM hosts only).", Domain);
+
+    public static readonly MetricDesc HaltPollFail = new("domain_cpu_haltpoll_fail_seconds_total", MetricType.Counter, "seconds",
+        "Time the domain's vCPUs spent in halt polling that ended in a sleep anyway (libvirt cpu.haltpoll.fail.time; KVM hosts only).", Domain);
+
     public static readonly MetricDesc CpuSystem = new("domain_cpu_system_seconds_total", MetricType.Counter, "seconds",
         "System CPU time of the domain's QEMU process (libvirt cpu.system).", Domain);
 

@@ -8,10 +8,15 @@ public enum MetricType
     /// <summary>TYPE untyped: only for legacy lines whose fixed name ends in <c>_total</c> without being a counter
     /// (promtool lints a gauge named <c>*_total</c>; untyped is exempt).</summary>
     Untyped,
+
+    /// <summary>TYPE histogram: each series carries a <see cref="HistogramValue"/> and is written as
+    /// <c>_bucket{le}</c> (cumulative, ending with <c>+Inf</c>), <c>_sum</c> (when known) and <c>_count</c>.</summary>
+    Histogram,
 }
 
-/// <summary>One series of a family: label values in the family's label-name order, and the value.</summary>
-public readonly record struct MetricSample(string[] LabelValues, double Value);
+/// <summary>One series of a family: label values in the family's label-name order, and the value; a histogram series
+/// also carries its buckets (<see cref="Histogram"/>), and then <see cref="Value"/> is its count.</summary>
+public readonly record struct MetricSample(string[] LabelValues, double Value, HistogramValue? Histogram = null);
 
 /// <summary>
 /// A metric family as the exposition format groups it: one name, one HELP, one TYPE, its samples together.
@@ -41,14 +46,36 @@ public sealed class MetricFamily
 
     public void Add(double value, params string[] labelValues)
     {
+        if (Type == MetricType.Histogram)
+        {
+            throw new InvalidOperationException($"Metric '{Name}' is a histogram: add its series with AddHistogram.");
+        }
+
+        CheckLabels(labelValues);
+        _samples.Add(new MetricSample(labelValues, value));
+    }
+
+    /// <summary>Adds one histogram series (only to a family of type <see cref="MetricType.Histogram"/>).</summary>
+    public void AddHistogram(HistogramValue histogram, params string[] labelValues)
+    {
+        ArgumentNullException.ThrowIfNull(histogram);
+        if (Type != MetricType.Histogram)
+        {
+            throw new InvalidOperationException($"Metric '{Name}' is a {Type}, not a histogram.");
+        }
+
+        CheckLabels(labelValues);
+        _samples.Add(new MetricSample(labelValues, histogram.Count, histogram));
+    }
+
+    private void CheckLabels(string[] labelValues)
+    {
         if (labelValues.Length != LabelNames.Count)
         {
             throw new ArgumentException(
                 $"Metric '{Name}' takes {LabelNames.Count} label value(s) ({string.Join(", ", LabelNames)}), got {labelValues.Length}.",
                 nameof(labelValues));
         }
-
-        _samples.Add(new MetricSample(labelValues, value));
     }
 
     /// <summary>Replaces the value of the series at <paramref name="index"/> (a newer reading of the same series).</summary>

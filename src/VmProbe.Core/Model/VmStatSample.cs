@@ -38,6 +38,9 @@ public sealed class VmStatSample
 
     public string? Help { get; init; }
 
+    /// <summary>The buckets of a histogram series (<see cref="Type"/> Histogram; <see cref="Value"/> is then its count), else null.</summary>
+    public HistogramValue? Histogram { get; init; }
+
     /// <summary>Every label of the series (name to value) in the family's order, or null when built by hand.</summary>
     public OrderedDictionary? Labels { get; init; }
 

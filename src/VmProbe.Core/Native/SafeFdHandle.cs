@@ -13,6 +13,9 @@ internal enum FdKind
 
     /// <summary>A per-thread procfs file kept open across cycles and re-read with pread.</summary>
     KeptProcfs,
+
+    /// <summary>A KVM binary statistics fd duplicated from QEMU with pidfd_getfd and kept across cycles.</summary>
+    KvmStats,
 }
 
 /// <summary>
@@ -21,7 +24,7 @@ internal enum FdKind
 /// </summary>
 internal sealed class SafeFdHandle : SafeHandle
 {
-    private static readonly long[] OpenCounts = new long[3];
+    private static readonly long[] OpenCounts = new long[4];
 
     private FdKind _kind;
 

@@ -12,7 +12,7 @@ namespace VmProbe.Prometheus;
 /// as <c>set</c> does. The flat columns (Scope, Domain, Uuid, Vcpu, Cpu, Event, Metric, Device) come from the family
 /// name's scope prefix and the domain/uuid/vcpu/cpu/event labels.
 /// </summary>
-internal static class MetricSetFlattener
+public static class MetricSetFlattener
 {
     private const string DomainLabel = "domain";
     private const string UuidLabel = "uuid";
@@ -179,6 +179,7 @@ internal static class MetricSetFlattener
                 Metric = metric,
                 Device = device,
                 Value = series.Value,
+                Histogram = series.Histogram,
                 Timestamp = timestamp,
                 Family = family.Name,
                 Type = family.Type,

@@ -27,6 +27,8 @@ public sealed class PromTextWriter
     // Largest magnitude below which every integer is exact in a double: such values print as plain integers.
     private const double MaxExactInteger = 9007199254740992d; // 2^53
 
+    private const string HistogramBoundLabel = "le";
+
     private readonly IProbeLog _log;
     private readonly Dictionary<string, byte[]> _familyNames = new(StringComparer.Ordinal);
     private readonly Dictionary<string, byte[]> _labelNames = new(StringComparer.Ordinal);
@@ -112,6 +114,12 @@ public sealed class PromTextWriter
             }
 
             var labelNames = LabelNamesUtf8(family, out var labelProblem);
+            if (labelNames is not null && family.Type == MetricType.Histogram && family.LabelNames.Contains(HistogramBoundLabel))
+            {
+                labelNames = null;
+                labelProblem = $"histogram '{family.Name}' has a label 'le', which Prometheus reserves for its buckets";
+            }
+
             if (labelNames is null)
             {
                 clashing++;
@@ -133,7 +141,14 @@ public sealed class PromTextWriter
                 }
 
                 series++;
-                WriteSample(output, name, labelNames, sample);
+                if (family.Type == MetricType.Histogram)
+                {
+                    WriteHistogram(output, name, labelNames, sample);
+                }
+                else
+                {
+                    WriteSample(output, name, labelNames, sample);
+                }
             }
         }
 
@@ -247,14 +262,49 @@ public sealed class PromTextWriter
         {
             MetricType.Counter => " counter\n"u8,
             MetricType.Untyped => " untyped\n"u8,
+            MetricType.Histogram => " histogram\n"u8,
             _ => " gauge\n"u8,
         });
     }
 
-    private static void WriteSample(IBufferWriter<byte> output, byte[] name, byte[][] labelNames, in MetricSample sample)
+    /// <summary>
+    /// One histogram series: <c>name_bucket{labels,le="b"}</c> per finite bound and <c>le="+Inf"</c> (the count), then
+    /// <c>name_sum</c> when the sum is known and <c>name_count</c>.
+    /// </summary>
+    private static void WriteHistogram(IBufferWriter<byte> output, byte[] name, byte[][] labelNames, in MetricSample sample)
+    {
+        var histogram = sample.Histogram;
+        Span<byte> bound = stackalloc byte[32];
+        if (histogram is not null)
+        {
+            for (var i = 0; i < histogram.UpperBounds.Count; i++)
+            {
+                var length = FormatValue(histogram.UpperBounds[i], bound);
+                WriteLine(output, name, "_bucket"u8, labelNames, sample.LabelValues, bound[..length], histogram.CumulativeCounts[i]);
+            }
+        }
+
+        var count = histogram?.Count ?? sample.Value;
+        WriteLine(output, name, "_bucket"u8, labelNames, sample.LabelValues, "+Inf"u8, count);
+        if (histogram?.Sum is { } sum)
+        {
+            WriteLine(output, name, "_sum"u8, labelNames, sample.LabelValues, default, sum);
+        }
+
+        WriteLine(output, name, "_count"u8, labelNames, sample.LabelValues, default, count);
+    }
+
+    private static void WriteSample(IBufferWriter<byte> output, byte[] name, byte[][] labelNames, in MetricSample sample) =>
+        WriteLine(output, name, default, labelNames, sample.LabelValues, default, sample.Value);
+
+    /// <summary>One line: name, suffix, labels (and <c>le</c> when <paramref name="le"/> is not empty), value.</summary>
+    private static void WriteLine(
+        IBufferWriter<byte> output, byte[] name, ReadOnlySpan<byte> suffix, byte[][] labelNames, string[] labelValues,
+        ReadOnlySpan<byte> le, double value)
     {
         WriteBytes(output, name);
-        if (labelNames.Length > 0)
+        WriteBytes(output, suffix);
+        if (labelNames.Length > 0 || !le.IsEmpty)
         {
             WriteBytes(output, "{"u8);
             for (var i = 0; i < labelNames.Length; i++)
@@ -266,7 +316,14 @@ public sealed class PromTextWriter
 
                 WriteBytes(output, labelNames[i]);
                 WriteBytes(output, "=\""u8);
-                WriteEscaped(output, sample.LabelValues[i] ?? string.Empty, escapeQuote: true);
+                WriteEscaped(output, labelValues[i] ?? string.Empty, escapeQuote: true);
+                WriteBytes(output, "\""u8);
+            }
+
+            if (!le.IsEmpty)
+            {
+                WriteBytes(output, labelNames.Length > 0 ? ",le=\""u8 : "le=\""u8);
+                WriteBytes(output, le);
                 WriteBytes(output, "\""u8);
             }
 
@@ -274,7 +331,7 @@ public sealed class PromTextWriter
         }
 
         WriteBytes(output, " "u8);
-        WriteValue(output, sample.Value);
+        WriteValue(output, value);
         WriteBytes(output, "\n"u8);
     }
 

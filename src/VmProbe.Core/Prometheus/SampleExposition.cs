@@ -165,7 +165,14 @@ public sealed class SampleExposition
             i++;
         }
 
-        Put(Metrics.Family(sample.Family!, sample.Type, sample.Help ?? string.Empty, names), sample.Value, values);
+        var family = Metrics.Family(sample.Family!, sample.Type, sample.Help ?? string.Empty, names);
+        if (sample.Type == MetricType.Histogram)
+        {
+            family.AddHistogram(sample.Histogram ?? new HistogramValue(Array.Empty<double>(), Array.Empty<double>(), sample.Value), values);
+            return;
+        }
+
+        Put(family, sample.Value, values);
     }
 
     /// <summary>

@@ -185,6 +185,8 @@ public sealed class ConfigLoaderTests : IDisposable
     [InlineData("attribution: 1\n", "attribution", "must be thread or cgroup")]
     [InlineData("discovery: dbus\n", "discovery", "must be auto, libvirt or process")]
     [InlineData("percpu: maybe\n", "percpu", "must be true or false, got 'maybe'")]
+    [InlineData("kvmstats: all\n", "kvmstats", "must be vm, vcpu or off")]
+    [InlineData("kvmstatsallow: [exits, 'bad name']\n", "kvmstatsallow", "'bad name' is not a KVM statistic name")]
     [InlineData("delay: [1, 2]\n", "delay", "expected a single value, got a list")]
     [InlineData("perfsoftware: {a: 1}\n", "perfsoftware", "got a mapping")]
     [InlineData("perftracepoint: sched:sched switch\n", "perftracepoint", "invalid tracepoint")]
@@ -193,6 +195,19 @@ public sealed class ConfigLoaderTests : IDisposable
         var error = Assert.Single(LoadFails(text).Errors);
         Assert.Equal((1, key), (error.Line, error.Key));
         Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public void KvmStatsKeys()
+    {
+        var defaults = ConfigLoader.Parse("prefix: p\n", "d.yaml").Config;
+        var set = ConfigLoader.Parse("kvmstats: vcpu\nkvmstatsallow:\n  - exits\n  - halt_*\n  - exits\n", "k.yaml").Config;
+
+        Assert.Equal(KvmStatsMode.Vm, defaults.KvmStats);
+        Assert.Empty(defaults.KvmStatsAllow);
+        Assert.Equal(KvmStatsMode.Vcpu, set.KvmStats);
+        Assert.Equal(new[] { "exits", "halt_*" }, set.KvmStatsAllow);
+        Assert.Equal(KvmStatsMode.Off, ConfigLoader.Parse("kvmstats: off\n", "o.yaml").Config.KvmStats);
     }
 
     [Fact]

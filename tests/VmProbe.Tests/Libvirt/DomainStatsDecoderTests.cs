@@ -21,6 +21,8 @@ public unsafe class DomainStatsDecoderTests : IDisposable
             ("cpu.time", VirTypedParameterType.ULLong, 12_500_000_000L),
             ("cpu.user", VirTypedParameterType.ULLong, 10_000_000_000L),
             ("cpu.system", VirTypedParameterType.ULLong, 2_000_000_000L),
+            ("cpu.haltpoll.success.time", VirTypedParameterType.ULLong, 1_500_000_000L),
+            ("cpu.haltpoll.fail.time", VirTypedParameterType.ULLong, 250L),
             ("balloon.current", VirTypedParameterType.ULLong, 131072L),
             ("balloon.maximum", VirTypedParameterType.ULLong, 262144L),
             ("balloon.rss", VirTypedParameterType.ULLong, 90000L),
@@ -57,6 +59,8 @@ public unsafe class DomainStatsDecoderTests : IDisposable
         Assert.Equal(12_500_000_000UL, stats.CpuTimeNs);
         Assert.Equal(10_000_000_000UL, stats.CpuUserNs);
         Assert.Equal(2_000_000_000UL, stats.CpuSystemNs);
+        Assert.Equal(1_500_000_000UL, stats.HaltPollSuccessNs);
+        Assert.Equal(250UL, stats.HaltPollFailNs);
         Assert.Equal(131072UL, stats.Balloon.CurrentKiB);
         Assert.Equal(262144UL, stats.Balloon.MaximumKiB);
         Assert.Equal(90000UL, stats.Balloon.RssKiB);

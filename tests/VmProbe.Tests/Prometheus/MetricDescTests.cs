@@ -44,7 +44,7 @@ public class MetricDescTests
         {
             var where = $"{declarer.Name}.{field} ({desc.Name})";
             Assert.True(MetricName.IsMatch(desc.Name), $"{where}: not a Prometheus metric name");
-            Assert.True(desc.Type is MetricType.Counter or MetricType.Gauge, $"{where}: declared families are counters or gauges");
+            Assert.True(desc.Type is MetricType.Counter or MetricType.Gauge or MetricType.Histogram, $"{where}: declared families are counters, gauges or histograms");
             Assert.True(desc.Name.EndsWith("_total", StringComparison.Ordinal) == (desc.Type == MetricType.Counter),
                 $"{where}: _total if and only if a counter");
             Assert.False(string.IsNullOrWhiteSpace(desc.Help), $"{where}: no help");

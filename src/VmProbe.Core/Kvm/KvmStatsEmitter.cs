@@ -1,0 +1,239 @@
+using System.Globalization;
+using System.Text;
+
+namespace VmProbe.Kvm;
+
+/// <summary>One statistic's raw values (one for a scalar, one per bucket for a histogram) and what they mean.</summary>
+internal readonly record struct KvmStatReading(KvmStatDescriptor Descriptor, ulong[] Values);
+
+/// <summary>What one stats fd (or debugfs directory, or libvirt group) gave: the vCPU index, or null for VM-wide statistics.</summary>
+internal sealed record KvmStatsSnapshot(int? Vcpu, IReadOnlyList<KvmStatReading> Readings);
+
+/// <summary>
+/// Turns KVM statistics into families: cumulative statistics into counters (<c>_total</c>), instant and peak ones into
+/// gauges, linear and logarithmic histograms into Prometheus histograms. Values are scaled to base units (base^exponent;
+/// seconds, bytes) and a name's own unit suffix (<c>_ns</c>) is replaced by the base unit (<c>_seconds</c>).
+/// Per domain, vCPU statistics are summed (peaks: the maximum; histograms: bucket by bucket); per vCPU, each vCPU is a series.
+/// </summary>
+/// <remarks>
+/// Histogram buckets carry exact inclusive bounds: KVM counts integers, so the linear bucket [i*b, (i+1)*b) holds values
+/// &lt;= (i+1)*b-1 and the log bucket [2^(n-1), 2^n) values &lt;= 2^n-1 (the first log bucket: 0); the last bucket is +Inf.
+/// KVM keeps no sum of the observations, so no <c>_sum</c> is written.
+/// </remarks>
+internal static class KvmStatsEmitter
+{
+    private static readonly string[] DomainLabels = { "domain", "uuid" };
+    private static readonly string[] VcpuLabels = { "domain", "uuid", "vcpu" };
+    private static readonly string[] SecondsSuffixes = { "_nanoseconds", "_ns", "_us", "_ms", "_seconds", "_sec", "_s" };
+    private static readonly string[] BytesSuffixes = { "_bytes", "_b" };
+
+    /// <summary>Adds one domain's snapshots; returns the number of statistics left out because their family clashed.</summary>
+    public static int AddDomain(
+        MetricSet metrics, bool perVcpu, string domain, string uuid, IReadOnlyList<KvmStatsSnapshot> snapshots, Func<string, bool>? allow)
+    {
+        var clashes = 0;
+        if (perVcpu)
+        {
+            foreach (var snapshot in snapshots)
+            {
+                var vcpu = snapshot.Vcpu?.ToString(CultureInfo.InvariantCulture);
+                foreach (var reading in snapshot.Readings)
+                {
+                    if (allow is not null && !allow(reading.Descriptor.Name))
+                    {
+                        continue;
+                    }
+
+                    clashes += vcpu is null
+                        ? Add(metrics, KvmFamilies.DomainPrefix, DomainLabels, reading.Descriptor, reading.Values, domain, uuid)
+                        : Add(metrics, KvmFamilies.VcpuPrefix, VcpuLabels, reading.Descriptor, reading.Values, domain, uuid, vcpu);
+                }
+            }
+
+            return clashes;
+        }
+
+        foreach (var (descriptor, values) in Aggregate(snapshots, allow))
+        {
+            clashes += Add(metrics, KvmFamilies.DomainPrefix, DomainLabels, descriptor, values, domain, uuid);
+        }
+
+        return clashes;
+    }
+
+    /// <summary>Adds host-wide statistics (debugfs' top-level files) as <c>host_kvm_*</c>.</summary>
+    public static int AddHost(MetricSet metrics, IReadOnlyList<KvmStatReading> readings, Func<string, bool>? allow)
+    {
+        var clashes = 0;
+        foreach (var reading in readings)
+        {
+            if (allow is null || allow(reading.Descriptor.Name))
+            {
+                clashes += Add(metrics, KvmFamilies.HostPrefix, Array.Empty<string>(), reading.Descriptor, reading.Values);
+            }
+        }
+
+        return clashes;
+    }
+
+    /// <summary>
+    /// Every statistic of the domain once: VM-wide and per-vCPU values of one name combined (sum; peaks: max; histograms:
+    /// bucket by bucket when their shapes agree, else the first shape wins and the others are left out).
+    /// </summary>
+    internal static List<(KvmStatDescriptor Descriptor, ulong[] Values)> Aggregate(IReadOnlyList<KvmStatsSnapshot> snapshots, Func<string, bool>? allow)
+    {
+        var byName = new Dictionary<string, int>(StringComparer.Ordinal);
+        var result = new List<(KvmStatDescriptor Descriptor, ulong[] Values)>();
+        foreach (var snapshot in snapshots)
+        {
+            foreach (var (descriptor, values) in snapshot.Readings)
+            {
+                if (allow is not null && !allow(descriptor.Name))
+                {
+                    continue;
+                }
+
+                if (!byName.TryGetValue(descriptor.Name, out var index))
+                {
+                    byName.Add(descriptor.Name, result.Count);
+                    result.Add((descriptor, (ulong[])values.Clone()));
+                    continue;
+                }
+
+                var (first, total) = result[index];
+                if (first.Type != descriptor.Type || first.Size != descriptor.Size || first.BucketSize != descriptor.BucketSize
+                    || first.Unit != descriptor.Unit || first.Exponent != descriptor.Exponent || first.Base != descriptor.Base)
+                {
+                    continue;
+                }
+
+                for (var i = 0; i < total.Length; i++)
+                {
+                    total[i] = descriptor.Type == KvmStatType.Peak ? Math.Max(total[i], values[i]) : unchecked(total[i] + values[i]);
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>The family name of a statistic without scope prefix: <c>halt_poll_success_ns</c> (cumulative, seconds) is <c>halt_poll_success_seconds_total</c>.</summary>
+    internal static string MetricName(KvmStatDescriptor descriptor)
+    {
+        var stem = Sanitize(descriptor.Name);
+        var unit = descriptor.Unit switch
+        {
+            KvmStatUnit.Seconds => "seconds",
+            KvmStatUnit.Bytes => "bytes",
+            KvmStatUnit.Cycles => "cycles",
+            _ => null,
+        };
+        var suffixes = descriptor.Unit switch
+        {
+            KvmStatUnit.Seconds => SecondsSuffixes,
+            KvmStatUnit.Bytes => BytesSuffixes,
+            _ => Array.Empty<string>(),
+        };
+        foreach (var suffix in suffixes)
+        {
+            if (stem.Length > suffix.Length && stem.EndsWith(suffix, StringComparison.Ordinal))
+            {
+                stem = stem[..^suffix.Length];
+                break;
+            }
+        }
+
+        if (unit is not null && !stem.EndsWith("_" + unit, StringComparison.Ordinal))
+        {
+            stem += "_" + unit;
+        }
+
+        if (descriptor.Type == KvmStatType.Cumulative)
+        {
+            if (stem.EndsWith("_total", StringComparison.Ordinal))
+            {
+                stem = stem[..^"_total".Length];
+            }
+
+            stem += "_total";
+        }
+        else if (stem.EndsWith("_total", StringComparison.Ordinal))
+        {
+            stem = stem[..^"_total".Length] + "_value"; // a gauge named *_total would be linted as a counter
+        }
+
+        return stem;
+    }
+
+    /// <summary>The histogram of a linear or log statistic: exact inclusive bounds in base units, the last bucket +Inf.</summary>
+    internal static HistogramValue Histogram(KvmStatDescriptor descriptor, ulong[] buckets)
+    {
+        var bounds = new double[buckets.Length - 1];
+        for (var i = 0; i < bounds.Length; i++)
+        {
+            double raw = descriptor.Type == KvmStatType.LinearHistogram
+                ? ((i + 1) * (double)descriptor.BucketSize) - 1
+                : i == 0 ? 0 : Math.Pow(2, i) - 1;
+            bounds[i] = descriptor.ToUnit(raw);
+        }
+
+        var counts = new double[buckets.Length];
+        for (var i = 0; i < buckets.Length; i++)
+        {
+            counts[i] = buckets[i];
+        }
+
+        return HistogramValue.FromBucketCounts(bounds, counts);
+    }
+
+    private static int Add(
+        MetricSet metrics, string prefix, string[] labelNames, KvmStatDescriptor descriptor, ulong[] values, params string[] labelValues)
+    {
+        var type = descriptor.Type switch
+        {
+            KvmStatType.Cumulative => MetricType.Counter,
+            KvmStatType.LinearHistogram or KvmStatType.LogHistogram => MetricType.Histogram,
+            _ => MetricType.Gauge,
+        };
+        var scope = labelNames.Length == 0 ? "for the host" : labelNames.Length == 3 ? "per vCPU" : "per domain (vCPUs summed, peaks as maximum)";
+        var kind = descriptor.Type switch
+        {
+            KvmStatType.Cumulative => "cumulative",
+            KvmStatType.Instant => "instant",
+            KvmStatType.Peak => "peak",
+            KvmStatType.LinearHistogram => "linear histogram",
+            _ => "log2 histogram",
+        };
+        MetricFamily family;
+        try
+        {
+            family = metrics.Family(prefix + MetricName(descriptor), type, $"KVM statistic {descriptor.Name} ({kind}) {scope}.", labelNames);
+        }
+        catch (InvalidOperationException)
+        {
+            return 1; // another source or kernel gave the same name another type: the first one wins
+        }
+
+        if (type == MetricType.Histogram)
+        {
+            family.AddHistogram(Histogram(descriptor, values), labelValues);
+        }
+        else
+        {
+            family.Add(descriptor.ToUnit(values[0]), labelValues);
+        }
+
+        return 0;
+    }
+
+    private static string Sanitize(string name)
+    {
+        var builder = new StringBuilder(name.Length);
+        foreach (var c in name)
+        {
+            builder.Append(char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '_');
+        }
+
+        return builder.ToString();
+    }
+}

@@ -1,0 +1,211 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using VmProbe.Native;
+
+namespace VmProbe.Kvm;
+
+/// <summary>A stats fd of a QEMU process as /proc/PID/fd shows it: its number and link text.</summary>
+internal readonly record struct KvmStatsFdLink(int Fd, string Link);
+
+/// <summary>
+/// One KVM binary statistics fd duplicated from QEMU: the header, id and descriptors are parsed once, each read is one
+/// pread of the data block at its offset. pread, never read: the duplicate shares QEMU's open file and file position
+/// (the kernel opens stats files with FMODE_PREAD and a stats read checks no owner, virt/kvm/kvm_main.c and binary_stats.c).
+/// Holding it keeps the VM's struct kvm referenced, so it is closed as soon as the domain is gone.
+/// </summary>
+internal sealed unsafe class KvmStatsFd : IDisposable
+{
+    private const int FirstReadBytes = 16 * 1024;
+    private const int MaxFileBytes = 4 * 1024 * 1024;
+
+    private readonly SafeFdHandle _handle;
+    private readonly byte[] _data;
+
+    private KvmStatsFd(SafeFdHandle handle, KvmStatsLayout layout, string target)
+    {
+        _handle = handle;
+        Layout = layout;
+        Target = target;
+        _data = new byte[layout.DataLength];
+    }
+
+    public KvmStatsLayout Layout { get; }
+
+    public string Target { get; }
+
+    /// <summary>The kernel's anon inode names of stats fds (<c>anon_inode:kvm-vcpu-stats:N</c>, <c>anon_inode:kvm-vm-stats</c>).</summary>
+    public static bool IsKernelStatsLink(string link) =>
+        link.StartsWith("anon_inode:kvm-vcpu-stats", StringComparison.Ordinal) || link == "anon_inode:kvm-vm-stats";
+
+    /// <summary>The fds of <paramref name="pid"/> under <paramref name="procRoot"/>/PID/fd whose link <paramref name="isStats"/> accepts.</summary>
+    public static List<KvmStatsFdLink> Find(string procRoot, int pid, Func<string, bool> isStats)
+    {
+        var found = new List<KvmStatsFdLink>();
+        var directory = Path.Combine(procRoot, pid.ToString(CultureInfo.InvariantCulture), "fd");
+        IEnumerable<string> entries;
+        try
+        {
+            entries = Directory.EnumerateFileSystemEntries(directory).ToList();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return found;
+        }
+
+        foreach (var entry in entries)
+        {
+            if (!int.TryParse(Path.GetFileName(entry), NumberStyles.None, CultureInfo.InvariantCulture, out var fd))
+            {
+                continue;
+            }
+
+            string? link;
+            try
+            {
+                link = new FileInfo(entry).LinkTarget;
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                continue; // closed meanwhile
+            }
+
+            if (link is not null && isStats(link))
+            {
+                found.Add(new KvmStatsFdLink(fd, link));
+            }
+        }
+
+        found.Sort((a, b) => a.Fd.CompareTo(b.Fd));
+        return found;
+    }
+
+    /// <summary>Opens a pidfd for <paramref name="pid"/>; caller disposes.</summary>
+    /// <exception cref="KvmStatsException">pidfd_open failed (<c>kvm_pidfd,ERRNO</c>).</exception>
+    public static SafeFdHandle OpenPid(int pid)
+    {
+        var pidFd = Interop.Libc.PidFdOpen(pid);
+        if (pidFd.IsInvalid)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            throw PidFdError($"pid {pid}", "pidfd_open", errno);
+        }
+
+        return pidFd;
+    }
+
+    /// <summary>Duplicates fd <paramref name="link"/> of the process behind <paramref name="pidFd"/> and parses its layout.</summary>
+    /// <exception cref="KvmStatsException">pidfd_getfd, the read or the layout failed.</exception>
+    public static KvmStatsFd Duplicate(SafeFdHandle pidFd, int pid, KvmStatsFdLink link)
+    {
+        var target = $"pid {pid} fd {link.Fd} ({link.Link})";
+        var handle = Interop.Libc.PidFdGetFd(pidFd, link.Fd, FdKind.KvmStats);
+        if (handle.IsInvalid)
+        {
+            throw PidFdError(target, "pidfd_getfd", Marshal.GetLastPInvokeError());
+        }
+
+        try
+        {
+            var content = ReadWhole(handle, target);
+            return new KvmStatsFd(handle, KvmStatsLayout.Parse(content, target), target);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Wraps an fd this process opened itself (tests, benchmarks).</summary>
+    internal static KvmStatsFd FromHandle(SafeFdHandle handle, string target) =>
+        new(handle, KvmStatsLayout.Parse(ReadWhole(handle, target), target), target);
+
+    /// <summary>Reads the data block (one pread) and returns every statistic's values.</summary>
+    public KvmStatsSnapshot Read()
+    {
+        PReadExactly(_handle, _data, Layout.DataOffset, Target);
+        var readings = new KvmStatReading[Layout.Descriptors.Count];
+        for (var i = 0; i < readings.Length; i++)
+        {
+            var descriptor = Layout.Descriptors[i];
+            var values = new ulong[descriptor.Size];
+            KvmStatsLayout.ReadValues(_data, descriptor, values);
+            readings[i] = new KvmStatReading(descriptor, values);
+        }
+
+        return new KvmStatsSnapshot(Layout.VcpuIndex, readings);
+    }
+
+    public void Dispose() => _handle.Dispose();
+
+    private static byte[] ReadWhole(SafeFdHandle handle, string target)
+    {
+        var buffer = new byte[FirstReadBytes];
+        while (true)
+        {
+            var n = PRead(handle, buffer, 0, target);
+            if (n < buffer.Length)
+            {
+                return buffer[..n];
+            }
+
+            if (buffer.Length >= MaxFileBytes)
+            {
+                throw KvmStatsException.Format(target, "size", $"more than {MaxFileBytes} bytes");
+            }
+
+            buffer = new byte[buffer.Length * 4];
+        }
+    }
+
+    private static void PReadExactly(SafeFdHandle handle, byte[] buffer, long offset, string target)
+    {
+        var n = PRead(handle, buffer, offset, target);
+        if (n != buffer.Length)
+        {
+            throw KvmStatsException.Format(target, "truncated", $"the data block gave {n} of {buffer.Length} bytes");
+        }
+    }
+
+    private static int PRead(SafeFdHandle handle, byte[] buffer, long offset, string target)
+    {
+        var total = 0;
+        fixed (byte* start = buffer)
+        {
+            while (total < buffer.Length)
+            {
+                var n = Interop.Libc.PRead(handle, start + total, (nuint)(buffer.Length - total), offset + total);
+                if (n < 0)
+                {
+                    var errno = Marshal.GetLastPInvokeError();
+                    if (errno == Errno.EINTR)
+                    {
+                        continue;
+                    }
+
+                    throw new KvmStatsException($"Cannot read the KVM statistics of {target}: {Errno.Describe(errno)}.", target,
+                        "kvm_stats_read," + Errno.Name(errno), ProbeErrorKind.ResourceUnavailable, errno);
+                }
+
+                if (n == 0)
+                {
+                    break;
+                }
+
+                total += (int)n;
+            }
+        }
+
+        return total;
+    }
+
+    private static KvmStatsException PidFdError(string target, string call, int errno) =>
+        new($"{call} on {target} failed: {Errno.Describe(errno)}.", target, "kvm_pidfd," + Errno.Name(errno),
+            errno is Errno.EPERM or Errno.EACCES ? ProbeErrorKind.PermissionDenied
+            : errno == Errno.ESRCH ? ProbeErrorKind.NotFound : ProbeErrorKind.NotSupported, errno)
+        {
+            RecommendedAction = errno is Errno.EPERM or Errno.EACCES
+                ? "Duplicating QEMU's stats fds needs root (PTRACE_MODE_ATTACH over QEMU); run the probe as root or use the libvirt/debugfs sources."
+                : "pidfd_open/pidfd_getfd need Linux 5.6+ and glibc 2.36+; the domain is served by another source.",
+        };
+}
