@@ -32,6 +32,18 @@ Describe 'Tab completion of -Event' {
         @(Get-Completion $Line | ForEach-Object CompletionText) | Should -Contain 'task_clock'
     }
 
+    It 'completes a tracepoint of the mounted tracefs after subsystem:' -Skip:(-not $isRoot) {
+        if (-not (Test-Path -LiteralPath /sys/kernel/tracing/events)) {
+            # The engine mounts tracefs itself when it resolves a tracepoint as root; completion only reads a mounted one.
+            mount -t tracefs nodev /sys/kernel/tracing
+        }
+
+        $names = @(Get-Completion 'Read-VmPerfCounter -IncludeHost -Event sched:sched_sw' | ForEach-Object CompletionText)
+        $names | Should -Contain 'sched:sched_switch'
+        $names | Should -Not -Contain 'sched:sched_wakeup'
+        @(Get-Completion 'Start-VmPerfSession -IncludeHost -Event no_such_subsystem:x').Count | Should -Be 0
+    }
+
     It 'offers only names that start with the typed word' {
         $names = @(Get-Completion 'Read-VmPerfCounter -IncludeHost -Event context' | ForEach-Object CompletionText)
         $names | Should -Contain 'context_switches'

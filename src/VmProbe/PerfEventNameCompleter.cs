@@ -5,7 +5,10 @@ using System.Management.Automation.Language;
 
 namespace VmProbe.Commands;
 
-/// <summary>Tab completion of -Event over the perf event catalog (names and aliases, supported events first).</summary>
+/// <summary>
+/// Tab completion of -Event over the perf event catalog (names and aliases, supported events first) and, for a word
+/// with a colon, the tracepoints of the mounted tracefs (<c>sched:sched_sw</c> completes to <c>sched:sched_switch</c>).
+/// </summary>
 public sealed class PerfEventNameCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(
@@ -24,6 +27,16 @@ public sealed class PerfEventNameCompleter : IArgumentCompleter
 
         var word = (wordToComplete ?? string.Empty).Trim('\'', '"');
         var results = new List<CompletionResult>();
+        if (word.Contains(':', StringComparison.Ordinal))
+        {
+            foreach (var tracepoint in PerfEventSupport.ListTracepoints(word))
+            {
+                results.Add(new CompletionResult(tracepoint, tracepoint, CompletionResultType.ParameterValue, $"tracepoint {tracepoint}"));
+            }
+
+            return results;
+        }
+
         foreach (var info in events.OrderByDescending(e => e.Supported).ThenBy(e => e.Name, StringComparer.Ordinal))
         {
             var matches = info.Name.StartsWith(word, StringComparison.OrdinalIgnoreCase)

@@ -35,6 +35,9 @@ public static class PerfEventSupport
     /// Opens <paramref name="spec"/> once (tracepoints named subsystem:name are resolved first) and reports whether it
     /// counts here. Never throws for an unsupported event; the status says why.
     /// </summary>
+    /// <summary>Tracepoints of the mounted tracefs named <c>subsystem:name</c> starting with <paramref name="prefix"/> (for -Event completion).</summary>
+    public static IReadOnlyList<string> ListTracepoints(string prefix, int max = 200) => TracepointResolver.List(prefix, max);
+
     public static PerfEventStatus Probe(PerfEventSpec spec) => Cache.GetOrAdd(spec.CanonicalName, static (_, s) => ProbeUncached(s), spec);
 
     /// <summary>A tracepoint spec given by name with its tracefs id filled in; other specs as they are. Throws <see cref="TracepointException"/>.</summary>

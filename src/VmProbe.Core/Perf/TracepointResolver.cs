@@ -78,6 +78,33 @@ internal static class TracepointResolver
         return null;
     }
 
+    /// <summary>
+    /// Tracepoints whose <c>subsystem:name</c> starts with <paramref name="prefix"/> (case-insensitive), at most
+    /// <paramref name="max"/>, from the mounted tracefs only; none when tracefs is not mounted. For tab completion.
+    /// </summary>
+    public static IReadOnlyList<string> List(string prefix, int max, string? tracefsRoot = null)
+    {
+        var root = tracefsRoot ?? FindTracefs();
+        var colon = prefix.IndexOf(':', StringComparison.Ordinal);
+        if (root is null || colon <= 0)
+        {
+            return Array.Empty<string>();
+        }
+
+        var subsystem = Path.Combine(root, "events", prefix[..colon]);
+        if (prefix.IndexOfAny(new[] { '/', '\0' }) >= 0 || !Directory.Exists(subsystem))
+        {
+            return Array.Empty<string>();
+        }
+
+        return Directory.EnumerateDirectories(subsystem)
+            .Select(dir => prefix[..colon] + ":" + Path.GetFileName(dir))
+            .Where(name => name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+            .Order(StringComparer.Ordinal)
+            .Take(max)
+            .ToList();
+    }
+
     /// <summary>The tracefs directory, mounting tracefs at /sys/kernel/tracing when none is mounted and we may.</summary>
     /// <exception cref="TracepointException">NotSupported when tracefs is not mounted and cannot be mounted.</exception>
     public static string EnsureTracefs() => GetTracefs(null);
