@@ -167,8 +167,10 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
         _byUuid.Clear();
         _ranked.Clear();
         _ranked.AddRange(_candidates);
-        if (_ranked.Count > 1)
+        if (HasRivals())
         {
+            // Ranked only when two processes claim one name or uuid (rare); libvirt's pid files are read once for it.
+            var libvirtPids = _trust?.LibvirtPids() ?? new HashSet<int>();
             _ranked.Sort((a, b) =>
             {
                 var byTrust = (a.Distrust is null ? 0 : 1).CompareTo(b.Distrust is null ? 0 : 1);
@@ -177,7 +179,7 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
                     return byTrust;
                 }
 
-                var byLibvirt = (IsLibvirtPid(b) ? 1 : 0).CompareTo(IsLibvirtPid(a) ? 1 : 0);
+                var byLibvirt = libvirtPids.Contains(b.Pid).CompareTo(libvirtPids.Contains(a.Pid));
                 return byLibvirt != 0 ? byLibvirt : a.StartTicks != b.StartTicks ? a.StartTicks.CompareTo(b.StartTicks) : a.Pid.CompareTo(b.Pid);
             });
         }
@@ -235,7 +237,23 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
         _ranked.Clear();
     }
 
-    private bool IsLibvirtPid(KnownProcess process) => _trust?.IsLibvirtPid(process.Pid) ?? false;
+    private bool HasRivals()
+    {
+        foreach (var process in _ranked)
+        {
+            var domain = process.Domain!;
+            if (!_byName.TryAdd(domain.Name, process) || (domain.Uuid != Guid.Empty && !_byUuid.TryAdd(domain.Uuid, process)))
+            {
+                _byName.Clear();
+                _byUuid.Clear();
+                return true;
+            }
+        }
+
+        _byName.Clear();
+        _byUuid.Clear();
+        return false;
+    }
 
     private static void Write(IProbeLog log, LogLevel level, string message)
     {

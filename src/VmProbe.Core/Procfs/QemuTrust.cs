@@ -77,16 +77,17 @@ internal sealed class QemuTrust
         return null;
     }
 
-    /// <summary>Whether some pid file in libvirt's run directory names <paramref name="pid"/> (a QEMU libvirt started).</summary>
-    public bool IsLibvirtPid(int pid)
+    /// <summary>The pids that libvirt's pid files name (the QEMU processes libvirt started), read once per call.</summary>
+    public HashSet<int> LibvirtPids()
     {
+        var pids = new HashSet<int>();
         try
         {
             foreach (var file in Directory.EnumerateFiles(_pidDirectory, "*.pid"))
             {
-                if (ReadPid(file) == pid)
+                if (ReadPid(file) is { } pid)
                 {
-                    return true;
+                    pids.Add(pid);
                 }
             }
         }
@@ -94,7 +95,7 @@ internal sealed class QemuTrust
         {
         }
 
-        return false;
+        return pids;
     }
 
     private int? LibvirtPid(string name)
