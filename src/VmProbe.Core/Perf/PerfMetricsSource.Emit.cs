@@ -2,7 +2,6 @@ using System.Globalization;
 using VmProbe.Config;
 using VmProbe.Native;
 using VmProbe.Procfs;
-using VmProbe.Prometheus;
 
 namespace VmProbe.Perf;
 
