@@ -7,29 +7,9 @@ namespace VmProbe.Perf;
 /// </summary>
 internal static class PerfFamilies
 {
-    public static readonly MetricDesc HostEvents = PerfSampleFamilies.HostEvents;
-
-    public static readonly MetricDesc HostScalingRatio = PerfSampleFamilies.HostScalingRatio;
-
-    /// <summary><see cref="HostEvents"/> per CPU (per-CPU host series).</summary>
-    public static readonly MetricDesc HostCpuEvents = PerfSampleFamilies.HostCpuEvents;
-
-    /// <summary><see cref="HostScalingRatio"/> per CPU (per-CPU host series).</summary>
-    public static readonly MetricDesc HostCpuScalingRatio = PerfSampleFamilies.HostCpuScalingRatio;
-
-    public static readonly MetricDesc DomainEvents = PerfSampleFamilies.DomainEvents;
-
-    public static readonly MetricDesc DomainScalingRatio = PerfSampleFamilies.DomainScalingRatio;
-
-    /// <summary>Per vCPU thread, thread attribution only; there is no per-vCPU ratio.</summary>
-    public static readonly MetricDesc VcpuEvents = PerfSampleFamilies.VcpuEvents;
-
     public static readonly MetricDesc EventSupported = new("probe_event_supported", MetricType.Gauge, "",
         "1 when the configured perf event counts on this host, 0 when the kernel refused it (reason logged once).", PerfSampleFamilies.Event);
 
     public static readonly MetricDesc OpenFds = new("probe_perf_open_fds", MetricType.Gauge, "",
         "Perf event file descriptors open in the probe process.");
-
-    /// <summary>The families a <see cref="VmPerfSample"/> stands for (<see cref="PerfSampleFamilies.SampleFamilies"/>).</summary>
-    internal static (MetricDesc Counts, MetricDesc? Ratios, VmSampleScope Scope)[] SampleFamilies => PerfSampleFamilies.SampleFamilies;
 }
