@@ -1,5 +1,4 @@
 using System.Globalization;
-using VmProbe.Config;
 using VmProbe.Native;
 using VmProbe.Procfs;
 
@@ -59,7 +58,7 @@ internal sealed partial class PerfMetricsSource
 
         var counts = metrics.Family(PerfSampleFamilies.DomainEvents);
         var ratios = metrics.Family(PerfSampleFamilies.DomainScalingRatio);
-        MetricFamily? vcpuCounts = config.Attribution == PerfAttribution.Thread
+        MetricFamily? vcpuCounts = !config.CountsCgroups
             ? metrics.Family(PerfSampleFamilies.VcpuEvents)
             : null;
 

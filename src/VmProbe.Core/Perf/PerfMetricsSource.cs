@@ -1,5 +1,4 @@
 using System.Globalization;
-using VmProbe.Config;
 using VmProbe.Native;
 using VmProbe.Procfs;
 

@@ -13,4 +13,7 @@ public sealed record PerfSourceOptions
     public PerfAttribution Attribution { get; init; } = PerfAttribution.Thread;
 
     public bool PerCpu { get; init; }
+
+    /// <summary>Whether domains are counted on their cgroup (one group per CPU) rather than per QEMU thread.</summary>
+    internal bool CountsCgroups => Attribution == PerfAttribution.Cgroup;
 }
