@@ -1,3 +1,4 @@
+using VmProbe.Kvm;
 using VmProbe.Perf;
 
 namespace VmProbe.Config;
@@ -9,16 +10,6 @@ public enum MetricNaming
     Legacy,
 }
 
-/// <summary>Which kernel object a VM's perf events are attached to.</summary>
-public enum PerfAttribution
-{
-    /// <summary>One group per QEMU thread (pid=TID, cpu=-1); per-vCPU series possible.</summary>
-    Thread,
-
-    /// <summary>PERF_FLAG_PID_CGROUP on the VM's cgroup directory, one group per CPU.</summary>
-    Cgroup,
-}
-
 /// <summary>How domains are found.</summary>
 public enum DomainDiscovery
 {
@@ -26,14 +17,6 @@ public enum DomainDiscovery
     Auto,
     Libvirt,
     Process,
-}
-
-/// <summary><c>kvmstats</c>: KVM's own statistics per domain (summed over vCPUs), per vCPU, or none.</summary>
-public enum KvmStatsMode
-{
-    Vm,
-    Vcpu,
-    Off,
 }
 
 /// <summary>
@@ -78,4 +61,12 @@ public sealed class ProbeConfig
 
     /// <summary><c>kvmstatsallow</c>: KVM statistic names (as the kernel names them; a trailing * matches a prefix) to export; empty for all.</summary>
     public IReadOnlyList<string> KvmStatsAllow { get; init; } = Array.Empty<string>();
+
+    /// <summary>The perf source's part of the config.</summary>
+    public static implicit operator PerfSourceOptions(ProbeConfig config) =>
+        new() { Events = config.Events, Attribution = config.Attribution, PerCpu = config.PerCpu };
+
+    /// <summary>The KVM statistics source's part of the config.</summary>
+    public static implicit operator KvmStatsOptions(ProbeConfig config) =>
+        new() { Mode = config.KvmStats, Allow = config.KvmStatsAllow };
 }

@@ -34,8 +34,8 @@ public sealed class KvmStatsSource : IMetricSource
     private readonly KvmDebugfs _debugfs;
     private bool _pidFdUnavailable;
 
-    public KvmStatsSource(ProbeConfig config, IProbeLog? log = null, string root = "/")
-        : this(config.KvmStats, config.KvmStatsAllow, log, root, KvmStatsFd.IsKernelStatsLink, new KvmDebugfs())
+    public KvmStatsSource(KvmStatsOptions options, IProbeLog? log = null, string root = "/")
+        : this(options.Mode, options.Allow, log, root, KvmStatsFd.IsKernelStatsLink, new KvmDebugfs())
     {
     }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using VmProbe.Prometheus;
 
 namespace VmProbe.Libvirt;
 

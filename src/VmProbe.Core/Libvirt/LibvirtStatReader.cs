@@ -1,4 +1,3 @@
-using VmProbe.Prometheus;
 
 namespace VmProbe.Libvirt;
 
@@ -25,12 +24,12 @@ public static class LibvirtStatReader
 
         if (uuids is null)
         {
-            return MetricSetFlattener.ToStatSamples(metrics, timestamp);
+            return MetricSetSamples.ToStatSamples(metrics, timestamp);
         }
 
         var wanted = new HashSet<string>(uuids.Select(u => u.ToString("D")), StringComparer.OrdinalIgnoreCase);
-        var samples = MetricSetFlattener.ToStatSamples(
-            metrics, timestamp, (family, series) => MetricSetFlattener.UuidOf(family, series) is { } uuid && wanted.Contains(uuid));
+        var samples = MetricSetSamples.ToStatSamples(
+            metrics, timestamp, (family, series) => MetricSetSamples.UuidOf(family, series) is { } uuid && wanted.Contains(uuid));
         if (errors is not null)
         {
             // A domain asked for but absent from the bulk reply stopped (or was undefined) since it was listed.

@@ -1,5 +1,3 @@
-using VmProbe.Prometheus;
-
 namespace VmProbe;
 
 /// <summary>

@@ -32,13 +32,13 @@ public sealed class VmPerfSample
 
     /// <summary>
     /// Time since the previous reading of the same series when the command samples repeatedly (-MaxSamples, -Continuous);
-    /// null for a single reading and for the first reading of a series. Set by <see cref="Prometheus.SampleRateTracker"/>.
+    /// null for a single reading and for the first reading of a series. Set by <c>Prometheus.SampleRateTracker</c>.
     /// </summary>
     public TimeSpan? Interval { get; set; }
 
     /// <summary>
     /// Per-second increase of <see cref="Value"/> over <see cref="Interval"/>; null where <see cref="Interval"/> is null
-    /// and after a counter reset (the value went down). Set by <see cref="Prometheus.SampleRateTracker"/>.
+    /// and after a counter reset (the value went down). Set by <c>Prometheus.SampleRateTracker</c>.
     /// </summary>
     public double? Rate { get; set; }
 }

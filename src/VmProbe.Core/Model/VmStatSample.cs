@@ -1,5 +1,4 @@
 using System.Collections.Specialized;
-using VmProbe.Prometheus;
 
 namespace VmProbe;
 
@@ -46,13 +45,13 @@ public sealed class VmStatSample
 
     /// <summary>
     /// Time since the previous reading of the same series when the command samples repeatedly (-MaxSamples, -Continuous);
-    /// null for a single reading and for the first reading of a series. Set by <see cref="SampleRateTracker"/>.
+    /// null for a single reading and for the first reading of a series. Set by <c>Prometheus.SampleRateTracker</c>.
     /// </summary>
     public TimeSpan? Interval { get; set; }
 
     /// <summary>
     /// Per-second increase of a counter's <see cref="Value"/> over <see cref="Interval"/>; null for gauges, where
-    /// <see cref="Interval"/> is null, and after a counter reset (the value went down). Set by <see cref="SampleRateTracker"/>.
+    /// <see cref="Interval"/> is null, and after a counter reset (the value went down). Set by <c>Prometheus.SampleRateTracker</c>.
     /// </summary>
     public double? Rate { get; set; }
 }

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using VmProbe.Native;
 
 namespace VmProbe.Perf;
@@ -10,7 +9,7 @@ namespace VmProbe.Perf;
 public sealed class PerfFdBudget
 {
     /// <summary>fds kept free for everything else the probe opens (libvirt sockets, /proc files, the output file...).</summary>
-    public const int DefaultReservedFds = 256;
+    public const int DefaultReservedFds = FdLimits.DefaultReservedFds;
 
     public PerfFdBudget(int reservedFds = DefaultReservedFds)
     {
@@ -31,7 +30,7 @@ public sealed class PerfFdBudget
     public int ReservedFds { get; }
 
     /// <summary>Perf fds open right now in this process (all sessions), for the <c>probe_open_fds</c> metric.</summary>
-    public static long OpenPerfFds => SafeFdHandle.OpenCount(FdKind.PerfEvent);
+    public static long OpenPerfFds => FdLimits.OpenPerfFds;
 
     /// <summary>All fds of this process (/proc/self/fd entries, listed without a stat per entry); -1 when unreadable.</summary>
     public static int CountProcessFds() => ProcessFds.CountOpen();
@@ -41,7 +40,7 @@ public sealed class PerfFdBudget
     public static long Estimate(int events, int targets, int cpusPerTarget = 1) => (long)events * targets * Math.Max(1, cpusPerTarget);
 
     /// <summary>Procfs fds kept open across cycles (per-thread schedstat/stat files); they count against the same limit.</summary>
-    public static long KeptProcfsFds => SafeFdHandle.OpenCount(FdKind.KeptProcfs);
+    public static long KeptProcfsFds => FdLimits.KeptProcfsFds;
 
     /// <summary>
     /// Whether <paramref name="additionalFds"/> more perf fds fit under the limit, counting the kept procfs fds and keeping
@@ -62,25 +61,23 @@ public sealed class PerfFdBudget
         }
     }
 
-    public static unsafe (ulong Soft, ulong Hard) GetNoFileLimit()
+    public static (ulong Soft, ulong Hard) GetNoFileLimit()
     {
-        Interop.Libc.RLimit limit;
-        if (Interop.Libc.GetRLimit(Interop.Libc.RlimitNoFile, &limit) != 0)
+        var errno = FdLimits.TryGetNoFileLimit(out var soft, out var hard);
+        if (errno != 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
             throw new VmProbeException($"getrlimit(RLIMIT_NOFILE) failed: {Errno.Describe(errno)}", "getrlimit," + Errno.Name(errno), PerfEventException.KindOf(errno));
         }
 
-        return (limit.Current, limit.Maximum);
+        return (soft, hard);
     }
 
-    private static unsafe void SetNoFileSoftLimit(ulong soft)
+    private static void SetNoFileSoftLimit(ulong soft)
     {
         var (_, hard) = GetNoFileLimit();
-        var limit = new Interop.Libc.RLimit { Current = soft, Maximum = hard };
-        if (Interop.Libc.SetRLimit(Interop.Libc.RlimitNoFile, &limit) != 0)
+        var errno = FdLimits.TrySetNoFileLimit(soft, hard);
+        if (errno != 0)
         {
-            var errno = Marshal.GetLastPInvokeError();
             throw new VmProbeException($"setrlimit(RLIMIT_NOFILE, {soft}) failed: {Errno.Describe(errno)}", "setrlimit," + Errno.Name(errno), PerfEventException.KindOf(errno));
         }
     }

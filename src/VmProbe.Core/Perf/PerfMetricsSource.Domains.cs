@@ -1,8 +1,6 @@
 using System.Globalization;
-using VmProbe.Config;
 using VmProbe.Native;
 using VmProbe.Procfs;
-using VmProbe.Prometheus;
 
 namespace VmProbe.Perf;
 
@@ -71,7 +69,7 @@ internal sealed partial class PerfMetricsSource
             return null;
         }
 
-        if (config.Attribution == PerfAttribution.Cgroup && string.IsNullOrEmpty(domain.PerfCgroupPath))
+        if (config.CountsCgroups && string.IsNullOrEmpty(domain.PerfCgroupPath))
         {
             // No cgroup of its own in the hierarchy perf is bound to: counted per thread instead, said once for all domains.
             if (!cgroupFallbackLogged)
@@ -87,7 +85,7 @@ internal sealed partial class PerfMetricsSource
                 log.Write(LogLevel.Debug, $"perf: domain '{domain.Name}' is counted per thread (no cgroup of its own for perf)");
             }
         }
-        else if (config.Attribution == PerfAttribution.Cgroup)
+        else if (config.CountsCgroups)
         {
             var needed = PerfFdBudget.Estimate(domainEvents.Length, 1, cpuCount);
             if (!budget.Fits(needed))

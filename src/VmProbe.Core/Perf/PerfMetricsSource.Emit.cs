@@ -1,8 +1,6 @@
 using System.Globalization;
-using VmProbe.Config;
 using VmProbe.Native;
 using VmProbe.Procfs;
-using VmProbe.Prometheus;
 
 namespace VmProbe.Perf;
 
@@ -19,8 +17,8 @@ internal sealed partial class PerfMetricsSource
         host.Read();
         if (config.PerCpu)
         {
-            var counts = metrics.Family(PerfFamilies.HostCpuEvents);
-            var ratios = metrics.Family(PerfFamilies.HostCpuScalingRatio);
+            var counts = metrics.Family(PerfSampleFamilies.HostCpuEvents);
+            var ratios = metrics.Family(PerfSampleFamilies.HostCpuScalingRatio);
             for (var slot = 0; slot < hostCpuLabels!.Length; slot++)
             {
                 for (var i = 0; i < openable.Length; i++)
@@ -37,8 +35,8 @@ internal sealed partial class PerfMetricsSource
             return;
         }
 
-        var total = metrics.Family(PerfFamilies.HostEvents);
-        var ratio = metrics.Family(PerfFamilies.HostScalingRatio);
+        var total = metrics.Family(PerfSampleFamilies.HostEvents);
+        var ratio = metrics.Family(PerfSampleFamilies.HostScalingRatio);
         for (var i = 0; i < openable.Length; i++)
         {
             if (host.Status[i].Supported)
@@ -58,10 +56,10 @@ internal sealed partial class PerfMetricsSource
             return;
         }
 
-        var counts = metrics.Family(PerfFamilies.DomainEvents);
-        var ratios = metrics.Family(PerfFamilies.DomainScalingRatio);
-        MetricFamily? vcpuCounts = config.Attribution == PerfAttribution.Thread
-            ? metrics.Family(PerfFamilies.VcpuEvents)
+        var counts = metrics.Family(PerfSampleFamilies.DomainEvents);
+        var ratios = metrics.Family(PerfSampleFamilies.DomainScalingRatio);
+        MetricFamily? vcpuCounts = !config.CountsCgroups
+            ? metrics.Family(PerfSampleFamilies.VcpuEvents)
             : null;
 
         foreach (var perf in domains.Values)

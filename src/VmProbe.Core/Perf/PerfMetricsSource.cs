@@ -1,8 +1,6 @@
 using System.Globalization;
-using VmProbe.Config;
 using VmProbe.Native;
 using VmProbe.Procfs;
-using VmProbe.Prometheus;
 
 namespace VmProbe.Perf;
 
@@ -22,7 +20,7 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
 {
     public const string SourceName = "perf";
 
-    private readonly ProbeConfig config;
+    private readonly PerfSourceOptions config;
     private readonly IProbeLog log;
     private readonly PerfFdBudget budget;
     private readonly ProcFs procFs;
@@ -60,7 +58,7 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
     /// <param name="budget">fd accounting; created (raising RLIMIT_NOFILE's soft limit to the hard one) when null.</param>
     /// <param name="procFs">Where QEMU thread lists are read; /proc when null.</param>
     /// <param name="countHost">False for a source that counts the domains only (a cmdlet perf session without -IncludeHost).</param>
-    public PerfMetricsSource(ProbeConfig config, IProbeLog log, PerfFdBudget? budget = null, ProcFs? procFs = null, bool countHost = true)
+    public PerfMetricsSource(PerfSourceOptions config, IProbeLog log, PerfFdBudget? budget = null, ProcFs? procFs = null, bool countHost = true)
     {
         this.countHost = countHost;
         this.config = config ?? throw new ArgumentNullException(nameof(config));

@@ -1,13 +1,12 @@
 using System.Globalization;
 using VmProbe.Config;
-using VmProbe.Prometheus;
 
 namespace VmProbe.Perf;
 
 /// <summary>
 /// A cmdlet perf session (Start-VmPerfSession, Read-VmPerfCounter) over the runner's <see cref="PerfMetricsSource"/>:
 /// opening prepares the source for a fixed set of domains, reading collects it and flattens the perf families to
-/// <see cref="VmPerfSample"/>s (<see cref="MetricSetFlattener"/>), so both front ends count the same way and write the same series. Not thread-safe.
+/// <see cref="VmPerfSample"/>s (<see cref="MetricSetSamples"/>), so both front ends count the same way and write the same series. Not thread-safe.
 /// </summary>
 public sealed class PerfSourceSession : IDisposable
 {
@@ -79,7 +78,7 @@ public sealed class PerfSourceSession : IDisposable
             }
         }
 
-        var config = new ProbeConfig { Events = events.ToArray(), Attribution = attribution, PerCpu = perCpu };
+        var config = new PerfSourceOptions { Events = events.ToArray(), Attribution = attribution, PerCpu = perCpu };
         var source = new PerfMetricsSource(config, log, budget, countHost: includeHost);
         var session = new PerfSourceSession(source, counted.ToArray(), includeHost, log);
         try
@@ -108,13 +107,13 @@ public sealed class PerfSourceSession : IDisposable
 
     /// <summary>
     /// Cumulative counts per target and event (and per vCPU thread with <paramref name="perVcpu"/> in thread attribution):
-    /// the source's perf families flattened by <see cref="MetricSetFlattener.ToPerfSamples"/>.
+    /// the source's perf families flattened by <see cref="MetricSetSamples.ToPerfSamples"/>.
     /// </summary>
     public List<VmPerfSample> Read(bool perVcpu, DateTimeOffset timestamp)
     {
         _metrics.Reset();
         _source.Collect(Context(timestamp), _metrics);
-        return MetricSetFlattener.ToPerfSamples(_metrics, timestamp, includeVcpu: perVcpu);
+        return MetricSetSamples.ToPerfSamples(_metrics, timestamp, includeVcpu: perVcpu);
     }
 
     /// <summary>Collects the source into <paramref name="metrics"/> as the runner does (every perf family, probe_* included).</summary>

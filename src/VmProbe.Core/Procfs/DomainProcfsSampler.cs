@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using VmProbe.Perf;
+using VmProbe.Native;
 
 namespace VmProbe.Procfs;
 
@@ -119,7 +119,7 @@ internal sealed class DomainProcfsSample
 /// the open and close are two thirds of a procfs read. A kept file whose thread exited fails to read (even when its id
 /// was reused) and is closed; files of threads not listed in a cycle (between <see cref="BeginCycle"/> and
 /// <see cref="EndCycle"/>) are closed at its end. At most <see cref="MaxKeptFds"/> files (and half of RLIMIT_NOFILE) are kept, and never so many that
-/// they, the perf fds and twice <see cref="PerfFdBudget.DefaultReservedFds"/> exceed RLIMIT_NOFILE; threads beyond that
+/// they, the perf fds and twice <c>PerfFdBudget.DefaultReservedFds</c> exceed RLIMIT_NOFILE; threads beyond that
 /// are read with open/read/close.
 /// </remarks>
 internal sealed class DomainProcfsSampler : IDisposable
@@ -153,18 +153,10 @@ internal sealed class DomainProcfsSampler : IDisposable
     public void BeginCycle()
     {
         _cycle++;
-        long limit;
-        try
-        {
-            limit = (long)Math.Min(PerfFdBudget.GetNoFileLimit().Soft, int.MaxValue);
-        }
-        catch (VmProbeException)
-        {
-            limit = 1024;
-        }
+        var limit = FdLimits.TryGetNoFileLimit(out var soft, out _) == 0 ? (long)Math.Min(soft, int.MaxValue) : 1024;
 
         // The fds still free for kept files: perf fds count first (they cannot fall back), and a reserve stays free twice.
-        var free = limit - PerfFdBudget.OpenPerfFds - (KeptProcFile.OpenCount - KeptFdCount) - (2L * PerfFdBudget.DefaultReservedFds);
+        var free = limit - FdLimits.OpenPerfFds - (KeptProcFile.OpenCount - KeptFdCount) - (2L * FdLimits.DefaultReservedFds);
         // At most half the limit: perf fds cannot fall back to anything, kept files can.
         _keptAllowance = Math.Min(Math.Min(MaxKeptFds, limit / 2), Math.Max(0, free));
     }

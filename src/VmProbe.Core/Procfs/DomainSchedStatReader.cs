@@ -1,5 +1,4 @@
 using System.Globalization;
-using VmProbe.Prometheus;
 
 namespace VmProbe.Procfs;
 
@@ -42,7 +41,7 @@ public sealed class DomainSchedStatReader : IDisposable
             _source.Collect(new CycleContext(domains, timestamp, log, CancellationToken.None), metrics);
         }
 
-        var samples = MetricSetFlattener.ToStatSamples(metrics, timestamp);
+        var samples = MetricSetSamples.ToStatSamples(metrics, timestamp);
         var read = new HashSet<(string?, Guid?)>(samples.Select(s => (s.Domain, s.Uuid)));
         foreach (var domain in domains)
         {

@@ -1,4 +1,3 @@
-using VmProbe.Prometheus;
 
 namespace VmProbe.Procfs;
 

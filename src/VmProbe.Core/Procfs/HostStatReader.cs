@@ -1,4 +1,3 @@
-using VmProbe.Prometheus;
 
 namespace VmProbe.Procfs;
 
@@ -16,6 +15,6 @@ public static class HostStatReader
             source.Collect(new CycleContext(Array.Empty<VmDomain>(), timestamp, log, CancellationToken.None) { ItemErrors = errors }, metrics);
         }
 
-        return MetricSetFlattener.ToStatSamples(metrics, timestamp);
+        return MetricSetSamples.ToStatSamples(metrics, timestamp);
     }
 }

@@ -6,7 +6,7 @@ namespace VmProbe.Procfs;
 /// A procfs file kept open across cycles and re-read with pread at offset 0 (procfs regenerates the content): the
 /// open and close of a per-thread file cost two thirds of reading it. Bound to the thread it was opened for, so a
 /// read after the thread exits fails (ESRCH) even if its id is reused. Its fd is counted as <see cref="FdKind.KeptProcfs"/>:
-/// kept files use RLIMIT_NOFILE like perf fds (see <see cref="VmProbe.Perf.PerfFdBudget"/>).
+/// kept files use RLIMIT_NOFILE like perf fds (see <c>PerfFdBudget</c>).
 /// </summary>
 internal sealed class KeptProcFile : IDisposable
 {

@@ -1,5 +1,5 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
+using VmProbe.Native;
 
 namespace VmProbe.Procfs;
 
@@ -175,24 +175,7 @@ internal sealed class QemuTrust
         }
     }
 
-    /// <summary>stat(2) (following symlinks): owner uid and st_mode.</summary>
-    private static unsafe bool TryStat(string path, out uint owner, out uint mode)
-    {
-        // struct stat: st_mode/st_uid at 24/28 on x86_64, 16/24 on the generic layout (arm64).
-        var (modeOffset, uidOffset) = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? (24, 28) : (16, 24);
-        var buffer = stackalloc byte[256];
-        if (Stat(path, buffer) != 0)
-        {
-            owner = uint.MaxValue;
-            mode = 0;
-            return false;
-        }
-
-        mode = *(uint*)(buffer + modeOffset);
-        owner = *(uint*)(buffer + uidOffset);
-        return true;
-    }
-
-    [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
-    private static extern unsafe int Stat([MarshalAs(UnmanagedType.LPUTF8Str)] string path, byte* buffer);
+    /// <summary>Owner uid and mode of <paramref name="path"/>, following symlinks (statx, through Native).</summary>
+    private static bool TryStat(string path, out uint owner, out uint mode) =>
+        FileStatus.TryGetOwnerAndMode(path, out owner, out mode);
 }

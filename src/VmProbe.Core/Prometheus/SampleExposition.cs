@@ -1,5 +1,4 @@
 using System.Globalization;
-using VmProbe.Perf;
 
 namespace VmProbe.Prometheus;
 
@@ -8,7 +7,7 @@ namespace VmProbe.Prometheus;
 /// to metric families, so that ConvertTo-PromText and Export-PromTextFile write the same series the runner writes;
 /// <see cref="MetricSetFlattener"/> is the way there, and the round trip renders byte for byte the same.
 /// <list type="bullet">
-/// <item>A <see cref="VmPerfSample"/> goes to the perf source's families (<see cref="PerfFamilies"/>): counts and, for host
+/// <item>A <see cref="VmPerfSample"/> goes to the perf source's families (<see cref="PerfSampleFamilies"/>): counts and, for host
 /// and domain readings, the scaling ratio; a host reading with <see cref="VmPerfSample.Cpu"/> to the per-CPU series.</item>
 /// <item>A <see cref="VmStatSample"/> flattened from a metric set goes back to its family exactly (name, type, help, labels).</item>
 /// <item>A <see cref="VmStatSample"/> built by hand goes to <c>host_METRIC{[device]}</c>, <c>domain_METRIC{domain,uuid[,device]}</c>
@@ -82,19 +81,19 @@ public sealed class SampleExposition
         {
             case VmSampleScope.Host when sample.Cpu is { } cpu:
                 var cpuLabel = cpu.ToString(CultureInfo.InvariantCulture);
-                Put(Metrics.Family(PerfFamilies.HostCpuEvents), sample.Value, cpuLabel, sample.Event);
-                Put(Metrics.Family(PerfFamilies.HostCpuScalingRatio), sample.ScalingRatio, cpuLabel, sample.Event);
+                Put(Metrics.Family(PerfSampleFamilies.HostCpuEvents), sample.Value, cpuLabel, sample.Event);
+                Put(Metrics.Family(PerfSampleFamilies.HostCpuScalingRatio), sample.ScalingRatio, cpuLabel, sample.Event);
                 break;
             case VmSampleScope.Host:
-                Put(Metrics.Family(PerfFamilies.HostEvents), sample.Value, sample.Event);
-                Put(Metrics.Family(PerfFamilies.HostScalingRatio), sample.ScalingRatio, sample.Event);
+                Put(Metrics.Family(PerfSampleFamilies.HostEvents), sample.Value, sample.Event);
+                Put(Metrics.Family(PerfSampleFamilies.HostScalingRatio), sample.ScalingRatio, sample.Event);
                 break;
             case VmSampleScope.Domain:
-                Put(Metrics.Family(PerfFamilies.DomainEvents), sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
-                Put(Metrics.Family(PerfFamilies.DomainScalingRatio), sample.ScalingRatio, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
+                Put(Metrics.Family(PerfSampleFamilies.DomainEvents), sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
+                Put(Metrics.Family(PerfSampleFamilies.DomainScalingRatio), sample.ScalingRatio, DomainName(sample.Domain), UuidLabel(sample.Uuid), sample.Event);
                 break;
             default:
-                Put(Metrics.Family(PerfFamilies.VcpuEvents), sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu), sample.Event);
+                Put(Metrics.Family(PerfSampleFamilies.VcpuEvents), sample.Value, DomainName(sample.Domain), UuidLabel(sample.Uuid), VcpuLabel(sample.Vcpu), sample.Event);
                 break;
         }
     }

@@ -107,7 +107,7 @@ public class FlattenRoundTripTests
     public void PerfCountsWithoutTheirRatioFamilyKeepARatioOfOne()
     {
         var direct = new MetricSet();
-        direct.Family(PerfFamilies.DomainEvents).Add(5, "web", "", "task_clock");
+        direct.Family(PerfSampleFamilies.DomainEvents).Add(5, "web", "", "task_clock");
 
         var sample = Assert.IsType<VmPerfSample>(Assert.Single(MetricSetFlattener.Flatten(direct, Timestamp)));
 
