@@ -23,7 +23,7 @@ internal static class Program
         "Microsoft.Win32.Primitives", "System.Console", "System.Runtime.InteropServices", "System.Text.Encoding.Extensions",
         "System.Threading", "System.Threading.Thread", "System.Collections", "System.Collections.Concurrent", "System.Memory",
         "System.Linq", "System.ObjectModel", "System.Reflection.Primitives", "System.Reflection.Emit.ILGeneration",
-        "System.Reflection.Emit.Lightweight", "System.Text.RegularExpressions", "VmProbe.Core", "YamlDotNet",
+        "System.Reflection.Emit.Lightweight", "System.Text.RegularExpressions", "System.Numerics.Vectors", "VmProbe.Core", "YamlDotNet",
     ];
 
     private static int Main(string[] args)

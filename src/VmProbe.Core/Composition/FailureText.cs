@@ -6,7 +6,7 @@ namespace VmProbe.Composition;
 
 /// <summary>
 /// One line for a failure in the cycle's logs. At the open-file limit the runtime cannot open the assembly it loads on
-/// first use and says FileNotFoundException, which sends the reader after a missing file: name the real cause instead.
+/// first use and says FileNotFoundException (and a thread it cannot start, OutOfMemoryException), which sends the reader after a missing file: name the real cause instead.
 /// </summary>
 internal static class FailureText
 {
@@ -38,12 +38,13 @@ internal static class FailureText
         }
 
         return string.Create(CultureInfo.InvariantCulture,
-            $"too many open files: {openFds} of the {limit} allowed (RLIMIT_NOFILE) are open, so .NET could not load what this needs ({error.GetType().Name}: {error.Message}); raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]");
+            $"too many open files: {openFds} of the {limit} allowed (RLIMIT_NOFILE) are open, so .NET could not load or start what this needs ({error.GetType().Name}: {error.Message}); raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]");
     }
 
     private static bool IsLoadFailure(Exception error) => error switch
     {
-        FileNotFoundException or FileLoadException or BadImageFormatException or DllNotFoundException => true,
+        // A thread the runtime cannot create at the limit (it needs fds for it) is reported as OutOfMemoryException.
+        FileNotFoundException or FileLoadException or BadImageFormatException or DllNotFoundException or OutOfMemoryException => true,
         TypeInitializationException { InnerException: { } inner } => IsLoadFailure(inner),
         _ => false,
     };

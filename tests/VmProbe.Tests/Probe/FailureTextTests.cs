@@ -24,6 +24,14 @@ public class FailureTextTests
     public void ALoadFailureWrappedInATypeInitializerIsRecognised() =>
         Assert.NotNull(FailureText.Describe(new TypeInitializationException("X", LoadFailure), openFds: 60, limit: 64));
 
+    [Fact]
+    public void AThreadThatCannotStartAtTheLimitIsTooManyOpenFiles() =>
+        Assert.StartsWith("too many open files: 61 of the 61 allowed", FailureText.Describe(new OutOfMemoryException(), openFds: 61, limit: 61), StringComparison.Ordinal);
+
+    [Fact]
+    public void OutOfMemoryFarFromTheLimitIsLeftAlone() =>
+        Assert.Null(FailureText.Describe(new OutOfMemoryException(), openFds: 20, limit: 1024));
+
     [Theory]
     [InlineData(10, 64ul)] // far from the limit: a real missing file
     [InlineData(62, 1024ul)]
