@@ -39,6 +39,15 @@ public class FailureTextTests
         Assert.Null(FailureText.Describe(LoadFailure, open, limit));
 
     [Fact]
+    public void AnEmfileIOExceptionIsTooManyOpenFilesWithTheLimit()
+    {
+        var error = new IOException("Too many open files : '/proc'", 24);
+        var text = FailureText.Describe(error, openFds: 70, limit: 64);
+
+        Assert.Equal("too many open files: 64 of the 64 allowed (RLIMIT_NOFILE) are open (IOException: Too many open files : '/proc'); raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]", text);
+    }
+
+    [Fact]
     public void OtherErrorsAreLeftAlone() =>
         Assert.Null(FailureText.Describe(new InvalidOperationException("x"), openFds: 63, limit: 64));
 }
