@@ -1,4 +1,8 @@
+using System.Globalization;
+using System.Reflection;
 using System.Runtime.InteropServices;
+using System.Text;
+using VmProbe.Perf;
 
 namespace VmProbe.Cli;
 
@@ -6,21 +10,137 @@ namespace VmProbe.Cli;
 /// Entry point of <c>vmprobe</c>: SIGINT and SIGTERM request a stop (the cycle in progress is finished and written,
 /// then the process exits 0); everything else is in <see cref="ProbeRunner"/>.
 /// </summary>
+/// <remarks>
+/// At a low open-file limit (<c>ulimit -n 64</c>) the runtime keeps two fds per loaded assembly, so an assembly first
+/// needed in the middle of a cycle fails to load (FileNotFoundException) when the fds are gone. Main therefore loads up
+/// front what a run loads lazily, and nothing escapes it: a failure is one "too many open files" line and exit 1.
+/// </remarks>
 internal static class Program
 {
+    /// <summary>What a run loads after start (observed in /proc/PID/fd of a running probe); Console's first.</summary>
+    private static readonly string[] LazyAssemblies =
+    [
+        "Microsoft.Win32.Primitives", "System.Console", "System.Runtime.InteropServices", "System.Text.Encoding.Extensions",
+        "System.Threading", "System.Threading.Thread", "System.Collections", "System.Collections.Concurrent", "System.Memory",
+        "System.Linq", "System.ObjectModel", "System.Reflection.Primitives", "System.Reflection.Emit.ILGeneration",
+        "System.Reflection.Emit.Lightweight", "System.Text.RegularExpressions", "System.Numerics.Vectors", "VmProbe.Core", "YamlDotNet",
+    ];
+
     private static int Main(string[] args)
     {
-        using var stop = new CancellationTokenSource();
-        void OnSignal(PosixSignalContext context)
+        var preloadFailure = Preload();
+        StreamWriter? stderr = null;
+        try
         {
-            // Keep the runtime from terminating the process: the loop returns once the current cycle is written.
-            context.Cancel = true;
-            stop.Cancel();
+            using var stop = new CancellationTokenSource();
+            void OnSignal(PosixSignalContext context)
+            {
+                // Keep the runtime from terminating the process: the loop returns once the current cycle is written.
+                context.Cancel = true;
+                stop.Cancel();
+            }
+
+            stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
+            if (preloadFailure is not null)
+            {
+                stderr.WriteLine($"vmprobe: warning: {preloadFailure}");
+            }
+
+            // Signal handling needs a pipe: without one the probe still runs (SIGTERM then ends it at once).
+            PosixSignalRegistration? sigint = null, sigterm = null;
+            try
+            {
+                sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+                sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+            }
+            catch (Exception error)
+            {
+                stderr.WriteLine($"vmprobe: warning: SIGINT and SIGTERM end the probe without finishing the cycle: {Describe(error)}");
+            }
+
+            using var sigintRegistration = sigint;
+            using var sigtermRegistration = sigterm;
+
+            return ProbeRunner.Run(args, DefaultWiring.Create(), Console.Out, stderr, stop.Token);
+        }
+        catch (Exception error)
+        {
+            WriteLast($"vmprobe failed: {Describe(error)}");
+            return ProbeRunner.ExitFailure;
+        }
+    }
+
+    /// <summary>Loads <see cref="LazyAssemblies"/>; the fd-exhaustion line for the first that fails, else null.</summary>
+    private static string? Preload()
+    {
+        foreach (var name in LazyAssemblies)
+        {
+            try
+            {
+                Assembly.Load(new AssemblyName(name));
+            }
+            catch (Exception error)
+            {
+                return Describe(error);
+            }
         }
 
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        var stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
-        return ProbeRunner.Run(args, DefaultWiring.Create(), Console.Out, stderr, stop.Token);
+        return null;
     }
+
+    /// <summary>A failure in one line; a load failure near the open-file limit as what it is, EMFILE.</summary>
+    private static string Describe(Exception error)
+    {
+        try
+        {
+            if (error is FileNotFoundException or FileLoadException or BadImageFormatException or DllNotFoundException
+                or TypeInitializationException or OutOfMemoryException or IOException)
+            {
+                var limit = GetNoFileSoftLimit();
+                var open = Math.Min(PerfFdBudget.CountProcessFds(), (long)Math.Min(limit, long.MaxValue));
+                if (limit > 0 && open >= 0 && (ulong)open + 8 >= limit)
+                {
+                    return string.Create(CultureInfo.InvariantCulture,
+                        $"too many open files: {open} of the {limit} allowed (RLIMIT_NOFILE) are open, so vmprobe could not open or load what it needs ({error.GetType().Name}: {FirstLine(error.Message)}); the .NET runtime and libvirt alone keep about 64 open: raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]");
+                }
+            }
+
+            return $"{error.GetType().Name}: {FirstLine(error.Message)}";
+        }
+        catch (Exception)
+        {
+            return error.GetType().FullName ?? "failure";
+        }
+    }
+
+    private static ulong GetNoFileSoftLimit()
+    {
+        try
+        {
+            return PerfFdBudget.GetNoFileLimit().Soft;
+        }
+        catch (Exception)
+        {
+            return 0;
+        }
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].TrimEnd();
+
+    /// <summary>Writes to fd 2 with write(2): Console may be what failed to load.</summary>
+    private static void WriteLast(string line)
+    {
+        try
+        {
+            var bytes = Encoding.UTF8.GetBytes(line + "\n");
+            _ = Write(2, bytes, bytes.Length);
+        }
+        catch (Exception)
+        {
+            // Nothing is left to report with.
+        }
+    }
+
+    [DllImport("libc", EntryPoint = "write")]
+    private static extern nint Write(int fd, byte[] buffer, nint count);
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using VmProbe.Native;
 
 namespace VmProbe.Libvirt;
 
@@ -93,6 +94,11 @@ internal sealed class LibvirtSession : IDisposable
                 }
             }
 
+            if (_worker?.Faulted is not null)
+            {
+                _worker = null; // Its thread ended on an error outside a call: start a new one.
+            }
+
             worker = _worker ??= new Worker(Uri);
         }
 
@@ -102,8 +108,27 @@ internal sealed class LibvirtSession : IDisposable
             throw Failed(new LibvirtTimeoutException(operation, Uri, CallTimeout, stillHung: true));
         }
 
+        if (FdShortage(operation) is { } shortage)
+        {
+            throw Failed(shortage);
+        }
+
         var item = new WorkItem(connection => call(connection)!);
-        worker.Post(item);
+        if (!worker.TryPost(item))
+        {
+            var faulted = worker.Faulted;
+            lock (_gate)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+            }
+
+            if (faulted is not null)
+            {
+                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(faulted).Throw();
+            }
+
+            throw new ObjectDisposedException(nameof(LibvirtSession));
+        }
         bool completed;
         try
         {
@@ -142,6 +167,45 @@ internal sealed class LibvirtSession : IDisposable
 
         Succeeded(worker);
         return (T)item.Result!;
+    }
+
+    /// <summary>
+    /// libvirt (GLib) aborts the process when it cannot create a pipe or eventfd (g_error "Creating pipes for GWakeup:
+    /// Too many open files"), which no catch can stop: a call is not issued with fewer than this many fds free.
+    /// </summary>
+    internal const int MinFreeFds = 8;
+
+    /// <summary>The EMFILE failure when fewer than <see cref="MinFreeFds"/> fds are free under RLIMIT_NOFILE, else null.</summary>
+    internal static VmProbeException? FdShortage(string operation)
+    {
+        try
+        {
+            return FdShortage(operation, ProcessFds.CountOpen(), NoFileSoftLimit());
+        }
+        catch (Exception)
+        {
+            return null; // Unknown: let libvirt try.
+        }
+    }
+
+    private static unsafe ulong NoFileSoftLimit()
+    {
+        Interop.Libc.RLimit limit;
+        return Interop.Libc.GetRLimit(Interop.Libc.RlimitNoFile, &limit) == 0 ? limit.Current : 0;
+    }
+
+    internal static VmProbeException? FdShortage(string operation, long openFds, ulong limit)
+    {
+        if (openFds < 0 || limit == 0 || (ulong)openFds + MinFreeFds <= limit)
+        {
+            return null;
+        }
+
+        return new VmProbeException(
+            System.FormattableString.Invariant(
+                $"too many open files: {Math.Min((ulong)openFds, limit)} of the {limit} allowed (RLIMIT_NOFILE) are open, so libvirt {operation} was not issued (libvirt aborts the process when it cannot open a pipe); raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]"),
+            operation + ",EMFILE",
+            ProbeErrorKind.ResourceUnavailable);
     }
 
     public void Dispose()
@@ -235,11 +299,27 @@ internal sealed class LibvirtSession : IDisposable
 
         public ulong DaemonVersion { get; private set; }
 
-        public void Post(WorkItem item) => _queue.Add(item);
+        /// <summary>Queues <paramref name="item"/>; false when the worker has stopped or ended on an error.</summary>
+        public bool TryPost(WorkItem item)
+        {
+            try
+            {
+                return _queue.TryAdd(item);
+            }
+            catch (InvalidOperationException)
+            {
+                return false; // Adding was completed.
+            }
+        }
 
         /// <summary>Stop taking work; the thread closes its connection and exits once its current call (if any) returns.</summary>
         public void Stop() => _queue.CompleteAdding();
 
+        /// <summary>
+        /// Nothing escapes this thread (an exception here would end the process): a call's failure goes to its caller,
+        /// and one raised outside a call (at the fd limit even the queue or a close can fail to load or allocate) ends
+        /// the worker; its pending callers are failed with it and a later call starts a new worker.
+        /// </summary>
         private void Loop()
         {
             try
@@ -249,13 +329,45 @@ internal sealed class LibvirtSession : IDisposable
                     Execute(item);
                 }
             }
+            catch (Exception error)
+            {
+                Fault(error);
+            }
             finally
             {
-                _connection?.Dispose();
+                try
+                {
+                    _connection?.Dispose();
+                }
+                catch (Exception)
+                {
+                    // The connection is gone with the thread either way.
+                }
+
                 _connection = null;
-                _queue.Dispose();
             }
         }
+
+        private void Fault(Exception error)
+        {
+            Faulted = error;
+            try
+            {
+                _queue.CompleteAdding();
+                while (_queue.TryTake(out var pending))
+                {
+                    pending.Error = error;
+                    pending.Done.Set();
+                }
+            }
+            catch (Exception)
+            {
+                // Callers still waiting get their deadline.
+            }
+        }
+
+        /// <summary>Set when the thread ended on an error outside a call; the session then starts a new worker.</summary>
+        public Exception? Faulted { get; private set; }
 
         private void Execute(WorkItem item)
         {

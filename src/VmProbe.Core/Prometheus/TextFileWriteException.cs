@@ -12,7 +12,7 @@ public sealed class TextFileWriteException : VmProbeException
 {
     public TextFileWriteException(string operation, string path, int errno)
         : base(
-            $"Cannot {operation} '{path}': {Marshal.GetPInvokeErrorMessage(errno)} ({ErrnoName(errno)}).",
+            $"Cannot {operation} '{path}': {Marshal.GetPInvokeErrorMessage(errno)} ({ErrnoName(errno)}){FdLimitDetail(errno)}.",
             $"textfile_{operation},{ErrnoName(errno)}",
             KindOf(errno))
     {
@@ -25,6 +25,7 @@ public sealed class TextFileWriteException : VmProbeException
             Native.Errno.ENOSPC or Native.Errno.EDQUOT => $"Free space on the filesystem of '{path}'.",
             Native.Errno.ENOENT or Native.Errno.ENOTDIR => $"Check that the directory of '{path}' exists and is a directory (node_exporter's --collector.textfile.directory).",
             Native.Errno.EISDIR => $"'{path}' is a directory; the endpoint must be a file name ending in .prom.",
+            Native.Errno.EMFILE => "Raise the open-file limit of the user or unit running vmprobe (ulimit -n, LimitNOFILE=).",
             _ => null,
         };
     }
@@ -35,6 +36,26 @@ public sealed class TextFileWriteException : VmProbeException
     public string Path { get; }
 
     public int Errno { get; }
+
+    /// <summary>For EMFILE, how many fds are open of how many allowed and what to do; empty otherwise.</summary>
+    private static string FdLimitDetail(int errno)
+    {
+        if (errno != Native.Errno.EMFILE)
+        {
+            return "";
+        }
+
+        try
+        {
+            var (soft, _) = Perf.PerfFdBudget.GetNoFileLimit();
+            return System.FormattableString.Invariant(
+                $": {Math.Min((ulong)Math.Max(0, ProcessFds.CountOpen()), soft)} of the {soft} allowed (RLIMIT_NOFILE) are open; raise the limit (ulimit -n, LimitNOFILE=)");
+        }
+        catch (Exception)
+        {
+            return ": raise the open-file limit (ulimit -n, LimitNOFILE=)";
+        }
+    }
 
     /// <summary>The errno's symbolic name; <c>errnoN</c> (this ErrorId's historical form) for one the table does not know.</summary>
     internal static string ErrnoName(int errno) =>

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using VmProbe.Config;
 using VmProbe.Perf;
 using VmProbe.Tests.Infrastructure;
@@ -123,5 +124,56 @@ public sealed class HostileHostCliTests : IDisposable
         Assert.Equal(Dir0755, File.GetUnixFileMode(Path.Combine(dir, "a")));
         Assert.Equal(Dir0755, File.GetUnixFileMode(Path.Combine(dir, "a", "b")));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(endpoint));
+    }
+    /// <summary>
+    /// At a low open-file limit (the runtime alone keeps two fds per loaded assembly) the runner never dies: every
+    /// failure is described as EMFILE, a failed source or discovery is counted in probe_errors_total when the file is
+    /// written, and libvirt (whose GLib aborts the process without a free fd) is not called without room.
+    /// </summary>
+    [Fact]
+    public void ALowOpenFileLimitNeverCrashesAndEveryFailureIsCountedAsEmfile()
+    {
+        var url = File.Exists("/run/libvirt/libvirt-sock") ? "qemu:///system" : "test:///default";
+        var endpoint = Path.Combine(dir, "out", "vms.prom");
+        var config = Write("fd.yaml", $"url: {url}\nendpoint: {endpoint}\ndelay: 1000\n");
+        for (var limit = 40; limit <= 64; limit += 4)
+        {
+            if (File.Exists(endpoint))
+            {
+                File.Delete(endpoint);
+            }
+
+            var (exit, _, stderr) = Vmprobe($"--config '{config}' --once", prelude: $"ulimit -n {limit}");
+            var what = $"ulimit -n {limit}: exit {exit}\n{stderr}";
+            Assert.True(exit is 0 or 1 or 2, what);
+            Assert.DoesNotContain("Unhandled exception", stderr, StringComparison.Ordinal);
+            Assert.DoesNotContain("GLib-ERROR", stderr, StringComparison.Ordinal);
+            var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            foreach (var line in lines.Where(l => l.Contains("Could not load file or assembly", StringComparison.Ordinal)
+                || l.Contains("OutOfMemoryException", StringComparison.Ordinal)))
+            {
+                Assert.True(line.Contains("too many open files", StringComparison.Ordinal), what);
+            }
+
+            if (!File.Exists(endpoint))
+            {
+                Assert.True(exit != 0, what);
+                Assert.Contains("too many open files", stderr, StringComparison.OrdinalIgnoreCase);
+                continue;
+            }
+
+            var prom = File.ReadAllText(endpoint);
+            var failed = lines.Select(l => Regex.Match(l, @" error source (\S+) failed"))
+                .Where(m => m.Success)
+                .Select(m => m.Groups[1].Value)
+                .Concat(lines.Any(l => Regex.IsMatch(l, @" domain discovery:? \S+ failed")) ? ["discovery"] : [])
+                .Distinct();
+            foreach (var source in failed)
+            {
+                var counted = Regex.Match(prom, $"probe_errors_total\\{{source=\"{Regex.Escape(source)}\"\\}} (\\d+)");
+                Assert.True(counted.Success && long.Parse(counted.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 1,
+                    $"{source} failed but is not counted\n{what}\n{prom}");
+            }
+        }
     }
 }

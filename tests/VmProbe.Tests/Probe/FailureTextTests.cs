@@ -24,11 +24,28 @@ public class FailureTextTests
     public void ALoadFailureWrappedInATypeInitializerIsRecognised() =>
         Assert.NotNull(FailureText.Describe(new TypeInitializationException("X", LoadFailure), openFds: 60, limit: 64));
 
+    [Fact]
+    public void AThreadThatCannotStartAtTheLimitIsTooManyOpenFiles() =>
+        Assert.StartsWith("too many open files: 61 of the 61 allowed", FailureText.Describe(new OutOfMemoryException(), openFds: 61, limit: 61), StringComparison.Ordinal);
+
+    [Fact]
+    public void OutOfMemoryFarFromTheLimitIsLeftAlone() =>
+        Assert.Null(FailureText.Describe(new OutOfMemoryException(), openFds: 20, limit: 1024));
+
     [Theory]
     [InlineData(10, 64ul)] // far from the limit: a real missing file
     [InlineData(62, 1024ul)]
     public void ALoadFailureFarFromTheLimitIsLeftAlone(long open, ulong limit) =>
         Assert.Null(FailureText.Describe(LoadFailure, open, limit));
+
+    [Fact]
+    public void AnEmfileIOExceptionIsTooManyOpenFilesWithTheLimit()
+    {
+        var error = new IOException("Too many open files : '/proc'", 24);
+        var text = FailureText.Describe(error, openFds: 70, limit: 64);
+
+        Assert.Equal("too many open files: 64 of the 64 allowed (RLIMIT_NOFILE) are open (IOException: Too many open files : '/proc'); raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]", text);
+    }
 
     [Fact]
     public void OtherErrorsAreLeftAlone() =>
