@@ -4,7 +4,7 @@ namespace VmProbe.Config;
 
 /// <summary>
 /// What parsing one config file gathers: its errors and warnings (at most <see cref="MaxDiagnostics"/> each, the rest
-/// summed up by <see cref="Finish"/>), and the line of every key and event for <c>--check</c>.
+/// summed up by <see cref="Finish"/>; an identical one is reported once), and the line of every key and event for <c>--check</c>.
 /// </summary>
 internal sealed class ConfigParseState(string file)
 {
@@ -14,6 +14,8 @@ internal sealed class ConfigParseState(string file)
 
     public List<ConfigWarning> Warnings { get; } = new();
 
+    // Identical diagnostics (same line, key and message: one aliased node used twice on a line) are reported once.
+    private readonly HashSet<(bool Error, int? Line, string Key, string Message)> reported = new();
     private int droppedErrors;
     private int droppedWarnings;
 
@@ -25,6 +27,11 @@ internal sealed class ConfigParseState(string file)
 
     public void Error(int? line, string key, string message)
     {
+        if (!reported.Add((true, line, key, message)))
+        {
+            return;
+        }
+
         if (Errors.Count < MaxDiagnostics)
         {
             Errors.Add(new ConfigError(File, line, key, StripKey(key, message)));
@@ -37,6 +44,11 @@ internal sealed class ConfigParseState(string file)
 
     public void Warn(int? line, string key, string message)
     {
+        if (!reported.Add((false, line, key, message)))
+        {
+            return;
+        }
+
         if (Warnings.Count < MaxDiagnostics)
         {
             Warnings.Add(new ConfigWarning(File, line, key, StripKey(key, message)));

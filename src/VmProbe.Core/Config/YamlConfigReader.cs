@@ -14,7 +14,7 @@ internal static partial class YamlConfigReader
     public static List<RawConfigEntry> Read(string text, ConfigParseState state)
     {
         var entries = new List<RawConfigEntry>();
-        if (!YamlStructureGuard.CheckNesting(text, state))
+        if (YamlStructureGuard.Check(text, state) is not { } aliases)
         {
             return entries;
         }
@@ -70,10 +70,13 @@ internal static partial class YamlConfigReader
             }
 
             var line = ToLine(keyNode.Start);
+
+            // A value or item written as an alias is reported on the alias's line (YamlDotNet's node is the anchor's).
+            var valueAlias = aliases.ValueLine(keyNode.Start.Index);
             switch (valueNode)
             {
                 case YamlScalarNode scalar:
-                    entries.Add(new RawConfigEntry(key, line, IsYamlNull(scalar) ? string.Empty : scalar.Value ?? string.Empty, null, ToLine(scalar.Start)));
+                    entries.Add(new RawConfigEntry(key, line, IsYamlNull(scalar) ? string.Empty : scalar.Value ?? string.Empty, null, valueAlias ?? ToLine(scalar.Start)));
                     break;
                 case YamlSequenceNode sequence:
                     var items = new List<(string, int)>();
@@ -83,15 +86,17 @@ internal static partial class YamlConfigReader
                         break;
                     }
 
-                    foreach (var item in sequence.Children)
+                    for (var i = 0; i < sequence.Children.Count; i++)
                     {
+                        var item = sequence.Children[i];
+                        var itemLine = aliases.ItemLine(keyNode.Start.Index, i) ?? valueAlias ?? ToLine(item.Start);
                         if (item is YamlScalarNode { Value: { } itemText })
                         {
-                            items.Add((itemText, ToLine(item.Start)));
+                            items.Add((itemText, itemLine));
                         }
                         else
                         {
-                            state.Error(ToLine(item.Start), key, $"{key}: list items must be plain values");
+                            state.Error(itemLine, key, $"{key}: list items must be plain values");
                         }
                     }
 
