@@ -111,7 +111,8 @@ internal sealed class ModuleState
     private static int Release(Guid runspaceId) =>
         ByRunspace.TryRemove(runspaceId, out var state) ? state.ReleaseAll() : 0;
 
-    private int ReleaseAll()
+    /// <summary>Closes everything this state holds, newest first; returns how many resources were released.</summary>
+    internal int ReleaseAll()
     {
         IDisposable[] resources;
         lock (_gate)
