@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
+using System.Runtime.CompilerServices;
+using VmProbe.Config;
 using VmProbe.Perf;
 using VmProbe.Procfs;
 
@@ -9,7 +11,8 @@ namespace VmProbe.Commands;
 /// <summary>
 /// Everything the module keeps between commands, one instance per runspace (PSOpenAD's GlobalState, scoped to the
 /// runspace so that a thread job's probe is not closed by the session that started it): the perf sessions, the open
-/// probes and the procfs reader whose per-domain totals must survive exited threads. Released when its runspace closes
+/// probes, the procfs reader whose per-domain totals must survive exited threads and Export-PromTextFile's legacy
+/// transforms (previous perf values per config object). Released when its runspace closes
 /// or the module is removed from it.
 /// </summary>
 internal sealed class ModuleState
@@ -22,6 +25,9 @@ internal sealed class ModuleState
 
     private readonly object _gate = new();
     private readonly List<IDisposable> _resources = new();
+
+    // Weak on the config: a transform lives as long as the config object the caller keeps passing.
+    private readonly ConditionalWeakTable<ProbeConfig, LegacyExpositionState> _legacyByConfig = new();
     private DomainSchedStatReader? _schedReader;
 
     /// <summary>The state of the calling thread's runspace (a process-wide one outside any runspace, as in xunit).</summary>
@@ -68,6 +74,10 @@ internal sealed class ModuleState
         }
     }
 
+    /// <summary>Export-PromTextFile's <c>naming: legacy</c> transform for <paramref name="config"/>: one per config object, kept across calls.</summary>
+    public LegacyExpositionState LegacyExpositionFor(ProbeConfig config) =>
+        _legacyByConfig.GetValue(config, c => new LegacyExpositionState(c));
+
     /// <summary>Keeps <paramref name="resource"/> until it is forgotten or the state is released.</summary>
     public T Track<T>(T resource)
         where T : IDisposable
@@ -101,7 +111,8 @@ internal sealed class ModuleState
     private static int Release(Guid runspaceId) =>
         ByRunspace.TryRemove(runspaceId, out var state) ? state.ReleaseAll() : 0;
 
-    private int ReleaseAll()
+    /// <summary>Closes everything this state holds, newest first; returns how many resources were released.</summary>
+    internal int ReleaseAll()
     {
         IDisposable[] resources;
         lock (_gate)
@@ -109,6 +120,7 @@ internal sealed class ModuleState
             resources = _resources.ToArray();
             _resources.Clear();
             _schedReader = null;
+            _legacyByConfig.Clear();
         }
 
         // Newest first: a probe opened after a session may use what the session set up.
