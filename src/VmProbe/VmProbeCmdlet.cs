@@ -71,4 +71,44 @@ public abstract class VmProbeCmdlet : PSCmdlet
             }
         }
     }
+
+    /// <summary>
+    /// For the readers whose -Domain is optional: remembers each piped domain (resolved), or that none was given and
+    /// every running domain at <paramref name="uri"/> is meant. Call from ProcessRecord.
+    /// </summary>
+    private protected void SelectDomains(VmDomain[]? domains, string uri, DomainSelection selection)
+    {
+        selection.Resolver ??= new DomainResolver(uri, Log);
+        if (domains is null)
+        {
+            selection.All = true;
+            return;
+        }
+
+        ResolveDomains(domains, selection.Resolver, selection.Domains);
+    }
+
+    /// <summary>The domains selected, listed now when all were meant; null, after a terminating error, when libvirt fails.</summary>
+    private protected IReadOnlyList<VmDomain> SelectedDomains(DomainSelection selection, string uri)
+    {
+        try
+        {
+            return selection.All ? selection.Resolver!.All : selection.Domains;
+        }
+        catch (Exception ex) when (ex is VmProbeException)
+        {
+            ThrowProbeError(ex, uri);
+            throw; // not reached: ThrowProbeError throws
+        }
+    }
+}
+
+/// <summary>What a reader's pipeline selected: the resolved domains, or all of them.</summary>
+internal sealed class DomainSelection
+{
+    public List<VmDomain> Domains { get; } = new();
+
+    public DomainResolver? Resolver { get; set; }
+
+    public bool All { get; set; }
 }

@@ -14,9 +14,7 @@ namespace VmProbe.Commands;
 [OutputType(typeof(VmStatSample))]
 public sealed class ReadVmKvmStatCommand : VmProbeCmdlet
 {
-    private readonly List<VmDomain> _domains = new();
-    private DomainResolver? _resolver;
-    private bool _readAll;
+    private readonly DomainSelection _selection = new();
 
     /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
@@ -53,31 +51,11 @@ public sealed class ReadVmKvmStatCommand : VmProbeCmdlet
         }
     }
 
-    protected override void ProcessRecord()
-    {
-        _resolver ??= new DomainResolver(Uri, Log);
-        if (Domain is null)
-        {
-            _readAll = true;
-            return;
-        }
-
-        ResolveDomains(Domain, _resolver, _domains);
-    }
+    protected override void ProcessRecord() => SelectDomains(Domain, Uri, _selection);
 
     protected override void EndProcessing()
     {
-        IReadOnlyList<VmDomain> domains;
-        try
-        {
-            domains = _readAll ? _resolver!.All : _domains;
-        }
-        catch (Exception ex) when (ex is VmProbeException)
-        {
-            ThrowProbeError(ex, Uri);
-            return;
-        }
-
+        var domains = SelectedDomains(_selection, Uri);
         if (domains.Count == 0)
         {
             return;

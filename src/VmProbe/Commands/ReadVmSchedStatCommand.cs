@@ -10,10 +10,8 @@ namespace VmProbe.Commands;
 [OutputType(typeof(VmStatSample))]
 public sealed class ReadVmSchedStatCommand : VmProbeCmdlet, IDisposable
 {
-    private readonly List<VmDomain> _domains = new();
+    private readonly DomainSelection _selection = new();
     private readonly ContinuousSampler _sampler = new();
-    private DomainResolver? _resolver;
-    private bool _readAll;
 
     /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
@@ -36,31 +34,11 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet, IDisposable
     [ValidateRange(1, int.MaxValue)]
     public int MaxSamples { get; set; } = 1;
 
-    protected override void ProcessRecord()
-    {
-        _resolver ??= new DomainResolver(Uri, Log);
-        if (Domain is null)
-        {
-            _readAll = true;
-            return;
-        }
-
-        ResolveDomains(Domain, _resolver, _domains);
-    }
+    protected override void ProcessRecord() => SelectDomains(Domain, Uri, _selection);
 
     protected override void EndProcessing()
     {
-        IReadOnlyList<VmDomain> domains;
-        try
-        {
-            domains = _readAll ? _resolver!.All : _domains;
-        }
-        catch (Exception ex) when (ex is VmProbeException)
-        {
-            ThrowProbeError(ex, Uri);
-            return;
-        }
-
+        var domains = SelectedDomains(_selection, Uri);
         if (domains.Count == 0)
         {
             return;
