@@ -5,15 +5,6 @@ BeforeAll {
     . "$PSScriptRoot/VmProbe.TestSupport.ps1"
     $modulePath = Resolve-VmProbeManifest
     Import-Module -Name $modulePath -Force -ErrorAction Stop
-
-    function Get-OpenFdCount { @(Get-ChildItem -LiteralPath /proc/self/fd).Count }
-
-    function New-ProbeConfig([string] $Name, [int] $Delay = 300) {
-        $endpoint = Join-Path $TestDrive "$Name/vmprobe.prom"
-        $config = Join-Path $TestDrive "$Name.yaml"
-        Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay: $Delay`nperfsoftware: [task-clock]"
-        [pscustomobject]@{ Config = $config; Endpoint = $endpoint }
-    }
 }
 
 AfterAll {
@@ -37,7 +28,7 @@ Describe 'Open-VmProbe, Invoke-VmProbeCycle, Close-VmProbe' {
     }
 
     It 'opens the sources of the registry and steps one cycle per call on the delay grid' -Skip:(-not ($isRoot -and $libvirtPresent)) {
-        $probe = New-ProbeConfig -Name 'step'
+        $probe = New-ProbeConfig -Name 'step' -Delay 300
         $session = Open-VmProbe -ConfigPath $probe.Config
         try {
             $session.Sources | Should -Be @('host', 'procfs', 'libvirt', 'perf', 'kvm')
@@ -60,7 +51,7 @@ Describe 'Open-VmProbe, Invoke-VmProbeCycle, Close-VmProbe' {
     }
 
     It 'writes an error for a closed probe and none for a second Close' -Skip:(-not ($isRoot -and $libvirtPresent)) {
-        $session = Open-VmProbe -ConfigPath (New-ProbeConfig -Name 'closed').Config
+        $session = Open-VmProbe -ConfigPath (New-ProbeConfig -Name 'closed' -Delay 300).Config
         $session | Close-VmProbe
         { $session | Close-VmProbe -ErrorAction Stop } | Should -Not -Throw
         $session | Invoke-VmProbeCycle -ErrorAction SilentlyContinue -ErrorVariable stepErrors
@@ -74,7 +65,7 @@ Describe 'Remove-Module' {
         # A runspace of its own so that removing the module there leaves this file's import alone.
         $shell = [powershell]::Create()
         try {
-            $config = (New-ProbeConfig -Name 'removed').Config
+            $config = (New-ProbeConfig -Name 'removed' -Delay 300).Config
             $null = $shell.AddScript({
                 param($Module, $Config)
                 Import-Module -Name $Module

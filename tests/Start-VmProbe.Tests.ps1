@@ -5,24 +5,6 @@ BeforeAll {
     . "$PSScriptRoot/VmProbe.TestSupport.ps1"
     $modulePath = Resolve-VmProbeManifest
     Import-Module -Name $modulePath -Force -ErrorAction Stop
-
-    # fds of this process: every perf fd, libvirt connection and kept procfs file of a probe shows here.
-    function Get-OpenFdCount { @(Get-ChildItem -LiteralPath /proc/self/fd).Count }
-
-    function New-ProbeConfig([string] $Name, [int] $Delay = 1000) {
-        $endpoint = Join-Path $TestDrive "$Name/vmprobe.prom"
-        $config = Join-Path $TestDrive "$Name.yaml"
-        Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay: $Delay`nperfsoftware: [task-clock, context-switches]"
-        [pscustomobject]@{ Config = $config; Endpoint = $endpoint }
-    }
-
-    function Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 30) {
-        $deadline = [datetime]::UtcNow.AddSeconds($TimeoutSeconds)
-        while (-not (& $Condition)) {
-            if ([datetime]::UtcNow -gt $deadline) { throw "timed out after $TimeoutSeconds s waiting for: $Condition" }
-            Start-Sleep -Milliseconds 100
-        }
-    }
 }
 
 AfterAll {
@@ -118,8 +100,8 @@ Describe 'Start-VmProbe' {
         }
 
         # The first runspace loads PowerShell assemblies that stay mapped: measure the second run.
-        Stop-AfterFirstCycle (New-ProbeConfig -Name 'stopped-warmup' -Delay 500)
-        $probe = New-ProbeConfig -Name 'stopped' -Delay 500
+        Stop-AfterFirstCycle (New-ProbeConfig -Name 'stopped-warmup' -Delay 500 -Events 'task-clock', 'context-switches')
+        $probe = New-ProbeConfig -Name 'stopped' -Delay 500 -Events 'task-clock', 'context-switches'
         $before = Get-OpenFdCount
         Stop-AfterFirstCycle $probe
         Get-OpenFdCount | Should -Be $before
@@ -145,8 +127,8 @@ Describe 'Start-VmProbe' {
         }
 
         # A thread job runs in this process, so its probe's fds would show here; the first job loads ThreadJob's assemblies.
-        Stop-AfterTwoCycles (New-ProbeConfig -Name 'job-warmup' -Delay 500)
-        $probe = New-ProbeConfig -Name 'job' -Delay 500
+        Stop-AfterTwoCycles (New-ProbeConfig -Name 'job-warmup' -Delay 500 -Events 'task-clock', 'context-switches')
+        $probe = New-ProbeConfig -Name 'job' -Delay 500 -Events 'task-clock', 'context-switches'
         $before = Get-OpenFdCount
         Stop-AfterTwoCycles $probe
         Get-OpenFdCount | Should -Be $before

@@ -13,8 +13,6 @@ BeforeAll {
         , @($Samples | Group-Object -Property { $_.Timestamp.UtcTicks } | Sort-Object -Property { [long] $_.Name })
     }
 
-    function Get-FdCount { [System.IO.Directory]::GetFileSystemEntries('/proc/self/fd').Count }
-
     # Starts $Script in a new runspace of this process, waits for its first output, stops it; returns the PowerShell.
     function Stop-AfterFirstOutput([string] $Script) {
         $ps = [powershell]::Create()
@@ -133,12 +131,12 @@ Describe 'Continuous sampling of the Read-* cmdlets' {
         It '-Continuous stopped by PowerShell.Stop ends cleanly and leaves no fd' {
             # Warm up: the first runspace loads and maps PowerShell's assemblies, which holds fds.
             $null = Stop-AfterFirstOutput 'Read-VmHostStat -Continuous -SampleInterval 0.1'
-            $before = Get-FdCount
+            $before = Get-OpenFdCount
             $run = Stop-AfterFirstOutput 'Read-VmHostStat -Continuous -SampleInterval 5'
             $run.Output | Should -BeGreaterThan 0
             $run.State | Should -Be ([System.Management.Automation.PSInvocationState]::Stopped)
             $run.StopSeconds | Should -BeLessThan 2 # the 5 s wait was cancelled, not waited out
-            Get-FdCount | Should -Be $before
+            Get-OpenFdCount | Should -Be $before
         }
 
         It '-Continuous with -MaxSamples stops after that many readings' {

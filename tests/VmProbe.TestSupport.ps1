@@ -64,3 +64,27 @@ function Get-VmProbeTestPwsh {
 
     throw "No pwsh executable in `$PSHOME ($PSHOME) nor on PATH: cannot start a child pwsh."
 }
+
+# fds of this process: every perf fd, libvirt connection and kept procfs file a probe or session holds shows here.
+function Get-OpenFdCount { [System.IO.Directory]::GetFileSystemEntries('/proc/self/fd').Count }
+
+function New-ProbeConfig {
+    <#
+    .SYNOPSIS
+    A config file in $TestDrive (test:///default, the given delay and software events) and its endpoint's path.
+    #>
+    param([string] $Name, [int] $Delay = 1000, [string[]] $Events = @('task-clock'))
+
+    $endpoint = Join-Path $TestDrive "$Name/vmprobe.prom"
+    $config = Join-Path $TestDrive "$Name.yaml"
+    Set-Content -LiteralPath $config -Value "endpoint: $endpoint`nurl: test:///default`ndelay: $Delay`nperfsoftware: [$($Events -join ', ')]"
+    [pscustomobject]@{ Config = $config; Endpoint = $endpoint }
+}
+
+function Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 30) {
+    $deadline = [datetime]::UtcNow.AddSeconds($TimeoutSeconds)
+    while (-not (& $Condition)) {
+        if ([datetime]::UtcNow -gt $deadline) { throw "timed out after $TimeoutSeconds s waiting for: $Condition" }
+        Start-Sleep -Milliseconds 100
+    }
+}
