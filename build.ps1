@@ -165,6 +165,13 @@ function Invoke-PesterTask {
     $failed = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
     if ($PesterSummaryPath) {
         Set-Content -LiteralPath $PesterSummaryPath -Value "$($result.PassedCount) $failed $($result.SkippedCount)"
+        # What failed, one line each, for test.sh to repeat at the end of its output.
+        $failures = @($result.Failed) + @($result.FailedBlocks) + @($result.FailedContainers) | ForEach-Object {
+            $message = if ($_.ErrorRecord.Count -gt 0) { "$($_.ErrorRecord[0].Exception.Message)" -replace '\s+', ' ' } else { '' }
+            $name = if ($_.PSObject.Properties['ExpandedPath']) { $_.ExpandedPath } else { "$($_.Item)" }
+            "  FAILED (Pester) ${name}: $($message.Substring(0, [Math]::Min(600, $message.Length)))"
+        }
+        Set-Content -LiteralPath "$PesterSummaryPath.failed" -Value $failures
     }
 
     if ($result.Result -ne 'Passed') {

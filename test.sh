@@ -105,6 +105,32 @@ if [ "$skipped" -gt 0 ]; then
     done | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&#xA;/ /g' -e 's/&amp;/\&/g'
 fi
 
+# Failed tests and their first message lines, last so that a log's tail shows them.
+if [ "$failed" -gt 0 ]; then
+    echo
+    echo "Failed tests:"
+    for trx in "${trx_files[@]}"; do
+        awk '
+            /<UnitTestResult / && /outcome="Failed"/ {
+                name = $0; sub(/.*testName="/, "", name); sub(/".*/, "", name); inresult = 1; msg = ""
+            }
+            inresult && /<Message>/ { inmsg = 1 }
+            inmsg { msg = msg $0 " " }
+            inmsg && /<\/Message>/ { inmsg = 0 }
+            inresult && /<\/UnitTestResult>/ {
+                gsub(/.*<Message>|<\/Message>.*/, "", msg); gsub(/[[:space:]]+/, " ", msg)
+                printf "  FAILED %s: %s\n", name, substr(msg, 1, 600); inresult = 0
+            }
+        ' "$trx"
+    done | sed -e 's/&quot;/"/g' -e "s/&apos;/'/g" -e 's/&lt;/</g' -e 's/&gt;/>/g' -e 's/&#xA;/ /g' -e 's/&amp;/\&/g'
+fi
+
+if [ -s "$results/pester-summary.txt.failed" ]; then
+    echo
+    echo "Failed Pester tests:"
+    cat "$results/pester-summary.txt.failed"
+fi
+
 # A failed build or crashed test host leaves no failed test in any TRX: count it as one failure so it shows.
 if [ "$dotnet_status" -ne 0 ] && [ "$failed" -eq 0 ]; then
     echo "dotnet test failed with exit code $dotnet_status and no failed test was recorded (build failure or test host crash)"
