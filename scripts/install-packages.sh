@@ -6,7 +6,7 @@
 set -euo pipefail
 
 runtime=(libvirt0 libvirt-clients prometheus-node-exporter)
-test_only=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86 prometheus linux-perf)
+test_only=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86 prometheus linux-perf clang-14 llvm-14 libbpf1)
 
 case "${1:-}" in
     runtime) packages=("${runtime[@]}") ;;

@@ -14,5 +14,8 @@ internal static partial class Interop
 
         /// <summary>The exact soname: the unversioned libvirt.so only exists where libvirt-dev is installed.</summary>
         internal const string Libvirt = "libvirt.so.0";
+
+        /// <summary>Debian's libbpf1 by its soname (libbpf.so without a version exists only with libbpf-dev).</summary>
+        internal const string Libbpf = "libbpf.so.1";
     }
 }

@@ -1,0 +1,187 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+using VmProbe.Native;
+
+namespace VmProbe.Bpf;
+
+/// <summary>
+/// One loaded BPF ELF object (libbpf's bpf_object) and the links of the programs attached from it. Opened from bytes
+/// (the objects embedded in this assembly, <see cref="LoadEmbedded"/>), loaded (verifier) at once, programs attached by
+/// name. Dispose detaches every link and closes the object (its programs and maps); a constructor or attach that fails
+/// releases what it made before throwing.
+/// </summary>
+public sealed class BpfObject : IDisposable
+{
+    private readonly BpfObjectHandle _handle;
+    private readonly List<(string Name, BpfLinkHandle Link)> _links = new();
+    private readonly Dictionary<string, BpfMap> _maps = new(StringComparer.Ordinal);
+
+    private BpfObject(BpfObjectHandle handle, string name)
+    {
+        _handle = handle;
+        Name = name;
+    }
+
+    /// <summary>The object's name (the embedded file without .bpf.o), as bpftool shows it.</summary>
+    public string Name { get; }
+
+    /// <summary>Names of the attached programs, in attach order.</summary>
+    public IReadOnlyList<string> AttachedPrograms => _links.Select(l => l.Name).ToArray();
+
+    /// <summary>The bytes of an object embedded in VmProbe.Core (<c>kvm_exits</c>, <c>selftest</c>).</summary>
+    public static byte[] LoadEmbedded(string name)
+    {
+        var resource = $"VmProbe.Bpf.{name}.bpf.o";
+        using var stream = typeof(BpfObject).Assembly.GetManifestResourceStream(resource)
+            ?? throw new BpfException($"no embedded BPF object {resource} in {typeof(BpfObject).Assembly.GetName().Name}", "bpf,noobject", ProbeErrorKind.NotFound);
+        var bytes = new byte[stream.Length];
+        stream.ReadExactly(bytes);
+        return bytes;
+    }
+
+    /// <summary>
+    /// Checks availability, opens <paramref name="elf"/>, sizes maps (<paramref name="maxEntries"/>: map name -> entries,
+    /// before load) and loads every program. Throws <see cref="BpfUnavailableException"/> or <see cref="BpfException"/>.
+    /// </summary>
+    public static unsafe BpfObject Load(string name, byte[] elf, IReadOnlyDictionary<string, uint>? maxEntries = null, IProbeLog? log = null)
+    {
+        ArgumentNullException.ThrowIfNull(elf);
+        BpfAvailability.Check();
+        if (log is not null && log.IsEnabled(LogLevel.Debug))
+        {
+            LibbpfLibrary.Sink = line => log.Write(LogLevel.Debug, "libbpf: " + line);
+        }
+
+        var nameBytes = Marshal.StringToCoTaskMemUTF8(name);
+        LibbpfLibrary.BeginCapture();
+        BpfObjectHandle? handle = null;
+        try
+        {
+            var options = new BpfObjectOpenOptions { Size = (nuint)sizeof(BpfObjectOpenOptions), ObjectName = (byte*)nameBytes };
+            IntPtr raw;
+            fixed (byte* data = elf)
+            {
+                raw = Interop.Libbpf.bpf_object__open_mem(data, (nuint)elf.Length, &options);
+            }
+
+            if (raw == IntPtr.Zero)
+            {
+                throw BpfAvailability.FromLoadError("bpf_object__open_mem", Marshal.GetLastPInvokeError(), Detail(name));
+            }
+
+            handle = new BpfObjectHandle(raw);
+            foreach (var (map, entries) in maxEntries ?? new Dictionary<string, uint>())
+            {
+                var mapPtr = Interop.Libbpf.bpf_object__find_map_by_name(handle, map);
+                if (mapPtr == IntPtr.Zero || Interop.Libbpf.bpf_map__set_max_entries(mapPtr, entries) != 0)
+                {
+                    throw new BpfException($"{name}: no map '{map}' to size (maxEntries)", "bpf_map__set_max_entries,ENOENT", ProbeErrorKind.InvalidArgument);
+                }
+            }
+
+            var rc = Interop.Libbpf.bpf_object__load(handle);
+            if (rc != 0)
+            {
+                throw BpfAvailability.FromLoadError("bpf_object__load", -rc, Detail(name));
+            }
+
+            var result = new BpfObject(handle, name);
+            handle = null;
+            return result;
+        }
+        finally
+        {
+            handle?.Dispose();
+            LibbpfLibrary.EndCapture();
+            Marshal.FreeCoTaskMem(nameBytes);
+        }
+    }
+
+    /// <summary>Attaches one program by its C function name (its SEC() says where). Throws naming the program.</summary>
+    public void Attach(string program)
+    {
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        var prog = FindProgram(program);
+        LibbpfLibrary.BeginCapture();
+        try
+        {
+            var link = Interop.Libbpf.bpf_program__attach(prog);
+            if (link == IntPtr.Zero)
+            {
+                throw BpfAvailability.FromLoadError("bpf_program__attach", Marshal.GetLastPInvokeError(), Detail($"{Name}/{program}"));
+            }
+
+            _links.Add((program, new BpfLinkHandle(link)));
+        }
+        finally
+        {
+            LibbpfLibrary.EndCapture();
+        }
+    }
+
+    /// <summary>Names of every program in the object.</summary>
+    public IReadOnlyList<string> Programs()
+    {
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        var names = new List<string>();
+        for (var p = Interop.Libbpf.bpf_object__next_program(_handle, IntPtr.Zero); p != IntPtr.Zero; p = Interop.Libbpf.bpf_object__next_program(_handle, p))
+        {
+            names.Add(Marshal.PtrToStringUTF8(Interop.Libbpf.bpf_program__name(p)) ?? string.Empty);
+        }
+
+        return names;
+    }
+
+    /// <summary>The loaded program's fd (owned by the object), for tests that look it up in /proc/self/fdinfo.</summary>
+    public int ProgramFd(string program) => Interop.Libbpf.bpf_program__fd(FindProgram(program));
+
+    /// <summary>A map of the object by name; the same instance every time.</summary>
+    public BpfMap Map(string name)
+    {
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        if (_maps.TryGetValue(name, out var map))
+        {
+            return map;
+        }
+
+        var ptr = Interop.Libbpf.bpf_object__find_map_by_name(_handle, name);
+        if (ptr == IntPtr.Zero)
+        {
+            throw new BpfException($"{Name}: no map '{name}'", "bpf_object__find_map_by_name,ENOENT", ProbeErrorKind.NotFound);
+        }
+
+        map = new BpfMap(_handle, name, Interop.Libbpf.bpf_map__fd(ptr), Interop.Libbpf.bpf_map__max_entries(ptr),
+            Interop.Libbpf.bpf_map__key_size(ptr), Interop.Libbpf.bpf_map__value_size(ptr));
+        _maps[name] = map;
+        return map;
+    }
+
+    public void Dispose()
+    {
+        // Links first: a program is detached before the object that owns it is closed.
+        foreach (var (_, link) in _links)
+        {
+            link.Dispose();
+        }
+
+        _links.Clear();
+        _handle.Dispose();
+    }
+
+    private IntPtr FindProgram(string program)
+    {
+        var prog = Interop.Libbpf.bpf_object__find_program_by_name(_handle, program);
+        return prog != IntPtr.Zero
+            ? prog
+            : throw new BpfException($"{Name}: no program '{program}'", "bpf_object__find_program_by_name,ENOENT", ProbeErrorKind.NotFound);
+    }
+
+    // The last lines libbpf printed (the verifier's complaint, the missing tracepoint) make the message actionable.
+    private static string Detail(string what)
+    {
+        var lines = LibbpfLibrary.EndCapture();
+        LibbpfLibrary.BeginCapture();
+        var tail = lines.Where(l => l.Length > 0).TakeLast(3).ToArray();
+        return $" ({what})" + (tail.Length > 0 ? ": " + string.Join(" | ", tail) : string.Empty);
+    }
+}

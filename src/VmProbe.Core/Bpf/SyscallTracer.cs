@@ -1,0 +1,78 @@
+namespace VmProbe.Bpf;
+
+/// <summary>Syscalls a thread entered: (process, thread, syscall number) -> count. Tid 0: threads that have exited.</summary>
+public sealed record SyscallCount(int Tgid, int Tid, int Id, ulong Count);
+
+/// <summary>Enter -> exit time of a syscall per (process, syscall number).</summary>
+public sealed record SyscallLatency(int Tgid, int Id, BpfHistogram Histogram);
+
+/// <summary>One read of the self-test maps.</summary>
+public sealed record SyscallSnapshot(IReadOnlyList<SyscallCount> Counts, IReadOnlyList<SyscallLatency> Latencies);
+
+/// <summary>
+/// The self-test of the aggregation the KVM tracer uses (programs/selftest.bpf.c, built from the same agg.h, loaded by
+/// the same <see cref="BpfObject"/>): raw_syscalls enter/exit counted per thread, paired into latency histograms, cleaned
+/// up at thread and process exit. It proves the in-kernel path on hosts where KVM's tracepoints never fire.
+/// </summary>
+public sealed class SyscallTracer : IDisposable
+{
+    private readonly AggregationMaps _maps;
+
+    private SyscallTracer(AggregationMaps maps) => _maps = maps;
+
+    /// <summary>The loaded object (tests look at its programs and maps).</summary>
+    public BpfObject Object => _maps.Object;
+
+    /// <summary>
+    /// Loads and attaches: counts always, the enter -> exit pair when <paramref name="latency"/>, the exit cleanup always.
+    /// <paramref name="onlyTgid"/> limits tracing to one process (0: all). Map sizes default to agg.h's.
+    /// </summary>
+    public static SyscallTracer Open(bool latency, int onlyTgid = 0, uint? maxCounts = null, uint? maxHistograms = null, IProbeLog? log = null)
+    {
+        var obj = BpfObject.Load("selftest", BpfObject.LoadEmbedded("selftest"), AggregationMaps.Sizes(maxCounts, maxHistograms), log);
+        try
+        {
+            obj.Map("filter").Update(0u, (uint)onlyTgid);
+            obj.Attach("process_exit");
+            obj.Attach("sys_enter");
+            if (latency)
+            {
+                obj.Attach("sys_exit"); // the end first: a begin without its end would only wait
+                obj.Attach("sys_enter_begin");
+            }
+
+            return new SyscallTracer(new AggregationMaps(obj));
+        }
+        catch
+        {
+            obj.Dispose();
+            throw;
+        }
+    }
+
+    public SyscallSnapshot Snapshot()
+    {
+        var rawCounts = _maps.ReadCounts();
+        var counts = new SyscallCount[rawCounts.Count];
+        for (var i = 0; i < counts.Length; i++)
+        {
+            var (k, v) = rawCounts[i];
+            counts[i] = new SyscallCount((int)k.Tgid, (int)k.Tid, (int)k.F2, v);
+        }
+
+        var rawHists = _maps.ReadHistograms(_maps.Latency);
+        var latencies = new SyscallLatency[rawHists.Count];
+        for (var i = 0; i < latencies.Length; i++)
+        {
+            var (k, v) = rawHists[i];
+            latencies[i] = new SyscallLatency((int)k.Tgid, (int)k.Field, BpfHistogram.From(v));
+        }
+
+        return new SyscallSnapshot(counts, latencies);
+    }
+
+    /// <summary>Drops a process's keys now (the kernel drops them when the process exits).</summary>
+    public int Forget(int tgid) => _maps.Forget((uint)tgid);
+
+    public void Dispose() => _maps.Object.Dispose();
+}

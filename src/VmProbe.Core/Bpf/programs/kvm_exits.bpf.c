@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/* VM exits by reason and their handling time, and kvm_watcher's events, aggregated per QEMU process (tgid) and vCPU
+ * thread (tid) in the kernel. Record layouts are CO-RE relocated against the kernel's BTF (field names from
+ * /sys/kernel/tracing/events/kvm/<event>/format). User space (Bpf/KvmExitTracer.cs) reads the maps once a cycle. */
+
+#include "agg.h"
+
+/* Kinds of the events map; KvmExitTracer.cs mirrors them. */
+#define EV_USERSPACE_EXIT 1 /* sub: KVM_EXIT_* reason, or 0x80000000 | -errno when the run ioctl failed */
+#define EV_PAGE_FAULT 2 /* sub: 0 */
+#define EV_MMIO 3 /* sub: 0 kvmmmu:handle_mmio_page_fault (MMU slow path), 1 kvm:kvm_fast_mmio (VMX EPT misconfig) */
+#define EV_HALT_POLL 4 /* sub: 0 shrink, 1 grow */
+#define EV_WAKEUP 5 /* sub: bit 0 valid, bit 1 waited (halted) rather than polled */
+#define EV_IRQ 6 /* sub: 0 kvm_inj_virq, 1 kvm_msi_set_irq, 2 kvm_pic_set_irq, 3 kvm_ioapic_set_irq */
+
+struct event_key {
+	__u32 tgid; /* first, for agg_drop_tgid */
+	__u32 kind;
+	__u32 sub;
+};
+
+/* 1000 VMs x ~40 (kind, sub) pairs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct event_key);
+	__type(value, __u64);
+} events SEC(".maps");
+
+/* kvm_vcpu_wakeup's ns per (tgid, waited). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct agg_hist_key);
+	__type(value, struct agg_hist);
+} wakeup_ns SEC(".maps");
+
+struct trace_event_raw_kvm_exit {
+	struct trace_entry ent;
+	unsigned int exit_reason;
+	__u32 isa;
+} __attribute__((preserve_access_index));
+
+struct trace_event_raw_kvm_userspace_exit {
+	struct trace_entry ent;
+	__u32 reason;
+	int errno;
+} __attribute__((preserve_access_index));
+
+struct trace_event_raw_kvm_halt_poll_ns {
+	struct trace_entry ent;
+	bool grow;
+} __attribute__((preserve_access_index));
+
+struct trace_event_raw_kvm_vcpu_wakeup {
+	struct trace_entry ent;
+	__u64 ns;
+	bool waited;
+	bool valid;
+} __attribute__((preserve_access_index));
+
+static __always_inline void count_event(__u32 kind, __u32 sub)
+{
+	struct event_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .kind = kind, .sub = sub };
+	agg_add(&events, &key, 1);
+	agg_mark_process(key.tgid);
+}
+
+SEC("tp/kvm/kvm_exit")
+int kvm_exit(struct trace_event_raw_kvm_exit *rec)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 reason = rec->exit_reason;
+	agg_count(id >> 32, (__u32)id, rec->isa, reason);
+	return 0;
+}
+
+/* Same tracepoint, attached only in latency mode: the handling time starts at the exit. */
+SEC("tp/kvm/kvm_exit")
+int kvm_exit_begin(struct trace_event_raw_kvm_exit *rec)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	agg_pair_begin((__u32)id, id >> 32, rec->exit_reason);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_entry")
+int kvm_entry(void *rec)
+{
+	agg_pair_end((__u32)bpf_get_current_pid_tgid());
+	return 0;
+}
+
+SEC("tp/kvm/kvm_userspace_exit")
+int kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *rec)
+{
+	int err = rec->errno;
+	count_event(EV_USERSPACE_EXIT, err < 0 ? 0x80000000u | (__u32)-err : rec->reason);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_page_fault")
+int kvm_page_fault(void *rec)
+{
+	count_event(EV_PAGE_FAULT, 0);
+	return 0;
+}
+
+SEC("tp/kvmmmu/handle_mmio_page_fault")
+int kvm_mmio_page_fault(void *rec)
+{
+	count_event(EV_MMIO, 0);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_fast_mmio")
+int kvm_fast_mmio(void *rec)
+{
+	count_event(EV_MMIO, 1);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_halt_poll_ns")
+int kvm_halt_poll_ns(struct trace_event_raw_kvm_halt_poll_ns *rec)
+{
+	count_event(EV_HALT_POLL, rec->grow ? 1 : 0);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_vcpu_wakeup")
+int kvm_vcpu_wakeup(struct trace_event_raw_kvm_vcpu_wakeup *rec)
+{
+	bool waited = rec->waited;
+	count_event(EV_WAKEUP, (rec->valid ? 1 : 0) | (waited ? 2 : 0));
+	struct agg_hist_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .field = waited ? 1 : 0 };
+	agg_observe(&wakeup_ns, &key, rec->ns);
+	return 0;
+}
+
+/* IRQ injections are counted for the task that injects: the vCPU thread for kvm_inj_virq, QEMU's or vhost's thread
+ * (or a kworker, for an irqfd) for the others. */
+SEC("tp/kvm/kvm_inj_virq")
+int kvm_inj_virq(void *rec)
+{
+	count_event(EV_IRQ, 0);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_msi_set_irq")
+int kvm_msi_set_irq(void *rec)
+{
+	count_event(EV_IRQ, 1);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_pic_set_irq")
+int kvm_pic_set_irq(void *rec)
+{
+	count_event(EV_IRQ, 2);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_ioapic_set_irq")
+int kvm_ioapic_set_irq(void *rec)
+{
+	count_event(EV_IRQ, 3);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int process_exit(struct trace_event_raw_sched_process_exit *rec)
+{
+	struct agg_exit_ctx ctx;
+	if (agg_thread_exit(rec, &ctx)) {
+		/* The process's own event counts and wakeup histogram go with it, like the shared maps. */
+		bpf_for_each_map_elem(&events, agg_drop_tgid, &ctx, 0);
+		bpf_for_each_map_elem(&wakeup_ns, agg_drop_tgid, &ctx, 0);
+	}
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT OR GPL-2.0
+/* The aggregation of kvm_exits.bpf.c (agg.h) on tracepoints that fire on any host: syscalls counted per (tgid, tid,
+ * syscall id), enter -> exit on the same thread as a latency histogram per (tgid, id), the same exit cleanup. Tests
+ * and the bench load it through the same loader (Bpf/SyscallTracer.cs). */
+#include "agg.h"
+
+/* [0] = the only tgid traced (0: every process); user space writes it after load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} filter SEC(".maps");
+
+struct trace_event_raw_sys_enter {
+	struct trace_entry ent;
+	long id;
+} __attribute__((preserve_access_index));
+
+static __always_inline bool traced(__u32 tgid)
+{
+	__u32 zero = 0;
+	__u32 *only = bpf_map_lookup_elem(&filter, &zero);
+	return !only || *only == 0 || *only == tgid;
+}
+
+SEC("tp/raw_syscalls/sys_enter")
+int sys_enter(struct trace_event_raw_sys_enter *rec)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!traced(id >> 32))
+		return 0;
+	agg_count(id >> 32, (__u32)id, 0, (__u32)rec->id);
+	return 0;
+}
+
+SEC("tp/raw_syscalls/sys_enter")
+int sys_enter_begin(struct trace_event_raw_sys_enter *rec)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!traced(id >> 32))
+		return 0;
+	agg_pair_begin((__u32)id, id >> 32, (__u32)rec->id);
+	return 0;
+}
+
+SEC("tp/raw_syscalls/sys_exit")
+int sys_exit(void *rec)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!traced(id >> 32))
+		return 0;
+	agg_pair_end((__u32)id);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int process_exit(struct trace_event_raw_sched_process_exit *rec)
+{
+	struct agg_exit_ctx ctx;
+	agg_thread_exit(rec, &ctx);
+	return 0;
+}
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";

@@ -1,0 +1,50 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using VmProbe.Bpf;
+using VmProbe.Native;
+using Xunit;
+
+namespace VmProbe.Tests.Bpf;
+
+/// <summary>The C# mirrors of the C structs in programs/agg.h and kvm_exits.bpf.c, against the C and the loaded maps.</summary>
+public class BpfLayoutTests
+{
+    [Fact]
+    public unsafe void StructsMatchTheCDeclarations()
+    {
+        Assert.Equal(16, sizeof(AggCountKey)); // u32 tgid, tid, f1, f2
+        Assert.Equal(12, Offset<AggCountKey>(nameof(AggCountKey.F2)));
+        Assert.Equal(8, sizeof(AggHistKey));
+        Assert.Equal(4, Offset<AggHistKey>(nameof(AggHistKey.Field)));
+        Assert.Equal(272, sizeof(AggHist)); // u64 buckets[32]; u64 sum_ns; u64 count
+        Assert.Equal(256, Offset<AggHist>(nameof(AggHist.SumNs)));
+        Assert.Equal(264, Offset<AggHist>(nameof(AggHist.Count)));
+        Assert.Equal(16, sizeof(AggPending)); // u64 start_ns; u32 tgid; u32 field
+        Assert.Equal(12, Offset<AggPending>(nameof(AggPending.Field)));
+        Assert.Equal(12, sizeof(KvmEventKey));
+        Assert.Equal(16, sizeof(BpfObjectOpenOptions)); // size_t sz; const char *object_name
+    }
+
+    [SkippableFact]
+    public unsafe void StructsMatchTheMapsOfTheLoadedObjects()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        using var obj = BpfObject.Load("kvm_exits", BpfObject.LoadEmbedded("kvm_exits"), new Dictionary<string, uint> { ["counts"] = 1024 });
+        AssertMap(obj.Map("counts"), sizeof(AggCountKey), sizeof(ulong));
+        AssertMap(obj.Map("latency"), sizeof(AggHistKey), sizeof(AggHist));
+        AssertMap(obj.Map("pending"), sizeof(uint), sizeof(AggPending));
+        AssertMap(obj.Map("threads"), sizeof(uint), sizeof(uint));
+        AssertMap(obj.Map("events"), sizeof(KvmEventKey), sizeof(ulong));
+        AssertMap(obj.Map("wakeup_ns"), sizeof(AggHistKey), sizeof(AggHist));
+        Assert.Equal(1024u, obj.Map("counts").MaxEntries);
+        Assert.Equal(32768u, obj.Map("latency").MaxEntries); // agg.h's default when not resized
+    }
+
+    private static void AssertMap(BpfMap map, int key, int value)
+    {
+        Assert.True(map.KeySize == key, $"{map.Name}: key {map.KeySize} bytes in C, {key} in C#");
+        Assert.True(map.ValueSize == value, $"{map.Name}: value {map.ValueSize} bytes in C, {value} in C#");
+    }
+
+    private static int Offset<T>(string field) => (int)Marshal.OffsetOf<T>(field);
+}

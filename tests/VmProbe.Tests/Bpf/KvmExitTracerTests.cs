@@ -1,0 +1,95 @@
+using VmProbe.Bpf;
+using VmProbe.Tests.Infrastructure;
+using Xunit;
+
+namespace VmProbe.Tests.Bpf;
+
+/// <summary>
+/// The KVM programs for real: every one loads, passes the verifier and attaches on this kernel (its kvm tracepoints
+/// exist even where they never fire), and Dispose leaves no fd and no program behind.
+/// </summary>
+[Collection("bpf")]
+public class KvmExitTracerTests
+{
+    [SkippableFact]
+    public void EveryProgramLoadsPassesTheVerifierAndAttaches()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        using var tracer = KvmExitTracer.Open(latency: true, maxCounts: 4096);
+        var programs = tracer.Object.Programs();
+        Assert.Equal(programs.OrderBy(p => p), tracer.Object.AttachedPrograms.OrderBy(p => p));
+        Assert.Equal(KvmExitTracer.CountPrograms.Count + KvmExitTracer.LatencyPrograms.Count, programs.Count);
+        foreach (var program in programs)
+        {
+            var fd = tracer.Object.ProgramFd(program);
+            Assert.True(fd > 0, $"{program} has no fd: not loaded");
+            Assert.True(BpfHost.ProgramId(fd) > 0, $"{program}: no prog_id in /proc/self/fdinfo/{fd}");
+        }
+
+        var snapshot = tracer.Snapshot(); // reads every map (empty here: no /dev/kvm) without error
+        Assert.NotNull(snapshot.Exits);
+        Assert.True(tracer.Latency);
+    }
+
+    [SkippableFact]
+    public void CountsModeAttachesNoHandlingTimePrograms()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        using var tracer = KvmExitTracer.Open(latency: false, maxCounts: 4096);
+        Assert.Equal(KvmExitTracer.CountPrograms.OrderBy(p => p), tracer.Object.AttachedPrograms.OrderBy(p => p));
+        Assert.DoesNotContain("kvm_entry", tracer.Object.AttachedPrograms);
+        Assert.Empty(tracer.Snapshot().HandlingTimes);
+    }
+
+    [SkippableFact]
+    public void DisposeLeavesNoBpfFdAndNoProgramInTheKernel()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        var before = BpfHost.BpfFds();
+        var perfBefore = Requirements.OpenPerfEventFdCount(); // a tracepoint attach holds a perf_event fd per link
+        var ids = new List<int>();
+        using (var tracer = KvmExitTracer.Open(latency: true, maxCounts: 4096))
+        {
+            ids.AddRange(tracer.Object.Programs().Select(p => BpfHost.ProgramId(tracer.Object.ProgramFd(p))));
+            var during = BpfHost.BpfFds();
+            Assert.True(during.Count > before.Count, "the loaded tracer holds no BPF fd");
+            Assert.Contains(during.Values, t => t.Contains("bpf-prog"));
+            Assert.Contains(during.Values, t => t.Contains("bpf-map"));
+            Assert.True(ids.Select(BpfHost.KernelHasProgram).All(has => has != false), "a loaded program is not in the kernel");
+        }
+
+        Assert.Equal(before.Keys.OrderBy(k => k), BpfHost.BpfFds().Keys.OrderBy(k => k));
+        Assert.Equal(perfBefore, Requirements.OpenPerfEventFdCount());
+        // The kernel frees a program once its last fd and link are gone (after an RCU grace period).
+        var gone = SpinWait.SpinUntil(() => ids.All(id => BpfHost.KernelHasProgram(id) != true), 5000);
+        Assert.True(gone, $"programs {string.Join(",", ids)} still loaded after Dispose (bpftool prog show)");
+    }
+
+    [SkippableFact]
+    public void AFailedAttachReleasesTheObject()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        var before = BpfHost.OpenBpfFdCount();
+        using (var obj = BpfObject.Load("kvm_exits", BpfObject.LoadEmbedded("kvm_exits"), new Dictionary<string, uint> { ["counts"] = 64 }))
+        {
+            obj.Attach("kvm_exit");
+            var error = Assert.Throws<BpfException>(() => obj.Attach("no_such_program"));
+            Assert.Contains("no_such_program", error.Message);
+        }
+
+        Assert.Equal(before, BpfHost.OpenBpfFdCount());
+    }
+
+    [SkippableFact]
+    public void BadObjectsAndMapNamesAreTypedErrors()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        var before = BpfHost.OpenBpfFdCount();
+        var garbage = Assert.Throws<BpfException>(() => BpfObject.Load("garbage", new byte[] { 1, 2, 3, 4 }));
+        Assert.StartsWith("bpf_object__open_mem,", garbage.ErrorId);
+        var sized = Assert.Throws<BpfException>(() =>
+            BpfObject.Load("kvm_exits", BpfObject.LoadEmbedded("kvm_exits"), new Dictionary<string, uint> { ["nope"] = 1 }));
+        Assert.Contains("'nope'", sized.Message);
+        Assert.Equal(before, BpfHost.OpenBpfFdCount());
+    }
+}
