@@ -1,0 +1,99 @@
+// bench/bpf-cost's driver (see that script).
+//   bpfbench attach MODE      loads the self-test (MODE counts|latency), traces every process, prints "attached",
+//                             waits for a line on stdin, prints the geteuid-free totals it saw, exits (detaching)
+//   bpfbench maps VMS VCPUS REASONS CYCLES
+//                             fills the self-test's maps like VMS x VCPUS threads x REASONS (counts) and VMS x REASONS
+//                             histograms, then times CYCLES Snapshot() calls: "bpf_maps entries=.. us_per_read=.."
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using VmProbe.Bpf;
+
+var mode = args.Length > 0 ? args[0] : "";
+if (mode == "attach")
+{
+    // kernel.bpf_stats_enabled makes the kernel time every program run (run_time_ns, run_cnt in fdinfo): the
+    // program's own cost per event, apart from the noise of the loop; restored at the end.
+    const string stats = "/proc/sys/kernel/bpf_stats_enabled";
+    var statsBefore = File.ReadAllText(stats).Trim();
+    File.WriteAllText(stats, "1");
+    try
+    {
+        using var tracer = SyscallTracer.Open(latency: args.Length > 1 && args[1] == "latency", onlyTgid: 0, maxCounts: 1 << 18);
+        Console.WriteLine("attached");
+        Console.ReadLine();
+        var line = "bpf_attach";
+        foreach (var program in tracer.Object.AttachedPrograms)
+        {
+            var info = File.ReadAllLines($"/proc/self/fdinfo/{tracer.Object.ProgramFd(program)}")
+                .Select(l => l.Split(':', 2)).Where(kv => kv.Length == 2).ToDictionary(kv => kv[0].Trim(), kv => kv[1].Trim());
+            double runs = double.Parse(info.GetValueOrDefault("run_cnt", "0")), ns = double.Parse(info.GetValueOrDefault("run_time_ns", "0"));
+            line += $" {program}={(runs > 0 ? ns / runs : 0):F1}ns/run({runs:F0})";
+        }
+
+        Console.WriteLine(line);
+    }
+    finally
+    {
+        File.WriteAllText(stats, statsBefore);
+    }
+
+    return 0;
+}
+
+if (mode == "maps")
+{
+    int vms = int.Parse(args[1]), vcpus = int.Parse(args[2]), reasons = int.Parse(args[3]), cycles = int.Parse(args[4]);
+    // A tgid no process has: the filter keeps the real syscalls of this host out of the maps.
+    using var tracer = SyscallTracer.Open(latency: true, onlyTgid: int.MaxValue, maxCounts: (uint)(vms * vcpus * reasons * 2));
+    var counts = tracer.Object.Map("counts");
+    var latency = tracer.Object.Map("latency");
+    var hist = new Hist { SumNs = 1000, Count = 1 };
+    for (var vm = 0; vm < vms; vm++)
+    {
+        var tgid = (uint)(4_000_000 + vm * 100);
+        for (var r = 0; r < reasons; r++)
+        {
+            for (var t = 1; t <= vcpus; t++)
+            {
+                counts.Update(new CountKey(tgid, tgid + (uint)t, 1, (uint)r), (ulong)(vm + t + r));
+            }
+
+            latency.Update(new HistKey(tgid, (uint)r), hist);
+        }
+    }
+
+    var entries = 0;
+    for (var i = 0; i < 20; i++)
+    {
+        entries = tracer.Snapshot().Counts.Count; // warm up (JIT, buffers)
+    }
+
+    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+    var wall = Stopwatch.StartNew();
+    for (var i = 0; i < cycles; i++)
+    {
+        tracer.Snapshot();
+    }
+
+    var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / cycles;
+    Console.WriteLine($"bpf_maps vms={vms} vcpus={vcpus} reasons={reasons} count_entries={entries} hist_entries={vms * reasons} " +
+        $"us_per_read={wall.Elapsed.TotalMicroseconds / cycles:F0} cpu_us_per_read={cpuUs:F0}");
+    return 0;
+}
+
+Console.Error.WriteLine("usage: bpfbench attach counts|latency | bpfbench maps VMS VCPUS REASONS CYCLES");
+return 2;
+
+[StructLayout(LayoutKind.Sequential)]
+internal readonly record struct CountKey(uint Tgid, uint Tid, uint F1, uint F2);
+
+[StructLayout(LayoutKind.Sequential)]
+internal readonly record struct HistKey(uint Tgid, uint Field);
+
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct Hist
+{
+    public fixed ulong Buckets[32];
+    public ulong SumNs;
+    public ulong Count;
+}
