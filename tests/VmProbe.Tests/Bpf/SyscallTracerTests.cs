@@ -69,12 +69,15 @@ public class SyscallTracerTests
         Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
         var pid = Environment.ProcessId;
         using var tracer = SyscallTracer.Open(latency: true, onlyTgid: pid, maxCounts: 16384);
+        var tid = BpfHost.CurrentTid();
         Interop.Libc.GetEUid();
-        Assert.Contains(tracer.Snapshot().Counts, c => c.Tgid == pid);
+        Assert.Contains(tracer.Snapshot().Counts, c => c.Tgid == pid && c.Tid == tid && c.Id == GetEUid);
+        Assert.Contains(tracer.Snapshot().Latencies, l => l.Tgid == pid && l.Id == GetEUid);
         Assert.True(tracer.Forget(pid) > 0);
-        // Only syscalls made after the Forget may be back (this process keeps running).
+        // This process keeps running (and making other syscalls), but makes no geteuid after the Forget.
         var snapshot = tracer.Snapshot();
-        Assert.DoesNotContain(snapshot.Counts, c => c.Tgid == pid && c.Tid == 0);
+        Assert.DoesNotContain(snapshot.Counts, c => c.Tgid == pid && c.Id == GetEUid);
+        Assert.DoesNotContain(snapshot.Latencies, l => l.Tgid == pid && l.Id == GetEUid);
     }
 
     [SkippableFact]
