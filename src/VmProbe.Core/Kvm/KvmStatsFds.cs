@@ -21,17 +21,21 @@ internal sealed unsafe class KvmStatsFd : IDisposable
     private readonly SafeFdHandle _handle;
     private readonly byte[] _data;
 
-    private KvmStatsFd(SafeFdHandle handle, KvmStatsLayout layout, string target)
+    private KvmStatsFd(SafeFdHandle handle, KvmStatsLayout layout, string target, KvmStatsFdLink link = default)
     {
         _handle = handle;
         Layout = layout;
         Target = target;
+        Link = link;
         _data = new byte[layout.DataLength];
     }
 
     public KvmStatsLayout Layout { get; }
 
     public string Target { get; }
+
+    /// <summary>The owner's fd number and link text it was duplicated from (default for an fd of this process).</summary>
+    public KvmStatsFdLink Link { get; }
 
     /// <summary>The kernel's anon inode names of stats fds (<c>anon_inode:kvm-vcpu-stats:N</c>, <c>anon_inode:kvm-vm-stats</c>).</summary>
     public static bool IsKernelStatsLink(string link) =>
@@ -107,7 +111,7 @@ internal sealed unsafe class KvmStatsFd : IDisposable
         try
         {
             var content = ReadWhole(handle, target);
-            return new KvmStatsFd(handle, KvmStatsLayout.Parse(content, target), target);
+            return new KvmStatsFd(handle, KvmStatsLayout.Parse(content, target), target, link);
         }
         catch
         {
