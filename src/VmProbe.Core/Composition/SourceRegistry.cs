@@ -47,7 +47,7 @@ public static class SourceRegistry
         new(DomainProcfsSource.SourceName, "per-domain and per-vCPU scheduler wait, run time, faults and guest time from /proc/PID/task",
             _ => true, b => new DomainProcfsSource(b.Options.Root)),
         new(LibvirtDomainSource.SourceName, "libvirt bulk stats: state, CPU, balloon, vCPUs, block, network",
-            UsesLibvirt, b => new LibvirtDomainSource(b.LibvirtSession!)),
+            UsesLibvirt, b => new LibvirtDomainSource(b.LibvirtSession!, requestVmGroup: b.Config.KvmStats != KvmStatsMode.Off, log: b.Log)),
         new(PerfMetricsSource.SourceName, "perf_event counters per domain, per vCPU and for the host",
             config => config.Events.Count > 0, b => new PerfMetricsSource(b.Config, b.Log)),
         new(KvmStatsSource.SourceName, "KVM's own statistics per VM and vCPU (stats fds duplicated from QEMU)",

@@ -211,6 +211,13 @@ internal sealed class KvmStatsLayout
     public static void ReadValues(ReadOnlySpan<byte> data, KvmStatDescriptor descriptor, Span<ulong> destination)
     {
         var values = data.Slice(descriptor.Offset, descriptor.Size * 8);
+        if (BitConverter.IsLittleEndian)
+        {
+            // Unaligned-safe copy of the u64s (offsets are the kernel's, not necessarily 8-aligned in a lying blob).
+            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(values).CopyTo(destination);
+            return;
+        }
+
         for (var i = 0; i < descriptor.Size; i++)
         {
             destination[i] = BinaryPrimitives.ReadUInt64LittleEndian(values[(i * 8)..]);

@@ -113,12 +113,17 @@ internal sealed class KvmDebugfs
 
             var writable = (mode & UnixFileMode.UserWrite) != 0;
             var type = !writable ? KvmStatType.Instant : name.StartsWith("max_", StringComparison.Ordinal) ? KvmStatType.Peak : KvmStatType.Cumulative;
-            var nanoseconds = name.EndsWith("_ns", StringComparison.Ordinal);
-            var descriptor = new KvmStatDescriptor(name, type, nanoseconds ? KvmStatUnit.Seconds : KvmStatUnit.None, KvmStatBase.Pow10,
-                (short)(nanoseconds ? -9 : 0), 1, 0, 0);
-            readings.Add(new KvmStatReading(descriptor, new[] { value }));
+            readings.Add(new KvmStatReading(DescriptorFromName(name, type), new[] { value }));
         }
 
         return readings;
+    }
+
+    /// <summary>A scalar statistic known only by name (debugfs, libvirt): a name ending in <c>_ns</c> is in nanoseconds, as kvm_stat reads it.</summary>
+    internal static KvmStatDescriptor DescriptorFromName(string name, KvmStatType type)
+    {
+        var nanoseconds = name.EndsWith("_ns", StringComparison.Ordinal);
+        return new KvmStatDescriptor(name, type, nanoseconds ? KvmStatUnit.Seconds : KvmStatUnit.None, KvmStatBase.Pow10,
+            (short)(nanoseconds ? -9 : 0), 1, 0, 0);
     }
 }

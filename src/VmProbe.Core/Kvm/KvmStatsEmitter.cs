@@ -27,6 +27,12 @@ internal static class KvmStatsEmitter
     private static readonly string[] SecondsSuffixes = { "_nanoseconds", "_ns", "_us", "_ms", "_seconds", "_sec", "_s" };
     private static readonly string[] BytesSuffixes = { "_bytes", "_b" };
 
+    private const int MaxCachedFamilies = 4096;
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<
+        (string Prefix, int Labels, string Name, KvmStatType Type, KvmStatUnit Unit, KvmStatBase Base, short Exponent),
+        (string Name, MetricType Type, string Help)> Families = new();
+
     /// <summary>Adds one domain's snapshots; returns the number of statistics left out because their family clashed.</summary>
     public static int AddDomain(
         MetricSet metrics, bool perVcpu, string domain, string uuid, IReadOnlyList<KvmStatsSnapshot> snapshots, Func<string, bool>? allow)
@@ -189,25 +195,11 @@ internal static class KvmStatsEmitter
     private static int Add(
         MetricSet metrics, string prefix, string[] labelNames, KvmStatDescriptor descriptor, ulong[] values, params string[] labelValues)
     {
-        var type = descriptor.Type switch
-        {
-            KvmStatType.Cumulative => MetricType.Counter,
-            KvmStatType.LinearHistogram or KvmStatType.LogHistogram => MetricType.Histogram,
-            _ => MetricType.Gauge,
-        };
-        var scope = labelNames.Length == 0 ? "for the host" : labelNames.Length == 3 ? "per vCPU" : "per domain (vCPUs summed, peaks as maximum)";
-        var kind = descriptor.Type switch
-        {
-            KvmStatType.Cumulative => "cumulative",
-            KvmStatType.Instant => "instant",
-            KvmStatType.Peak => "peak",
-            KvmStatType.LinearHistogram => "linear histogram",
-            _ => "log2 histogram",
-        };
+        var (name, type, help) = FamilyOf(prefix, labelNames.Length, descriptor);
         MetricFamily family;
         try
         {
-            family = metrics.Family(prefix + MetricName(descriptor), type, $"KVM statistic {descriptor.Name} ({kind}) {scope}.", labelNames);
+            family = metrics.Family(name, type, help, labelNames);
         }
         catch (InvalidOperationException)
         {
@@ -224,6 +216,43 @@ internal static class KvmStatsEmitter
         }
 
         return 0;
+    }
+
+    /// <summary>
+    /// The family name, type and help of a statistic in a scope, made once per (scope, name, type, unit, base, exponent):
+    /// a cycle writes the same few hundred families for every domain, and building the names was most of its cost.
+    /// Bounded: past <see cref="MaxCachedFamilies"/> (names no kernel has) they are built each time.
+    /// </summary>
+    private static (string Name, MetricType Type, string Help) FamilyOf(string prefix, int labels, KvmStatDescriptor descriptor)
+    {
+        var key = (prefix, labels, descriptor.Name, descriptor.Type, descriptor.Unit, descriptor.Base, descriptor.Exponent);
+        if (Families.TryGetValue(key, out var cached))
+        {
+            return cached;
+        }
+
+        var type = descriptor.Type switch
+        {
+            KvmStatType.Cumulative => MetricType.Counter,
+            KvmStatType.LinearHistogram or KvmStatType.LogHistogram => MetricType.Histogram,
+            _ => MetricType.Gauge,
+        };
+        var scope = labels == 0 ? "for the host" : labels == 3 ? "per vCPU" : "per domain (vCPUs summed, peaks as maximum)";
+        var kind = descriptor.Type switch
+        {
+            KvmStatType.Cumulative => "cumulative",
+            KvmStatType.Instant => "instant",
+            KvmStatType.Peak => "peak",
+            KvmStatType.LinearHistogram => "linear histogram",
+            _ => "log2 histogram",
+        };
+        var made = (prefix + MetricName(descriptor), type, $"KVM statistic {descriptor.Name} ({kind}) {scope}.");
+        if (Families.Count < MaxCachedFamilies)
+        {
+            Families.TryAdd(key, made);
+        }
+
+        return made;
     }
 
     private static string Sanitize(string name)

@@ -20,18 +20,23 @@ internal sealed unsafe class KvmStatsFd : IDisposable
 
     private readonly SafeFdHandle _handle;
     private readonly byte[] _data;
+    private KvmStatsSnapshot? _snapshot;
 
-    private KvmStatsFd(SafeFdHandle handle, KvmStatsLayout layout, string target)
+    private KvmStatsFd(SafeFdHandle handle, KvmStatsLayout layout, string target, KvmStatsFdLink link = default)
     {
         _handle = handle;
         Layout = layout;
         Target = target;
+        Link = link;
         _data = new byte[layout.DataLength];
     }
 
     public KvmStatsLayout Layout { get; }
 
     public string Target { get; }
+
+    /// <summary>The owner's fd number and link text it was duplicated from (default for an fd of this process).</summary>
+    public KvmStatsFdLink Link { get; }
 
     /// <summary>The kernel's anon inode names of stats fds (<c>anon_inode:kvm-vcpu-stats:N</c>, <c>anon_inode:kvm-vm-stats</c>).</summary>
     public static bool IsKernelStatsLink(string link) =>
@@ -107,7 +112,7 @@ internal sealed unsafe class KvmStatsFd : IDisposable
         try
         {
             var content = ReadWhole(handle, target);
-            return new KvmStatsFd(handle, KvmStatsLayout.Parse(content, target), target);
+            return new KvmStatsFd(handle, KvmStatsLayout.Parse(content, target), target, link);
         }
         catch
         {
@@ -120,20 +125,31 @@ internal sealed unsafe class KvmStatsFd : IDisposable
     internal static KvmStatsFd FromHandle(SafeFdHandle handle, string target) =>
         new(handle, KvmStatsLayout.Parse(ReadWhole(handle, target), target), target);
 
-    /// <summary>Reads the data block (one pread) and returns every statistic's values.</summary>
+    /// <summary>
+    /// Reads the data block (one pread into the fd's own buffer) and returns every statistic's values. The snapshot and
+    /// its value arrays are this fd's, made once and refilled by each read (no allocation per cycle): valid until the
+    /// next <see cref="Read"/>, which is what a cycle's emitter needs.
+    /// </summary>
     public KvmStatsSnapshot Read()
     {
         PReadExactly(_handle, _data, Layout.DataOffset, Target);
-        var readings = new KvmStatReading[Layout.Descriptors.Count];
-        for (var i = 0; i < readings.Length; i++)
+        if (_snapshot is null)
         {
-            var descriptor = Layout.Descriptors[i];
-            var values = new ulong[descriptor.Size];
-            KvmStatsLayout.ReadValues(_data, descriptor, values);
-            readings[i] = new KvmStatReading(descriptor, values);
+            var readings = new KvmStatReading[Layout.Descriptors.Count];
+            for (var i = 0; i < readings.Length; i++)
+            {
+                readings[i] = new KvmStatReading(Layout.Descriptors[i], new ulong[Layout.Descriptors[i].Size]);
+            }
+
+            _snapshot = new KvmStatsSnapshot(Layout.VcpuIndex, readings);
         }
 
-        return new KvmStatsSnapshot(Layout.VcpuIndex, readings);
+        foreach (var reading in _snapshot.Readings)
+        {
+            KvmStatsLayout.ReadValues(_data, reading.Descriptor, reading.Values);
+        }
+
+        return _snapshot;
     }
 
     public void Dispose() => _handle.Dispose();

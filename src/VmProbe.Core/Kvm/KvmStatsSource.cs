@@ -1,21 +1,27 @@
 using System.Globalization;
 using VmProbe.Config;
 using VmProbe.Native;
+using VmProbe.Procfs;
 
 namespace VmProbe.Kvm;
 
 /// <summary>
 /// KVM's own statistics per domain (or per vCPU): exits, halt polling and its histograms, page faults, TLB flushes,
-/// injections... as the kernel names and describes them. Source per domain, as it works:
+/// injections... as the kernel names and describes them. Exactly one source serves a domain per cycle, the first that works:
 /// <list type="number">
 /// <item><b>binary</b>: the KVM binary statistics fds QEMU keeps open (QEMU 8.1+ keeps one per vCPU once anyone asked
 /// QEMU for its stats, for example libvirt's VIR_DOMAIN_STATS_VM), found by their /proc/PID/fd link
 /// (<c>anon_inode:kvm-vcpu-stats:N</c>) and duplicated with pidfd_open + pidfd_getfd (root); QEMU is not touched.</item>
-/// <item><b>debugfs</b>: where a domain has no readable stats fd, its <c>PID-FD</c> directory under
-/// <c>$VMPROBE_DEBUGFS/kvm</c> (<see cref="KvmDebugfs"/>); debugfs' top-level files are also the host totals (<c>host_kvm_*</c>).</item>
+/// <item><b>libvirt</b>: the hypervisor statistics of the libvirt source's bulk call this cycle (VIR_DOMAIN_STATS_VM and
+/// the vcpu group's per-vCPU ones, libvirt 8.9+ with QEMU 7.1+), handed over in the cycle's <see cref="HypervisorStatsShare"/>:
+/// scalars only, units from the names.</item>
+/// <item><b>debugfs</b>: its <c>PID-FD</c> directory under <c>$VMPROBE_DEBUGFS/kvm</c> (<see cref="KvmDebugfs"/>);
+/// debugfs' top-level files are also the host totals (<c>host_kvm_*</c>).</item>
 /// </list>
-/// A domain without stats fds is logged once and looked at again every <see cref="RescanCycles"/> cycles.
-/// Duplicated fds are closed when their domain disappears (they keep the VM's kernel object alive).
+/// The serving source is the <c>source</c> label of <c>domain_kvm_stats_info</c> and is logged once per domain and source.
+/// A domain without stats fds is looked at again every <see cref="RescanCycles"/> cycles; a stats fd whose blob breaks
+/// the layout is reported once and skipped while its process lives. Duplicated fds count in the process' fd budget
+/// (<c>FdLimits</c>) and are closed when their domain disappears (they keep the VM's kernel object alive).
 /// </summary>
 public sealed class KvmStatsSource : IMetricSource
 {
@@ -28,9 +34,10 @@ public sealed class KvmStatsSource : IMetricSource
     private readonly Func<string, bool>? _allow;
     private readonly IProbeLog _log;
     private readonly string _procRoot;
+    private readonly ProcFs _proc;
     private readonly Func<string, bool> _isStatsLink;
-    private readonly Dictionary<int, DomainFds> _domains = new();
-    private readonly HashSet<string> _logged = new(StringComparer.Ordinal);
+    private readonly Dictionary<int, KvmDomainState> _domains = new();
+    private readonly HashSet<string> _logged = new(StringComparer.Ordinal); // host-wide keys only: a fixed small set
     private readonly KvmDebugfs _debugfs;
     private bool _pidFdUnavailable;
 
@@ -48,6 +55,7 @@ public sealed class KvmStatsSource : IMetricSource
         _allow = KvmStatsFilter.Create(allow);
         _log = log ?? NullProbeLog.Instance;
         _procRoot = Path.Combine(root, "proc");
+        _proc = new ProcFs(root);
         _isStatsLink = isStatsLink;
     }
 
@@ -55,6 +63,12 @@ public sealed class KvmStatsSource : IMetricSource
 
     /// <summary>Stats fds held open now (all domains).</summary>
     internal int OpenFds => _domains.Values.Sum(d => d.Fds.Count);
+
+    /// <summary>Processes this source keeps state (fds, bad fds, log keys) for.</summary>
+    internal int TrackedProcesses => _domains.Count;
+
+    /// <summary>Log-once keys held now, host-wide and per process.</summary>
+    internal int LogKeys => _logged.Count + _domains.Values.Sum(d => d.Logged.Count);
 
     public void Collect(CycleContext context, MetricSet metrics)
     {
@@ -73,6 +87,7 @@ public sealed class KvmStatsSource : IMetricSource
                 $"kvm: no KVM debugfs at {_debugfs.KvmDirectory} (debugfs not mounted, no KVM module, or kernel lockdown): no host_kvm_* totals and no debugfs fallback.");
         }
 
+        var share = context.Shared?.Get<HypervisorStatsShare>();
         var present = new HashSet<int>();
         foreach (var domain in context.Domains)
         {
@@ -83,16 +98,7 @@ public sealed class KvmStatsSource : IMetricSource
             }
 
             present.Add(domain.Pid);
-            var uuid = domain.Uuid == Guid.Empty ? string.Empty : domain.Uuid.ToString("D");
-            try
-            {
-                CollectDomain(context, metrics, domain, uuid);
-            }
-            catch (KvmStatsException ex)
-            {
-                Forget(domain.Pid);
-                Report(context, domain, ex);
-            }
+            CollectDomain(context, metrics, domain, share);
         }
 
         foreach (var pid in _domains.Keys.Where(pid => !present.Contains(pid)).ToList())
@@ -107,63 +113,96 @@ public sealed class KvmStatsSource : IMetricSource
         {
             Forget(pid);
         }
+
+        _proc.Dispose();
     }
 
-    private void CollectDomain(CycleContext context, MetricSet metrics, VmDomain domain, string uuid)
+    private void CollectDomain(CycleContext context, MetricSet metrics, VmDomain domain, HypervisorStatsShare? share)
     {
-        if (!_domains.TryGetValue(domain.Pid, out var state))
+        var state = StateOf(domain.Pid);
+        if (state.Fds.Count == 0 && state.CyclesUntilRescan-- <= 0)
         {
-            state = new DomainFds();
-            _domains.Add(domain.Pid, state);
-        }
-
-        if (state.Fds.Count == 0)
-        {
-            if (state.CyclesUntilRescan-- <= 0 && !_pidFdUnavailable)
+            state.CyclesUntilRescan = RescanCycles - 1;
+            if (ProcessChanged(domain.Pid, state))
             {
+                state = StateOf(domain.Pid);
                 state.CyclesUntilRescan = RescanCycles - 1;
-                Open(domain, state);
             }
 
-            if (state.Fds.Count == 0)
-            {
-                var fallback = _debugfs.Exists ? _debugfs.ReadVm(domain.Pid) : null;
-                LogOnce($"nofds:{domain.Pid}", LogLevel.Info,
-                    $"kvm: domain '{domain.Name}' (QEMU pid {domain.Pid}) has no KVM stats fds (not a KVM domain, QEMU before 8.1, or nobody asked QEMU for its stats yet); "
-                    + (fallback is null ? "no debugfs directory either" : "falls back to debugfs") + $"; looking for stats fds again every {RescanCycles} cycles.");
-                if (fallback is not null)
-                {
-                    KvmStatsEmitter.AddDomain(metrics, false, domain.Name, uuid, new[] { fallback }, _allow);
-                    metrics.Family(KvmFamilies.StatsInfo).Add(1, domain.Name, uuid, "debugfs");
-                }
-
-                return;
-            }
-
-            LogOnce($"binary:{domain.Pid}", LogLevel.Info,
-                $"kvm: domain '{domain.Name}' (QEMU pid {domain.Pid}): {state.Fds.Count} KVM stats fd(s) duplicated with pidfd_getfd (source binary).");
+            Open(context, domain, state);
         }
 
+        var uuid = domain.Uuid == Guid.Empty ? string.Empty : domain.Uuid.ToString("D");
+        string source;
+        var snapshots = state.Fds.Count > 0 ? ReadBinary(context, domain, state) : null;
+        if (snapshots is not null)
+        {
+            source = "binary";
+            var skipped = state.Fds.Sum(f => f.Layout.Skipped.Count);
+            if (skipped > 0)
+            {
+                metrics.Family(KvmFamilies.StatsSkipped).Add(skipped, domain.Name, uuid);
+            }
+        }
+        else if (domain.Uuid != Guid.Empty && share?.For(domain.Uuid) is { } fromLibvirt)
+        {
+            source = "libvirt";
+            snapshots = KvmLibvirtStats.ToSnapshots(fromLibvirt);
+        }
+        else if (_debugfs.Exists && _debugfs.ReadVm(domain.Pid) is { } fromDebugfs)
+        {
+            source = "debugfs";
+            snapshots = new List<KvmStatsSnapshot> { fromDebugfs };
+        }
+        else
+        {
+            LogSource(domain, state, "none", share);
+            return;
+        }
+
+        KvmStatsEmitter.AddDomain(metrics, _mode == KvmStatsMode.Vcpu && source != "debugfs", domain.Name, uuid, snapshots, _allow);
+        metrics.Family(KvmFamilies.StatsInfo).Add(1, domain.Name, uuid, source);
+        LogSource(domain, state, source, share);
+    }
+
+    /// <summary>Every fd's data block, or null (fds closed, the failing one remembered as bad) when one read fails.</summary>
+    private List<KvmStatsSnapshot>? ReadBinary(CycleContext context, VmDomain domain, KvmDomainState state)
+    {
         var snapshots = new List<KvmStatsSnapshot>(state.Fds.Count);
         foreach (var fd in state.Fds)
         {
-            snapshots.Add(fd.Read());
+            try
+            {
+                snapshots.Add(fd.Read());
+            }
+            catch (KvmStatsException ex)
+            {
+                MarkBad(context, domain, state, fd.Link, ex);
+                state.CloseFds();
+                return null;
+            }
         }
 
-        KvmStatsEmitter.AddDomain(metrics, _mode == KvmStatsMode.Vcpu, domain.Name, uuid, snapshots, _allow);
-        metrics.Family(KvmFamilies.StatsInfo).Add(1, domain.Name, uuid, "binary");
-        var skipped = state.Fds.Sum(f => f.Layout.Skipped.Count);
-        if (skipped > 0)
-        {
-            metrics.Family(KvmFamilies.StatsSkipped).Add(skipped, domain.Name, uuid);
-        }
+        return snapshots;
     }
 
-    private void Open(VmDomain domain, DomainFds state)
+    private void Open(CycleContext context, VmDomain domain, KvmDomainState state)
     {
-        var links = KvmStatsFd.Find(_procRoot, domain.Pid, _isStatsLink);
-        if (links.Count == 0)
+        if (_pidFdUnavailable)
         {
+            return;
+        }
+
+        var links = KvmStatsFd.Find(_procRoot, domain.Pid, _isStatsLink);
+        if (links.Count == 0 || links.Any(state.Bad.Contains))
+        {
+            return; // none, or one broke the layout: the domain is served by another source while this process lives
+        }
+
+        if (!FdLimits.Fits(links.Count))
+        {
+            LogOnce(state, "fdbudget", LogLevel.Warning,
+                $"kvm: domain '{domain.Name}' (QEMU pid {domain.Pid}): its {links.Count} KVM stats fds do not fit under RLIMIT_NOFILE with the perf and kept procfs fds; served by another source.");
             return;
         }
 
@@ -178,27 +217,114 @@ public sealed class KvmStatsSource : IMetricSource
             LogOnce("nopidfd", LogLevel.Warning, "kvm: this C library has no pidfd_open/pidfd_getfd (glibc 2.36+ needed): KVM stats fds cannot be read.");
             return;
         }
+        catch (KvmStatsException ex)
+        {
+            Report(context, domain, state, ex);
+            return;
+        }
 
         using (pidFd)
         {
-            try
+            foreach (var link in links)
             {
-                foreach (var link in links)
+                try
                 {
-                    var fd = KvmStatsFd.Duplicate(pidFd, domain.Pid, link);
-                    state.Fds.Add(fd);
-                    if (fd.Layout.Skipped.Count > 0)
+                    state.Fds.Add(KvmStatsFd.Duplicate(pidFd, domain.Pid, link));
+                }
+                catch (KvmStatsException ex)
+                {
+                    if (ex.ErrorId.StartsWith("kvm_stats_", StringComparison.Ordinal))
                     {
-                        LogOnce("skipped:" + string.Join(",", fd.Layout.Skipped), LogLevel.Info,
-                            $"kvm: statistics this probe does not know are left out: {string.Join(", ", fd.Layout.Skipped)}.");
+                        MarkBad(context, domain, state, link, ex);
                     }
+                    else
+                    {
+                        Report(context, domain, state, ex); // pidfd_getfd: permissions or a closed fd, looked at again at the next rescan
+                    }
+
+                    state.CloseFds();
+                    return;
                 }
             }
-            catch
-            {
-                state.Dispose();
-                throw;
-            }
+        }
+
+        foreach (var skipped in state.Fds.Select(f => f.Layout.Skipped).Where(s => s.Count > 0))
+        {
+            LogOnce("skipped:" + string.Join(",", skipped), LogLevel.Info,
+                $"kvm: statistics this probe does not know are left out: {string.Join(", ", skipped)}.");
+        }
+    }
+
+    /// <summary>Remembers a stats fd whose blob broke the layout (or whose read failed) and reports it once.</summary>
+    private void MarkBad(CycleContext context, VmDomain domain, KvmDomainState state, KvmStatsFdLink link, KvmStatsException error)
+    {
+        if (state.Bad.Add(link))
+        {
+            Report(context, domain, state, error);
+        }
+    }
+
+    private void Report(CycleContext context, VmDomain domain, KvmDomainState state, KvmStatsException error)
+    {
+        if (!state.Logged.Add("error:" + error.ErrorId + ":" + error.Target))
+        {
+            return; // counted and logged once per process
+        }
+
+        context.ItemErrors?.Add(error);
+        if (_log.IsEnabled(LogLevel.Warning))
+        {
+            _log.Write(LogLevel.Warning,
+                $"kvm: domain '{domain.Name}' (QEMU pid {domain.Pid.ToString(CultureInfo.InvariantCulture)}): {error.Message} [{error.ErrorId}]");
+        }
+    }
+
+    private void LogSource(VmDomain domain, KvmDomainState state, string source, HypervisorStatsShare? share)
+    {
+        var previous = state.Source;
+        state.Source = source;
+        var why = source == "binary" ? $"{state.Fds.Count} KVM stats fd(s) duplicated with pidfd_getfd"
+            : "no readable KVM stats fds (not a KVM domain, QEMU before 8.1, nobody asked QEMU for its stats yet, or a bad blob); "
+              + (source == "libvirt" ? "libvirt's hypervisor statistics (VIR_DOMAIN_STATS_VM)"
+                : (share?.VmGroupUnavailable ?? (share?.VmGroupRequested == true ? "libvirt gave no hypervisor statistics for it" : "libvirt's VM group not read"))
+                  + (source == "debugfs" ? "; debugfs" : "; no debugfs directory either: no KVM statistics"));
+        LogOnce(state, "source:" + source, LogLevel.Info,
+            $"kvm: domain '{domain.Name}' (QEMU pid {domain.Pid}): source {source}{(previous is null ? string.Empty : $" (was {previous})")}: {why}"
+            + (source == "binary" ? "." : $"; looking for stats fds again every {RescanCycles} cycles."));
+    }
+
+    private KvmDomainState StateOf(int pid)
+    {
+        if (!_domains.TryGetValue(pid, out var state))
+        {
+            state = new KvmDomainState(StartTicks(pid));
+            _domains.Add(pid, state);
+        }
+
+        return state;
+    }
+
+    /// <summary>Whether the pid now belongs to another process than the state was made for; then the state is dropped.</summary>
+    private bool ProcessChanged(int pid, KvmDomainState state)
+    {
+        if (StartTicks(pid) == state.StartTicks)
+        {
+            return false;
+        }
+
+        Forget(pid);
+        return true;
+    }
+
+    private ulong StartTicks(int pid)
+    {
+        try
+        {
+            return _proc.TryReadProcessStat(pid, out var stat) ? stat.StartTimeTicks : 0;
+        }
+        catch (VmProbeException)
+        {
+            return 0;
         }
     }
 
@@ -210,11 +336,12 @@ public sealed class KvmStatsSource : IMetricSource
         }
     }
 
-    private void Report(CycleContext context, VmDomain domain, KvmStatsException error)
+    private void LogOnce(KvmDomainState state, string key, LogLevel level, string message)
     {
-        context.ItemErrors?.Add(error);
-        LogOnce($"error:{domain.Pid}:{error.ErrorId}", LogLevel.Warning,
-            $"kvm: domain '{domain.Name}' (QEMU pid {domain.Pid.ToString(CultureInfo.InvariantCulture)}): {error.Message} [{error.ErrorId}]");
+        if (state.Logged.Add(key) && _log.IsEnabled(level))
+        {
+            _log.Write(level, message);
+        }
     }
 
     private void LogOnce(string key, LogLevel level, string message)
@@ -222,23 +349,6 @@ public sealed class KvmStatsSource : IMetricSource
         if (_logged.Add(key) && _log.IsEnabled(level))
         {
             _log.Write(level, message);
-        }
-    }
-
-    private sealed class DomainFds : IDisposable
-    {
-        public List<KvmStatsFd> Fds { get; } = new();
-
-        public int CyclesUntilRescan { get; set; }
-
-        public void Dispose()
-        {
-            foreach (var fd in Fds)
-            {
-                fd.Dispose();
-            }
-
-            Fds.Clear();
         }
     }
 }

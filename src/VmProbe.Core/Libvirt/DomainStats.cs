@@ -49,6 +49,12 @@ internal sealed class DomainStats
 
     public List<BlockStats> Blocks { get; } = new();
 
+    /// <summary>
+    /// Hypervisor statistics: <c>vm.NAME.TYPE</c> (VIR_DOMAIN_STATS_VM) and <c>vcpu.N.NAME.TYPE</c> (the vcpu group, when
+    /// QEMU has query-stats), TYPE being cur, sum or max; raw, in the hypervisor's units (libvirt passes no unit).
+    /// </summary>
+    public List<HypervisorStat> HypervisorStats { get; } = new();
+
     /// <summary>Every typed parameter as sent (name -> int/uint/long/ulong/double/bool/string), when asked for; otherwise null.</summary>
     public Dictionary<string, object>? Raw { get; internal set; }
 

@@ -93,6 +93,39 @@ internal static unsafe class DomainStatsDecoder
         {
             DecodeBlock(name["block."u8.Length..], p, s);
         }
+        else if (name.StartsWith("vm."u8))
+        {
+            DecodeHypervisorStat(name["vm."u8.Length..], null, p, s);
+        }
+    }
+
+    /// <summary>
+    /// <c>NAME.TYPE</c> of <c>vm.NAME.TYPE</c> or <c>vcpu.N.NAME.TYPE</c>: TYPE is cur, sum or max, the value an unsigned
+    /// long long or a boolean (libvirt's documented forms); anything else (a histogram of a later libvirt, a string) is
+    /// left out rather than guessed at.
+    /// </summary>
+    private static void DecodeHypervisorStat(ReadOnlySpan<byte> rest, int? vcpu, VirTypedParameter* p, DomainStats s)
+    {
+        var dot = rest.LastIndexOf((byte)'.');
+        if (dot <= 0 || p->Type is not (VirTypedParameterType.ULLong or VirTypedParameterType.UInt or VirTypedParameterType.Boolean))
+        {
+            return;
+        }
+
+        var suffix = rest[(dot + 1)..];
+        HypervisorStatKind kind;
+        if (suffix.SequenceEqual("cur"u8)) kind = HypervisorStatKind.Current;
+        else if (suffix.SequenceEqual("sum"u8)) kind = HypervisorStatKind.Sum;
+        else if (suffix.SequenceEqual("max"u8)) kind = HypervisorStatKind.Max;
+        else return;
+
+        var name = rest[..dot];
+        if (name.IndexOf((byte)'.') >= 0)
+        {
+            return; // KVM's names have no dots: this is no NAME.TYPE field
+        }
+
+        s.HypervisorStats.Add(new HypervisorStat(vcpu, System.Text.Encoding.UTF8.GetString(name), kind, AsUInt64(p)));
     }
 
     private static void DecodeBalloon(ReadOnlySpan<byte> rest, VirTypedParameter* p, BalloonStats b)
@@ -128,6 +161,12 @@ internal static unsafe class DomainStatsDecoder
 
         if (!TrySplitIndex(rest, out var index, out var field))
         {
+            return;
+        }
+
+        if (field.IndexOf((byte)'.') > 0)
+        {
+            DecodeHypervisorStat(field, index, p, s);
             return;
         }
 

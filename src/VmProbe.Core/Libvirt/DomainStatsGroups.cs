@@ -16,6 +16,9 @@ internal enum DomainStatsGroups : uint
     Memory = 256,
     DirtyRate = 512,
 
+    /// <summary>VIR_DOMAIN_STATS_VM (libvirt 8.9+): the hypervisor's own statistics, <c>vm.NAME.{cur,sum,max}</c> (KVM's via QEMU query-stats).</summary>
+    Vm = 1024,
+
     /// <summary>What the libvirt metric source asks for every cycle.</summary>
     Default = State | CpuTotal | Balloon | Vcpu | Interface | Block,
 }

@@ -6,7 +6,8 @@ namespace VmProbe.Libvirt;
 /// The <c>libvirt</c> metric source: one virConnectGetAllDomainStats call per cycle (state, cpu-total, balloon, vcpu,
 /// interface, block), emitted in base units (ns -> seconds, KiB -> bytes) with labels <c>domain</c> and <c>uuid</c>
 /// (plus <c>vcpu</c>, <c>interface</c>, <c>device</c>). A libvirt failure is thrown as a typed exception so the cycle
-/// counts it; the session logs it once per state change.
+/// counts it; the session logs it once per state change. With kvmstats on, the same call asks for VIR_DOMAIN_STATS_VM
+/// and hands the hypervisor statistics to the KVM source (<see cref="HypervisorStatsShare"/>), which emits them.
 /// A defined domain that is not running (state <c>shutoff</c>) has only <c>domain_info{state="shutoff"}</c> and its
 /// count in <c>domains{state}</c>: no series of a run that ended. So <c>probe_domains</c> (the running domains the
 /// discovery lists) equals the sum of <c>domains</c> minus <c>domains{state="shutoff"}</c>.
@@ -20,12 +21,22 @@ internal sealed class LibvirtDomainSource : IMetricSource
 
     private readonly LibvirtSession _session;
     private readonly bool _ownsSession;
+    private readonly bool _requestVmGroup;
+    private readonly IProbeLog _log;
     private readonly int[] _stateCounts = new int[StateNames.Length];
 
-    public LibvirtDomainSource(LibvirtSession session, bool ownsSession = false)
+    // The connection that rejected VIR_DOMAIN_STATS_VM: not asked again on it (a reconnect asks once more).
+    private object? _vmGroupRejectedBy;
+    private string? _vmGroupUnavailable;
+
+    /// <param name="requestVmGroup">Also ask for VIR_DOMAIN_STATS_VM (kvmstats not off) and hand the hypervisor
+    /// statistics to the KVM source through the cycle's <see cref="HypervisorStatsShare"/>.</param>
+    public LibvirtDomainSource(LibvirtSession session, bool ownsSession = false, bool requestVmGroup = false, IProbeLog? log = null)
     {
         _session = session;
         _ownsSession = ownsSession;
+        _requestVmGroup = requestVmGroup;
+        _log = log ?? NullProbeLog.Instance;
     }
 
     public const string SourceName = "libvirt";
@@ -34,17 +45,55 @@ internal sealed class LibvirtDomainSource : IMetricSource
 
     public LibvirtSession Session => _session;
 
+    /// <summary>Why VIR_DOMAIN_STATS_VM is not asked for (rejected by the daemon or driver), or null.</summary>
+    public string? VmGroupUnavailable => _vmGroupUnavailable;
+
     /// <summary>Lowercase word for a state, as in the <c>state</c> label: running, paused, shutoff, ...</summary>
     public static string StateName(VmDomainState state) =>
         (int)state >= 0 && (int)state < StateNames.Length ? StateNames[(int)state] : "unknown";
 
     public void Collect(CycleContext context, MetricSet metrics)
     {
-        var stats = _session.Run(
-            "virConnectGetAllDomainStats",
-            c => c.GetAllDomainStats(DomainStatsGroups.Default, includeInactive: true),
-            context.CancellationToken);
+        var (stats, vmGroup) = _session.Run("virConnectGetAllDomainStats", Fetch, context.CancellationToken);
+        if (_requestVmGroup && context.Shared?.Get<HypervisorStatsShare>() is { } share)
+        {
+            share.VmGroupRequested = vmGroup;
+            share.VmGroupUnavailable = _vmGroupUnavailable;
+            foreach (var domain in stats)
+            {
+                share.Set(domain.Uuid, domain.HypervisorStats);
+            }
+        }
+
         Emit(stats, metrics);
+    }
+
+    /// <summary>
+    /// The bulk call, with VIR_DOMAIN_STATS_VM (enforced, so that a daemon without it says so) when asked for; a daemon
+    /// or driver that rejects it costs one retry without it, once per connection, and one log line.
+    /// </summary>
+    private (IReadOnlyList<DomainStats> Stats, bool VmGroup) Fetch(LibvirtConnection connection)
+    {
+        if (_requestVmGroup && !ReferenceEquals(connection, _vmGroupRejectedBy))
+        {
+            try
+            {
+                return (connection.GetAllDomainStats(DomainStatsGroups.Default | DomainStatsGroups.Vm, includeInactive: true, enforceGroups: true), true);
+            }
+            catch (LibvirtException ex) when (ex.Code is LibvirtErrorCode.ArgumentUnsupported or LibvirtErrorCode.NoSupport or LibvirtErrorCode.InvalidArg)
+            {
+                _vmGroupRejectedBy = connection;
+                var first = _vmGroupUnavailable is null;
+                _vmGroupUnavailable = $"libvirt at {connection.Uri} rejects VIR_DOMAIN_STATS_VM ({ex.Message})";
+                if (first && _log.IsEnabled(LogLevel.Info))
+                {
+                    _log.Write(LogLevel.Info,
+                        $"libvirt: {_vmGroupUnavailable}; asking without it (KVM statistics come from stats fds or debugfs instead).");
+                }
+            }
+        }
+
+        return (connection.GetAllDomainStats(DomainStatsGroups.Default, includeInactive: true), false);
     }
 
     /// <summary>Writes the families for already-fetched stats (public so that the cmdlets and tests can render a snapshot).</summary>

@@ -46,7 +46,7 @@ public sealed class PerfFdBudget
     /// Whether <paramref name="additionalFds"/> more perf fds fit under the limit, counting the kept procfs fds and keeping
     /// <see cref="ReservedFds"/> free. The procfs sampler keeps fds only below a ceiling that leaves perf room first.
     /// </summary>
-    public bool Fits(long additionalFds) => (ulong)(OpenPerfFds + KeptProcfsFds + additionalFds + ReservedFds) <= Limit;
+    public bool Fits(long additionalFds) => (ulong)(OpenPerfFds + FdLimits.KeptFds + additionalFds + ReservedFds) <= Limit;
 
     /// <summary>Throws <see cref="PerfFdBudgetExceededException"/> when <paramref name="additionalFds"/> do not fit.</summary>
     public void EnsureFits(long additionalFds, string what)

@@ -15,16 +15,16 @@ public sealed class KvmStatsSourceTests : IDisposable
     private readonly List<Process> _helpers = new();
     private readonly List<string> _files = new();
 
-    private static bool IsMemfdStats(string link) => link.StartsWith("/memfd:kvm-vcpu-stats:", StringComparison.Ordinal);
+    internal static bool IsMemfdStats(string link) => link.StartsWith("/memfd:kvm-vcpu-stats:", StringComparison.Ordinal);
 
-    private static bool CanRun(out string reason)
+    internal static bool CanRun(out string reason)
     {
         reason = "needs root (pidfd_getfd) and python3 (the helper)";
         return Environment.UserName == "root" && Infrastructure.Requirements.FindCommand("python3") is not null;
     }
 
     /// <summary>Starts a helper holding one memfd per blob, named kvm-vcpu-stats:I; returns its pid.</summary>
-    private int StartHelper(params byte[][] blobs)
+    internal int StartHelper(params byte[][] blobs)
     {
         var paths = blobs.Select(b =>
         {
@@ -117,6 +117,45 @@ public sealed class KvmStatsSourceTests : IDisposable
         Assert.True(metrics.TryGet("domain_kvm_exits_total", out var exits));
         Assert.Equal("good", exits.Samples.Single().LabelValues[0]);
         Assert.Equal(1, source.OpenFds);
+    }
+
+    [SkippableFact]
+    public void ABadBlobIsCountedOnceAndNotDuplicatedAgainWhileItsProcessLives()
+    {
+        Skip.IfNot(CanRun(out var why), why);
+        var lying = StartHelper(KvmStatsFixture.X86Vcpu(0).Build(), new KvmStatsFixture { DataOffsetOverride = 1 << 20 }.Stat("exits", KvmStatsFixture.Cumulative, 0, 1).Build());
+        using var source = new KvmStatsSource(KvmStatsMode.Vm, Array.Empty<string>(), null, "/", IsMemfdStats);
+        var errors = new List<VmProbeException>();
+
+        for (var cycle = 0; cycle < 2 * KvmStatsSource.RescanCycles + 1; cycle++) // past two rescans
+        {
+            var metrics = new MetricSet();
+            source.Collect(new CycleContext(new[] { Domain(lying) }, DateTimeOffset.UnixEpoch, NullProbeLog.Instance, CancellationToken.None) { ItemErrors = errors }, metrics);
+            Assert.Equal(0, source.OpenFds); // the good vCPU's fd is not kept either: half a domain would be a wrong sum
+            Assert.False(metrics.TryGet("domain_kvm_exits_total", out _));
+        }
+
+        Assert.Equal("kvm_stats_format,offset", Assert.IsType<KvmStatsException>(Assert.Single(errors)).ErrorId);
+    }
+
+    [SkippableFact]
+    public void StatsFdsWinOverLibvirtsStatsForTheSameDomain()
+    {
+        Skip.IfNot(CanRun(out var why), why);
+        var pid = StartHelper(KvmStatsFixture.X86Vcpu(0).Build());
+        using var source = new KvmStatsSource(KvmStatsMode.Vm, Array.Empty<string>(), null, "/", IsMemfdStats);
+        var shared = new CycleState();
+        shared.BeginCycle();
+        shared.Get<HypervisorStatsShare>().Set(Domain(pid).Uuid, new List<HypervisorStat> { new(0, "exits", HypervisorStatKind.Sum, 5), new(null, "libvirt_only", HypervisorStatKind.Sum, 1) });
+        var metrics = new MetricSet();
+
+        source.Collect(new CycleContext(new[] { Domain(pid) }, DateTimeOffset.UnixEpoch, NullProbeLog.Instance, CancellationToken.None) { Shared = shared }, metrics);
+
+        Assert.True(metrics.TryGet("domain_kvm_exits_total", out var exits));
+        Assert.Equal(1000, exits.Samples.Single().Value);
+        Assert.True(metrics.TryGet(KvmFamilies.StatsInfo.Name, out var info));
+        Assert.Equal("binary", info.Samples.Single().LabelValues[2]);
+        Assert.False(metrics.TryGet("domain_kvm_libvirt_only_total", out _));
     }
 
     [SkippableFact]

@@ -100,6 +100,45 @@ public unsafe class DomainStatsDecoderTests : IDisposable
     }
 
     [Fact]
+    public void DecodesHypervisorStatsOfTheVmGroupAndPerVcpu()
+    {
+        // libvirt's documented forms: vm.NAME.TYPE and vcpu.N.NAME.TYPE, TYPE cur/sum/max, an unsigned long long or a boolean.
+        var parameters = Build(
+            ("vcpu.0.state", VirTypedParameterType.Int, 1L),
+            ("vcpu.0.exits.sum", VirTypedParameterType.ULLong, 1000L),
+            ("vcpu.0.halt_poll_success_ns.sum", VirTypedParameterType.ULLong, 1_500_000_000L),
+            ("vcpu.0.blocking.cur", VirTypedParameterType.Boolean, 1L),
+            ("vcpu.1.exits.sum", VirTypedParameterType.ULLong, 3000L),
+            ("vcpu.1.time", VirTypedParameterType.ULLong, 7L),
+            ("vm.remote_tlb_flush.sum", VirTypedParameterType.ULLong, 3L),
+            ("vm.max_mmu_page_hash_collisions.max", VirTypedParameterType.ULLong, 9L),
+            ("vm.pages_4k.cur", VirTypedParameterType.ULLong, 512L),
+            ("vm.pages_4k.avg", VirTypedParameterType.ULLong, 1L),         // no such TYPE: left out
+            ("vm.halt_wait_hist.sum", VirTypedParameterType.String, "1,2"), // neither ullong nor boolean: left out
+            ("vm.a.b.sum", VirTypedParameterType.ULLong, 1L),               // a dotted NAME is no KVM statistic
+            ("vm.sum", VirTypedParameterType.ULLong, 1L));                  // no NAME
+
+        var stats = new DomainStats { Name = "d" };
+        DomainStatsDecoder.Decode(parameters.Pointer, parameters.Count, stats, includeRaw: false);
+
+        Assert.Equal(
+            new[]
+            {
+                new HypervisorStat(0, "exits", HypervisorStatKind.Sum, 1000),
+                new HypervisorStat(0, "halt_poll_success_ns", HypervisorStatKind.Sum, 1_500_000_000),
+                new HypervisorStat(0, "blocking", HypervisorStatKind.Current, 1),
+                new HypervisorStat(1, "exits", HypervisorStatKind.Sum, 3000),
+                new HypervisorStat(null, "remote_tlb_flush", HypervisorStatKind.Sum, 3),
+                new HypervisorStat(null, "max_mmu_page_hash_collisions", HypervisorStatKind.Max, 9),
+                new HypervisorStat(null, "pages_4k", HypervisorStatKind.Current, 512),
+            },
+            stats.HypervisorStats);
+        Assert.Equal(new[] { 0, 1 }, stats.Vcpus.Select(v => v.Index));
+        Assert.Equal(1, stats.Vcpus[0].State);
+        Assert.Equal(7UL, stats.Vcpus[1].TimeNs);
+    }
+
+    [Fact]
     public void FieldNameStopsAtEightyBytesWithoutTerminator()
     {
         var parameters = Build((new string('a', 80), VirTypedParameterType.ULLong, 1L));

@@ -79,6 +79,47 @@ public class LibvirtDomainSourceTests
     }
 
     [SkippableFact]
+    public void TheTestDriverRejectsTheVmGroupAndTheOtherStatsStillComeWithOneLogLine()
+    {
+        Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
+        var log = new RecordingLog();
+        using var source = new LibvirtDomainSource(
+            new LibvirtSession("test:///default", TimeSpan.FromSeconds(30), log), ownsSession: true, requestVmGroup: true, log: log);
+        var shared = new CycleState();
+
+        for (var cycle = 0; cycle < 4; cycle++)
+        {
+            shared.BeginCycle();
+            var metrics = new MetricSet();
+            source.Collect(new CycleContext(Array.Empty<VmDomain>(), DateTimeOffset.UtcNow, log, CancellationToken.None) { Shared = shared }, metrics);
+
+            Assert.Equal(new[] { "test", "running" }, Single(metrics, "domain_info").LabelValues.Where((_, i) => i != 1));
+            var share = shared.Get<HypervisorStatsShare>();
+            Assert.False(share.VmGroupRequested);
+            Assert.Contains("VIR_DOMAIN_STATS_VM", share.VmGroupUnavailable);
+        }
+
+        var line = Assert.Single(log.Lines, l => l.Message.Contains("VIR_DOMAIN_STATS_VM", StringComparison.Ordinal));
+        Assert.Contains("test:///default", line.Message);
+        Assert.Contains("not supported", line.Message); // libvirt's own reason (VIR_ERR_ARGUMENT_UNSUPPORTED under ENFORCE_STATS)
+    }
+
+    [SkippableFact]
+    public void WithoutKvmStatsTheVmGroupIsNotAskedFor()
+    {
+        Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
+        var log = new RecordingLog();
+        using var source = new LibvirtDomainSource(new LibvirtSession("test:///default", TimeSpan.FromSeconds(30), log), ownsSession: true, log: log);
+        var metrics = new MetricSet();
+
+        source.Collect(new CycleContext(Array.Empty<VmDomain>(), DateTimeOffset.UtcNow, log, CancellationToken.None) { Shared = new CycleState() }, metrics);
+
+        Assert.Single(Family(metrics, "domain_info").Samples);
+        Assert.Null(source.VmGroupUnavailable);
+        Assert.DoesNotContain(log.Lines, l => l.Message.Contains("VIR_DOMAIN_STATS_VM", StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
     public void ListerMapsDomainsAndReadsPidFiles()
     {
         Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);

@@ -69,6 +69,36 @@ public class LibvirtdIntegrationTests
         Assert.Contains(idle.Name, remaining);
     }
 
+    [SkippableFact]
+    public void TheDaemonAcceptsTheVmGroupAndTheOtherStatsStillCome()
+    {
+        Skip.IfNot(_host.Available, _host.SkipReason);
+        using var domain = _host.StartDomain(LibvirtdHost.UniqueName("vmgroup"));
+        var log = new RecordingLog();
+        using var source = new LibvirtDomainSource(new LibvirtSession(LibvirtdHost.Uri, TimeSpan.FromSeconds(30), log), ownsSession: true, requestVmGroup: true, log: log);
+        var shared = new CycleState();
+
+        for (var cycle = 0; cycle < 2; cycle++)
+        {
+            shared.BeginCycle();
+            var metrics = new MetricSet();
+            source.Collect(new CycleContext(Array.Empty<VmDomain>(), DateTimeOffset.UtcNow, log, CancellationToken.None) { Shared = shared }, metrics);
+
+            var uuid = domain.Uuid.ToString("D");
+            Assert.True(metrics.TryGet("domain_vcpu_seconds_total", out var vcpu));
+            Assert.Contains(vcpu.Samples, s => s.LabelValues[1] == uuid);
+            Assert.True(metrics.TryGet("domain_cpu_seconds_total", out var cpu));
+            Assert.Contains(cpu.Samples, s => s.LabelValues[1] == uuid);
+            var share = shared.Get<HypervisorStatsShare>();
+            Assert.True(share.VmGroupRequested); // libvirt 9.0 accepts it under ENFORCE_STATS
+            Assert.Null(share.VmGroupUnavailable);
+            Assert.Null(share.For(domain.Uuid)); // a TCG domain: QEMU has no KVM statistics to give
+        }
+
+        Assert.Null(source.VmGroupUnavailable);
+        Assert.DoesNotContain(log.Lines, l => l.Message.Contains("VIR_DOMAIN_STATS_VM", StringComparison.Ordinal));
+    }
+
     private static DomainStats[] Stats(LibvirtConnection connection, LibvirtdTestDomain spinning, LibvirtdTestDomain idle)
     {
         var all = connection.GetAllDomainStats(DomainStatsGroups.Default, includeInactive: false).ToDictionary(s => s.Name);
