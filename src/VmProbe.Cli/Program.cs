@@ -28,34 +28,42 @@ internal static class Program
 
     private static int Main(string[] args)
     {
+        using var stop = new CancellationTokenSource();
+
+        // Before anything else holds fds: may execute the process again (see StopSignals), then starts its thread.
+        var signals = StopSignals.Install(stop.Cancel, out var signalFallback);
+        WarmUpThreadPool();
         var preloadFailure = Preload();
         StreamWriter? stderr = null;
         try
         {
-            using var stop = new CancellationTokenSource();
-            void OnSignal(PosixSignalContext context)
-            {
-                // Keep the runtime from terminating the process: the loop returns once the current cycle is written.
-                context.Cancel = true;
-                stop.Cancel();
-            }
-
             stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
             if (preloadFailure is not null)
             {
                 stderr.WriteLine($"vmprobe: warning: {preloadFailure}");
             }
 
-            // Signal handling needs a pipe: without one the probe still runs (SIGTERM then ends it at once).
             PosixSignalRegistration? sigint = null, sigterm = null;
-            try
+            if (signals is null)
             {
-                sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-                sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-            }
-            catch (Exception error)
-            {
-                stderr.WriteLine($"vmprobe: warning: SIGINT and SIGTERM end the probe without finishing the cycle: {Describe(error)}");
+                // The .NET way: needs a new thread (a pipe, two fds) per signal, which a low fd limit can refuse.
+                void OnSignal(PosixSignalContext context)
+                {
+                    // Keep the runtime from terminating the process: the loop returns once the current cycle is written.
+                    context.Cancel = true;
+                    stop.Cancel();
+                }
+
+                try
+                {
+                    sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+                    sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+                    stderr.WriteLine($"vmprobe: warning: SIGINT and SIGTERM are handled on a thread started per signal ({signalFallback}); at a low open-file limit that thread may fail to start");
+                }
+                catch (Exception error)
+                {
+                    stderr.WriteLine($"vmprobe: warning: SIGINT and SIGTERM end the probe without finishing the cycle: {Describe(error)}");
+                }
             }
 
             using var sigintRegistration = sigint;
@@ -67,6 +75,23 @@ internal static class Program
         {
             WriteLast($"vmprobe failed: {Describe(error)}");
             return ProbeRunner.ExitFailure;
+        }
+    }
+
+    /// <summary>
+    /// Starts the thread pool's gate and worker threads and the timer thread now, while fds are free: the runtime
+    /// starts them on first use, and a failed gate-thread start is fatal ("Failed to create the thread pool Gate thread").
+    /// </summary>
+    private static void WarmUpThreadPool()
+    {
+        try
+        {
+            Task.Run(static () => { }).Wait();
+            Task.Delay(1).Wait();
+        }
+        catch (Exception)
+        {
+            // Nothing could start: the run reports the same condition where it matters.
         }
     }
 
