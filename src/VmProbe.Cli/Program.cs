@@ -37,7 +37,8 @@ internal static class Program
         StreamWriter? stderr = null;
         try
         {
-            stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
+            stderr = new StreamWriter(new FdWriteStream(2)) { AutoFlush = true };
+            using var stdout = new StreamWriter(new FdWriteStream(1)) { AutoFlush = true };
             if (preloadFailure is not null)
             {
                 stderr.WriteLine($"vmprobe: warning: {preloadFailure}");
@@ -69,7 +70,7 @@ internal static class Program
             using var sigintRegistration = sigint;
             using var sigtermRegistration = sigterm;
 
-            return ProbeRunner.Run(args, DefaultWiring.Create(), Console.Out, stderr, stop.Token);
+            return ProbeRunner.Run(args, DefaultWiring.Create(), stdout, stderr, stop.Token);
         }
         catch (Exception error)
         {
@@ -122,11 +123,13 @@ internal static class Program
                 or TypeInitializationException or OutOfMemoryException or IOException)
             {
                 var limit = GetNoFileSoftLimit();
-                var open = Math.Min(PerfFdBudget.CountProcessFds(), (long)Math.Min(limit, long.MaxValue));
-                if (limit > 0 && open >= 0 && (ulong)open + 8 >= limit)
+                var open = CountOpenFds();
+                var full = open >= 0 ? (ulong)open + 8 >= limit : limit <= 128;
+                if (limit > 0 && full)
                 {
+                    var counted = open >= 0 ? string.Create(CultureInfo.InvariantCulture, $"{Math.Min((ulong)open, limit)} of the {limit} allowed (RLIMIT_NOFILE) are open") : $"RLIMIT_NOFILE is {limit}";
                     return string.Create(CultureInfo.InvariantCulture,
-                        $"too many open files: {open} of the {limit} allowed (RLIMIT_NOFILE) are open, so vmprobe could not open or load what it needs ({error.GetType().Name}: {FirstLine(error.Message)}); the .NET runtime and libvirt alone keep about 64 open: raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]");
+                        $"too many open files: {counted}, so vmprobe could not open or load what it needs ({error.GetType().Name}: {FirstLine(error.Message)}); the .NET runtime and libvirt alone keep about 64 open: raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]");
                 }
             }
 
@@ -138,17 +141,29 @@ internal static class Program
         }
     }
 
+    /// <summary>The soft RLIMIT_NOFILE through the runner's own getrlimit: VmProbe.Core may be what failed to load.</summary>
     private static ulong GetNoFileSoftLimit()
+    {
+        var limit = new ulong[2];
+        return Native.Interop.GetRLimit(Native.Interop.RlimitNoFile, limit) == 0 ? limit[0] : 0;
+    }
+
+    /// <summary>The open fds, or -1 when VmProbe.Core cannot load or /proc/self/fd cannot be opened.</summary>
+    private static long CountOpenFds()
     {
         try
         {
-            return PerfFdBudget.GetNoFileLimit().Soft;
+            return CountOpenFdsWithCore();
         }
         catch (Exception)
         {
-            return 0;
+            return -1;
         }
     }
+
+    // Its own method: the JIT loads VmProbe.Core when it compiles the caller of PerfFdBudget, here inside CountOpenFds's try.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static long CountOpenFdsWithCore() => PerfFdBudget.CountProcessFds();
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0].TrimEnd();
 
@@ -158,14 +173,11 @@ internal static class Program
         try
         {
             var bytes = Encoding.UTF8.GetBytes(line + "\n");
-            _ = Write(2, bytes, bytes.Length);
+            _ = Native.Interop.Write(2, bytes, bytes.Length);
         }
         catch (Exception)
         {
             // Nothing is left to report with.
         }
     }
-
-    [DllImport("libc", EntryPoint = "write")]
-    private static extern nint Write(int fd, byte[] buffer, nint count);
 }

@@ -79,6 +79,34 @@ public sealed class LowFdLimitCliTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// With no fd left to open the config file (limits in the 40s and 50s here) the failure is the process's, not the
+    /// file's: exit 1 with "too many open files" and the file's name, never exit 2 as a config error.
+    /// </summary>
+    [Fact]
+    public void NoFdLeftToReadTheConfigIsARuntimeFailureNamingTheFile()
+    {
+        var config = Path.Combine(dir, "emfile.yaml");
+        File.WriteAllText(config, $"endpoint: {dir}/out.prom\ndelay: 1000\n");
+        var seen = new List<int>();
+        for (var limit = 40; limit <= 66; limit++)
+        {
+            var (exit, _, stderr) = Requirements.Run("/bin/sh", $"-c \"ulimit -n {limit}; exec '{Dotnet()}' '{RepoPaths.VmprobeDll}' --config '{config}' --check\"");
+            var what = $"ulimit -n {limit}: exit {exit}\n{stderr}";
+            Assert.DoesNotContain("Unhandled exception", stderr, StringComparison.Ordinal);
+            if (stderr.Contains($"cannot read config file '{config}'", StringComparison.Ordinal))
+            {
+                seen.Add(limit);
+                Assert.True(exit == 1, what);
+                Assert.Contains("too many open files (EMFILE)", stderr, StringComparison.Ordinal);
+                Assert.DoesNotContain($"{config}: config:", stderr, StringComparison.Ordinal);
+            }
+        }
+
+        // The window moves with the runtime's own fds; some limit in the range must have reached the config file.
+        Assert.NotEmpty(seen);
+    }
+
     private const int SIGTERM = 15;
 
     [DllImport("libc", SetLastError = true)]
