@@ -48,6 +48,12 @@ internal static class ProbeRunner
 
             return ExitUsage;
         }
+        catch (VmProbeException error)
+        {
+            // The file could not be read for a reason of the process (no fd left), not of the file: a runtime failure.
+            log.Write(LogLevel.Error, $"vmprobe failed: {VmProbeException.Describe(error)}");
+            return ExitFailure;
+        }
 
         if (options.Check)
         {

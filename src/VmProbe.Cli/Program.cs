@@ -28,45 +28,71 @@ internal static class Program
 
     private static int Main(string[] args)
     {
+        using var stop = new CancellationTokenSource();
+
+        // Before anything else holds fds: may execute the process again (see StopSignals), then starts its thread.
+        var signals = StopSignals.Install(stop.Cancel, out var signalFallback);
+        WarmUpThreadPool();
         var preloadFailure = Preload();
         StreamWriter? stderr = null;
         try
         {
-            using var stop = new CancellationTokenSource();
-            void OnSignal(PosixSignalContext context)
-            {
-                // Keep the runtime from terminating the process: the loop returns once the current cycle is written.
-                context.Cancel = true;
-                stop.Cancel();
-            }
-
-            stderr = new StreamWriter(Console.OpenStandardError()) { AutoFlush = true };
+            stderr = new StreamWriter(new FdWriteStream(2)) { AutoFlush = true };
+            using var stdout = new StreamWriter(new FdWriteStream(1)) { AutoFlush = true };
             if (preloadFailure is not null)
             {
                 stderr.WriteLine($"vmprobe: warning: {preloadFailure}");
             }
 
-            // Signal handling needs a pipe: without one the probe still runs (SIGTERM then ends it at once).
             PosixSignalRegistration? sigint = null, sigterm = null;
-            try
+            if (signals is null)
             {
-                sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-                sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-            }
-            catch (Exception error)
-            {
-                stderr.WriteLine($"vmprobe: warning: SIGINT and SIGTERM end the probe without finishing the cycle: {Describe(error)}");
+                // The .NET way: needs a new thread (a pipe, two fds) per signal, which a low fd limit can refuse.
+                void OnSignal(PosixSignalContext context)
+                {
+                    // Keep the runtime from terminating the process: the loop returns once the current cycle is written.
+                    context.Cancel = true;
+                    stop.Cancel();
+                }
+
+                try
+                {
+                    sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+                    sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+                    stderr.WriteLine($"vmprobe: warning: SIGINT and SIGTERM are handled on a thread started per signal ({signalFallback}); at a low open-file limit that thread may fail to start");
+                }
+                catch (Exception error)
+                {
+                    stderr.WriteLine($"vmprobe: warning: SIGINT and SIGTERM end the probe without finishing the cycle: {Describe(error)}");
+                }
             }
 
             using var sigintRegistration = sigint;
             using var sigtermRegistration = sigterm;
 
-            return ProbeRunner.Run(args, DefaultWiring.Create(), Console.Out, stderr, stop.Token);
+            return ProbeRunner.Run(args, DefaultWiring.Create(), stdout, stderr, stop.Token);
         }
         catch (Exception error)
         {
             WriteLast($"vmprobe failed: {Describe(error)}");
             return ProbeRunner.ExitFailure;
+        }
+    }
+
+    /// <summary>
+    /// Starts the thread pool's gate and worker threads and the timer thread now, while fds are free: the runtime
+    /// starts them on first use, and a failed gate-thread start is fatal ("Failed to create the thread pool Gate thread").
+    /// </summary>
+    private static void WarmUpThreadPool()
+    {
+        try
+        {
+            Task.Run(static () => { }).Wait();
+            Task.Delay(1).Wait();
+        }
+        catch (Exception)
+        {
+            // Nothing could start: the run reports the same condition where it matters.
         }
     }
 
@@ -97,11 +123,13 @@ internal static class Program
                 or TypeInitializationException or OutOfMemoryException or IOException)
             {
                 var limit = GetNoFileSoftLimit();
-                var open = Math.Min(PerfFdBudget.CountProcessFds(), (long)Math.Min(limit, long.MaxValue));
-                if (limit > 0 && open >= 0 && (ulong)open + 8 >= limit)
+                var open = CountOpenFds();
+                var full = open >= 0 ? (ulong)open + 8 >= limit : limit <= 128;
+                if (limit > 0 && full)
                 {
+                    var counted = open >= 0 ? string.Create(CultureInfo.InvariantCulture, $"{Math.Min((ulong)open, limit)} of the {limit} allowed (RLIMIT_NOFILE) are open") : $"RLIMIT_NOFILE is {limit}";
                     return string.Create(CultureInfo.InvariantCulture,
-                        $"too many open files: {open} of the {limit} allowed (RLIMIT_NOFILE) are open, so vmprobe could not open or load what it needs ({error.GetType().Name}: {FirstLine(error.Message)}); the .NET runtime and libvirt alone keep about 64 open: raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]");
+                        $"too many open files: {counted}, so vmprobe could not open or load what it needs ({error.GetType().Name}: {FirstLine(error.Message)}); the .NET runtime and libvirt alone keep about 64 open: raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]");
                 }
             }
 
@@ -113,17 +141,29 @@ internal static class Program
         }
     }
 
+    /// <summary>The soft RLIMIT_NOFILE through the runner's own getrlimit: VmProbe.Core may be what failed to load.</summary>
     private static ulong GetNoFileSoftLimit()
+    {
+        var limit = new ulong[2];
+        return Native.Interop.GetRLimit(Native.Interop.RlimitNoFile, limit) == 0 ? limit[0] : 0;
+    }
+
+    /// <summary>The open fds, or -1 when VmProbe.Core cannot load or /proc/self/fd cannot be opened.</summary>
+    private static long CountOpenFds()
     {
         try
         {
-            return PerfFdBudget.GetNoFileLimit().Soft;
+            return CountOpenFdsWithCore();
         }
         catch (Exception)
         {
-            return 0;
+            return -1;
         }
     }
+
+    // Its own method: the JIT loads VmProbe.Core when it compiles the caller of PerfFdBudget, here inside CountOpenFds's try.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static long CountOpenFdsWithCore() => PerfFdBudget.CountProcessFds();
 
     private static string FirstLine(string text) => text.Split('\n', 2)[0].TrimEnd();
 
@@ -133,14 +173,11 @@ internal static class Program
         try
         {
             var bytes = Encoding.UTF8.GetBytes(line + "\n");
-            _ = Write(2, bytes, bytes.Length);
+            _ = Native.Interop.Write(2, bytes, bytes.Length);
         }
         catch (Exception)
         {
             // Nothing is left to report with.
         }
     }
-
-    [DllImport("libc", EntryPoint = "write")]
-    private static extern nint Write(int fd, byte[] buffer, nint count);
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using VmProbe.Native;
 
 namespace VmProbe.Config;
 
@@ -36,6 +37,7 @@ public static class ConfigLoader
 
     /// <summary>Reads and validates the config file at <paramref name="path"/>.</summary>
     /// <exception cref="ConfigException">The file cannot be read or has errors; <see cref="ConfigException.Errors"/> lists them all.</exception>
+    /// <exception cref="VmProbeException">No file descriptor was left to open it (EMFILE, ENFILE): a failure of the process, not of the file.</exception>
     public static ConfigLoadResult Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -60,6 +62,11 @@ public static class ConfigLoader
         catch (UnauthorizedAccessException ex)
         {
             throw new ConfigException(new[] { new ConfigError(path, null, FileKey, $"cannot read config file '{path}': Permission denied") }, "config,EACCES", ProbeErrorKind.PermissionDenied, ex);
+        }
+        catch (IOException ex) when (ex.HResult is Errno.EMFILE or Errno.ENFILE)
+        {
+            // The process (or the system) is out of fds: nothing is wrong with the file, so not a config error (exit 2).
+            throw OutOfFds(path, ex);
         }
         catch (IOException ex)
         {
@@ -92,6 +99,18 @@ public static class ConfigLoader
         }
 
         return new System.Text.UTF8Encoding(false).GetString(buffer, 0, total).TrimStart('\uFEFF');
+    }
+
+    private static VmProbeException OutOfFds(string path, IOException error)
+    {
+        var name = Errno.Name(error.HResult);
+        var limit = FdLimits.TryGetNoFileLimit(out var soft, out _) == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"RLIMIT_NOFILE is {soft}")
+            : "RLIMIT_NOFILE is unknown";
+        var scope = error.HResult == Errno.EMFILE ? "this process has" : "the system has";
+        return new VmProbeException(
+            $"cannot read config file '{path}': too many open files ({name}): {scope} no file descriptor left ({limit}); raise the limit (ulimit -n, LimitNOFILE=)",
+            "config_read," + name, ProbeErrorKind.ResourceUnavailable, error);
     }
 
     private static ConfigException TooLarge(string path, long? length) =>
