@@ -30,8 +30,10 @@ internal static class Program
     {
         using var stop = new CancellationTokenSource();
 
-        // Before anything else holds fds: may execute the process again (see StopSignals), then starts its thread.
-        var signals = StopSignals.Install(stop.Cancel, out var signalFallback);
+        // Only where the open-file limit can leave no fd to start a signal thread with (StopSignals says why), and
+        // before anything else holds fds: it may execute the process again, then starts its thread.
+        string? signalFallback = null;
+        var signals = GetNoFileLimits().Hard < StopSignals.LowFdLimit ? StopSignals.Install(stop.Cancel, out signalFallback) : null;
         WarmUpThreadPool();
         var preloadFailure = Preload();
         StreamWriter? stderr = null;
@@ -59,7 +61,10 @@ internal static class Program
                 {
                     sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
                     sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-                    stderr.WriteLine($"vmprobe: warning: SIGINT and SIGTERM are handled on a thread started per signal ({signalFallback}); at a low open-file limit that thread may fail to start");
+                    if (signalFallback is not null)
+                    {
+                        stderr.WriteLine($"vmprobe: warning: SIGINT and SIGTERM are handled on a thread started per signal ({signalFallback}); at a low open-file limit that thread may fail to start");
+                    }
                 }
                 catch (Exception error)
                 {
@@ -142,10 +147,13 @@ internal static class Program
     }
 
     /// <summary>The soft RLIMIT_NOFILE through the runner's own getrlimit: VmProbe.Core may be what failed to load.</summary>
-    private static ulong GetNoFileSoftLimit()
+    private static ulong GetNoFileSoftLimit() => GetNoFileLimits().Soft;
+
+    /// <summary>RLIMIT_NOFILE (0, 0 when getrlimit fails).</summary>
+    private static (ulong Soft, ulong Hard) GetNoFileLimits()
     {
         var limit = new ulong[2];
-        return Native.Interop.GetRLimit(Native.Interop.RlimitNoFile, limit) == 0 ? limit[0] : 0;
+        return Native.Interop.GetRLimit(Native.Interop.RlimitNoFile, limit) == 0 ? (limit[0], limit[1]) : (0, 0);
     }
 
     /// <summary>The open fds, or -1 when VmProbe.Core cannot load or /proc/self/fd cannot be opened.</summary>

@@ -22,6 +22,12 @@ internal sealed class StopSignals
     /// <summary>Set in the re-executed process, so a runtime that unblocked the signals cannot make it loop.</summary>
     internal const string ReexecMarker = "VMPROBE_STOP_SIGNALS_BLOCKED";
 
+    /// <summary>
+    /// Below this hard RLIMIT_NOFILE (the most the runner can raise its soft limit to) the runtime's own ~60 fds can
+    /// leave none for a thread's start; above it the .NET signal handling is kept (no second execve at startup).
+    /// </summary>
+    internal const ulong LowFdLimit = 1024;
+
     private const int SigInt = 2;
     private const int SigTerm = 15;
 
