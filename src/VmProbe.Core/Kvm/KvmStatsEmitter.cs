@@ -3,8 +3,11 @@ using System.Text;
 
 namespace VmProbe.Kvm;
 
-/// <summary>One statistic's raw values (one for a scalar, one per bucket for a histogram) and what they mean.</summary>
-internal readonly record struct KvmStatReading(KvmStatDescriptor Descriptor, ulong[] Values);
+/// <summary>
+/// One statistic's raw values (one for a scalar, one per bucket for a histogram) and what they mean. A stats fd's
+/// readings are windows on the one array its data block is read into (no copy per statistic).
+/// </summary>
+internal readonly record struct KvmStatReading(KvmStatDescriptor Descriptor, ArraySegment<ulong> Values);
 
 /// <summary>What one stats fd (or debugfs directory, or libvirt group) gave: the vCPU index, or null for VM-wide statistics.</summary>
 internal sealed record KvmStatsSnapshot(int? Vcpu, IReadOnlyList<KvmStatReading> Readings);
@@ -102,7 +105,7 @@ internal static class KvmStatsEmitter
                 if (!byName.TryGetValue(descriptor.Name, out var index))
                 {
                     byName.Add(descriptor.Name, result.Count);
-                    result.Add((descriptor, (ulong[])values.Clone()));
+                    result.Add((descriptor, values.ToArray()));
                     continue;
                 }
 
@@ -172,7 +175,7 @@ internal static class KvmStatsEmitter
     }
 
     /// <summary>The histogram of a linear or log statistic: exact inclusive bounds in base units, the last bucket +Inf.</summary>
-    internal static HistogramValue Histogram(KvmStatDescriptor descriptor, ulong[] buckets)
+    internal static HistogramValue Histogram(KvmStatDescriptor descriptor, ReadOnlySpan<ulong> buckets)
     {
         var bounds = new double[buckets.Length - 1];
         for (var i = 0; i < bounds.Length; i++)
@@ -193,7 +196,7 @@ internal static class KvmStatsEmitter
     }
 
     private static int Add(
-        MetricSet metrics, string prefix, string[] labelNames, KvmStatDescriptor descriptor, ulong[] values, params string[] labelValues)
+        MetricSet metrics, string prefix, string[] labelNames, KvmStatDescriptor descriptor, ReadOnlySpan<ulong> values, params string[] labelValues)
     {
         var (name, type, help) = FamilyOf(prefix, labelNames.Length, descriptor);
         MetricFamily family;

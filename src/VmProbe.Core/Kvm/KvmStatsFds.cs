@@ -19,7 +19,7 @@ internal sealed unsafe class KvmStatsFd : IDisposable
     private const int MaxFileBytes = 4 * 1024 * 1024;
 
     private readonly SafeFdHandle _handle;
-    private readonly byte[] _data;
+    private readonly ulong[] _data;
     private KvmStatsSnapshot? _snapshot;
 
     private KvmStatsFd(SafeFdHandle handle, KvmStatsLayout layout, string target, KvmStatsFdLink link = default)
@@ -28,7 +28,13 @@ internal sealed unsafe class KvmStatsFd : IDisposable
         Layout = layout;
         Target = target;
         Link = link;
-        _data = new byte[layout.DataLength];
+        // The data block is u64s (binary_stats.c): read straight into them, each statistic a window at offset / 8.
+        if (layout.DataLength % sizeof(ulong) != 0 || layout.Descriptors.Any(d => d.Offset % sizeof(ulong) != 0))
+        {
+            throw KvmStatsException.Format(target, "offset", "a statistic's offset or the data block's length is not a multiple of 8 bytes");
+        }
+
+        _data = new ulong[layout.DataLength / sizeof(ulong)];
     }
 
     public KvmStatsLayout Layout { get; }
@@ -122,8 +128,18 @@ internal sealed unsafe class KvmStatsFd : IDisposable
     }
 
     /// <summary>Wraps an fd this process opened itself (tests, benchmarks).</summary>
-    internal static KvmStatsFd FromHandle(SafeFdHandle handle, string target) =>
-        new(handle, KvmStatsLayout.Parse(ReadWhole(handle, target), target), target);
+    internal static KvmStatsFd FromHandle(SafeFdHandle handle, string target)
+    {
+        try
+        {
+            return new(handle, KvmStatsLayout.Parse(ReadWhole(handle, target), target), target);
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
 
     /// <summary>
     /// Reads the data block (one pread into the fd's own buffer) and returns every statistic's values. The snapshot and
@@ -132,21 +148,17 @@ internal sealed unsafe class KvmStatsFd : IDisposable
     /// </summary>
     public KvmStatsSnapshot Read()
     {
-        PReadExactly(_handle, _data, Layout.DataOffset, Target);
+        PReadExactly(_handle, MemoryMarshal.AsBytes(_data.AsSpan()), Layout.DataOffset, Target);
         if (_snapshot is null)
         {
             var readings = new KvmStatReading[Layout.Descriptors.Count];
             for (var i = 0; i < readings.Length; i++)
             {
-                readings[i] = new KvmStatReading(Layout.Descriptors[i], new ulong[Layout.Descriptors[i].Size]);
+                var descriptor = Layout.Descriptors[i];
+                readings[i] = new KvmStatReading(descriptor, new ArraySegment<ulong>(_data, descriptor.Offset / sizeof(ulong), descriptor.Size));
             }
 
             _snapshot = new KvmStatsSnapshot(Layout.VcpuIndex, readings);
-        }
-
-        foreach (var reading in _snapshot.Readings)
-        {
-            KvmStatsLayout.ReadValues(_data, reading.Descriptor, reading.Values);
         }
 
         return _snapshot;
@@ -174,7 +186,7 @@ internal sealed unsafe class KvmStatsFd : IDisposable
         }
     }
 
-    private static void PReadExactly(SafeFdHandle handle, byte[] buffer, long offset, string target)
+    private static void PReadExactly(SafeFdHandle handle, Span<byte> buffer, long offset, string target)
     {
         var n = PRead(handle, buffer, offset, target);
         if (n != buffer.Length)
@@ -183,7 +195,7 @@ internal sealed unsafe class KvmStatsFd : IDisposable
         }
     }
 
-    private static int PRead(SafeFdHandle handle, byte[] buffer, long offset, string target)
+    private static int PRead(SafeFdHandle handle, Span<byte> buffer, long offset, string target)
     {
         var total = 0;
         fixed (byte* start = buffer)

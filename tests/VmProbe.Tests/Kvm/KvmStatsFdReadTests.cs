@@ -1,0 +1,48 @@
+using VmProbe.Kvm;
+using VmProbe.Native;
+using Xunit;
+using static VmProbe.Tests.Kvm.KvmStatsFixture;
+
+namespace VmProbe.Tests.Kvm;
+
+/// <summary>A stats fd's per-cycle read (one pread into the u64s its readings are windows on), on fixture files.</summary>
+public sealed class KvmStatsFdReadTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("vmprobe-kvmfd-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private KvmStatsFd Open(byte[] blob)
+    {
+        var path = Path.Combine(_dir, Guid.NewGuid().ToString("N"));
+        File.WriteAllBytes(path, blob);
+        return KvmStatsFd.FromHandle(Interop.Libc.Open(path, Interop.Libc.O_RDONLY | Interop.Libc.O_CLOEXEC), path);
+    }
+
+    [Fact]
+    public void EachReadSeesTheFilesCurrentValuesAsTheWholeFileParserDoes()
+    {
+        var fixture = X86Vcpu(2, seed: 7);
+        using var fd = Open(fixture.Build());
+        var expected = Read(fixture.Build());
+        var first = fd.Read();
+        Assert.Equal(2, first.Vcpu);
+        Assert.Equal(expected.Readings.Select(r => (r.Descriptor.Name, r.Values.ToArray())), first.Readings.Select(r => (r.Descriptor.Name, r.Values.ToArray())));
+
+        // The kernel rewrites the data block in place: the next read (same fd, same snapshot object) follows it.
+        var changed = X86Vcpu(2, seed: 8);
+        File.WriteAllBytes(fd.Target, changed.Build());
+        var second = fd.Read();
+        Assert.Equal(Read(changed.Build()).Readings.Select(r => r.Values.ToArray()), second.Readings.Select(r => r.Values.ToArray()));
+        Assert.NotEqual(expected.Readings.Select(r => r.Values.ToArray()), second.Readings.Select(r => r.Values.ToArray()));
+    }
+
+    [Fact]
+    public void AStatisticAtAnOffsetThatIsNotAU64IsRejectedNamingTheFile()
+    {
+        var blob = new KvmStatsFixture().Stat("a", Cumulative, 0, 1).Add("misaligned", Cumulative, 0, 1, 0, new ulong[] { 2 }, offset: 12).Build();
+        var error = Assert.Throws<KvmStatsException>(() => Open(blob));
+        Assert.Contains("multiple of 8", error.Message, StringComparison.Ordinal);
+        Assert.Contains(_dir, error.Message, StringComparison.Ordinal);
+    }
+}
