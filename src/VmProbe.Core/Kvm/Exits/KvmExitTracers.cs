@@ -20,7 +20,8 @@ internal static class KvmExitTracers
     /// <summary>The perf-filter fallback on <c>kvm:kvm_exit</c>, for the configured reasons or the defaults of this host's ISA.</summary>
     public static IKvmExitTracer PerfFilter(KvmExitsOptions options, IProbeLog log)
     {
-        var isa = KvmExitReasons.HostIsa();
+        // A host whose CPU flags name neither (a nested or PV guest) never fires kvm_exit; VMX names keep the labels readable.
+        var isa = KvmExitReasons.HostIsa() == KvmExitIsa.Svm ? KvmExitIsa.Svm : KvmExitIsa.Vmx;
         return PerfFilterExitTracer.Create(FallbackReasons(options.Reasons, isa), isa, log);
     }
 
