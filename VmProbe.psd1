@@ -21,6 +21,7 @@
         'Get-VmPerfEvent'
         'Get-VmProbeConfig'
         'Invoke-VmProbeCycle'
+        'Measure-VmKvmExit'
         'Open-VmProbe'
         'Read-VmDomainStat'
         'Read-VmHostStat'

@@ -134,6 +134,7 @@ internal static class ProbeRunner
             stdout.WriteLine($"  {source.Name}: {source.Description}");
         }
 
+        stdout.WriteLine($"kvm exits:   {ConfigHostCheck.DescribeKvmExits(config)}");
         stdout.WriteLine(string.Create(inv, $"events:      {config.Events.Count}"));
         foreach (var spec in config.Events)
         {

@@ -52,6 +52,8 @@ public static class SourceRegistry
             config => config.Events.Count > 0, b => new PerfMetricsSource(b.Config, b.Log)),
         new(KvmStatsSource.SourceName, "KVM's own statistics per VM and vCPU (stats fds duplicated from QEMU)",
             config => config.KvmStats != KvmStatsMode.Off, b => new KvmStatsSource(b.Config, b.Log, b.Options.Root)),
+        new(Kvm.Exits.KvmExitsSource.SourceName, "VM exits by reason, their handling time and KVM events per VM (eBPF, else perf-filtered kvm:kvm_exit)",
+            config => config.KvmExits != Kvm.Exits.KvmExitsMode.Off, b => new Kvm.Exits.KvmExitsSource(b.Config, b.Log, b.Options.Root)),
     };
 
     /// <summary>The sources <paramref name="config"/> uses, in collection order.</summary>

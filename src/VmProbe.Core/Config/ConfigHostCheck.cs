@@ -29,6 +29,18 @@ public static class ConfigHostCheck
         return errors;
     }
 
+    /// <summary>
+    /// Which way VM exits would be counted here (<c>kvmexits</c>), and why: the tracers are tried as a run's first cycle
+    /// tries them (eBPF, else perf-filter, which opens one filtered kvm:kvm_exit counter on this thread) and closed again.
+    /// </summary>
+    public static string DescribeKvmExits(ProbeConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var choice = Kvm.Exits.KvmExitTracers.Choose(config, NullProbeLog.Instance);
+        choice.Tracer?.Dispose();
+        return choice.Why;
+    }
+
     /// <summary>Null when a textfile can be written at <paramref name="endpoint"/>; otherwise why not.</summary>
     public static string? CheckEndpoint(string endpoint)
     {

@@ -20,12 +20,17 @@ internal static class ConfigKeys
     public const string KeyAllowRemoteUrl = "allowremoteurl";
     public const string KeyKvmStats = "kvmstats";
     public const string KeyKvmStatsAllow = "kvmstatsallow";
+    public const string KeyKvmExits = "kvmexits";
+    public const string KeyKvmExitReasons = "kvmexitreasons";
+    public const string KeyKvmExitTopN = "kvmexittopn";
+    public const string KeyKvmExitPerVcpu = "kvmexitpervcpu";
 
     /// <summary>Every key, in the order the README documents them.</summary>
     public static IReadOnlyList<string> All { get; } = new[]
     {
         KeyPrefix, KeyDelay, KeyEndpoint, KeyUrl, KeyPerfHardware, KeyPerfSoftware, KeyPerfHardwareCache, KeyPerfTracepoint,
         KeyNaming, KeyAttribution, KeyDiscovery, KeyPerCpu, KeyAllowRemoteUrl, KeyKvmStats, KeyKvmStatsAllow,
+        KeyKvmExits, KeyKvmExitReasons, KeyKvmExitTopN, KeyKvmExitPerVcpu,
     };
 
     /// <summary>Event keys in the order their events appear in ProbeConfig.Events, with the kind each expects.</summary>

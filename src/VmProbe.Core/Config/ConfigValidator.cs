@@ -105,6 +105,14 @@ internal static partial class ConfigValidator
             }
         }
 
+        var kvmExits = Scalar(byKey, KeyKvmExits, state, defaults.KvmExits, (value, line) => ParseEnum<Kvm.Exits.KvmExitsMode>(value, line, KeyKvmExits, state, "off, counts or latency"));
+        var kvmExitTopN = Scalar(byKey, KeyKvmExitTopN, state, defaults.KvmExitTopN, (value, line) =>
+            int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= MaxExitTopN
+                ? n
+                : Fail<int>(state, line, KeyKvmExitTopN, $"must be an integer from 0 to {MaxExitTopN} (reasons with a histogram each), got '{value}'"));
+        var kvmExitPerVcpu = Scalar(byKey, KeyKvmExitPerVcpu, state, defaults.KvmExitPerVcpu, (value, line) => ParseBool(value, line, KeyKvmExitPerVcpu, state));
+        var kvmExitReasons = ExitReasons(byKey, state);
+
         var events = new List<PerfEventSpec>();
         var seen = new Dictionary<string, (string Written, int Line)>(StringComparer.Ordinal);
         var repeats = new Dictionary<string, int>(StringComparer.Ordinal); // canonical name -> times repeated
@@ -180,7 +188,44 @@ internal static partial class ConfigValidator
             AllowRemoteUrl = allowRemoteUrl,
             KvmStats = kvmStats,
             KvmStatsAllow = kvmStatsAllow,
+            KvmExits = kvmExits,
+            KvmExitReasons = kvmExitReasons,
+            KvmExitTopN = kvmExitTopN,
+            KvmExitPerVcpu = kvmExitPerVcpu,
         };
+    }
+
+    private const int MaxExitTopN = 64;
+
+    /// <summary><c>kvmexitreasons</c>: each a VMX or SVM reason as the kernel prints it, or a number (the host's ISA is not known here).</summary>
+    private static List<string> ExitReasons(Dictionary<string, RawConfigEntry> byKey, ConfigParseState state)
+    {
+        var reasons = new List<string>();
+        if (!byKey.TryGetValue(KeyKvmExitReasons, out var entry))
+        {
+            return reasons;
+        }
+
+        var listed = ListItems(entry).ToList();
+        if (listed.Count > MaxListItems)
+        {
+            state.Error(entry.ValueLine, KeyKvmExitReasons, $"the list has {listed.Count} items; at most {MaxListItems} are allowed");
+            return reasons;
+        }
+
+        foreach (var (written, line) in listed)
+        {
+            if (!Kvm.Exits.KvmExitReasons.TryParse(Kvm.Exits.KvmExitIsa.Vmx, written, out _) && !Kvm.Exits.KvmExitReasons.TryParse(Kvm.Exits.KvmExitIsa.Svm, written, out _))
+            {
+                state.Error(line, KeyKvmExitReasons, $"'{written}' is not a VM exit reason: a VMX or SVM name as the kernel prints it (EPT_VIOLATION, HLT, npf, hlt) or a number (48, 0x30)");
+            }
+            else if (!reasons.Contains(written))
+            {
+                reasons.Add(written);
+            }
+        }
+
+        return reasons;
     }
 
     private static IEnumerable<(string Text, int Line)> ListItems(RawConfigEntry entry)

@@ -1,4 +1,5 @@
 using VmProbe.Kvm;
+using VmProbe.Kvm.Exits;
 using VmProbe.Perf;
 
 namespace VmProbe.Config;
@@ -62,6 +63,18 @@ public sealed class ProbeConfig
     /// <summary><c>kvmstatsallow</c>: KVM statistic names (as the kernel names them; a trailing * matches a prefix) to export; empty for all.</summary>
     public IReadOnlyList<string> KvmStatsAllow { get; init; } = Array.Empty<string>();
 
+    /// <summary><c>kvmexits</c>: off, counts (default) or latency.</summary>
+    public KvmExitsMode KvmExits { get; init; } = KvmExitsMode.Counts;
+
+    /// <summary><c>kvmexitreasons</c>: exit reasons with a handling-time histogram each (and counted by the perf-filter fallback).</summary>
+    public IReadOnlyList<string> KvmExitReasons { get; init; } = Array.Empty<string>();
+
+    /// <summary><c>kvmexittopn</c>: without kvmexitreasons, how many of a domain's most frequent reasons get a histogram.</summary>
+    public int KvmExitTopN { get; init; } = KvmExitsOptions.DefaultTopN;
+
+    /// <summary><c>kvmexitpervcpu</c>: exits by reason per vCPU as well.</summary>
+    public bool KvmExitPerVcpu { get; init; }
+
     /// <summary>The perf source's part of the config.</summary>
     public static implicit operator PerfSourceOptions(ProbeConfig config) =>
         new() { Events = config.Events, Attribution = config.Attribution, PerCpu = config.PerCpu };
@@ -69,4 +82,8 @@ public sealed class ProbeConfig
     /// <summary>The KVM statistics source's part of the config.</summary>
     public static implicit operator KvmStatsOptions(ProbeConfig config) =>
         new() { Mode = config.KvmStats, Allow = config.KvmStatsAllow };
+
+    /// <summary>The kvm exits source's part of the config.</summary>
+    public static implicit operator KvmExitsOptions(ProbeConfig config) =>
+        new() { Mode = config.KvmExits, Reasons = config.KvmExitReasons, TopN = config.KvmExitTopN, PerVcpu = config.KvmExitPerVcpu };
 }

@@ -32,6 +32,9 @@ internal static class PerfEventConstants
     /// <summary>_IOR('$', 7, __u64 *).</summary>
     public const ulong IocId = 0x80082407;
 
+    /// <summary>_IOW('$', 6, char *): a tracepoint filter expression (ftrace syntax).</summary>
+    public const ulong IocSetFilter = 0x40082406;
+
     public const ulong IocFlagGroup = 1;
 
     // Software event configs (enum perf_sw_ids), handy for tests and defaults.

@@ -42,6 +42,18 @@ internal static unsafe class PerfEventFd
 
     public static void Reset(SafeFdHandle handle, bool group) => IoctlChecked(handle, PerfEventConstants.IocReset, group, "reset");
 
+    /// <summary>PERF_EVENT_IOC_SET_FILTER: an ftrace filter (<c>exit_reason==12</c>) on a tracepoint event; returns 0 or the errno
+    /// (EINVAL: the kernel rejected the expression, for example a field the tracepoint does not have).</summary>
+    public static int TrySetFilter(SafeFdHandle handle, string filter)
+    {
+        var bytes = new byte[System.Text.Encoding.ASCII.GetByteCount(filter) + 1];
+        System.Text.Encoding.ASCII.GetBytes(filter, bytes);
+        fixed (byte* p = bytes)
+        {
+            return Interop.Libc.Ioctl(handle, PerfEventConstants.IocSetFilter, (nuint)p) == 0 ? 0 : Marshal.GetLastPInvokeError();
+        }
+    }
+
     /// <summary>PERF_EVENT_IOC_ID: the kernel's id of the event, as reported in PERF_FORMAT_ID reads.</summary>
     public static ulong GetId(SafeFdHandle handle)
     {
