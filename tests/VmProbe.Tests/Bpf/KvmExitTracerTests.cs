@@ -8,7 +8,7 @@ namespace VmProbe.Tests.Bpf;
 /// The KVM programs for real: every one loads, passes the verifier and attaches on this kernel (its kvm tracepoints
 /// exist even where they never fire), and Dispose leaves no fd and no program behind.
 /// </summary>
-[Collection("bpf")]
+[Collection(ProcessWideCollection.Name)]
 public class KvmExitTracerTests
 {
     [SkippableFact]

@@ -52,9 +52,18 @@ public class KvmExitsConfigTests
         var off = ConfigHostCheck.DescribeKvmExits(ConfigLoader.Parse("kvmexits: off\n", "o.yaml").Config);
         Assert.Equal("kvmexits: off", off);
 
-        // This build has no eBPF tracer: the line says so, and then perf-filter runs or why it cannot either.
+        // eBPF where it can run (root, libbpf, BTF: this machine); otherwise the line says why, then perf-filter or off.
         var counts = ConfigHostCheck.DescribeKvmExits(ConfigLoader.Parse("kvmexits: counts\n", "c.yaml").Config);
-        Assert.Contains("bpf not available", counts);
-        Assert.Matches("^kvmexits: (perf-filter|off), because ", counts);
+        if (VmProbe.Bpf.BpfAvailability.Probe() is { } unavailable || Environment.UserName != "root")
+        {
+            Assert.Contains("bpf not available", counts);
+            Assert.Matches("^kvmexits: (perf-filter|off), because ", counts);
+        }
+        else
+        {
+            Assert.StartsWith("kvmexits: bpf-counts (eBPF on kvm:kvm_exit", counts);
+            var latency = ConfigHostCheck.DescribeKvmExits(ConfigLoader.Parse("kvmexits: latency\n", "l.yaml").Config);
+            Assert.StartsWith("kvmexits: bpf-latency (", latency);
+        }
     }
 }
