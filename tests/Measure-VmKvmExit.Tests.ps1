@@ -31,7 +31,7 @@ Describe 'Measure-VmKvmExit' {
     It 'outputs one zero object per counted reason, sorted, with the perf-filter mode' {
         if (-not $isRoot) { Set-ItResult -Skipped -Because 'tracepoint counters need root here'; return }
         if (-not $haveKvmExit) { Set-ItResult -Skipped -Because 'this kernel has no kvm:kvm_exit tracepoint'; return }
-        $stats = @($self | Measure-VmKvmExit -Duration '00:00:00.300' -Reason HLT, EPT_VIOLATION, IO_INSTRUCTION)
+        $stats = @($self | Measure-VmKvmExit -Duration '00:00:00.300' -Reason 'HLT', 'EPT_VIOLATION', 'IO_INSTRUCTION')
         $stats.Count | Should -Be 3
         $stats | ForEach-Object {
             $_ | Should -BeOfType ([VmProbe.VmKvmExitStat])

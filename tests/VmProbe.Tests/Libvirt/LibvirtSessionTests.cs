@@ -1,8 +1,14 @@
 using VmProbe.Libvirt;
+using VmProbe.Tests.Infrastructure;
 using Xunit;
 
 namespace VmProbe.Tests.Libvirt;
 
+/// <summary>
+/// Counts the process's libvirt worker threads, which any libvirt session of a test running beside it adds and
+/// removes: these run alone.
+/// </summary>
+[Collection(ProcessWideCollection.Name)]
 public class LibvirtSessionTests
 {
     [SkippableFact]
