@@ -7,15 +7,20 @@ namespace VmProbe.Bpf;
 /// </summary>
 public sealed class KvmExitTracer : IDisposable
 {
-    /// <summary>The counting programs, attached in every mode (process_exit first: cleanup is in place before any key).</summary>
+    /// <summary>The programs of counts mode (process_exit first: cleanup is in place before any key).</summary>
     public static readonly IReadOnlyList<string> CountPrograms = new[]
     {
         "process_exit", "kvm_exit", "kvm_userspace_exit", "kvm_page_fault", "kvm_mmio_page_fault", "kvm_fast_mmio",
         "kvm_halt_poll_ns", "kvm_vcpu_wakeup", "kvm_inj_virq", "kvm_msi_set_irq", "kvm_pic_set_irq", "kvm_ioapic_set_irq",
     };
 
-    /// <summary>The exit -> entry pair, attached in latency mode only (entry first, so no exit waits without its end).</summary>
-    public static readonly IReadOnlyList<string> LatencyPrograms = new[] { "kvm_entry", "kvm_exit_begin" };
+    /// <summary>
+    /// The programs of latency mode: counts mode's with kvm_exit_latency (count and start of the handling time in one
+    /// run) in place of kvm_exit, and kvm_entry before it, so no exit waits without its end.
+    /// </summary>
+    public static readonly IReadOnlyList<string> LatencyPrograms = CountPrograms
+        .SelectMany(p => p == "kvm_exit" ? new[] { "kvm_entry", "kvm_exit_latency" } : new[] { p })
+        .ToArray();
 
     private readonly AggregationMaps _maps;
     private readonly BpfMap _events;
@@ -45,7 +50,7 @@ public sealed class KvmExitTracer : IDisposable
         var obj = BpfObject.Load("kvm_exits", BpfObject.LoadEmbedded("kvm_exits"), AggregationMaps.Sizes(maxCounts, maxHistograms), log);
         try
         {
-            foreach (var program in latency ? CountPrograms.Concat(LatencyPrograms) : CountPrograms)
+            foreach (var program in latency ? LatencyPrograms : CountPrograms)
             {
                 obj.Attach(program);
             }

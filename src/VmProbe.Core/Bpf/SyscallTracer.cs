@@ -34,11 +34,14 @@ public sealed class SyscallTracer : IDisposable
         {
             obj.Map("filter").Update(0u, (uint)onlyTgid);
             obj.Attach("process_exit");
-            obj.Attach("sys_enter");
             if (latency)
             {
                 obj.Attach("sys_exit"); // the end first: a begin without its end would only wait
-                obj.Attach("sys_enter_begin");
+                obj.Attach("sys_enter_latency");
+            }
+            else
+            {
+                obj.Attach("sys_enter");
             }
 
             return new SyscallTracer(new AggregationMaps(obj));

@@ -34,13 +34,16 @@ int sys_enter(struct trace_event_raw_sys_enter *rec)
 	return 0;
 }
 
+/* sys_enter in latency mode, instead of sys_enter: counts and starts the pair in one run, as kvm_exit_latency does. */
 SEC("tp/raw_syscalls/sys_enter")
-int sys_enter_begin(struct trace_event_raw_sys_enter *rec)
+int sys_enter_latency(struct trace_event_raw_sys_enter *rec)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	if (!traced(id >> 32))
 		return 0;
-	agg_pair_begin((__u32)id, id >> 32, (__u32)rec->id);
+	__u32 nr = (__u32)rec->id;
+	agg_count(id >> 32, (__u32)id, 0, nr);
+	agg_pair_begin((__u32)id, id >> 32, nr);
 	return 0;
 }
 
