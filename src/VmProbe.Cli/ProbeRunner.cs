@@ -57,7 +57,16 @@ internal static class ProbeRunner
 
         if (options.Check)
         {
-            return Check(options.ConfigPath!, loaded, wiring, stdout, stderr);
+            try
+            {
+                return Check(options.ConfigPath!, loaded, wiring, stdout, stderr);
+            }
+            catch (VmProbeException error)
+            {
+                // As for reading the file: no fd left to check the host with is the process's failure, not the config's.
+                log.Write(LogLevel.Error, $"vmprobe failed: {VmProbeException.Describe(error)}");
+                return ExitFailure;
+            }
         }
 
         foreach (var warning in loaded.Warnings)

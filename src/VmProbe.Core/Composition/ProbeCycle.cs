@@ -11,7 +11,8 @@ namespace VmProbe.Composition;
 /// <remarks>
 /// Probe metrics (names without the configured prefix):
 /// <c>probe_info{version}</c> 1; <c>probe_errors_total{source}</c> exceptions that escaped a source, the discovery
-/// or the export, cumulative since start, every known source present from the first cycle;
+/// or the export, and each part a source reported it could not read (in each cycle), cumulative since start, every
+/// known source present from the first cycle;
 /// <c>probe_last_cycle_timestamp_seconds</c> unix time at which this cycle started;
 /// <c>probe_cycle_duration_seconds</c> this cycle's duration from the start of discovery to the end of the last source
 /// (the export of this very file is not included: it cannot be measured before it is written);
@@ -139,8 +140,18 @@ public sealed class ProbeCycle
                 }
                 else
                 {
-                    // The source wrote what it could; each part it could not read counts as an error.
-                    _sourceHealth[i].Failed(_itemErrors[0], _log);
+                    // The source wrote what it could; each part it could not read counts as an error, and is logged here
+                    // unless the source summarised it in its own log line.
+                    var unlogged = _itemErrors.Find(error => !error.LoggedBySource);
+                    if (unlogged is null)
+                    {
+                        _sourceHealth[i].Succeeded(_log);
+                    }
+                    else
+                    {
+                        _sourceHealth[i].Failed(unlogged, _log);
+                    }
+
                     _errors[_sourceHealth[i].Name] += _itemErrors.Count;
                 }
             }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using VmProbe.Native;
 using VmProbe.Perf;
 
 namespace VmProbe.Config;
@@ -8,22 +9,31 @@ namespace VmProbe.Config;
 /// refuse or skip for a reason known before running: every tracepoint exists in tracefs (a misspelled name gets the
 /// closest names as a did-you-mean; a numeric id must be some tracepoint's id), and the endpoint can be written (it is
 /// not a directory, no component of its directory is a regular file, and its directory exists and takes a new file, or
-/// can be created). Each problem is a <see cref="ConfigError"/> with the line and key it came from.
+/// can be created). Each problem is a <see cref="ConfigError"/> with the line and key it came from. Running out of file
+/// descriptors while checking (EMFILE, ENFILE) is the process's failure, not the config's: it is thrown, never listed.
 /// </summary>
 public static class ConfigHostCheck
 {
     /// <summary>Checks <paramref name="loaded"/> against this host; an empty list when a run could honour it.</summary>
     /// <param name="tracefsRoot">The tracefs to resolve tracepoints in; null for the mounted one (mounted as a run would).</param>
+    /// <exception cref="VmProbeException">No file descriptor was left to check with (EMFILE, ENFILE); ErrorId <c>config_check,EMFILE</c>.</exception>
     public static IReadOnlyList<ConfigError> Check(ConfigLoadResult loaded, string? tracefsRoot = null)
     {
         ArgumentNullException.ThrowIfNull(loaded);
         var config = loaded.Config;
         var file = config.SourcePath ?? "(config)";
         var errors = new List<ConfigError>();
-        CheckTracepoints(loaded, file, tracefsRoot, errors);
-        if (CheckEndpoint(config.Endpoint) is { } problem)
+        try
         {
-            errors.Add(new ConfigError(file, loaded.KeyLines.TryGetValue("endpoint", out var line) ? line : null, "endpoint", problem));
+            CheckTracepoints(loaded, file, tracefsRoot, errors);
+            if (CheckEndpoint(config.Endpoint) is { } problem)
+            {
+                errors.Add(new ConfigError(file, loaded.KeyLines.TryGetValue("endpoint", out var line) ? line : null, "endpoint", problem));
+            }
+        }
+        catch (IOException ex) when (IsOutOfFds(ex))
+        {
+            throw OutOfFds(file, ex);
         }
 
         return errors;
@@ -42,6 +52,7 @@ public static class ConfigHostCheck
     }
 
     /// <summary>Null when a textfile can be written at <paramref name="endpoint"/>; otherwise why not.</summary>
+    /// <exception cref="IOException">No file descriptor was left for the trial file (EMFILE, ENFILE): says nothing about the endpoint.</exception>
     public static string? CheckEndpoint(string endpoint)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
@@ -71,7 +82,7 @@ public static class ConfigHostCheck
             {
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when ((ex is IOException && !IsOutOfFds(ex)) || ex is UnauthorizedAccessException)
         {
             var reason = ex is UnauthorizedAccessException ? "permission denied" : ex.Message;
             return existing == directory
@@ -151,7 +162,7 @@ public static class ConfigHostCheck
                 }
             }
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (Exception ex) when ((ex is IOException && !IsOutOfFds(ex)) || ex is UnauthorizedAccessException)
         {
         }
 
@@ -172,12 +183,26 @@ public static class ConfigHostCheck
                     ids.TryAdd(id, name);
                 }
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when ((ex is IOException && !IsOutOfFds(ex)) || ex is UnauthorizedAccessException)
             {
             }
         }
 
         return ids;
+    }
+
+    private static bool IsOutOfFds(Exception error) => error is IOException { HResult: Errno.EMFILE or Errno.ENFILE };
+
+    private static VmProbeException OutOfFds(string file, IOException error)
+    {
+        var name = Errno.Name(error.HResult);
+        var limit = FdLimits.TryGetNoFileLimit(out var soft, out _) == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"RLIMIT_NOFILE is {soft}")
+            : "RLIMIT_NOFILE is unknown";
+        var scope = error.HResult == Errno.EMFILE ? "this process has" : "the system has";
+        return new VmProbeException(
+            $"cannot check config file '{file}' on this host: too many open files ({name}): {scope} no file descriptor left ({limit}); raise the limit (ulimit -n, LimitNOFILE=)",
+            "config_check," + name, ProbeErrorKind.ResourceUnavailable, error);
     }
 
     /// <summary>Up to three names within a small edit distance of <paramref name="name"/>, closest first.</summary>

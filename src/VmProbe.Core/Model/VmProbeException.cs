@@ -35,6 +35,12 @@ public class VmProbeException : Exception
     public string? RecommendedAction { get; init; }
 
     /// <summary>
+    /// A part a source could not read (see <see cref="CycleContext.ItemErrors"/>) that the source has logged itself, in one
+    /// summary line per change for many parts: the cycle counts it in <c>probe_errors_total</c> but logs nothing for it.
+    /// </summary>
+    public bool LoggedBySource { get; init; }
+
+    /// <summary>
     /// One line for a log: the message and <see cref="ErrorId"/> of a <see cref="VmProbeException"/>, the type name and
     /// message of any other exception.
     /// </summary>

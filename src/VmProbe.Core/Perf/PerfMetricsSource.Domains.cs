@@ -11,6 +11,7 @@ internal sealed partial class PerfMetricsSource
     {
         threadListings = context.Shared?.Get<ThreadListingCache>();
         seenThisCycle.Clear();
+        refusedThisCycle.Clear();
         foreach (var domain in context.Domains)
         {
             if (domain.Pid <= 0)
@@ -59,6 +60,7 @@ internal sealed partial class PerfMetricsSource
         }
 
         refusedLogged.IntersectWith(seenThisCycle);
+        ReportRefused(context);
     }
 
     private DomainPerf? TryOpenDomain(DomainKey key, VmDomain domain)
@@ -90,7 +92,7 @@ internal sealed partial class PerfMetricsSource
             var needed = PerfFdBudget.Estimate(domainEvents.Length, 1, cpuCount);
             if (!budget.Fits(needed))
             {
-                LogRefusedOnce(key, LogLevel.Error, BudgetMessage(domain, needed, $"{domainEvents.Length} events x {cpuCount} CPUs"));
+                RefuseForBudget(key, domain, needed, $"{domainEvents.Length} events x {cpuCount} CPUs");
                 return null;
             }
 
@@ -125,7 +127,7 @@ internal sealed partial class PerfMetricsSource
         var threadFds = PerfFdBudget.Estimate(domainEvents.Length, threadIds.Count);
         if (!budget.Fits(threadFds))
         {
-            LogRefusedOnce(key, LogLevel.Error, BudgetMessage(domain, threadFds, $"{domainEvents.Length} events x {threadIds.Count} threads"));
+            RefuseForBudget(key, domain, threadFds, $"{domainEvents.Length} events x {threadIds.Count} threads");
             return null;
         }
 
@@ -133,10 +135,6 @@ internal sealed partial class PerfMetricsSource
         var perf = new DomainPerf(domain, domainEvents, map, threads, null);
         return perf;
     }
-
-    private string BudgetMessage(VmDomain domain, long needed, string what) =>
-        $"perf: domain '{domain.Name}' is not counted: {what} need {needed} perf fds; {PerfFdBudget.OpenPerfFds} are open, "
-        + $"{budget.ReservedFds} kept for other files, RLIMIT_NOFILE is {budget.Limit}. Raise the hard open-file limit or count fewer events.";
 
     private void LogRefusedOnce(DomainKey key, LogLevel level, string message)
     {

@@ -133,4 +133,23 @@ public class ProbeRunnerTests
         Assert.Equal(1, exit);
         Assert.Contains("error vmprobe failed: libvirt.so.0 not found [dlopen,libvirt.so.0]", stderr.ToString(), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void AHostCheckThatRunsOutOfFdsIsARuntimeFailureNotAConfigError()
+    {
+        var wiring = new RunnerWiring
+        {
+            LoadConfig = _ => new LoadedConfig(new ProbeConfig(), Array.Empty<string>()),
+            StartProbe = (_, _) => throw new InvalidOperationException("--check must not start the probe"),
+            CheckHost = _ => throw new VmProbeException("cannot check config file 'c.yaml' on this host: too many open files (EMFILE)", "config_check,EMFILE", ProbeErrorKind.ResourceUnavailable),
+        };
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+
+        var exit = ProbeRunner.Run(new[] { "--config", "c.yaml", "--check" }, wiring, stdout, stderr, CancellationToken.None);
+
+        Assert.Equal(1, exit);
+        Assert.Contains("error vmprobe failed: cannot check config file 'c.yaml' on this host: too many open files (EMFILE) [config_check,EMFILE]", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Empty(stdout.ToString());
+    }
 }

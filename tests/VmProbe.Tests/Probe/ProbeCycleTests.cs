@@ -159,4 +159,44 @@ public class ProbeCycleTests
     }
 
     internal static string RepoRoot() => RepoPaths.Root;
+
+    [Fact]
+    public void PartsASourceSummarisedItselfAreCountedWithoutALineOfTheCycle()
+    {
+        var log = new RecordingLog();
+        var summarised = new VmProbeException("domain 'a' is not counted", "perf_fd_budget,EMFILE", ProbeErrorKind.ResourceUnavailable) { LoggedBySource = true };
+        var source = new ItemErrorSource("perf");
+        var cycle = new ProbeCycle(null, new IMetricSource[] { source }, log, 5000);
+
+        source.Errors.AddRange(new[] { summarised, summarised });
+        cycle.Collect(CancellationToken.None);
+        cycle.Collect(CancellationToken.None);
+        Assert.Equal(4, cycle.ErrorCount("perf"));
+        Assert.Empty(log.Lines);
+
+        // A part the source did not log is logged by the cycle as before, and counted with the rest.
+        source.Errors.Add(new VmProbeException("meminfo unreadable", "read,EIO", ProbeErrorKind.InvalidData));
+        cycle.Collect(CancellationToken.None);
+        Assert.Equal(7, cycle.ErrorCount("perf"));
+        Assert.Equal(1, log.Count(LogLevel.Error, "source perf failed: meminfo unreadable [read,EIO]"));
+    }
+
+    private sealed class ItemErrorSource(string name) : IMetricSource
+    {
+        public string Name { get; } = name;
+
+        public List<VmProbeException> Errors { get; } = new();
+
+        public void Collect(CycleContext context, MetricSet metrics)
+        {
+            foreach (var error in Errors)
+            {
+                context.ItemErrors!.Add(error);
+            }
+        }
+
+        public void Dispose()
+        {
+        }
+    }
 }
