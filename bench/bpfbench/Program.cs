@@ -118,8 +118,66 @@ if (mode == "maps")
     return 0;
 }
 
-Console.Error.WriteLine("usage: bpfbench attach counts|latency | bpfbench maps VMS VCPUS REASONS CYCLES");
+if (mode == "soak")
+{
+    // Churn for CYCLES cycles: each cycle a thread makes 50 syscalls and exits, every 10th cycle a child process runs
+    // and exits, and the maps are read once (Snapshot); every tenth of the run prints the map entries, this process's
+    // BPF fds and its RSS. Keys of exited threads fold into tid 0 and those of exited processes go, so nothing grows.
+    int cycles = int.Parse(args[1]);
+    using var tracer = SyscallTracer.Open(latency: true, onlyTgid: 0, maxCounts: 65_536, maxHistograms: 8_192);
+    var maps = new[] { "counts", "latency", "pending", "threads", "procs" }.ToDictionary(n => n, n => tracer.Object.Map(n));
+    int Entries(string name) => name switch
+    {
+        "counts" => Read<CountKey, ulong>(maps[name]),
+        "latency" => Read<HistKey, Hist>(maps[name]),
+        "pending" => Read<uint, Pending>(maps[name]),
+        _ => Read<uint, uint>(maps[name]),
+    };
+
+    Console.WriteLine("cycle " + string.Join(" ", maps.Keys) + " bpf_fds rss_kib");
+    for (var cycle = 1; cycle <= cycles; cycle++)
+    {
+        var thread = new Thread(() =>
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                _ = Environment.ProcessId == 0 ? 0 : GetPpid();
+            }
+        });
+        thread.Start();
+        thread.Join();
+        if (cycle % 10 == 0)
+        {
+            using var child = Process.Start(new ProcessStartInfo("/bin/true") { UseShellExecute = false })!;
+            child.WaitForExit();
+        }
+
+        tracer.Snapshot();
+        if (cycle % (cycles / 10) == 0 || cycle == 1)
+        {
+            var fds = Directory.EnumerateFileSystemEntries("/proc/self/fd").Count(f => new FileInfo(f).LinkTarget?.StartsWith("anon_inode:bpf", StringComparison.Ordinal) == true);
+            var rss = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1];
+            Console.WriteLine($"{cycle} " + string.Join(" ", maps.Keys.Select(Entries)) + $" {fds} {rss}");
+        }
+    }
+
+    return 0;
+}
+
+Console.Error.WriteLine("usage: bpfbench attach counts|latency | bpfbench maps VMS VCPUS REASONS CYCLES | bpfbench soak CYCLES");
 return 2;
+
+static int Read<TKey, TValue>(BpfMap map)
+    where TKey : unmanaged
+    where TValue : unmanaged
+{
+    var entries = new List<KeyValuePair<TKey, TValue>>();
+    map.ReadAll(entries);
+    return entries.Count;
+}
+
+[DllImport("libc", EntryPoint = "getppid")]
+static extern int GetPpid();
 
 // run_time_ns / run_cnt of each attached program, from /proc/self/fdinfo (kernel.bpf_stats_enabled=1).
 static string RunStats(BpfObject obj)
@@ -138,6 +196,9 @@ static string RunStats(BpfObject obj)
 
 [StructLayout(LayoutKind.Sequential)]
 internal readonly record struct CountKey(uint Tgid, uint Tid, uint F1, uint F2);
+
+[StructLayout(LayoutKind.Sequential)]
+internal readonly record struct Pending(ulong StartNs, uint Tgid, uint Field);
 
 [StructLayout(LayoutKind.Sequential)]
 internal readonly record struct HistKey(uint Tgid, uint Field);
