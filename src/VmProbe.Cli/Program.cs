@@ -33,7 +33,20 @@ internal static class Program
         // Only where the open-file limit can leave no fd to start a signal thread with (StopSignals says why), and
         // before anything else holds fds: it may execute the process again, then starts its thread.
         string? signalFallback = null;
-        var signals = GetNoFileLimits().Hard < StopSignals.LowFdLimit ? StopSignals.Install(stop.Cancel, out signalFallback) : null;
+        StopSignals? signals;
+        try
+        {
+            signals = GetNoFileLimits().Hard < StopSignals.LowFdLimit ? InstallStopSignals(stop, out signalFallback) : null;
+        }
+        catch (Exception error) when (error is FileNotFoundException or FileLoadException or IOException or OutOfMemoryException or TypeInitializationException)
+        {
+            // At a limit of a few dozen fds the runtime cannot even load the assembly that starts threads.
+            var limit = GetNoFileSoftLimit();
+            WriteLast(string.Create(CultureInfo.InvariantCulture,
+                $"vmprobe failed: too many open files: RLIMIT_NOFILE is {limit}, and the .NET runtime alone keeps about 64 open, so vmprobe could not start ({error.GetType().Name}: {FirstLine(error.Message)}); raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]"));
+            return ProbeRunner.ExitFailure;
+        }
+
         WarmUpThreadPool();
         var preloadFailure = Preload();
         StreamWriter? stderr = null;
@@ -83,6 +96,10 @@ internal static class Program
             return ProbeRunner.ExitFailure;
         }
     }
+
+    // Its own method: the JIT loads System.Threading.Thread when it compiles StopSignals' callers, inside Main's try.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static StopSignals? InstallStopSignals(CancellationTokenSource stop, out string? fallback) => StopSignals.Install(stop.Cancel, out fallback);
 
     /// <summary>
     /// Starts the thread pool's gate and worker threads and the timer thread now, while fds are free: the runtime
