@@ -11,7 +11,6 @@ internal sealed partial class PerfMetricsSource
     {
         threadListings = context.Shared?.Get<ThreadListingCache>();
         seenThisCycle.Clear();
-        refusedThisCycle.Clear();
         foreach (var domain in context.Domains)
         {
             if (domain.Pid <= 0)
@@ -39,7 +38,7 @@ internal sealed partial class PerfMetricsSource
             perf.Domain = domain;
             if (perf.Threads is not null)
             {
-                SyncThreads(perf);
+                SyncThreads(key, perf);
             }
         }
 
@@ -58,9 +57,6 @@ internal sealed partial class PerfMetricsSource
             gone!.Dispose();
             log.Write(LogLevel.Debug, $"perf: stopped counting domain '{key.Name}' (pid {key.Pid}): it is no longer listed");
         }
-
-        refusedLogged.IntersectWith(seenThisCycle);
-        ReportRefused(context);
     }
 
     private DomainPerf? TryOpenDomain(DomainKey key, VmDomain domain)
@@ -103,8 +99,9 @@ internal sealed partial class PerfMetricsSource
                 {
                     // Say why rather than export nothing silently.
                     var why = string.Join("; ", set.Status.Select(s => s.ToString()));
+                    var errno = set.Status.FirstOrDefault(s => s.Errno != 0)?.Errno ?? 0;
                     set.Dispose();
-                    LogRefusedOnce(key, LogLevel.Warning, $"perf: domain '{domain.Name}' is not counted: no event opens on cgroup {domain.PerfCgroupPath}: {why}");
+                    RefuseCgroup(key, domain, "no event opens: " + why, errno == 0 ? "perf_event_open" : "perf_event_open," + Errno.Name(errno), PerfEventException.KindOf(errno));
                     return null;
                 }
 
@@ -114,7 +111,7 @@ internal sealed partial class PerfMetricsSource
             }
             catch (Exception ex) when (ex is VmProbeException or ArgumentException)
             {
-                LogRefusedOnce(key, LogLevel.Warning, $"perf: domain '{domain.Name}' is not counted on cgroup {domain.PerfCgroupPath}: {ex.Message}");
+                RefuseCgroup(key, domain, ex.Message, (ex as VmProbeException)?.ErrorId ?? "perf_cgroup", (ex as VmProbeException)?.Kind ?? ProbeErrorKind.InvalidArgument);
                 return null;
             }
         }
@@ -136,19 +133,11 @@ internal sealed partial class PerfMetricsSource
         return perf;
     }
 
-    private void LogRefusedOnce(DomainKey key, LogLevel level, string message)
-    {
-        if (refusedLogged.Add(key))
-        {
-            log.Write(level, message);
-        }
-    }
-
     // The cycle's shared listing when there is one (the discovery or the procfs source made it), else a listing of our own.
     private bool ListThreads(int pid) =>
         threadListings?.TryList(procFs, pid, threadIds) ?? procFs.TryListThreads(pid, threadIds);
 
-    private void SyncThreads(DomainPerf perf)
+    private void SyncThreads(DomainKey key, DomainPerf perf)
     {
         if (!ListThreads(perf.Domain.Pid))
         {
@@ -161,11 +150,8 @@ internal sealed partial class PerfMetricsSource
         }
         catch (PerfFdBudgetExceededException ex)
         {
-            if (!perf.BudgetLogged)
-            {
-                perf.BudgetLogged = true;
-                log.Write(LogLevel.Error, $"perf: domain '{perf.Domain.Name}': new threads are not counted: {ex.Message}");
-            }
+            // Retried every cycle; summarised with the other domains in the same state, counted per domain and cycle.
+            RefuseThreads(key, perf.Domain, ex);
         }
         catch (PerfEventException ex) when (ex.Kind == ProbeErrorKind.PermissionDenied)
         {
@@ -225,8 +211,6 @@ internal sealed partial class PerfMetricsSource
         public PerfCounterSet? Cgroup { get; }
 
         public string[][] EventLabels { get; }
-
-        public bool BudgetLogged { get; set; }
 
         public bool OpenFailureLogged { get; set; }
 

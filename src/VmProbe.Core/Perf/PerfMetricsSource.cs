@@ -42,7 +42,6 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
     private readonly Dictionary<DomainKey, DomainPerf> domains = new();
     private readonly HashSet<DomainKey> seenThisCycle = new();
     private readonly List<DomainKey> toDrop = new();
-    private readonly HashSet<DomainKey> refusedLogged = new();
     private readonly List<int> threadIds = new(64);
     private ThreadListingCache? threadListings; // this cycle's shared /proc/PID/task listings
     private readonly int cpuCount;
@@ -158,9 +157,11 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
     {
         ArgumentNullException.ThrowIfNull(context);
         ObjectDisposedException.ThrowIf(disposed, this);
+        BeginRefusals();
         EnsureHost();
         deniedDomains = 0;
         SyncDomains(context);
+        ReportRefusals(context);
         ReportDenied();
         ReportUnsupported();
     }
@@ -170,9 +171,11 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(metrics);
         ObjectDisposedException.ThrowIf(disposed, this);
+        BeginRefusals();
         EnsureHost();
         deniedDomains = 0;
         SyncDomains(context);
+        ReportRefusals(context);
         ReportDenied();
         ReportUnsupported();
 
@@ -221,8 +224,7 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
         var needed = PerfFdBudget.Estimate(openable.Length, 1, cpuCount);
         if (!budget.Fits(needed))
         {
-            LogHostFailureOnce($"perf: host counters not opened: {openable.Length} events x {cpuCount} CPUs need {needed} perf fds; "
-                + $"{PerfFdBudget.OpenPerfFds} are open, {budget.ReservedFds} kept for other files, RLIMIT_NOFILE is {budget.Limit}");
+            RefuseHost(needed, $"{openable.Length} events x {cpuCount} CPUs");
             return;
         }
 
