@@ -26,12 +26,23 @@ internal static class Program
         "System.Reflection.Emit.Lightweight", "System.Text.RegularExpressions", "System.Numerics.Vectors", "VmProbe.Core", "YamlDotNet",
     ];
 
+    /// <summary>The lowest hard RLIMIT_NOFILE the runner starts with (the runtime, its threads and libvirt need ~40).</summary>
+    internal const ulong MinimumFdLimit = 40;
+
     private static int Main(string[] args)
     {
         using var stop = new CancellationTokenSource();
 
         // Only where the open-file limit can leave no fd to start a signal thread with (StopSignals says why), and
         // before anything else holds fds: it may execute the process again, then starts its thread.
+        // Below this many fds the runtime's own threads may fail to start, which aborts the process: refuse at once.
+        if (GetNoFileLimits() is { Hard: > 0 and < MinimumFdLimit } tooLow)
+        {
+            WriteLast(string.Create(CultureInfo.InvariantCulture,
+                $"vmprobe failed: too many open files: RLIMIT_NOFILE allows at most {tooLow.Hard} open files (hard limit), and the .NET runtime and libvirt alone keep about 64 open; vmprobe needs at least {MinimumFdLimit}: raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]"));
+            return ProbeRunner.ExitFailure;
+        }
+
         string? signalFallback = null;
         StopSignals? signals;
         try

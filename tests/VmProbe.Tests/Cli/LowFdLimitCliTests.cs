@@ -131,6 +131,27 @@ public sealed class LowFdLimitCliTests : IDisposable
         Assert.NotEmpty(seen);
     }
 
+    /// <summary>
+    /// Below 40 fds the runtime's own thread starts can fail and abort the process (exit 134 at some limits): the runner
+    /// refuses before starting anything, with exit 1 and the EMFILE text. Below ~22 the .NET host itself cannot start.
+    /// </summary>
+    [Fact]
+    public void AHardLimitTooLowForTheRuntimeIsRefusedAtOnceWithEmfile()
+    {
+        var config = Path.Combine(dir, "tiny.yaml");
+        File.WriteAllText(config, $"endpoint: {dir}/tiny.prom\ndelay: 1000\n");
+        for (var limit = 24; limit < 40; limit += 3)
+        {
+            var (exit, _, stderr) = Requirements.Run("/bin/sh", $"-c \"ulimit -n {limit}; exec '{Dotnet()}' '{RepoPaths.VmprobeDll}' --config '{config}' --once\"");
+            var what = $"ulimit -n {limit}: exit {exit}\n{stderr}";
+            Assert.True(exit == 1, what);
+            Assert.Contains($"allows at most {limit} open files", stderr, StringComparison.Ordinal);
+            Assert.Contains("[EMFILE]", stderr, StringComparison.Ordinal);
+        }
+
+        Assert.False(File.Exists(Path.Combine(dir, "tiny.prom")));
+    }
+
     private const int SIGTERM = 15;
 
     [DllImport("libc", SetLastError = true)]
