@@ -9,6 +9,7 @@ namespace VmProbe.Composition;
 internal sealed class ComponentHealth
 {
     private string? _lastFailure;
+    private string? _lastCondition;
     private long _consecutiveFailures;
 
     public ComponentHealth(string name, string role)
@@ -25,6 +26,7 @@ internal sealed class ComponentHealth
     public void Failed(Exception error, IProbeLog log)
     {
         var description = FailureText.Describe(error);
+        var condition = Condition(error, description);
         _consecutiveFailures++;
         if (_lastFailure is null && error is LibvirtUnavailableException { AlreadyReported: true } unavailable)
         {
@@ -39,7 +41,7 @@ internal sealed class ComponentHealth
                 first.AlreadyReported = true;
             }
         }
-        else if (!string.Equals(_lastFailure, description, StringComparison.Ordinal))
+        else if (!string.Equals(_lastCondition, condition, StringComparison.Ordinal))
         {
             log.Write(LogLevel.Error, $"{Role} {Name} failed differently: {description}");
         }
@@ -49,7 +51,15 @@ internal sealed class ComponentHealth
         }
 
         _lastFailure = description;
+        _lastCondition = condition;
     }
+
+    /// <summary>
+    /// What makes two failures the same condition: the text, except for a libvirt deadline, whose two forms (the call
+    /// that overran, then the calls not issued behind it) alternate while libvirtd stays slow.
+    /// </summary>
+    private static string Condition(Exception error, string description) =>
+        error is LibvirtTimeoutException timeout ? "libvirt deadline " + timeout.Function : description;
 
     public void Succeeded(IProbeLog log)
     {
@@ -60,6 +70,7 @@ internal sealed class ComponentHealth
 
         log.Write(LogLevel.Info, $"{Role} {Name} recovered after {_consecutiveFailures} failure(s)");
         _lastFailure = null;
+        _lastCondition = null;
         _consecutiveFailures = 0;
     }
 }
