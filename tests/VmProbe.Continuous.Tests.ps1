@@ -64,7 +64,7 @@ BeforeDiscovery {
 Describe 'Continuous sampling of the Read-* cmdlets' {
     Context 'parameters' {
         It '<Command> has -Continuous, -SampleInterval and -MaxSamples' -ForEach @(
-            @{ Command = 'Read-VmHostStat' }, @{ Command = 'Read-VmSchedStat' }, @{ Command = 'Read-VmDomainStat' }, @{ Command = 'Read-VmPerfCounter' }
+            @{ Command = 'Read-VmHostStat' }, @{ Command = 'Read-VmSchedStat' }, @{ Command = 'Read-VmDomainStat' }, @{ Command = 'Read-VmPerfCounter' }, @{ Command = 'Read-VmKvmStat' }
         ) {
             $parameters = (Get-Command -Name $Command -Module VmProbe).Parameters
             $parameters['Continuous'].ParameterType | Should -Be ([switch])

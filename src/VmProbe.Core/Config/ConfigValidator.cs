@@ -84,7 +84,7 @@ internal static partial class ConfigValidator
         var kvmStatsAllow = new List<string>();
         if (byKey.TryGetValue(KeyKvmStatsAllow, out var allowEntry))
         {
-            var listed = ListItems(allowEntry).ToList();
+            var listed = AllowItems(allowEntry).ToList();
             if (listed.Count > MaxListItems)
             {
                 state.Error(allowEntry.ValueLine, KeyKvmStatsAllow, $"the list has {listed.Count} items; at most {MaxListItems} are allowed");
@@ -93,9 +93,9 @@ internal static partial class ConfigValidator
             {
                 foreach (var (written, line) in listed)
                 {
-                    if (!Kvm.KvmStatsFilter.IsValidPattern(written))
+                    if (Kvm.KvmStatsFilter.Check(written) is { } problem)
                     {
-                        state.Error(line, KeyKvmStatsAllow, $"'{written}' is not a KVM statistic name ([a-z0-9_], optionally ending in *)");
+                        state.Error(line, KeyKvmStatsAllow, problem);
                     }
                     else if (!kvmStatsAllow.Contains(written))
                     {
@@ -237,6 +237,19 @@ internal static partial class ConfigValidator
         }
 
         return SplitList(entry.Value ?? string.Empty).Select(t => (t, entry.ValueLine));
+    }
+
+    /// <summary>kvmstatsallow's items with the empty ones kept (<c>[""]</c>, <c>exits,,halt_*</c>): an empty item would
+    /// otherwise vanish and leave an empty list, which allows everything. An empty value is the default (all).</summary>
+    private static IEnumerable<(string Text, int Line)> AllowItems(RawConfigEntry entry)
+    {
+        if (entry.Items is { } items)
+        {
+            return items.SelectMany(i => i.Text.Split(',', StringSplitOptions.TrimEntries).Select(t => (t, i.Line)));
+        }
+
+        var value = entry.Value ?? string.Empty;
+        return value.Trim().Length == 0 ? Enumerable.Empty<(string, int)>() : value.Split(',', StringSplitOptions.TrimEntries).Select(t => (t, entry.ValueLine));
     }
 
     private static IEnumerable<string> SplitList(string text) =>

@@ -7,15 +7,20 @@ namespace VmProbe.Commands;
 
 /// <summary>
 /// Read-VmKvmStat: KVM's own statistics of each domain (the runner's kvm source): per domain, or per vCPU with -PerVcpu;
-/// histograms as samples whose Histogram property holds readable buckets. The stats fds are duplicated for the call and
-/// closed at its end, not cached as the runner's source does: a duplicate pins the VM's kernel object after QEMU exits
-/// and a cmdlet has no cycle that would notice, while duplicating costs microseconds per domain (help: NOTES).
+/// histograms as samples whose Histogram property holds readable buckets; once or repeatedly (-Continuous). The stats fds
+/// are duplicated for the call and closed at its end, not cached between calls as the runner's source does: a duplicate
+/// pins the VM's kernel object after QEMU exits and a cmdlet has no cycle that would notice (help: NOTES).
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmKvmStat")]
 [OutputType(typeof(VmStatSample))]
-public sealed class ReadVmKvmStatCommand : VmProbeCmdlet
+public sealed class ReadVmKvmStatCommand : VmProbeCmdlet, IDisposable
 {
     private readonly DomainSelection _selection = new();
+    private readonly ContinuousSampler _sampler = new();
+
+    /// <summary>Test seam (set by reflection from the Pester tests): a /proc/PID/fd link prefix also taken for a stats fd,
+    /// so a helper's memfd holding a fixture blob reads as QEMU's would. Null in production.</summary>
+    internal static string? ExtraStatsLinkPrefix;
 
     /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
@@ -40,14 +45,24 @@ public sealed class ReadVmKvmStatCommand : VmProbeCmdlet
     [Parameter]
     public SwitchParameter IncludeHost { get; set; }
 
+    [Parameter]
+    public SwitchParameter Continuous { get; set; }
+
+    [Parameter]
+    [ValidateSampleInterval]
+    public double SampleInterval { get; set; } = 1;
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int MaxSamples { get; set; } = 1;
+
     protected override void BeginProcessing()
     {
         foreach (var pattern in Allow ?? Array.Empty<string>())
         {
-            if (!KvmStatsFilter.IsValidPattern(pattern))
+            if (KvmStatsFilter.Check(pattern) is { } problem)
             {
-                ThrowProbeError(new VmProbeException($"'{pattern}' is not a KVM statistic name ([a-z0-9_], optionally ending in *).",
-                    "kvmstatsallow,invalid_name", ProbeErrorKind.InvalidArgument), pattern);
+                ThrowProbeError(new VmProbeException($"-Allow: {problem}.", "kvmstatsallow,invalid_name", ProbeErrorKind.InvalidArgument), pattern);
             }
         }
     }
@@ -62,23 +77,33 @@ public sealed class ReadVmKvmStatCommand : VmProbeCmdlet
             return;
         }
 
-        var config = new ProbeConfig { KvmStats = PerVcpu ? KvmStatsMode.Vcpu : KvmStatsMode.Vm, KvmStatsAllow = Allow ?? Array.Empty<string>() };
-        var errors = new List<VmProbeException>();
-        var metrics = new MetricSet();
-        var timestamp = DateTimeOffset.Now;
+        var mode = PerVcpu ? KvmStatsMode.Vcpu : KvmStatsMode.Vm;
+        var allow = Allow ?? Array.Empty<string>();
+        var prefix = ExtraStatsLinkPrefix;
         try
         {
-            using var source = new KvmStatsSource(config, Log);
-            source.Collect(new CycleContext(domains, timestamp, Log, CancellationToken.None) { ItemErrors = errors }, metrics);
+            // One source for the call: its fds and once-only logs last across readings and are closed at the end.
+            using var source = prefix is null
+                ? new KvmStatsSource(new ProbeConfig { KvmStats = mode, KvmStatsAllow = allow }, Log)
+                : new KvmStatsSource(mode, allow, Log, "/", l => KvmStatsFd.IsKernelStatsLink(l) || l.StartsWith(prefix, StringComparison.Ordinal));
+            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => Read(source, domains, errors));
         }
         catch (VmProbeException ex)
         {
             ThrowProbeError(ex, null);
-            return;
         }
-
-        WriteObject(MetricSetFlattener.ToStatSamples(metrics, timestamp, (family, _) =>
-            IncludeHost || !family.Name.StartsWith(KvmFamilies.HostPrefix, StringComparison.Ordinal)), enumerateCollection: true);
-        WriteProbeErrors(errors);
     }
+
+    private IEnumerable<object> Read(KvmStatsSource source, IReadOnlyList<VmDomain> domains, List<VmProbeException> errors)
+    {
+        var metrics = new MetricSet();
+        var timestamp = DateTimeOffset.Now;
+        source.Collect(new CycleContext(domains, timestamp, Log, _sampler.Stopping) { ItemErrors = errors }, metrics);
+        return MetricSetFlattener.ToStatSamples(metrics, timestamp, (family, _) =>
+            IncludeHost || !family.Name.StartsWith(KvmFamilies.HostPrefix, StringComparison.Ordinal));
+    }
+
+    protected override void StopProcessing() => _sampler.Stop();
+
+    public void Dispose() => _sampler.Dispose();
 }
