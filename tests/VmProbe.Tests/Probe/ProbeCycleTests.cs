@@ -83,6 +83,24 @@ public class ProbeCycleTests
     }
 
     [Fact]
+    public void ALibvirtDeadlineOverrunAndTheCallsNotIssuedBehindItAreOneCondition()
+    {
+        var log = new RecordingLog();
+        var source = new KnownSource("libvirt");
+        var cycle = new ProbeCycle(null, new IMetricSource[] { source }, log, 5000);
+        for (var i = 0; i < 6; i++)
+        {
+            // A slow libvirtd: the call overruns, the next is not issued behind it, the next overruns again...
+            source.FailWith = new VmProbe.Libvirt.LibvirtTimeoutException("virConnectGetAllDomainStats", "qemu:///system", TimeSpan.FromSeconds(1), stillHung: i % 2 == 1);
+            cycle.Collect(CancellationToken.None);
+        }
+
+        Assert.Equal(1, log.Count(LogLevel.Error, "source libvirt failed: "));
+        Assert.Equal(0, log.Count(LogLevel.Error, "failed differently"));
+        Assert.Equal(5, log.Count(LogLevel.Debug, "source libvirt still failing"));
+    }
+
+    [Fact]
     public void FailingDiscoveryIsCountedAndTheCycleRunsWithZeroDomains()
     {
         var discovery = new ListDiscovery { FailWith = new VmProbeException("libvirtd down", "virConnectOpen", ProbeErrorKind.ConnectionError) };
