@@ -29,7 +29,7 @@ internal static class DefaultWiring
         {
             // Every error of the file, each with its line and key, not only the first.
             var problems = e.Errors.Select(error => new ConfigProblem(error.File, error.Line ?? 0, error.Key, error.Message)).ToList();
-            throw new ConfigLoadFailedException(problems, e);
+            throw new ConfigLoadFailedException(problems, e) { Warnings = e.Warnings.Select(w => w.ToString()).ToList() };
         }
     }
 }

@@ -41,6 +41,11 @@ internal static class ProbeRunner
         }
         catch (ConfigLoadFailedException error)
         {
+            foreach (var warning in error.Warnings)
+            {
+                log.Write(LogLevel.Warning, warning);
+            }
+
             foreach (var problem in error.Problems)
             {
                 stderr.WriteLine(problem.ToString());

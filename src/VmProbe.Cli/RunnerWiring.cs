@@ -29,6 +29,9 @@ internal sealed class ConfigLoadFailedException : Exception
     }
 
     public IReadOnlyList<ConfigProblem> Problems { get; }
+
+    /// <summary>The file's warnings, shown before its errors.</summary>
+    public IReadOnlyList<string> Warnings { get; init; } = Array.Empty<string>();
 }
 
 /// <summary>

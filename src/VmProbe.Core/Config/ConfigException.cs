@@ -15,6 +15,9 @@ public sealed class ConfigException : VmProbeException
 
     public IReadOnlyList<ConfigError> Errors { get; }
 
+    /// <summary>The file's warnings (unknown keys, repeated items), shown with its errors.</summary>
+    public IReadOnlyList<ConfigWarning> Warnings { get; init; } = Array.Empty<ConfigWarning>();
+
     public string File => Errors[0].File;
 
     /// <summary>1-based line of the first error; null when the file itself could not be read.</summary>

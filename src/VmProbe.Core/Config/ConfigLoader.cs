@@ -135,7 +135,7 @@ public static class ConfigLoader
         state.Finish();
         if (state.Errors.Count > 0)
         {
-            throw new ConfigException(state.Errors);
+            throw new ConfigException(state.Errors.OrderBy(e => e.Line ?? 0).ToList()) { Warnings = state.Warnings.ToList() };
         }
 
         return new ConfigLoadResult(config, state.Warnings, format) { KeyLines = state.KeyLines, EventLines = state.EventLines, EventKeys = state.EventKeys };

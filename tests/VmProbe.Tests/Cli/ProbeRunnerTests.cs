@@ -54,6 +54,27 @@ public class ProbeRunnerTests
     }
 
     [Fact]
+    public void AFilesWarningsAreShownWithItsErrorsAndErrorsComeInLineOrder()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"vmprobe-warn-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(file, "url: 5\nbogus_key: 1\ndelay: -5\n");
+        try
+        {
+            var stderr = new StringWriter();
+            var exit = ProbeRunner.Run(new[] { "--config", file, "--check" }, DefaultWiring.Create(), new StringWriter(), stderr, CancellationToken.None);
+            Assert.Equal(2, exit);
+            var lines = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Contains(lines, l => l.Contains($"{file}:2: bogus_key: unknown key", StringComparison.Ordinal));
+            var errors = lines.Where(l => l.StartsWith(file + ":", StringComparison.Ordinal)).Select(l => l[(file.Length + 1)..l.IndexOf(':', file.Length + 1)]).ToList();
+            Assert.Equal(new[] { "1", "3" }, errors);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void CheckPrintsWhatWouldBeCollectedWithoutCollecting()
     {
         var config = new ProbeConfig
