@@ -215,7 +215,7 @@ public sealed class ConfigLoaderTests : IDisposable
     {
         var ex = LoadFails("prefix: 9\ndelay: 50\nendpoint: /tmp/a.txt\nperfsoftware:\n  - task-clock\n  - nosuchevent\nnaming: other\n");
         Assert.Equal(new int?[] { 1, 2, 3, 6, 7 }, ex.Errors.Select(e => e.Line));
-        Assert.Equal(new[] { "prefix", "delay", "endpoint", "naming", "perfsoftware" }, ex.Errors.Select(e => e.Key));
+        Assert.Equal(new[] { "prefix", "delay", "endpoint", "perfsoftware", "naming" }, ex.Errors.Select(e => e.Key));
         Assert.StartsWith($"5 errors in config {ex.File}:", ex.Message);
         foreach (var error in ex.Errors)
         {
