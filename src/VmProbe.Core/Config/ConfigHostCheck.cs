@@ -51,6 +51,47 @@ public static class ConfigHostCheck
         return choice.Why;
     }
 
+    /// <summary>
+    /// What KVM's own statistics (<c>kvmstats</c>) would come from here: the mode and allowlist, then each source as a run
+    /// finds it: stats fds (root, pidfd_open/pidfd_getfd in the C library, QEMU 8.1+ per domain), libvirt's VM group (asked
+    /// for or not), debugfs (usable, or its one cause; mounted as a run would mount it).
+    /// </summary>
+    /// <param name="debugfs">The debugfs to look at; null for the one a run uses.</param>
+    public static string DescribeKvmStats(ProbeConfig config, string? debugfs = null)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var mode = config.KvmStats.ToString().ToLowerInvariant();
+        if (config.KvmStats == KvmStatsMode.Off)
+        {
+            return "off (kvmstats: off): no KVM statistics are read";
+        }
+
+        var allow = config.KvmStatsAllow.Count == 0 ? "all statistics" : "allow " + string.Join(",", config.KvmStatsAllow);
+        var fds = Interop.Libc.GetEUid() != 0 ? "stats fds: not as non-root (pidfd_getfd needs root)"
+            : PidFdWorks() ? "stats fds: root with pidfd_getfd (each QEMU 8.1+ domain whose fds are open)"
+            : "stats fds: this C library has no pidfd_open/pidfd_getfd (glibc 2.36+)";
+        var libvirt = config.Discovery is DomainDiscovery.Auto or DomainDiscovery.Libvirt // as SourceRegistry.UsesLibvirt (config may not import composition)
+            ? "libvirt VM group: asked for (libvirt 8.9+, QEMU 7.1+, KVM domains)"
+            : "libvirt VM group: not asked (discovery does not use libvirt)";
+        var kvmDebugfs = new Kvm.KvmDebugfs(debugfs);
+        var cause = kvmDebugfs.Check();
+        var debug = cause is null ? $"debugfs: {kvmDebugfs.KvmDirectory}" + (kvmDebugfs.MountedHere ? " (mounted now)" : string.Empty) : $"debugfs: none ({cause})";
+        return $"{mode}, {allow}; {fds}; {libvirt}; {debug}";
+    }
+
+    private static bool PidFdWorks()
+    {
+        try
+        {
+            Kvm.KvmStatsFd.OpenPid(Environment.ProcessId).Dispose();
+            return true;
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or Kvm.KvmStatsException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Null when a textfile can be written at <paramref name="endpoint"/>; otherwise why not.</summary>
     /// <exception cref="IOException">No file descriptor was left for the trial file (EMFILE, ENFILE): says nothing about the endpoint.</exception>
     public static string? CheckEndpoint(string endpoint)

@@ -17,17 +17,55 @@ internal sealed class KvmDebugfs
 
     public const string DefaultMountPoint = "/sys/kernel/debug";
 
+    private readonly bool _mayMount;
+    private readonly Func<string, bool>? _refused;
     private Dictionary<int, string> _vmDirectories = new();
+    private bool _checked;
+    private string? _unavailable;
 
+    /// <param name="mountPoint">The debugfs mount point; default <c>$VMPROBE_DEBUGFS</c>, else <c>/sys/kernel/debug</c>,
+    /// the only place debugfs is mounted by VmProbe (as root, when it is not mounted).</param>
     public KvmDebugfs(string? mountPoint = null)
     {
         var root = mountPoint ?? Environment.GetEnvironmentVariable(EnvironmentVariable);
-        KvmDirectory = Path.Combine(string.IsNullOrEmpty(root) ? DefaultMountPoint : root, "kvm");
+        _mayMount = string.IsNullOrEmpty(root);
+        MountPoint = _mayMount ? DefaultMountPoint : root!;
+        KvmDirectory = Path.Combine(MountPoint, "kvm");
     }
+
+    /// <summary>For tests: mount at <paramref name="mountPoint"/> when <paramref name="mayMount"/>; <paramref name="refused"/> stands in for lockdown.</summary>
+    internal KvmDebugfs(string mountPoint, bool mayMount, Func<string, bool>? refused = null)
+    {
+        MountPoint = mountPoint;
+        _mayMount = mayMount;
+        _refused = refused;
+        KvmDirectory = Path.Combine(MountPoint, "kvm");
+    }
+
+    public string MountPoint { get; }
 
     public string KvmDirectory { get; }
 
     public bool Exists => Directory.Exists(KvmDirectory);
+
+    /// <summary>Whether a debugfs mount was made by <see cref="Check"/>.</summary>
+    public bool MountedHere { get; private set; }
+
+    /// <summary>Whether the kvm directory can serve: checked (and debugfs mounted where allowed) once, then whether it is still there.</summary>
+    public bool Usable => Check() is null && Exists;
+
+    /// <summary>Null when usable, else the one cause (<see cref="KvmDebugfsCheck"/>); the mount is tried once.</summary>
+    public string? Check()
+    {
+        if (!_checked)
+        {
+            _checked = true;
+            _unavailable = KvmDebugfsCheck.Check(MountPoint, _mayMount, out var mounted, refused: _refused);
+            MountedHere = mounted;
+        }
+
+        return _unavailable;
+    }
 
     /// <summary>Host totals: the top-level files.</summary>
     public List<KvmStatReading> ReadHost() => ReadDirectory(KvmDirectory);

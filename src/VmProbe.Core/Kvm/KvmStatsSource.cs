@@ -18,12 +18,13 @@ namespace VmProbe.Kvm;
 /// <item><b>debugfs</b>: its <c>PID-FD</c> directory under <c>$VMPROBE_DEBUGFS/kvm</c> (<see cref="KvmDebugfs"/>);
 /// debugfs' top-level files are also the host totals (<c>host_kvm_*</c>).</item>
 /// </list>
-/// The serving source is the <c>source</c> label of <c>domain_kvm_stats_info</c> and is logged once per domain and source.
+/// The serving source is the <c>source</c> label of <c>domain_kvm_stats_info</c> and is logged once per domain and source;
+/// domains no source serves are summed up in one line (<c>KvmStatsSource.Unserved.cs</c>).
 /// A domain without stats fds is looked at again every <see cref="RescanCycles"/> cycles; a stats fd whose blob breaks
 /// the layout is reported once and skipped while its process lives. Duplicated fds count in the process' fd budget
 /// (<c>FdLimits</c>) and are closed when their domain disappears (they keep the VM's kernel object alive).
 /// </summary>
-public sealed class KvmStatsSource : IMetricSource
+public sealed partial class KvmStatsSource : IMetricSource
 {
     public const string SourceName = "kvm";
 
@@ -77,14 +78,19 @@ public sealed class KvmStatsSource : IMetricSource
             return;
         }
 
-        if (_debugfs.Exists)
+        if (_debugfs.Usable)
         {
+            if (_debugfs.MountedHere)
+            {
+                LogOnce("debugfsmounted", LogLevel.Info, $"kvm: mounted debugfs at {_debugfs.MountPoint} (it was not mounted).");
+            }
+
             KvmStatsEmitter.AddHost(metrics, _debugfs.ReadHost(), _allow);
         }
         else
         {
             LogOnce("nodebugfs", LogLevel.Info,
-                $"kvm: no KVM debugfs at {_debugfs.KvmDirectory} (debugfs not mounted, no KVM module, or kernel lockdown): no host_kvm_* totals and no debugfs fallback.");
+                $"kvm: no KVM debugfs: {_debugfs.Check() ?? $"{_debugfs.KvmDirectory} went away"}; no host_kvm_* totals and no debugfs fallback.");
         }
 
         var share = context.Shared?.Get<HypervisorStatsShare>();
@@ -100,6 +106,8 @@ public sealed class KvmStatsSource : IMetricSource
             present.Add(domain.Pid);
             CollectDomain(context, metrics, domain, share);
         }
+
+        ReportUnserved(share);
 
         foreach (var pid in _domains.Keys.Where(pid => !present.Contains(pid)).ToList())
         {
@@ -149,7 +157,7 @@ public sealed class KvmStatsSource : IMetricSource
             source = "libvirt";
             snapshots = KvmLibvirtStats.ToSnapshots(fromLibvirt);
         }
-        else if (_debugfs.Exists && _debugfs.ReadVm(domain.Pid) is { } fromDebugfs)
+        else if (_debugfs.Usable && _debugfs.ReadVm(domain.Pid) is { } fromDebugfs)
         {
             source = "debugfs";
             snapshots = new List<KvmStatsSnapshot> { fromDebugfs };
@@ -279,20 +287,6 @@ public sealed class KvmStatsSource : IMetricSource
         }
     }
 
-    private void LogSource(VmDomain domain, KvmDomainState state, string source, HypervisorStatsShare? share)
-    {
-        var previous = state.Source;
-        state.Source = source;
-        var why = source == "binary" ? $"{state.Fds.Count} KVM stats fd(s) duplicated with pidfd_getfd"
-            : "no readable KVM stats fds (not a KVM domain, QEMU before 8.1, nobody asked QEMU for its stats yet, or a bad blob); "
-              + (source == "libvirt" ? "libvirt's hypervisor statistics (VIR_DOMAIN_STATS_VM)"
-                : (share?.VmGroupUnavailable ?? (share?.VmGroupRequested == true ? "libvirt gave no hypervisor statistics for it" : "libvirt's VM group not read"))
-                  + (source == "debugfs" ? "; debugfs" : "; no debugfs directory either: no KVM statistics"));
-        LogOnce(state, "source:" + source, LogLevel.Info,
-            $"kvm: domain '{domain.Name}' (QEMU pid {domain.Pid}): source {source}{(previous is null ? string.Empty : $" (was {previous})")}: {why}"
-            + (source == "binary" ? "." : $"; looking for stats fds again every {RescanCycles} cycles."));
-    }
-
     private KvmDomainState StateOf(int pid)
     {
         if (!_domains.TryGetValue(pid, out var state))
@@ -330,6 +324,7 @@ public sealed class KvmStatsSource : IMetricSource
 
     private void Forget(int pid)
     {
+        _unservedReported.Remove(pid); // a new process under this pid is new to the summary
         if (_domains.Remove(pid, out var state))
         {
             state.Dispose();

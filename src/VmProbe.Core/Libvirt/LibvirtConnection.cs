@@ -12,9 +12,6 @@ internal sealed unsafe class LibvirtConnection : IDisposable
     /// <summary>VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT: skip stats that need a domain job when another job holds it.</summary>
     internal const uint StatsNoWait = 1u << 29;
 
-    /// <summary>VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS: fail on a requested group the daemon lacks.</summary>
-    internal const uint StatsEnforce = 1u << 31;
-
     /// <summary>VIR_CONNECT_LIST_DOMAINS_ACTIVE, valid for both ListAllDomains and GetAllDomainStats.</summary>
     internal const uint ListActive = 1;
 
@@ -139,14 +136,14 @@ internal sealed unsafe class LibvirtConnection : IDisposable
 
     /// <summary>
     /// One virConnectGetAllDomainStats call for <paramref name="groups"/>, with NOWAIT where supported so that a domain
-    /// whose job lock is held (migration, a hung monitor) does not stall the whole listing. With
-    /// <paramref name="enforceGroups"/> (VIR_CONNECT_GET_ALL_DOMAINS_STATS_ENFORCE_STATS) a daemon that lacks a group
-    /// fails with VIR_ERR_ARGUMENT_UNSUPPORTED instead of leaving it out silently.
+    /// whose job lock is held (migration, a hung monitor) does not stall the whole listing. Never with ENFORCE_STATS:
+    /// libvirt 9.0's qemu driver then fails the whole call for a group (VIR_DOMAIN_STATS_VM) as soon as one defined
+    /// domain is shut off; without it a daemon leaves out a group it lacks.
     /// </summary>
-    public IReadOnlyList<DomainStats> GetAllDomainStats(DomainStatsGroups groups, bool includeInactive, bool includeRaw = false, bool enforceGroups = false)
+    public IReadOnlyList<DomainStats> GetAllDomainStats(DomainStatsGroups groups, bool includeInactive, bool includeRaw = false)
     {
         ThrowIfDisposed();
-        var flags = (includeInactive ? 0u : ListActive) | (enforceGroups ? StatsEnforce : 0u);
+        var flags = includeInactive ? 0u : ListActive;
         var useNoWait = UsesNoWait;
         var count = Interop.Libvirt.virConnectGetAllDomainStats(_handle, (uint)groups, out var records, flags | (useNoWait ? StatsNoWait : 0));
         if (count < 0 && useNoWait)
@@ -158,7 +155,7 @@ internal sealed unsafe class LibvirtConnection : IDisposable
             }
 
             // A driver that does not know the flag rejects it; remember and ask without it, but only when that helped
-            // (an enforced group the daemon lacks fails the same way with or without NOWAIT).
+            // (a group a driver rejects fails the same way with or without NOWAIT).
             count = Interop.Libvirt.virConnectGetAllDomainStats(_handle, (uint)groups, out records, flags);
             _noWaitRejected = count >= 0;
         }

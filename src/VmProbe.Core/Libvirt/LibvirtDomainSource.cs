@@ -29,6 +29,10 @@ internal sealed class LibvirtDomainSource : IMetricSource
     private object? _vmGroupRejectedBy;
     private string? _vmGroupUnavailable;
 
+    // The connection whose running domains all came back without hypervisor statistics: said once per connection.
+    private bool _vmGroupEmptyLogged;
+    private string? _vmGroupEmpty;
+
     /// <param name="requestVmGroup">Also ask for VIR_DOMAIN_STATS_VM (kvmstats not off) and hand the hypervisor
     /// statistics to the KVM source through the cycle's <see cref="HypervisorStatsShare"/>.</param>
     public LibvirtDomainSource(LibvirtSession session, bool ownsSession = false, bool requestVmGroup = false, IProbeLog? log = null)
@@ -48,17 +52,25 @@ internal sealed class LibvirtDomainSource : IMetricSource
     /// <summary>Why VIR_DOMAIN_STATS_VM is not asked for (rejected by the daemon or driver), or null.</summary>
     public string? VmGroupUnavailable => _vmGroupUnavailable;
 
+    /// <summary>Why libvirt gives no hypervisor statistics although asked (no running domain came back with any), or null.</summary>
+    public string? VmGroupEmpty => _vmGroupEmpty;
+
     /// <summary>Lowercase word for a state, as in the <c>state</c> label: running, paused, shutoff, ...</summary>
     public static string StateName(VmDomainState state) =>
         (int)state >= 0 && (int)state < StateNames.Length ? StateNames[(int)state] : "unknown";
 
     public void Collect(CycleContext context, MetricSet metrics)
     {
-        var (stats, vmGroup) = _session.Run("virConnectGetAllDomainStats", Fetch, context.CancellationToken);
+        var (stats, vmGroup, connection) = _session.Run("virConnectGetAllDomainStats", Fetch, context.CancellationToken);
+        if (vmGroup)
+        {
+            NoteEmptyVmGroup(stats, connection);
+        }
+
         if (_requestVmGroup && context.Shared?.Get<HypervisorStatsShare>() is { } share)
         {
             share.VmGroupRequested = vmGroup;
-            share.VmGroupUnavailable = _vmGroupUnavailable;
+            share.VmGroupUnavailable = _vmGroupUnavailable ?? _vmGroupEmpty;
             foreach (var domain in stats)
             {
                 share.Set(domain.Uuid, domain.HypervisorStats);
@@ -69,16 +81,18 @@ internal sealed class LibvirtDomainSource : IMetricSource
     }
 
     /// <summary>
-    /// The bulk call, with VIR_DOMAIN_STATS_VM (enforced, so that a daemon without it says so) when asked for; a daemon
-    /// or driver that rejects it costs one retry without it, once per connection, and one log line.
+    /// The bulk call, with VIR_DOMAIN_STATS_VM when asked for. Not under ENFORCE_STATS: libvirt 9.0's qemu driver then
+    /// fails the whole call as soon as one defined domain is shut off, and a daemon without the group just leaves it
+    /// out (<see cref="NoteEmptyVmGroup"/> says so). A driver that still rejects the bit costs one retry without it,
+    /// once per connection, and one log line.
     /// </summary>
-    private (IReadOnlyList<DomainStats> Stats, bool VmGroup) Fetch(LibvirtConnection connection)
+    private (IReadOnlyList<DomainStats> Stats, bool VmGroup, LibvirtConnection Connection) Fetch(LibvirtConnection connection)
     {
         if (_requestVmGroup && !ReferenceEquals(connection, _vmGroupRejectedBy))
         {
             try
             {
-                return (connection.GetAllDomainStats(DomainStatsGroups.Default | DomainStatsGroups.Vm, includeInactive: true, enforceGroups: true), true);
+                return (connection.GetAllDomainStats(DomainStatsGroups.Default | DomainStatsGroups.Vm, includeInactive: true), true, connection);
             }
             catch (LibvirtException ex) when (ex.Code is LibvirtErrorCode.ArgumentUnsupported or LibvirtErrorCode.NoSupport or LibvirtErrorCode.InvalidArg)
             {
@@ -93,7 +107,37 @@ internal sealed class LibvirtDomainSource : IMetricSource
             }
         }
 
-        return (connection.GetAllDomainStats(DomainStatsGroups.Default, includeInactive: true), false);
+        return (connection.GetAllDomainStats(DomainStatsGroups.Default, includeInactive: true), false, connection);
+    }
+
+    /// <summary>
+    /// A daemon, driver or QEMU without the VM group answers without it: when none of the running domains came back with
+    /// hypervisor statistics, that is said once (not per domain, not per cycle); a cycle where one has them clears the reason.
+    /// </summary>
+    private void NoteEmptyVmGroup(IReadOnlyList<DomainStats> stats, LibvirtConnection connection)
+    {
+        var running = stats.Count(d => d.State is VmDomainState.Running or VmDomainState.Blocked or VmDomainState.Paused);
+        if (running == 0)
+        {
+            return; // nothing to tell from
+        }
+
+        if (stats.Any(d => d.HypervisorStats.Count > 0))
+        {
+            _vmGroupEmpty = null;
+            return;
+        }
+
+        _vmGroupEmpty = $"libvirt at {connection.Uri} returned no VIR_DOMAIN_STATS_VM data for any of its {running} running domain(s) "
+            + "(a daemon or driver without the group, libvirt before 8.9, QEMU before 7.1, or domains not on KVM)";
+        if (!_vmGroupEmptyLogged)
+        {
+            _vmGroupEmptyLogged = true;
+            if (_log.IsEnabled(LogLevel.Info))
+            {
+                _log.Write(LogLevel.Info, $"libvirt: {_vmGroupEmpty}; KVM statistics come from stats fds or debugfs instead.");
+            }
+        }
     }
 
     /// <summary>Writes the families for already-fetched stats (public so that the cmdlets and tests can render a snapshot).</summary>

@@ -103,6 +103,7 @@ public class ProbeRunnerTests
         Assert.Contains("sources:     host, procfs, libvirt, perf", text, StringComparison.Ordinal);
         Assert.Contains("  perf: perf_event counters", text, StringComparison.Ordinal);
         Assert.Contains("events:      2", text, StringComparison.Ordinal);
+        Assert.Contains("kvm stats:   vm, all statistics; stats fds: ", text, StringComparison.Ordinal);
         Assert.Contains("  sched_switch (tracepoint sched:sched_switch, type 2, config 0x0)", text, StringComparison.Ordinal);
         Assert.Contains("warning:     key 'delay' is deprecated", text, StringComparison.Ordinal);
         Assert.EndsWith("configuration OK" + Environment.NewLine, text, StringComparison.Ordinal);

@@ -143,11 +143,50 @@ public sealed class KvmSourceChoiceTests : IDisposable
 
         Assert.Equal(50, source.TrackedProcesses);
         Assert.Equal(perFirst, source.LogKeys); // the first 50 processes' keys went with them
-        Assert.Equal(100, _log.Lines.Count(l => l.Message.Contains("source none", StringComparison.Ordinal)));
+        var summaries = _log.Lines.Where(l => l.Message.Contains("no KVM statistics for", StringComparison.Ordinal)).ToList();
+        Assert.Equal(2, summaries.Count); // one per set of new domains, none per domain
+        Assert.Contains("for 50 domain(s): 'b30000'", summaries[1].Message);
 
         Cycle(source, null, Domain());
         Assert.Equal(1, source.TrackedProcesses);
         Assert.True(source.LogKeys <= 3, $"{source.LogKeys} log keys for one process");
+    }
+
+    [Fact]
+    public void DomainsNoSourceServesOnAHostWithoutKvmGetOneLineOverCycles()
+    {
+        using var source = new KvmStatsSource(KvmStatsMode.Vm, Array.Empty<string>(), _log, _root, KvmStatsFd.IsKernelStatsLink,
+            new KvmDebugfs(Path.Combine(_root, "no-debugfs"), mayMount: false));
+        var domains = Enumerable.Range(20_000, 56).Select(pid => Domain(pid, $"d{pid}")).ToArray();
+
+        for (var cycle = 0; cycle < 6; cycle++)
+        {
+            _shared.BeginCycle();
+            _shared.Get<HypervisorStatsShare>().VmGroupRequested = true;
+            _shared.Get<HypervisorStatsShare>().VmGroupUnavailable = "libvirt at test:///default returned no VIR_DOMAIN_STATS_VM data";
+            source.Collect(new CycleContext(domains, DateTimeOffset.UnixEpoch, _log, CancellationToken.None) { Shared = _shared }, new MetricSet());
+        }
+
+        var kvmLines = _log.Lines.Where(l => l.Message.StartsWith("kvm:", StringComparison.Ordinal) && !l.Message.Contains("no KVM debugfs:", StringComparison.Ordinal)).ToList();
+        var line = Assert.Single(kvmLines).Message;
+        Assert.Contains("no KVM statistics for 56 domain(s): 'd20000', 'd20001', 'd20002', 'd20003', 'd20004' and 51 more", line);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(line, "VIR_DOMAIN_STATS_VM"));
+        Assert.Contains("no-debugfs", line); // debugfs' own cause, named once
+    }
+
+    [Fact]
+    public void ADomainThatLosesItsSourceAfterBeingServedGetsItsOwnLine()
+    {
+        using var source = new KvmStatsSource(KvmStatsMode.Vm, Array.Empty<string>(), _log, _root, KvmStatsFd.IsKernelStatsLink,
+            new KvmDebugfs(Path.Combine(_root, "no-debugfs"), mayMount: false));
+        Cycle(source, Libvirt());
+        Cycle(source, null);
+        Cycle(source, null);
+
+        var lines = _log.Lines.Where(l => l.Message.Contains("'vm1'", StringComparison.Ordinal)).Select(l => l.Message).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.Contains("source none (was libvirt)", lines[1]);
+        Assert.DoesNotContain(_log.Lines, l => l.Message.Contains("no KVM statistics for", StringComparison.Ordinal));
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
