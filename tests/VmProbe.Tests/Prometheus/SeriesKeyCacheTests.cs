@@ -205,4 +205,28 @@ public class SeriesKeyCacheTests
         Assert.EndsWith("} 7\n", Cycle(7), StringComparison.Ordinal); // shorter than the last: no leftover bytes
         Assert.EndsWith("} NaN\n", Cycle(double.NaN), StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void RunnerSink_EachCyclesFileIsTheUncachedRender()
+    {
+        // The runner's and Invoke-VmProbeCycle's sink: one writer (cached) reused across cycles, one atomic file.
+        var dir = Directory.CreateTempSubdirectory("vmprobe-keys-test-").FullName;
+        try
+        {
+            var sink = new PromTextfileSink(Path.Combine(dir, "vmprobe.prom"), "vmprobe", NullProbeLog.Instance);
+            var uncached = new PromTextWriter("vmprobe") { CacheSeries = false };
+            var host = new ChurningHost(11);
+            var set = new MetricSet();
+            for (var cycle = 1; cycle <= 20; cycle++)
+            {
+                sink.Export(host.Cycle(cycle, set));
+
+                Assert.Equal(Text(uncached.Render(set, out _)), File.ReadAllText(sink.Destination, Encoding.UTF8));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }
