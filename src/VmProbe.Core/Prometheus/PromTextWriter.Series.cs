@@ -12,6 +12,7 @@ public sealed partial class PromTextWriter
 {
     private readonly Dictionary<string, FamilyKeys> _familyKeys = new(StringComparer.Ordinal);
     private readonly ArrayBufferWriter<byte> _scratch = new(256);
+    private readonly List<SeriesKey> _replaced = new(); // last cycle's keys whose place a sample took this cycle
     private long _cycle;
     private int _familiesSeen;
 
@@ -56,7 +57,7 @@ public sealed partial class PromTextWriter
         WriteBytes(output, keys.Header);
 
         var samples = family.Samples;
-        var positions = keys.PositionsFor(samples.Count);
+        var positions = keys.PositionsFor(samples.Count, _replaced);
         int series = 0, duplicates = 0;
         for (var i = 0; i < samples.Count; i++)
         {
@@ -67,6 +68,11 @@ public sealed partial class PromTextWriter
             // reference per label, without hashing. Anything else (new, moved, mutated) is found by content.
             if (key is null || key.Dead || !key.Matches(sample.LabelValues))
             {
+                if (key is not null)
+                {
+                    _replaced.Add(key); // gone unless another sample finds it
+                }
+
                 key = keys.Find(sample.LabelValues) ?? keys.Add(NewSeriesKey(name, labelNames, family.Type, sample.LabelValues));
                 positions[i] = key;
             }
@@ -90,7 +96,7 @@ public sealed partial class PromTextWriter
             }
         }
 
-        keys.DropUnseen(_cycle, series);
+        keys.DropUnseen(_cycle, series, _replaced);
         return (series, duplicates);
     }
 
@@ -174,9 +180,17 @@ public sealed partial class PromTextWriter
         public bool Fits(byte[] exposedName, byte[][] exposedLabelNames, MetricType familyType) =>
             ReferenceEquals(name, exposedName) && ReferenceEquals(labelNames, exposedLabelNames) && type == familyType;
 
-        /// <summary>The series each sample index had last cycle (grown or shrunk to <paramref name="count"/>).</summary>
-        public SeriesKey?[] PositionsFor(int count)
+        /// <summary>
+        /// The series each sample index had last cycle, grown or shrunk to <paramref name="count"/>; the keys past
+        /// <paramref name="count"/> go to <paramref name="replaced"/>. Holds every cached key: what the last cycle wrote.
+        /// </summary>
+        public SeriesKey?[] PositionsFor(int count, List<SeriesKey> replaced)
         {
+            for (var i = count; i < _positions.Length && _positions[i] is { } key; i++)
+            {
+                replaced.Add(key);
+            }
+
             if (_positions.Length < count || _positions.Length > (2 * count) + 16)
             {
                 Array.Resize(ref _positions, count);
@@ -197,20 +211,39 @@ public sealed partial class PromTextWriter
             return key;
         }
 
-        /// <summary>Removes the series not written in <paramref name="cycle"/>; a scan only when some are missing.</summary>
-        public void DropUnseen(long cycle, int seen)
+        /// <summary>
+        /// Removes the series not written in <paramref name="cycle"/>. Every cached key held a position last cycle, so
+        /// one not written now lost its position: it is among <paramref name="replaced"/>, and only those are looked at.
+        /// </summary>
+        public void DropUnseen(long cycle, int seen, List<SeriesKey> replaced)
         {
-            if (_byValues.Count == seen)
+            if (_byValues.Count != seen)
             {
-                return;
+                foreach (var key in replaced)
+                {
+                    if (key.Stamp != cycle && !key.Dead)
+                    {
+                        key.Dead = true; // a stale position must not bring it back
+                        _byValues.Remove(key.Values);
+                    }
+                }
             }
 
+            replaced.Clear();
+            if (_byValues.Count != seen)
+            {
+                DropUnseenByScan(cycle); // not reached while the invariant holds; a bound matters more than a scan
+            }
+        }
+
+        private void DropUnseenByScan(long cycle)
+        {
             foreach (var (values, key) in _byValues)
             {
                 if (key.Stamp != cycle)
                 {
-                    key.Dead = true; // a stale position must not bring it back
-                    _byValues.Remove(values);
+                    key.Dead = true;
+                    _byValues.Remove(values); // allowed while enumerating since .NET Core 3.0
                 }
             }
         }
