@@ -29,6 +29,6 @@ internal static class PromTextFileExport
             metrics = ModuleState.Current.LegacyExpositionFor(config).Transform(metrics, log);
         }
 
-        new TextFileWriter(path).Write(metrics, new PromTextWriter(prefix));
+        ModuleState.Current.PromTextFileFor(path, prefix).Write(metrics);
     }
 }

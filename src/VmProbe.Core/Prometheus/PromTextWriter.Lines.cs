@@ -11,62 +11,59 @@ public sealed partial class PromTextWriter
     // Largest magnitude below which every integer is exact in a double: such values print as plain integers.
     private const double MaxExactInteger = 9007199254740992d; // 2^53
 
+    // "-1.2345678901234567E+308" is 24 bytes: room for any value FormatValue writes.
+    private const int MaxValueLength = 32;
+
     /// <summary>
     /// One histogram series: <c>name_bucket{labels,le="b"}</c> per finite bound and <c>le="+Inf"</c> (the count), then
-    /// <c>name_sum</c> when the sum is known and <c>name_count</c>.
+    /// <c>name_sum</c> when the sum is known and <c>name_count</c>. Its label pairs are rendered here (uncached path).
     /// </summary>
-    private static void WriteHistogram(IBufferWriter<byte> output, byte[] name, byte[][] labelNames, in MetricSample sample)
+    private void WriteHistogram(IBufferWriter<byte> output, byte[] name, byte[][] labelNames, in MetricSample sample)
+    {
+        _scratch.ResetWrittenCount();
+        WriteLabelPairs(_scratch, labelNames, sample.LabelValues);
+        WriteHistogram(output, name, _scratch.WrittenSpan, labelNames.Length > 0, sample);
+    }
+
+    /// <summary>A histogram series' lines from its rendered label pairs (<c>a="x",b="y"</c>, empty when it has no labels).</summary>
+    private static void WriteHistogram(
+        IBufferWriter<byte> output, byte[] name, ReadOnlySpan<byte> pairs, bool hasLabels, in MetricSample sample)
     {
         var histogram = sample.Histogram;
-        Span<byte> bound = stackalloc byte[32];
+        Span<byte> bound = stackalloc byte[MaxValueLength];
         if (histogram is not null)
         {
             for (var i = 0; i < histogram.UpperBounds.Count; i++)
             {
                 var length = FormatValue(histogram.UpperBounds[i], bound);
-                WriteLine(output, name, "_bucket"u8, labelNames, sample.LabelValues, bound[..length], histogram.CumulativeCounts[i]);
+                WriteHistogramLine(output, name, "_bucket"u8, pairs, hasLabels, bound[..length], histogram.CumulativeCounts[i]);
             }
         }
 
         var count = histogram?.Count ?? sample.Value;
-        WriteLine(output, name, "_bucket"u8, labelNames, sample.LabelValues, "+Inf"u8, count);
+        WriteHistogramLine(output, name, "_bucket"u8, pairs, hasLabels, "+Inf"u8, count);
         if (histogram?.Sum is { } sum)
         {
-            WriteLine(output, name, "_sum"u8, labelNames, sample.LabelValues, default, sum);
+            WriteHistogramLine(output, name, "_sum"u8, pairs, hasLabels, default, sum);
         }
 
-        WriteLine(output, name, "_count"u8, labelNames, sample.LabelValues, default, count);
+        WriteHistogramLine(output, name, "_count"u8, pairs, hasLabels, default, count);
     }
 
-    private static void WriteSample(IBufferWriter<byte> output, byte[] name, byte[][] labelNames, in MetricSample sample) =>
-        WriteLine(output, name, default, labelNames, sample.LabelValues, default, sample.Value);
-
-    /// <summary>One line: name, suffix, labels (and <c>le</c> when <paramref name="le"/> is not empty), value.</summary>
-    private static void WriteLine(
-        IBufferWriter<byte> output, byte[] name, ReadOnlySpan<byte> suffix, byte[][] labelNames, string[] labelValues,
+    /// <summary>One histogram line: name, suffix, label pairs (and <c>le</c> when <paramref name="le"/> is not empty), value.</summary>
+    private static void WriteHistogramLine(
+        IBufferWriter<byte> output, byte[] name, ReadOnlySpan<byte> suffix, ReadOnlySpan<byte> pairs, bool hasLabels,
         ReadOnlySpan<byte> le, double value)
     {
         WriteBytes(output, name);
         WriteBytes(output, suffix);
-        if (labelNames.Length > 0 || !le.IsEmpty)
+        if (hasLabels || !le.IsEmpty)
         {
             WriteBytes(output, "{"u8);
-            for (var i = 0; i < labelNames.Length; i++)
-            {
-                if (i > 0)
-                {
-                    WriteBytes(output, ","u8);
-                }
-
-                WriteBytes(output, labelNames[i]);
-                WriteBytes(output, "=\""u8);
-                WriteEscaped(output, labelValues[i] ?? string.Empty, escapeQuote: true);
-                WriteBytes(output, "\""u8);
-            }
-
+            WriteBytes(output, pairs);
             if (!le.IsEmpty)
             {
-                WriteBytes(output, labelNames.Length > 0 ? ",le=\""u8 : "le=\""u8);
+                WriteBytes(output, hasLabels ? ",le=\""u8 : "le=\""u8);
                 WriteBytes(output, le);
                 WriteBytes(output, "\""u8);
             }
@@ -77,6 +74,39 @@ public sealed partial class PromTextWriter
         WriteBytes(output, " "u8);
         WriteValue(output, value);
         WriteBytes(output, "\n"u8);
+    }
+
+    /// <summary>One sample line rendered whole (uncached path): name, labels, value.</summary>
+    private static void WriteSample(IBufferWriter<byte> output, byte[] name, byte[][] labelNames, in MetricSample sample)
+    {
+        WriteBytes(output, name);
+        if (labelNames.Length > 0)
+        {
+            WriteBytes(output, "{"u8);
+            WriteLabelPairs(output, labelNames, sample.LabelValues);
+            WriteBytes(output, "}"u8);
+        }
+
+        WriteBytes(output, " "u8);
+        WriteValue(output, sample.Value);
+        WriteBytes(output, "\n"u8);
+    }
+
+    /// <summary><c>a="x",b="y"</c>: label names as given, values escaped (null as empty).</summary>
+    private static void WriteLabelPairs(IBufferWriter<byte> output, byte[][] labelNames, string[] labelValues)
+    {
+        for (var i = 0; i < labelNames.Length; i++)
+        {
+            if (i > 0)
+            {
+                WriteBytes(output, ","u8);
+            }
+
+            WriteBytes(output, labelNames[i]);
+            WriteBytes(output, "=\""u8);
+            WriteEscaped(output, labelValues[i] ?? string.Empty, escapeQuote: true);
+            WriteBytes(output, "\""u8);
+        }
     }
 
     /// <summary>Formats a sample value: NaN/+Inf/-Inf spelled as Prometheus does, exact integers without exponent, else shortest round-trip.</summary>
@@ -113,7 +143,7 @@ public sealed partial class PromTextWriter
 
     private static void WriteValue(IBufferWriter<byte> output, double value)
     {
-        var span = output.GetSpan(32); // "-1.2345678901234567E+308" is 24 bytes
+        var span = output.GetSpan(MaxValueLength);
         output.Advance(FormatValue(value, span));
     }
 

@@ -15,7 +15,9 @@ namespace VmProbe.Prometheus;
 /// </summary>
 /// <remarks>
 /// Runs every cycle over tens of thousands of series, so it formats straight into UTF-8 spans and reuses its
-/// buffer and lookup tables; name translations are cached per raw name. Not thread-safe: one instance per writer loop.
+/// buffer and lookup tables; name translations are cached per raw name, and each series' key (name and escaped labels)
+/// is rendered once per series lifetime (<see cref="CacheSeries"/>, PromTextWriter.Series.cs), so a cycle formats only
+/// values. Not thread-safe: one instance per writer loop.
 /// </remarks>
 public sealed partial class PromTextWriter
 {
@@ -94,6 +96,7 @@ public sealed partial class PromTextWriter
         int families = 0, series = 0, duplicates = 0, clashing = 0;
         string? firstProblem = null;
         _seenFamilyNames.Clear();
+        BeginCycle();
 
         foreach (var family in metrics.Families)
         {
@@ -125,8 +128,15 @@ public sealed partial class PromTextWriter
             }
 
             families++;
-            WriteHeader(output, name, family);
+            if (CacheSeries)
+            {
+                var (written, dropped) = WriteFamilyCached(output, name, labelNames, family, ref firstProblem);
+                series += written;
+                duplicates += dropped;
+                continue;
+            }
 
+            WriteHeader(output, name, family);
             _seenLabelSets.Clear();
             foreach (var sample in family.Samples)
             {
@@ -147,6 +157,11 @@ public sealed partial class PromTextWriter
                     WriteSample(output, name, labelNames, sample);
                 }
             }
+        }
+
+        if (CacheSeries)
+        {
+            EndCycle();
         }
 
         // Once per change, not every cycle: the same two domains sharing a name would otherwise repeat it forever.

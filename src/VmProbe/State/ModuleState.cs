@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using VmProbe.Config;
 using VmProbe.Perf;
 using VmProbe.Procfs;
+using VmProbe.Prometheus;
 
 namespace VmProbe.Commands;
 
@@ -12,7 +13,7 @@ namespace VmProbe.Commands;
 /// Everything the module keeps between commands, one instance per runspace (PSOpenAD's GlobalState, scoped to the
 /// runspace so that a thread job's probe is not closed by the session that started it): the perf sessions, the open
 /// probes, the procfs reader whose per-domain totals must survive exited threads and Export-PromTextFile's legacy
-/// transforms (previous perf values per config object). Released when its runspace closes
+/// transforms (previous perf values per config object) and writers (per endpoint). Released when its runspace closes
 /// or the module is removed from it.
 /// </summary>
 internal sealed class ModuleState
@@ -29,6 +30,11 @@ internal sealed class ModuleState
     // Weak on the config: a transform lives as long as the config object the caller keeps passing.
     private readonly ConditionalWeakTable<ProbeConfig, LegacyExpositionState> _legacyByConfig = new();
     private DomainSchedStatReader? _schedReader;
+
+    // Export-PromTextFile's writers per endpoint and prefix, so that a script exporting every interval renders each
+    // series' key once (PromTextWriter's cache) instead of every call. A handful of endpoints; past the bound, start over.
+    private const int MaxPromTextFiles = 16;
+    private readonly Dictionary<(string Path, string Prefix), PromTextFileTarget> _promTextFiles = new();
 
     /// <summary>The state of the calling thread's runspace (a process-wide one outside any runspace, as in xunit).</summary>
     public static ModuleState Current
@@ -78,6 +84,28 @@ internal sealed class ModuleState
     public LegacyExpositionState LegacyExpositionFor(ProbeConfig config) =>
         _legacyByConfig.GetValue(config, c => new LegacyExpositionState(c));
 
+    /// <summary>Export-PromTextFile's writer pair for <paramref name="path"/> and <paramref name="prefix"/>, kept across calls.</summary>
+    /// <exception cref="VmProbeException">The path is not a .prom file or the prefix clashes with node_exporter's names.</exception>
+    public PromTextFileTarget PromTextFileFor(string path, string prefix)
+    {
+        var key = (path.Length == 0 ? path : Path.GetFullPath(path), prefix); // "" gets TextFileWriter's own error
+        lock (_gate)
+        {
+            if (!_promTextFiles.TryGetValue(key, out var target))
+            {
+                target = new PromTextFileTarget(path, prefix); // throws on a bad path or prefix before anything is kept
+                if (_promTextFiles.Count >= MaxPromTextFiles)
+                {
+                    _promTextFiles.Clear();
+                }
+
+                _promTextFiles.Add(key, target);
+            }
+
+            return target;
+        }
+    }
+
     /// <summary>Keeps <paramref name="resource"/> until it is forgotten or the state is released.</summary>
     public T Track<T>(T resource)
         where T : IDisposable
@@ -121,6 +149,7 @@ internal sealed class ModuleState
             _resources.Clear();
             _schedReader = null;
             _legacyByConfig.Clear();
+            _promTextFiles.Clear();
         }
 
         // Newest first: a probe opened after a session may use what the session set up.
@@ -137,4 +166,20 @@ internal sealed class ModuleState
 public sealed class ModuleStateCleanup : IModuleAssemblyCleanup
 {
     public void OnRemove(PSModuleInfo psModuleInfo) => ModuleState.ReleaseCurrent();
+}
+
+/// <summary>One Export-PromTextFile endpoint: its atomic file writer and its renderer (whose series keys persist across calls).</summary>
+internal sealed class PromTextFileTarget(string path, string prefix)
+{
+    private readonly TextFileWriter _file = new(path);
+    private readonly PromTextWriter _writer = new(prefix);
+
+    /// <summary>Renders and replaces the file; one call at a time (the writer is not thread-safe).</summary>
+    public PromWriteResult Write(MetricSet metrics)
+    {
+        lock (_writer)
+        {
+            return _file.Write(metrics, _writer);
+        }
+    }
 }
