@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using VmProbe.Bpf;
+using VmProbe.Native;
 
 namespace VmProbe.Procfs;
 
@@ -157,6 +158,14 @@ internal sealed class DomainProcfsSource : IMetricSource
         {
             try
             {
+                // Its program, map and link fds are held for good: under a small open-file limit (where even the
+                // kept files are not kept) they would starve the rest of the process, so read files there.
+                if (FdLimits.TryGetNoFileLimit(out var soft, out _) == 0 && soft < 2UL * FdLimits.DefaultReservedFds + 64)
+                {
+                    throw new BpfUnavailableException(BpfUnavailableReason.NotSupported,
+                        $"RLIMIT_NOFILE {soft} leaves no room for its fds", "bpf,EMFILE", ProbeErrorKind.ResourceUnavailable);
+                }
+
                 _iterator = new TaskIteratorSampler(_openIterator!());
                 Reader = ThreadReader.TaskIterator;
                 Log(context, LogLevel.Info, "procfs: per-thread data from a BPF task iterator (one read per cycle)");
