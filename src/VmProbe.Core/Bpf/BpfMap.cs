@@ -121,6 +121,35 @@ public sealed unsafe class BpfMap
         }
     }
 
+    /// <summary>Deletes one entry; false when it was not there (ENOENT). Other errors throw.</summary>
+    public bool Delete<TKey>(TKey key)
+        where TKey : unmanaged
+    {
+        if (sizeof(TKey) != KeySize)
+        {
+            CheckSizes(sizeof(TKey), ValueSize);
+        }
+
+        var added = false;
+        _owner.DangerousAddRef(ref added);
+        try
+        {
+            if (Interop.Libbpf.bpf_map_delete_elem(_fd, &key) == 0)
+            {
+                return true;
+            }
+
+            var errno = Marshal.GetLastPInvokeError();
+            return errno == Errno.ENOENT
+                ? false
+                : throw new BpfException($"cannot delete from map {Name}: {Errno.Describe(errno)}", $"bpf_map_delete_elem,{Errno.Name(errno)}", ProbeErrorKind.Unknown);
+        }
+        finally
+        {
+            _owner.DangerousRelease();
+        }
+    }
+
     private bool ReadBatched<TKey, TValue>(List<KeyValuePair<TKey, TValue>> into)
         where TKey : unmanaged
         where TValue : unmanaged

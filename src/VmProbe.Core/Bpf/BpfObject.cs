@@ -119,6 +119,36 @@ public sealed class BpfObject : IDisposable
         }
     }
 
+    /// <summary>
+    /// Attaches an iterator program (SEC("iter/...")) over every object of its kind and returns its link, which the object
+    /// owns and detaches at Dispose; <c>bpf_iter_create</c> on the link's fd runs it (<see cref="TaskIterator"/>).
+    /// </summary>
+    internal BpfLinkHandle AttachIterator(string program)
+    {
+        ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
+        var prog = FindProgram(program);
+        LibbpfLibrary.BeginCapture();
+        try
+        {
+            unsafe
+            {
+                var link = Interop.Libbpf.bpf_program__attach_iter(prog, null);
+                if (link == IntPtr.Zero)
+                {
+                    throw BpfAvailability.FromLoadError("bpf_program__attach_iter", Marshal.GetLastPInvokeError(), Detail($"{Name}/{program}"));
+                }
+
+                var handle = new BpfLinkHandle(link);
+                _links.Add((program, handle));
+                return handle;
+            }
+        }
+        finally
+        {
+            LibbpfLibrary.EndCapture();
+        }
+    }
+
     /// <summary>Names of every program in the object.</summary>
     public IReadOnlyList<string> Programs()
     {

@@ -45,7 +45,7 @@ public static class SourceRegistry
         new(HostProcfsSource.SourceName, "host CPU, memory, scheduler and pressure figures from /proc",
             _ => true, b => new HostProcfsSource(b.Options.Root)),
         new(DomainProcfsSource.SourceName, "per-domain and per-vCPU scheduler wait, run time, faults and guest time from /proc/PID/task",
-            _ => true, b => new DomainProcfsSource(b.Options.Root)),
+            _ => true, b => DomainProcfsSource.WithTaskIterator(b.Options.Root)),
         new(LibvirtDomainSource.SourceName, "libvirt bulk stats: state, CPU, balloon, vCPUs, block, network",
             UsesLibvirt, b => new LibvirtDomainSource(b.LibvirtSession!, requestVmGroup: b.Config.KvmStats != KvmStatsMode.Off, log: b.Log)),
         new(PerfMetricsSource.SourceName, "perf_event counters per domain, per vCPU and for the host",

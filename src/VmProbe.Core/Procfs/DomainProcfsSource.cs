@@ -1,11 +1,15 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using VmProbe.Bpf;
+using VmProbe.Native;
 
 namespace VmProbe.Procfs;
 
 /// <summary>
 /// Per-domain and per-vCPU scheduler, fault and guest-time counters from procfs (source name <c>procfs</c>), read from
-/// /proc/PID/task/TID/{schedstat,stat} of every thread of each domain's QEMU process.
+/// /proc/PID/task/TID/{schedstat,stat} of every thread of each domain's QEMU process, or, where eBPF loads and the
+/// caller asks for it, from one BPF task iterator read per cycle (<see cref="TaskIteratorSampler"/>: the same kernel
+/// fields, the same units), chosen at the first cycle and logged once.
 /// </summary>
 /// <remarks>
 /// The process-level /proc/PID/schedstat covers the main thread only; summing the task files is what gives the whole
@@ -20,10 +24,12 @@ internal sealed class DomainProcfsSource : IMetricSource
     public const string SourceName = "procfs";
 
     private readonly DomainProcfsSampler _sampler;
-    private readonly Dictionary<DomainKey, DomainState> _domains = new();
+    private readonly Dictionary<DomainKey, DomainProcfsState> _domains = new();
     private readonly List<DomainKey> _gone = new();
     private readonly List<int> _exitedThreads = new();
     private readonly bool _forgetUnlisted;
+    private readonly Func<TaskIterator>? _openIterator;
+    private TaskIteratorSampler? _iterator;
     private long _cycle;
 
     /// <param name="root">Root of the proc tree (fixtures in tests).</param>
@@ -31,11 +37,24 @@ internal sealed class DomainProcfsSource : IMetricSource
     /// True (the runner): a domain not in the cycle's list is forgotten. False (Read-VmSchedStat, where each call may name
     /// other domains): a domain's state is kept until its QEMU process is gone, so its counters never go backwards.
     /// </param>
-    public DomainProcfsSource(string root = "/", bool forgetUnlisted = true)
+    /// <param name="openIterator">
+    /// Opens the BPF task iterator to read threads with (null: files only). It is tried once, at the first cycle; when it
+    /// throws <see cref="BpfException"/> the source reads files from then on.
+    /// </param>
+    public DomainProcfsSource(string root = "/", bool forgetUnlisted = true, Func<TaskIterator>? openIterator = null)
     {
         _sampler = new DomainProcfsSampler(root);
         _forgetUnlisted = forgetUnlisted;
+        _openIterator = openIterator;
+        Reader = openIterator is null ? ThreadReader.Files : ThreadReader.NotChosen;
     }
+
+    /// <summary>The runner's form: on the real host (root "/") a BPF task iterator is tried at the first cycle.</summary>
+    public static DomainProcfsSource WithTaskIterator(string root = "/") =>
+        new(root, openIterator: root == "/" ? () => TaskIterator.Open() : null);
+
+    /// <summary>How threads are read: chosen at the first cycle when an iterator was offered.</summary>
+    public ThreadReader Reader { get; private set; }
 
     public string Name => SourceName;
 
@@ -49,6 +68,7 @@ internal sealed class DomainProcfsSource : IMetricSource
         _sampler.BeginCycle();
         try
         {
+            BeginIteratorCycle(context);
             _deniedThisCycle = 0;
             _deniedExample = null;
             CollectDomains(context, families, cycle);
@@ -75,7 +95,12 @@ internal sealed class DomainProcfsSource : IMetricSource
         _gone.Clear();
     }
 
-    public void Dispose() => _sampler.Dispose();
+    public void Dispose()
+    {
+        _iterator?.Dispose();
+        _iterator = null;
+        _sampler.Dispose();
+    }
 
     /// <summary>Procfs fds kept open across cycles (per-thread schedstat and stat); for tests and diagnostics.</summary>
     public int KeptFdCount => _sampler.KeptFdCount;
@@ -95,7 +120,7 @@ internal sealed class DomainProcfsSource : IMetricSource
 
             var key = new DomainKey(domain.Uuid, domain.Pid);
             ref var slot = ref CollectionsMarshal.GetValueRefOrAddDefault(_domains, key, out _);
-            slot ??= new DomainState();
+            slot ??= new DomainProcfsState();
             var state = slot;
             if (state.SeenCycle == cycle)
             {
@@ -126,8 +151,58 @@ internal sealed class DomainProcfsSource : IMetricSource
     private bool ProcessExists(int pid) =>
         Directory.Exists(Path.Combine(_sampler.Proc.ProcDirectory, pid.ToString(CultureInfo.InvariantCulture)));
 
-    private bool TrySample(CycleContext context, VmDomain domain, DomainState state)
+    /// <summary>Opens the iterator at the first cycle (logging the choice once) and runs it for this cycle's domains.</summary>
+    private void BeginIteratorCycle(CycleContext context)
     {
+        if (Reader == ThreadReader.NotChosen)
+        {
+            try
+            {
+                // Its program, map and link fds are held for good: under a small open-file limit (where even the
+                // kept files are not kept) they would starve the rest of the process, so read files there.
+                if (FdLimits.TryGetNoFileLimit(out var soft, out _) == 0 && soft < 2UL * FdLimits.DefaultReservedFds + 64)
+                {
+                    throw new BpfUnavailableException(BpfUnavailableReason.NotSupported,
+                        $"RLIMIT_NOFILE {soft} leaves no room for its fds", "bpf,EMFILE", ProbeErrorKind.ResourceUnavailable);
+                }
+
+                _iterator = new TaskIteratorSampler(_openIterator!());
+                Reader = ThreadReader.TaskIterator;
+                Log(context, LogLevel.Info, "procfs: per-thread data from a BPF task iterator (one read per cycle)");
+            }
+            catch (BpfException error)
+            {
+                Reader = ThreadReader.Files;
+                Log(context, LogLevel.Info, $"procfs: no BPF task iterator ({error.Message}); reading /proc/PID/task/TID/schedstat and stat");
+            }
+        }
+
+        if (_iterator is null)
+        {
+            return;
+        }
+
+        try
+        {
+            _iterator.BeginCycle(context.Domains);
+        }
+        catch (BpfException error)
+        {
+            // Not expected once loaded; the files still give every number, so switch for good and say so once.
+            _iterator.Dispose();
+            _iterator = null;
+            Reader = ThreadReader.Files;
+            Log(context, LogLevel.Warning, $"procfs: the BPF task iterator failed ({error.Message}); reading /proc/PID/task files from now on");
+        }
+    }
+
+    private bool TrySample(CycleContext context, VmDomain domain, DomainProcfsState state)
+    {
+        if (_iterator is not null && _iterator.TrySample(domain, state.Sample))
+        {
+            return true;
+        }
+
         try
         {
             if (!_sampler.TrySample(domain, state.Sample, context.Shared?.Get<ThreadListingCache>()))
@@ -191,106 +266,6 @@ internal sealed class DomainProcfsSource : IMetricSource
 
     private readonly record struct DomainKey(Guid Uuid, int Pid);
 
-    private struct TrackedThread
-    {
-        public ulong StartTimeTicks;
-        public long SeenCycle;
-        public TaskCounters Counters;
-    }
-
-    /// <summary>What is kept per domain between cycles; allocated once per domain, reused while it runs.</summary>
-    private sealed class DomainState
-    {
-        private readonly Dictionary<int, TrackedThread> _threads = new();
-        private string[][] _vcpuLabels = Array.Empty<string[]>();
-        private int[] _vcpuIndexes = Array.Empty<int>();
-        private string? _name;
-        private Guid _uuid;
-
-        /// <summary>Last values of the threads that exited since the domain was first seen.</summary>
-        private TaskCounters _retired;
-
-        public TaskCounters Retired => _retired;
-
-        public DomainProcfsSample Sample { get; } = new();
-
-        public long SeenCycle { get; set; }
-
-        public bool Failing { get; set; }
-
-        public string[] Labels { get; private set; } = Array.Empty<string>();
-
-        public void UpdateLabels(VmDomain domain)
-        {
-            if (_name == domain.Name && _uuid == domain.Uuid)
-            {
-                return;
-            }
-
-            _name = domain.Name;
-            _uuid = domain.Uuid;
-            // A domain found by process scan without -uuid has none: an empty label rather than a made-up zero uuid.
-            Labels = new[] { domain.Name, domain.Uuid == Guid.Empty ? string.Empty : domain.Uuid.ToString("D") };
-            Array.Clear(_vcpuLabels);
-        }
-
-        /// <summary>The labels of the vCPU at <paramref name="position"/> of <see cref="VmDomain.Vcpus"/>, cached per position.</summary>
-        public string[] VcpuLabels(int position, int index)
-        {
-            if (position >= _vcpuLabels.Length)
-            {
-                Array.Resize(ref _vcpuLabels, position + 1);
-                Array.Resize(ref _vcpuIndexes, position + 1);
-            }
-
-            ref var labels = ref _vcpuLabels[position];
-            if (labels is null || _vcpuIndexes[position] != index)
-            {
-                labels = new[] { Labels[0], Labels[1], index.ToString(CultureInfo.InvariantCulture) };
-                _vcpuIndexes[position] = index;
-            }
-
-            return labels;
-        }
-
-        /// <summary>Folds this cycle's threads into the tracked set and returns the domain total (live threads plus retired ones).</summary>
-        public TaskCounters Advance(long cycle, List<int> exited)
-        {
-            foreach (ref readonly var thread in Sample.Threads)
-            {
-                ref var tracked = ref CollectionsMarshal.GetValueRefOrAddDefault(_threads, thread.ThreadId, out var existed);
-                if (existed && tracked.StartTimeTicks != thread.StartTimeTicks)
-                {
-                    // The id was reused by a new thread between two cycles: the old one exited.
-                    _retired.Add(tracked.Counters);
-                }
-
-                tracked.StartTimeTicks = thread.StartTimeTicks;
-                tracked.SeenCycle = cycle;
-                tracked.Counters = thread.Counters;
-            }
-
-            foreach (var (tid, tracked) in _threads)
-            {
-                if (tracked.SeenCycle != cycle)
-                {
-                    _retired.Add(tracked.Counters);
-                    exited.Add(tid);
-                }
-            }
-
-            foreach (var tid in exited)
-            {
-                _threads.Remove(tid);
-            }
-
-            exited.Clear();
-            var total = _retired;
-            total.Add(Sample.Total);
-            return total;
-        }
-    }
-
     /// <summary>The source's families for one cycle (looked up once per cycle, not per domain).</summary>
     private readonly struct Families
     {
@@ -319,7 +294,7 @@ internal sealed class DomainProcfsSource : IMetricSource
             _vcpuSlices = metrics.Family(DomainProcfsFamilies.VcpuSchedTimeslices);
         }
 
-        public void AddDomain(DomainState state, in TaskCounters total, int threads)
+        public void AddDomain(DomainProcfsState state, in TaskCounters total, int threads)
         {
             var labels = state.Labels;
             _run.Add(total.RunNanoseconds / 1e9, labels);

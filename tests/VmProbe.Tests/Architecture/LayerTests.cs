@@ -24,7 +24,7 @@ public class LayerTests
     {
         [Native] = Array.Empty<string>(),
         [Model] = Array.Empty<string>(),
-        [Procfs] = new[] { Model, Native },
+        [Procfs] = new[] { "Bpf", Model, Native },
         ["Libvirt"] = new[] { Procfs, Model, Native },
         ["Perf"] = new[] { Procfs, Model, Native },
         ["Kvm"] = new[] { Procfs, "Perf", "Bpf", Model, Native },

@@ -7,7 +7,7 @@ namespace VmProbe.Tests.Bpf;
 /// <summary>The committed BPF objects are what their sources build to (bpf2go practice), and what the assembly embeds.</summary>
 public class BpfBuildTests
 {
-    private static readonly string[] Objects = { "kvm_exits", "selftest" };
+    private static readonly string[] Objects = { "kvm_exits", "selftest", "tasks" };
 
     private static string Committed(string name) => RepoPaths.File($"src/VmProbe.Core/Bpf/programs/{name}.bpf.o");
 

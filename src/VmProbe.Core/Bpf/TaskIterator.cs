@@ -1,0 +1,257 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using VmProbe.Native;
+
+namespace VmProbe.Bpf;
+
+/// <summary>
+/// One thread as programs/tasks.bpf.c writes it (struct task_record, 96 bytes): what /proc/PID/task/TID/schedstat
+/// and stat give, times in ns.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct TaskRecord
+{
+    public const int Size = 96;
+
+    public uint Tgid;
+    public uint Tid;
+
+    /// <summary>se.sum_exec_runtime (schedstat field 1).</summary>
+    public ulong RunNanoseconds;
+
+    /// <summary>sched_info.run_delay (schedstat field 2).</summary>
+    public ulong WaitNanoseconds;
+
+    /// <summary>sched_info.pcount (schedstat field 3).</summary>
+    public ulong Timeslices;
+    public ulong MinorFaults;
+    public ulong MajorFaults;
+
+    /// <summary>gtime (stat field 43 is this in USER_HZ ticks).</summary>
+    public ulong GuestNanoseconds;
+
+    /// <summary>start_boottime (stat field 22 is this in USER_HZ ticks).</summary>
+    public ulong StartNanoseconds;
+
+    /// <summary>Raw tick-sampled utime; stat's field 14 is scaled to the run time (cputime_adjust), so it differs.</summary>
+    public ulong UserNanoseconds;
+    public ulong SystemNanoseconds;
+    public fixed byte Comm[16];
+
+    /// <summary>The thread's name (up to the first NUL), as /proc/PID/task/TID/comm gives it without the newline.</summary>
+    public readonly string CommText()
+    {
+        fixed (byte* comm = Comm)
+        {
+            var bytes = new ReadOnlySpan<byte>(comm, 16);
+            var end = bytes.IndexOf((byte)0);
+            return Encoding.UTF8.GetString(end < 0 ? bytes : bytes[..end]);
+        }
+    }
+}
+
+/// <summary>
+/// Per-thread scheduler, fault and guest-time data of chosen processes in one read per cycle, from a BPF task iterator
+/// (programs/tasks.bpf.c, Linux 5.8+): <see cref="SetProcesses"/> says which processes (the <c>tgids</c> map),
+/// <see cref="Read"/> creates an iterator fd, reads it to the end into a reused buffer and closes it, then
+/// <see cref="Threads"/> gives each process's records. The program stays loaded and attached until Dispose. Not
+/// thread-safe.
+/// </summary>
+internal sealed class TaskIterator : IDisposable
+{
+    public const string ObjectName = "tasks";
+    public const string ProgramName = "dump_tasks";
+    public const string ProcessMap = "tgids";
+
+    private readonly BpfObject _object;
+    private readonly BpfLinkHandle _link;
+    private readonly BpfMap _tgids;
+    private readonly HashSet<int> _inMap = new();
+    private readonly HashSet<int> _wanted = new();
+    private readonly List<int> _stale = new();
+    private readonly Dictionary<int, (int Start, int Count)> _ranges = new();
+    private byte[] _buffer = new byte[64 * TaskRecord.Size];
+    private int _length;
+
+    private TaskIterator(BpfObject obj, BpfLinkHandle link)
+    {
+        _object = obj;
+        _link = link;
+        _tgids = obj.Map(ProcessMap);
+    }
+
+    /// <summary>Processes the map can hold; more are refused by <see cref="SetProcesses"/> (their callers read files).</summary>
+    public uint Capacity => _tgids.MaxEntries;
+
+    /// <summary>The loaded object (tests look at its fds).</summary>
+    public BpfObject Object => _object;
+
+    /// <summary>Bytes the last <see cref="Read"/> returned.</summary>
+    public int LastReadBytes => _length;
+
+    /// <summary>Loads and attaches the iterator; throws <see cref="BpfUnavailableException"/> or <see cref="BpfException"/>.</summary>
+    public static TaskIterator Open(uint? capacity = null, IProbeLog? log = null)
+    {
+        var sizes = capacity is { } entries ? new Dictionary<string, uint> { [ProcessMap] = entries } : null;
+        var obj = BpfObject.Load(ObjectName, BpfObject.LoadEmbedded(ObjectName), sizes, log);
+        try
+        {
+            return new TaskIterator(obj, obj.AttachIterator(ProgramName));
+        }
+        catch
+        {
+            obj.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Whether <paramref name="tgid"/> is in the map, so that <see cref="Read"/> reports its threads.</summary>
+    public bool Tracks(int tgid) => _inMap.Contains(tgid);
+
+    /// <summary>
+    /// Makes the map hold exactly <paramref name="tgids"/> (only the changes are written). A process that does not fit
+    /// (map full) is left out: <see cref="Tracks"/> is false for it.
+    /// </summary>
+    public void SetProcesses(IEnumerable<int> tgids)
+    {
+        _wanted.Clear();
+        foreach (var tgid in tgids)
+        {
+            if (tgid > 0)
+            {
+                _wanted.Add(tgid);
+            }
+        }
+
+        foreach (var tgid in _inMap)
+        {
+            if (!_wanted.Contains(tgid))
+            {
+                _stale.Add(tgid);
+            }
+        }
+
+        foreach (var tgid in _stale)
+        {
+            _tgids.Delete((uint)tgid);
+            _inMap.Remove(tgid);
+        }
+
+        _stale.Clear();
+        foreach (var tgid in _wanted)
+        {
+            if (_inMap.Count < Capacity && !_inMap.Contains(tgid))
+            {
+                _tgids.Update((uint)tgid, (byte)1);
+                _inMap.Add(tgid);
+            }
+        }
+    }
+
+    /// <summary>Runs the iterator once: every thread of the processes in the map. Returns the record count.</summary>
+    public int Read()
+    {
+        ObjectDisposedException.ThrowIf(_link.IsClosed, this);
+        _ranges.Clear();
+        _length = 0;
+        var added = false;
+        _link.DangerousAddRef(ref added);
+        try
+        {
+            var fd = Interop.Libbpf.bpf_iter_create(Interop.Libbpf.bpf_link__fd(_link));
+            if (fd < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                throw new BpfException($"bpf_iter_create ({ObjectName}/{ProgramName}) failed: {Errno.Describe(errno)}",
+                    $"bpf_iter_create,{Errno.Name(errno)}", ProbeErrorKind.Unknown);
+            }
+
+            using var iterator = new SafeFdHandle(fd, FdKind.Transient);
+            ReadToEnd(iterator);
+        }
+        finally
+        {
+            _link.DangerousRelease();
+        }
+
+        return Index();
+    }
+
+    /// <summary>The records of <paramref name="tgid"/> from the last <see cref="Read"/>, by thread id; empty when it has none.</summary>
+    public ReadOnlySpan<TaskRecord> Threads(int tgid) =>
+        _ranges.TryGetValue(tgid, out var range) ? Records().Slice(range.Start, range.Count) : ReadOnlySpan<TaskRecord>.Empty;
+
+    /// <summary>Every record of the last <see cref="Read"/>, by (tgid, tid).</summary>
+    public ReadOnlySpan<TaskRecord> All => Records();
+
+    public void Dispose() => _object.Dispose();
+
+    private Span<TaskRecord> Records() => MemoryMarshal.Cast<byte, TaskRecord>(_buffer.AsSpan(0, _length));
+
+    private unsafe void ReadToEnd(SafeFdHandle fd)
+    {
+        while (true)
+        {
+            if (_length == _buffer.Length)
+            {
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            }
+
+            nint n;
+            fixed (byte* buffer = _buffer)
+            {
+                n = Interop.Libc.Read(fd, buffer + _length, (nuint)(_buffer.Length - _length));
+            }
+
+            if (n == 0)
+            {
+                return;
+            }
+
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                throw new BpfException($"reading the task iterator ({ObjectName}/{ProgramName}) failed: {Errno.Describe(errno)}",
+                    $"read,{Errno.Name(errno)}", ProbeErrorKind.Unknown);
+            }
+
+            _length += (int)n;
+        }
+    }
+
+    // The kernel writes whole records; anything else is a program and reader out of step: refuse rather than misread.
+    private int Index()
+    {
+        if (_length % TaskRecord.Size != 0)
+        {
+            var length = _length;
+            _length = 0;
+            throw new BpfException($"task iterator ({ObjectName}/{ProgramName}) returned {length} bytes, not whole {TaskRecord.Size}-byte records",
+                "bpf,layout", ProbeErrorKind.InvalidData);
+        }
+
+        var records = Records();
+        records.Sort(static (a, b) => a.Tgid != b.Tgid ? a.Tgid.CompareTo(b.Tgid) : a.Tid.CompareTo(b.Tid));
+        var start = 0;
+        for (var i = 1; i <= records.Length; i++)
+        {
+            if (i == records.Length || records[i].Tgid != records[start].Tgid)
+            {
+                var tgid = (int)records[start].Tgid;
+                if (tgid > 0 && records[start].Tid > 0 && _inMap.Contains(tgid))
+                {
+                    _ranges[tgid] = (start, i - start);
+                }
+
+                start = i;
+            }
+        }
+
+        return records.Length;
+    }
+}

@@ -1,0 +1,165 @@
+using System.Runtime.InteropServices;
+using VmProbe.Bpf;
+using VmProbe.Procfs;
+using VmProbe.Tests.Infrastructure;
+using Xunit;
+
+namespace VmProbe.Tests.Bpf;
+
+/// <summary>
+/// programs/tasks.bpf.c through <see cref="TaskIterator"/>: its records of live threads are what procfs says about
+/// them, only the processes in its map are written, and the record layout is the C struct's.
+/// </summary>
+[Collection("bpf")]
+public class TaskIteratorTests
+{
+    [Fact]
+    public void TheRecordIsTheCStructsLayout()
+    {
+        Assert.Equal(TaskRecord.Size, Marshal.SizeOf<TaskRecord>());
+        Assert.Equal(8, (int)Marshal.OffsetOf<TaskRecord>(nameof(TaskRecord.RunNanoseconds)));
+        Assert.Equal(56, (int)Marshal.OffsetOf<TaskRecord>(nameof(TaskRecord.StartNanoseconds)));
+        Assert.Equal(80, (int)Marshal.OffsetOf<TaskRecord>(nameof(TaskRecord.Comm)));
+    }
+
+    [Fact]
+    public void TheConversionToProcfsUnitsIsTheKernelsDivision()
+    {
+        // nsec_to_clock_t with USER_HZ 100: 10,000,000 ns per tick, truncated.
+        var record = new TaskRecord { GuestNanoseconds = 29_999_999, StartNanoseconds = 1_305_601_234_567, MinorFaults = 7 };
+        var stat = TaskIteratorSampler.ToTaskStat(record, 10_000_000);
+        Assert.Equal(2UL, stat.GuestTicks);
+        Assert.Equal(130_560UL, stat.StartTimeTicks);
+        Assert.Equal(7UL, stat.MinorFaults);
+    }
+
+    /// <summary>Threads blocked on an event do not run: their schedstat and stat stay put, so both reads must agree exactly.</summary>
+    [SkippableFact]
+    public void RecordsOfLiveThreadsAreWhatProcfsSays()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        var pid = Environment.ProcessId;
+        using var parked = new ParkedThreads(3);
+        using var proc = new ProcFs();
+        using var iterator = TaskIterator.Open();
+        iterator.SetProcesses(new[] { pid });
+
+        var before = parked.Tids.ToDictionary(t => t, t => ReadProcfs(proc, pid, t));
+        var count = iterator.Read();
+        var after = parked.Tids.ToDictionary(t => t, t => ReadProcfs(proc, pid, t));
+
+        Assert.True(count >= 4, $"only {count} records for this process");
+        Assert.All(iterator.All.ToArray(), r => Assert.Equal((uint)pid, r.Tgid)); // the map keeps other processes out
+        var records = iterator.Threads(pid).ToArray();
+        Assert.Equal(records.Length, count);
+        Assert.Contains(records, r => r.Tid == (uint)pid); // the main thread
+        foreach (var tid in parked.Tids)
+        {
+            Assert.Equal(before[tid], after[tid]); // parked: nothing moved while we read
+            var record = Assert.Single(records, r => r.Tid == (uint)tid);
+            var (sched, stat, comm) = before[tid];
+            Assert.Equal(sched, TaskIteratorSampler.ToSchedStat(record));
+            var fromIterator = TaskIteratorSampler.ToTaskStat(record, (ulong)(1e9 / ProcFs.ClockTicksPerSecond));
+            Assert.Equal(stat.MinorFaults, fromIterator.MinorFaults);
+            Assert.Equal(stat.MajorFaults, fromIterator.MajorFaults);
+            Assert.Equal(stat.GuestTicks, fromIterator.GuestTicks);
+            Assert.Equal(stat.StartTimeTicks, fromIterator.StartTimeTicks);
+            Assert.Equal(comm, record.CommText());
+            Assert.True(sched.RunNanoseconds > 0 && sched.Timeslices > 0, $"thread {tid} never ran?");
+        }
+    }
+
+    [SkippableFact]
+    public void OnlyTheProcessesInTheMapAreWrittenAndAFullMapRefusesMore()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        var pid = Environment.ProcessId;
+        using var other = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
+        try
+        {
+            using var iterator = TaskIterator.Open(capacity: 1);
+            Assert.Equal(1U, iterator.Capacity);
+
+            iterator.SetProcesses(new[] { pid, other.Id }); // room for the first only
+            Assert.True(iterator.Tracks(pid));
+            Assert.False(iterator.Tracks(other.Id));
+            iterator.Read();
+            Assert.True(iterator.Threads(pid).Length > 0);
+            Assert.Equal(0, iterator.Threads(other.Id).Length);
+
+            iterator.SetProcesses(new[] { other.Id }); // the change is written: this process out, the other in
+            Assert.False(iterator.Tracks(pid));
+            iterator.Read();
+            Assert.Equal(0, iterator.Threads(pid).Length);
+            var record = Assert.Single(iterator.All.ToArray());
+            Assert.Equal((uint)other.Id, record.Tgid);
+            Assert.Equal((uint)other.Id, record.Tid);
+            Assert.Equal("sleep", record.CommText());
+
+            iterator.SetProcesses(Array.Empty<int>());
+            Assert.Equal(0, iterator.Read());
+            Assert.Equal(0, iterator.LastReadBytes);
+        }
+        finally
+        {
+            other.Kill();
+            other.WaitForExit();
+        }
+    }
+
+    internal static (SchedStat Sched, TaskStat Stat, string Comm) ReadProcfs(ProcFs proc, int pid, int tid)
+    {
+        Assert.True(proc.TryReadTaskSchedStat(pid, tid, out var sched), $"schedstat of {pid}/{tid}");
+        Assert.True(proc.TryReadTaskStat(pid, tid, out var stat), $"stat of {pid}/{tid}");
+        return (sched, stat, File.ReadAllText($"/proc/{pid}/task/{tid}/comm").TrimEnd('\n'));
+    }
+}
+
+/// <summary>Threads of this process that ran a little (so they have run time, slices and faults) and now wait on an event.</summary>
+internal sealed class ParkedThreads : IDisposable
+{
+    private readonly ManualResetEventSlim _release = new();
+    private readonly List<Thread> _threads = new();
+
+    public ParkedThreads(int count)
+    {
+        using var ready = new CountdownEvent(count);
+        var tids = new int[count];
+        for (var i = 0; i < count; i++)
+        {
+            var index = i;
+            var thread = new Thread(() =>
+            {
+                tids[index] = BpfHost.CurrentTid();
+                var sum = 0L;
+                for (var n = 0; n < 200_000; n++)
+                {
+                    sum += n ^ index;
+                }
+
+                GC.KeepAlive(new byte[64 * 1024 * (1 + (sum & 1))]); // touch some pages: minor faults
+                ready.Signal();
+                _release.Wait();
+            }) { Name = $"parked{i}", IsBackground = true };
+            thread.Start();
+            _threads.Add(thread);
+        }
+
+        Assert.True(ready.Wait(30_000), "parked threads did not start");
+        Thread.Sleep(50); // let each reach its wait
+        Tids = tids;
+    }
+
+    public IReadOnlyList<int> Tids { get; }
+
+    public void Dispose()
+    {
+        _release.Set();
+        foreach (var thread in _threads)
+        {
+            thread.Join();
+        }
+
+        _release.Dispose();
+    }
+}
