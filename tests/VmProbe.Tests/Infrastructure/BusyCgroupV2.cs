@@ -24,11 +24,29 @@ public sealed class BusyCgroupV2 : IDisposable
 
     public int ChildPid => _child.Id;
 
+    /// <summary>The v1 hierarchy perf_event is bound to, or null when it is on cgroup v2 (hierarchy 0).</summary>
+    public static int? PerfEventV1Hierarchy()
+    {
+        foreach (var line in File.ReadLines("/proc/cgroups"))
+        {
+            var fields = line.Split('\t');
+            if (fields.Length >= 2 && fields[0] == "perf_event" && int.TryParse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture, out var id))
+            {
+                return id == 0 ? null : id;
+            }
+        }
+
+        return null;
+    }
+
     public static BusyCgroupV2 Create(string label)
     {
         var root = File.Exists("/sys/fs/cgroup/unified/cgroup.procs") ? "/sys/fs/cgroup/unified"
             : File.Exists("/sys/fs/cgroup/cgroup.controllers") ? "/sys/fs/cgroup" : null;
         Skip.If(root is null, "cgroup v2 is not mounted (/sys/fs/cgroup/unified or /sys/fs/cgroup)");
+        var hierarchy = PerfEventV1Hierarchy();
+        Skip.If(hierarchy is not null,
+            $"perf_event is bound to a cgroup v1 hierarchy (id {hierarchy} in /proc/cgroups), so perf cannot count a v2 cgroup here (a v1 perf_event mount left behind)");
         var dir = Path.Combine(root!, $"vmprobe-{label}-{Environment.ProcessId}");
         try
         {
