@@ -60,7 +60,8 @@ fi
 if [[ "$flavor" == aot ]]; then
     echo "setup.sh: publishing the NativeAOT runner to $out (about a minute; log: $log)"
     if ! dotnet publish "$repo/src/VmProbe.Cli" -c Release -r linux-x64 -p:PublishAot=true -o "$out" --nologo >"$log" 2>&1; then
-        reason="$(grep -m1 -o -E '(error [A-Z]+[0-9]+|[Ee]rror):.*' "$log" | cut -c1-200 || true)"
+        # MSBuild's "error NU1101: ..." or "error : Requested linker ... [project]": the message, without the project.
+        reason="$(grep -m1 -o -E 'error( [A-Z]+[0-9]+)? ?:.*' "$log" | sed -e 's/ \[[^]]*\]$//' | cut -c1-200 || true)"
         echo "setup.sh: NativeAOT publish failed (${reason:-see $log}): publishing the framework-dependent runner instead (slower first minute)"
         rm -rf "$out"
         flavor=jit
