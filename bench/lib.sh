@@ -101,3 +101,15 @@ proc_run_ns() {
 proc_status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
 proc_fds() { local fds=(/proc/"$1"/fd/*); echo "${#fds[@]}"; }
+
+# flavor_publish_args F: the dotnet publish arguments of a publishing flavour (jit, r2r, aot); fails for another word.
+# jit: framework-dependent (the default); r2r: ReadyToRun (the crossgen2 NuGet package); aot: NativeAOT (the
+# ILCompiler NuGet packages and clang or gcc as the linker).
+flavor_publish_args() {
+    case "$1" in
+        jit) echo "" ;;
+        r2r) echo "-r linux-x64 --self-contained false -p:PublishReadyToRun=true" ;;
+        aot) echo "-r linux-x64 -p:PublishAot=true" ;;
+        *) return 1 ;;
+    esac
+}

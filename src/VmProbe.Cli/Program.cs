@@ -132,6 +132,12 @@ internal static class Program
     /// <summary>Loads <see cref="LazyAssemblies"/>; the fd-exhaustion line for the first that fails, else null.</summary>
     private static string? Preload()
     {
+        // NativeAOT: everything is compiled into the one binary, there is no assembly to load (Assembly.Load throws).
+        if (!System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported)
+        {
+            return null;
+        }
+
         foreach (var name in LazyAssemblies)
         {
             try
