@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian packages VmProbe needs, only those that are missing (one apt-get update, then one install).
-#   scripts/install-packages.sh runtime   what the probe itself uses: libvirt.so.0, virsh, node_exporter
+#   scripts/install-packages.sh runtime   what the probe itself uses: libvirt.so.0, virsh, node_exporter, libbpf.so.1
+#                                         (the eBPF programs of kvmexits and the task iterator; without it they fall back)
 #   scripts/install-packages.sh test      also what the tests run for real: libvirtd + QEMU (TCG), promtool, perf,
-#                                         clang-14 + llvm-14 (rebuild the BPF objects and compare), libbpf1 (load them)
+#                                         clang-14 + llvm-14 (rebuild the BPF objects and compare)
 # Not root: prints what is missing and exits 1 for runtime (the probe cannot work), 0 for test (those tests skip, saying why).
 set -euo pipefail
 
-runtime=(libvirt0 libvirt-clients prometheus-node-exporter)
-test_only=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86 prometheus linux-perf clang-14 llvm-14 libbpf1)
+runtime=(libvirt0 libvirt-clients prometheus-node-exporter libbpf1)
+test_only=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86 prometheus linux-perf clang-14 llvm-14)
 
 case "${1:-}" in
     runtime) packages=("${runtime[@]}") ;;
