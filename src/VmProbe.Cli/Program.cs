@@ -36,7 +36,8 @@ internal static class Program
         // Only where the open-file limit can leave no fd to start a signal thread with (StopSignals says why), and
         // before anything else holds fds: it may execute the process again, then starts its thread.
         // Below this many fds the runtime's own threads may fail to start, which aborts the process: refuse at once.
-        if (GetNoFileLimits() is { Hard: > 0 and < MinimumFdLimit } tooLow)
+        var fdLimits = GetNoFileLimits();
+        if (fdLimits is { Hard: > 0 and < MinimumFdLimit } tooLow)
         {
             WriteLast(string.Create(CultureInfo.InvariantCulture,
                 $"vmprobe failed: too many open files: RLIMIT_NOFILE allows at most {tooLow.Hard} open files (hard limit), and the .NET runtime and libvirt alone keep about 64 open; vmprobe needs at least {MinimumFdLimit}: raise the limit (ulimit -n, LimitNOFILE=) [EMFILE]"));
@@ -47,7 +48,7 @@ internal static class Program
         StopSignals? signals;
         try
         {
-            signals = GetNoFileLimits().Hard < StopSignals.LowFdLimit ? InstallStopSignals(stop, out signalFallback) : null;
+            signals = fdLimits.Hard < StopSignals.LowFdLimit ? InstallStopSignals(stop, out signalFallback) : null;
         }
         catch (Exception error) when (error is FileNotFoundException or FileLoadException or IOException or OutOfMemoryException or TypeInitializationException)
         {

@@ -8,7 +8,7 @@ namespace VmProbe.Composition;
 /// </summary>
 internal sealed class ComponentHealth
 {
-    private string? _lastFailure;
+    // The condition the part is failing with (see Condition), or null while it works.
     private string? _lastCondition;
     private long _consecutiveFailures;
 
@@ -28,12 +28,12 @@ internal sealed class ComponentHealth
         var description = FailureText.Describe(error);
         var condition = Condition(error, description);
         _consecutiveFailures++;
-        if (_lastFailure is null && error is LibvirtUnavailableException { AlreadyReported: true } unavailable)
+        if (_lastCondition is null && error is LibvirtUnavailableException { AlreadyReported: true } unavailable)
         {
             // Every libvirt part fails on the one missing library: its full message (library, variable, fix) is logged once.
             log.Write(LogLevel.Error, $"{Role} {Name} failed: libvirt is unavailable, as logged above [{unavailable.ErrorId}]");
         }
-        else if (_lastFailure is null)
+        else if (_lastCondition is null)
         {
             log.Write(LogLevel.Error, $"{Role} {Name} failed: {description}");
             if (error is LibvirtUnavailableException first)
@@ -50,7 +50,6 @@ internal sealed class ComponentHealth
             log.Write(LogLevel.Debug, $"{Role} {Name} still failing ({_consecutiveFailures} times in a row): {description}");
         }
 
-        _lastFailure = description;
         _lastCondition = condition;
     }
 
@@ -63,13 +62,12 @@ internal sealed class ComponentHealth
 
     public void Succeeded(IProbeLog log)
     {
-        if (_lastFailure is null)
+        if (_lastCondition is null)
         {
             return;
         }
 
         log.Write(LogLevel.Info, $"{Role} {Name} recovered after {_consecutiveFailures} failure(s)");
-        _lastFailure = null;
         _lastCondition = null;
         _consecutiveFailures = 0;
     }
