@@ -207,23 +207,6 @@ internal sealed class KvmStatsLayout
         return new KvmStatsLayout(id, descriptors.ToArray(), skipped.ToArray(), (int)dataOffset, (int)dataEnd);
     }
 
-    /// <summary>The raw u64 values of <paramref name="descriptor"/> from a data block of at least <see cref="DataLength"/> bytes.</summary>
-    public static void ReadValues(ReadOnlySpan<byte> data, KvmStatDescriptor descriptor, Span<ulong> destination)
-    {
-        var values = data.Slice(descriptor.Offset, descriptor.Size * 8);
-        if (BitConverter.IsLittleEndian)
-        {
-            // Unaligned-safe copy of the u64s (offsets are the kernel's, not necessarily 8-aligned in a lying blob).
-            System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(values).CopyTo(destination);
-            return;
-        }
-
-        for (var i = 0; i < descriptor.Size; i++)
-        {
-            destination[i] = BinaryPrimitives.ReadUInt64LittleEndian(values[(i * 8)..]);
-        }
-    }
-
     private static void CheckRange(string target, string what, long offset, long size, long length)
     {
         if (offset < HeaderSize && size > 0)

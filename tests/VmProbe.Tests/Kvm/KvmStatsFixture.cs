@@ -129,7 +129,10 @@ internal sealed class KvmStatsFixture
         bytes.AsSpan(0, Math.Min(bytes.Length, field.Length - (UnterminatedNames ? 0 : 1))).CopyTo(field);
     }
 
-    /// <summary>Parses and reads every value, as the source does.</summary>
+    /// <summary>
+    /// Parses with the source's layout parser and decodes every value on its own (little-endian u64s at each
+    /// descriptor's offset), an independent reading to compare the source's stats-fd read with.
+    /// </summary>
     public static KvmStatsSnapshot Read(byte[] blob, string target = "fixture")
     {
         var layout = KvmStatsLayout.Parse(blob, target);
@@ -138,7 +141,11 @@ internal sealed class KvmStatsFixture
         foreach (var d in layout.Descriptors)
         {
             var values = new ulong[d.Size];
-            KvmStatsLayout.ReadValues(data, d, values);
+            for (var i = 0; i < values.Length; i++)
+            {
+                values[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(data[(d.Offset + (i * 8))..]);
+            }
+
             readings.Add(new KvmStatReading(d, values));
         }
 
