@@ -14,6 +14,12 @@ internal sealed class KvmDomainState : IDisposable
 
     public int CyclesUntilRescan { get; set; }
 
+    /// <summary>The process' open fd count at the last look for stats fds (0 when the kernel does not report it).</summary>
+    public long FdCountAtLastLook { get; set; } = -1;
+
+    /// <summary>Looks skipped since the last one made, because the fd count had not changed.</summary>
+    public int LooksSkipped { get; set; }
+
     /// <summary>The process' start time (/proc/PID/stat starttime): a different one is another process under a reused pid.</summary>
     public ulong StartTicks { get; }
 

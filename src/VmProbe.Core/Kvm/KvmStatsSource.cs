@@ -31,6 +31,12 @@ public sealed partial class KvmStatsSource : IMetricSource
     /// <summary>Cycles between two looks for the stats fds of a domain that had none.</summary>
     internal const int RescanCycles = 12;
 
+    /// <summary>Looks at a process' fd directory for stats fds since start (for tests and diagnostics).</summary>
+    internal long FdLooks { get; private set; }
+
+    /// <summary>Looks skipped at most in a row because the process' fd count did not change.</summary>
+    internal const int FullRescanEvery = 10;
+
     private readonly KvmStatsMode _mode;
     private readonly Func<string, bool>? _allow;
     private readonly IProbeLog _log;
@@ -137,7 +143,10 @@ public sealed partial class KvmStatsSource : IMetricSource
                 state.CyclesUntilRescan = RescanCycles - 1;
             }
 
-            Open(context, domain, state);
+            if (!FdsUnchanged(domain.Pid, state))
+            {
+                Open(context, domain, state);
+            }
         }
 
         var uuid = domain.Uuid == Guid.Empty ? string.Empty : domain.Uuid.ToString("D");
@@ -201,6 +210,7 @@ public sealed partial class KvmStatsSource : IMetricSource
             return;
         }
 
+        FdLooks++;
         var links = KvmStatsFd.Find(_procRoot, domain.Pid, _isStatsLink);
         if (links.Count == 0 || links.Any(state.Bad.Contains))
         {
@@ -299,6 +309,30 @@ public sealed partial class KvmStatsSource : IMetricSource
     }
 
     /// <summary>Whether the pid now belongs to another process than the state was made for; then the state is dropped.</summary>
+    /// <summary>
+    /// Whether the process has as many fds open as at the last look (Linux 6.2+ reports the count as the size of
+    /// /proc/PID/fd, one statx), so that looking again (a listing and a readlink per fd) can be skipped: QEMU opens stats
+    /// fds, it does not swap them for others. Every <see cref="FullRescanEvery"/>th look is made anyway.
+    /// </summary>
+    private bool FdsUnchanged(int pid, KvmDomainState state)
+    {
+        if (_procRoot != "/proc")
+        {
+            return false; // fixture trees are plain directories, whose size is not a count
+        }
+
+        var count = VmProbe.Native.ProcessFds.CountFromDirectorySize(pid);
+        if (count > 0 && count == state.FdCountAtLastLook && state.LooksSkipped < FullRescanEvery - 1)
+        {
+            state.LooksSkipped++;
+            return true;
+        }
+
+        state.FdCountAtLastLook = count;
+        state.LooksSkipped = 0;
+        return false;
+    }
+
     private bool ProcessChanged(int pid, KvmDomainState state)
     {
         if (StartTicks(pid) == state.StartTicks)

@@ -29,10 +29,21 @@ internal static unsafe class ProcessFds
     }
 
     /// <summary>The size statx reports for /proc/self/fd: the open fd count on Linux 6.2+, 0 before; -1 on error.</summary>
-    internal static long CountFromDirectorySize()
+    internal static long CountFromDirectorySize() => CountFromDirectorySize("/proc/self/fd\0"u8);
+
+    /// <summary>The same for another process' fd directory (<c>/proc/PID/fd</c>): its open fd count on Linux 6.2+.</summary>
+    internal static long CountFromDirectorySize(int pid)
+    {
+        Span<byte> path = stackalloc byte[32];
+        var written = System.Text.Encoding.ASCII.GetBytes($"/proc/{pid}/fd", path);
+        path[written] = 0;
+        return CountFromDirectorySize(path[..(written + 1)]);
+    }
+
+    private static long CountFromDirectorySize(ReadOnlySpan<byte> nulTerminatedPath)
     {
         Interop.Libc.Statx statx;
-        fixed (byte* path = "/proc/self/fd\0"u8)
+        fixed (byte* path = nulTerminatedPath)
         {
             if (Interop.Libc.StatX(Interop.Libc.AtFdCwd, path, 0, Interop.Libc.StatxSize, &statx) != 0)
             {

@@ -30,6 +30,7 @@ internal sealed class DomainProcfsSource : IMetricSource
     private readonly bool _forgetUnlisted;
     private readonly Func<TaskIterator>? _openIterator;
     private TaskIteratorSampler? _iterator;
+    private ThreadListingCache? _bulkListings; // where the iterator is offered as the bulk thread lister
     private long _cycle;
 
     /// <param name="root">Root of the proc tree (fixtures in tests).</param>
@@ -57,6 +58,9 @@ internal sealed class DomainProcfsSource : IMetricSource
     public ThreadReader Reader { get; private set; }
 
     public string Name => SourceName;
+
+    /// <summary>Task iterator reads since start (for tests: one per cycle, whether the discovery or this source made it).</summary>
+    internal long IteratorReads => _iterator?.Reads ?? 0;
 
     /// <summary>Domains whose state (retired totals, reused buffers) is kept; for tests and diagnostics.</summary>
     public int TrackedDomainCount => _domains.Count;
@@ -97,6 +101,7 @@ internal sealed class DomainProcfsSource : IMetricSource
 
     public void Dispose()
     {
+        WithdrawBulkLister();
         _iterator?.Dispose();
         _iterator = null;
         _sampler.Dispose();
@@ -182,18 +187,36 @@ internal sealed class DomainProcfsSource : IMetricSource
             return;
         }
 
+        var listings = context.Shared?.Get<ThreadListingCache>();
         try
         {
-            _iterator.BeginCycle(context.Domains);
+            _iterator.BeginCycle(context.Domains, listings);
+            if (listings is not null)
+            {
+                // The next cycle's discovery lists every QEMU's threads through the iterator (one read for all).
+                listings.Bulk = _iterator;
+                _bulkListings = listings;
+            }
         }
         catch (BpfException error)
         {
             // Not expected once loaded; the files still give every number, so switch for good and say so once.
+            WithdrawBulkLister();
             _iterator.Dispose();
             _iterator = null;
             Reader = ThreadReader.Files;
             Log(context, LogLevel.Warning, $"procfs: the BPF task iterator failed ({error.Message}); reading /proc/PID/task files from now on");
         }
+    }
+
+    private void WithdrawBulkLister()
+    {
+        if (_bulkListings is not null && ReferenceEquals(_bulkListings.Bulk, _iterator))
+        {
+            _bulkListings.Bulk = null;
+        }
+
+        _bulkListings = null;
     }
 
     private bool TrySample(CycleContext context, VmDomain domain, DomainProcfsState state)

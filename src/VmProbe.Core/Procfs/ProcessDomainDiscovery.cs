@@ -34,6 +34,7 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
     private readonly Dictionary<int, KnownProcess> _known = new();
     private readonly List<int> _pids = new(512);
     private readonly List<int> _tids = new(64);
+    private readonly List<int> _qemuPids = new();
     private readonly List<int> _gone = new();
     private readonly List<VmDomain> _domains = new();
     private readonly List<KnownProcess> _candidates = new();
@@ -71,6 +72,7 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
         _pids.Sort();
         _domains.Clear();
         var nowTicks = BootTimeTicks();
+        _qemuPids.Clear();
         foreach (var pid in _pids)
         {
             ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_known, pid, out var existed);
@@ -96,14 +98,22 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
                 process.IsQemu = true;
             }
 
-            if (!proc.TryListThreads(pid, _tids))
+            _qemuPids.Add(pid);
+        }
+
+        // Every QEMU's threads in one read where the task iterator serves the cycle; else one listing per process.
+        var listings = Shared?.Get<ThreadListingCache>();
+        listings?.Prefetch(proc, _qemuPids);
+        foreach (var pid in _qemuPids)
+        {
+            var process = _known[pid];
+            if (!(listings?.TryList(proc, pid, _tids) ?? proc.TryListThreads(pid, _tids)))
             {
                 process.SeenCycle = 0; // gone since the listing
                 continue;
             }
 
             _tids.Sort();
-            Shared?.Get<ThreadListingCache>().Store(proc, pid, CollectionsMarshal.AsSpan(_tids));
             var changed = process.Domain is null || !process.Threads.AsSpan().SequenceEqual(CollectionsMarshal.AsSpan(_tids));
 
             // QEMU names a thread (CPU n/KVM) just after creating it: a listing can catch a new thread under its parent's

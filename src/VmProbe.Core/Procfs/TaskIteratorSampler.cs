@@ -8,34 +8,120 @@ namespace VmProbe.Procfs;
 /// time) are the same ns divided as the kernel's nsec_to_clock_t divides them. utime/stime are the raw tick-sampled
 /// values (procfs scales them to the run time), so <see cref="TaskCounters.CpuTicks"/> may differ; no series uses it.
 /// </summary>
-internal sealed class TaskIteratorSampler : IDisposable
+/// <remarks>
+/// It also lists threads for the cycle's <see cref="ThreadListingCache"/> (<see cref="IBulkThreadLister"/>): the process
+/// discovery asks it for every QEMU process' threads before the sources run, and the one read then serves the
+/// discovery, this source and the perf source's thread sync, so no /proc/PID/task directory is listed.
+/// </remarks>
+internal sealed class TaskIteratorSampler : IBulkThreadLister, IDisposable
 {
     private readonly TaskIterator _iterator;
     private readonly List<int> _pids = new();
+    private readonly HashSet<int> _listed = new();
     private readonly ulong _nsPerTick;
+    private int[] _tids = new int[64];
+    private long _listedCycle = -1;
+    private BpfException? _listError;
 
-    public TaskIteratorSampler(TaskIterator iterator)
+    public TaskIteratorSampler(TaskIterator iterator, string procDirectory = "/proc")
     {
         _iterator = iterator;
+        ProcDirectory = procDirectory;
         _nsPerTick = (ulong)Math.Round(1e9 / ProcFs.ClockTicksPerSecond);
     }
 
     public TaskIterator Iterator => _iterator;
 
-    /// <summary>Puts the domains' QEMU processes in the iterator's map and reads every thread of them, once for the cycle.</summary>
-    public void BeginCycle(IReadOnlyList<VmDomain> domains)
+    public string ProcDirectory { get; }
+
+    /// <summary>Reads of the iterator since start (for tests and diagnostics: one per cycle when the discovery listed).</summary>
+    public long Reads { get; private set; }
+
+    /// <summary>
+    /// Reads every thread of the domains' QEMU processes, once for the cycle: nothing when this cycle's bulk listing
+    /// already read them all. Throws what a failed read threw, including the listing's failure.
+    /// </summary>
+    public void BeginCycle(IReadOnlyList<VmDomain> domains, ThreadListingCache? listings = null)
     {
+        if (_listError is { } error)
+        {
+            _listError = null;
+            throw error;
+        }
+
         _pids.Clear();
+        var allListed = listings is not null && _listedCycle == listings.Cycle;
         foreach (var domain in domains)
         {
             if (domain.Pid > 0)
             {
                 _pids.Add(domain.Pid);
+                allListed &= _listed.Contains(domain.Pid);
             }
         }
 
-        _iterator.SetProcesses(_pids);
+        if (!allListed)
+        {
+            ReadProcesses(_pids);
+            if (listings is not null)
+            {
+                Store(_pids, listings);
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    public void ListThreads(IReadOnlyList<int> pids, ThreadListingCache into)
+    {
+        try
+        {
+            ReadProcesses(pids);
+        }
+        catch (BpfException error)
+        {
+            // The source that owns the iterator reports it and falls back (BeginCycle rethrows); /proc lists meanwhile.
+            _listError = error;
+            into.Bulk = null;
+            return;
+        }
+
+        Store(pids, into);
+    }
+
+    private void ReadProcesses(IReadOnlyList<int> pids)
+    {
+        _listedCycle = -1;
+        _iterator.SetProcesses(pids);
         _iterator.Read();
+        Reads++;
+    }
+
+    private void Store(IReadOnlyList<int> pids, ThreadListingCache into)
+    {
+        _listed.Clear();
+        foreach (var pid in pids)
+        {
+            _listed.Add(pid);
+            var threads = _iterator.Threads(pid);
+            if (threads.IsEmpty)
+            {
+                continue; // not tracked or not visible: /proc tells a gone process from a live one
+            }
+
+            if (_tids.Length < threads.Length)
+            {
+                _tids = new int[Math.Max(threads.Length, _tids.Length * 2)];
+            }
+
+            for (var i = 0; i < threads.Length; i++)
+            {
+                _tids[i] = (int)threads[i].Tid;
+            }
+
+            into.Store(ProcDirectory, pid, _tids.AsSpan(0, threads.Length));
+        }
+
+        _listedCycle = into.Cycle;
     }
 
     /// <summary>

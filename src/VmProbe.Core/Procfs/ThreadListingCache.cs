@@ -2,6 +2,16 @@ using System.Runtime.InteropServices;
 
 namespace VmProbe.Procfs;
 
+/// <summary>Lists the threads of many processes at once (the BPF task iterator), storing each listing in the cache.</summary>
+internal interface IBulkThreadLister
+{
+    /// <summary>The proc tree whose pids it lists (the live one).</summary>
+    string ProcDirectory { get; }
+
+    /// <summary>Stores a listing for each of <paramref name="pids"/> it has threads of; the others are left to /proc.</summary>
+    void ListThreads(IReadOnlyList<int> pids, ThreadListingCache into);
+}
+
 /// <summary>
 /// The /proc/PID/task listings made in one cycle, shared by the discovery and the sources: without it each domain's
 /// task directory was listed three times per cycle (discovery, procfs source, perf thread sync), and listing a procfs
@@ -22,6 +32,29 @@ internal sealed class ThreadListingCache : ICycleScoped
 
     /// <summary>Listings served from the cache since start (for tests and diagnostics).</summary>
     public long Hits { get; private set; }
+
+    /// <summary>The current cycle's number: a bulk lister tells by it whether it already listed this cycle.</summary>
+    public long Cycle => _cycle;
+
+    /// <summary>
+    /// Where <see cref="Prefetch"/> gets many listings in one read (set by the procfs source when its task iterator is
+    /// loaded); null lists each task directory.
+    /// </summary>
+    public IBulkThreadLister? Bulk { get; set; }
+
+    /// <summary>
+    /// Lists the threads of all <paramref name="pids"/> in one bulk read when a bulk lister serves <paramref name="proc"/>'s
+    /// tree: the discovery calls it before asking for each listing, so that no task directory is listed for them.
+    /// </summary>
+    public void Prefetch(ProcFs proc, IReadOnlyList<int> pids)
+    {
+        ArgumentNullException.ThrowIfNull(proc);
+        if (Bulk is { } bulk && pids.Count > 0 && SameTree(proc)
+            && string.Equals(bulk.ProcDirectory, proc.ProcDirectory, StringComparison.Ordinal))
+        {
+            bulk.ListThreads(pids, this);
+        }
+    }
 
     /// <summary>Starts a new cycle: earlier listings are no longer served; pids not listed last cycle are dropped.</summary>
     public void BeginCycle()
@@ -47,7 +80,13 @@ internal sealed class ThreadListingCache : ICycleScoped
     public void Store(ProcFs proc, int pid, ReadOnlySpan<int> threadIds)
     {
         ArgumentNullException.ThrowIfNull(proc);
-        if (!SameTree(proc))
+        Store(proc.ProcDirectory, pid, threadIds);
+    }
+
+    /// <summary>Records a listing of <paramref name="pid"/>'s threads in the proc tree <paramref name="procDirectory"/>, made this cycle.</summary>
+    public void Store(string procDirectory, int pid, ReadOnlySpan<int> threadIds)
+    {
+        if (!SameTree(procDirectory))
         {
             return;
         }
@@ -102,10 +141,12 @@ internal sealed class ThreadListingCache : ICycleScoped
 
     // Pids mean something only within one proc tree: the first tree used is the one cached (fixture trees in tests
     // that mix roots simply list for themselves).
-    private bool SameTree(ProcFs proc)
+    private bool SameTree(ProcFs proc) => SameTree(proc.ProcDirectory);
+
+    private bool SameTree(string procDirectory)
     {
-        _procDirectory ??= proc.ProcDirectory;
-        return string.Equals(_procDirectory, proc.ProcDirectory, StringComparison.Ordinal);
+        _procDirectory ??= procDirectory;
+        return string.Equals(_procDirectory, procDirectory, StringComparison.Ordinal);
     }
 
     private sealed class Listing

@@ -1,0 +1,56 @@
+using System.Diagnostics;
+using VmProbe.Config;
+using VmProbe.Kvm;
+using Xunit;
+
+namespace VmProbe.Tests.Kvm;
+
+/// <summary>A domain without stats fds is looked at again only when its process' fd count changed, or after a while anyway.</summary>
+public sealed class KvmStatsRescanTests
+{
+    [Fact]
+    public void ALookIsSkippedWhileTheFdCountStaysTheSame_AndMadeWhenItChanges()
+    {
+        var psi = new ProcessStartInfo("bash", new[] { "-c", "read line; exec 7</dev/null; sleep 600" })
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+        };
+        using var child = Process.Start(psi)!;
+        try
+        {
+            using var source = new KvmStatsSource(KvmStatsMode.Vm, Array.Empty<string>(), null, "/", _ => false);
+            var domains = new[] { new VmDomain { Name = "vmprobe-test-rescan", Pid = child.Id } };
+            var cycles = 0;
+            void Run(int count)
+            {
+                for (var i = 0; i < count; i++, cycles++)
+                {
+                    source.Collect(new CycleContext(domains, DateTimeOffset.UnixEpoch, NullProbeLog.Instance, CancellationToken.None), new MetricSet());
+                }
+            }
+
+            Run(1);
+            Assert.Equal(1, source.FdLooks);
+            Run(KvmStatsSource.RescanCycles);
+            Assert.Equal(1, source.FdLooks); // due, but the same fds are open: skipped
+
+            child.StandardInput.WriteLine("go");
+            child.StandardInput.Flush();
+            Assert.True(SpinWait.SpinUntil(() => File.Exists($"/proc/{child.Id}/fd/7"), 5000), "the child did not open fd 7");
+            Run(KvmStatsSource.RescanCycles);
+            Assert.Equal(2, source.FdLooks); // one more fd: looked again
+
+            // Unchanged from then on: the look is made anyway after FullRescanEvery - 1 skipped ones.
+            Run(KvmStatsSource.RescanCycles * (KvmStatsSource.FullRescanEvery - 1));
+            Assert.Equal(2, source.FdLooks);
+            Run(KvmStatsSource.RescanCycles);
+            Assert.Equal(3, source.FdLooks);
+        }
+        finally
+        {
+            child.Kill();
+            child.WaitForExit();
+        }
+    }
+}
