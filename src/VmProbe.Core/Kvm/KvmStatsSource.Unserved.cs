@@ -38,7 +38,7 @@ public sealed partial class KvmStatsSource
         LogOnce(state, "source:" + source, LogLevel.Info,
             $"kvm: domain '{domain.Name}' (QEMU pid {domain.Pid.ToString(CultureInfo.InvariantCulture)}): source {source}"
             + $"{(previous is null ? string.Empty : $" (was {previous})")}: {Why(source, state, share)}"
-            + (source == "binary" ? "." : $"; looking for stats fds again every {RescanCycles} cycles."));
+            + (source == "binary" ? "." : $"; looking for stats fds again every {RescanCycles} cycles when the process opened or closed fds."));
     }
 
     /// <summary>After a cycle: one line when domains joined the set no source serves; the set keeps only present domains.</summary>
@@ -51,7 +51,7 @@ public sealed partial class KvmStatsSource
             var inAll = _unservedNow.Count != _unservedNew.Count ? $" ({_unservedNow.Count} in all)" : string.Empty;
             _log.Write(LogLevel.Info, string.Create(CultureInfo.InvariantCulture,
                 $"kvm: no KVM statistics for {_unservedNew.Count} domain(s){inAll}: {names}{more}: {Why("none", null, share)}; ")
-                + $"looking for stats fds again every {RescanCycles} cycles; said again only for domains that join this set.");
+                + $"looking for stats fds again every {RescanCycles} cycles when the process opened or closed fds; said again only for domains that join this set.");
         }
 
         _unservedNew.Clear();

@@ -20,7 +20,7 @@ namespace VmProbe.Kvm;
 /// </list>
 /// The serving source is the <c>source</c> label of <c>domain_kvm_stats_info</c> and is logged once per domain and source;
 /// domains no source serves are summed up in one line (<c>KvmStatsSource.Unserved.cs</c>).
-/// A domain without stats fds is looked at again every <see cref="RescanCycles"/> cycles; a stats fd whose blob breaks
+/// A domain without stats fds is looked at again every <see cref="RescanCycles"/> cycles if its fd count changed; a stats fd whose blob breaks
 /// the layout is reported once and skipped while its process lives. Duplicated fds count in the process' fd budget
 /// (<c>FdLimits</c>) and are closed when their domain disappears (they keep the VM's kernel object alive).
 /// </summary>
