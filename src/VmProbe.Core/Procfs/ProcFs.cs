@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.IO.Enumeration;
 using System.Runtime.InteropServices;
 using VmProbe.Native;
 
@@ -13,14 +12,6 @@ namespace VmProbe.Procfs;
 /// </summary>
 internal sealed partial class ProcFs : IDisposable
 {
-    private static readonly EnumerationOptions NumericDirectoryOptions = new()
-    {
-        RecurseSubdirectories = false,
-        IgnoreInaccessible = true,
-        AttributesToSkip = 0,
-        ReturnSpecialDirectories = false,
-    };
-
     // The hot per-thread readers build their path on the stack; the string is made only if parsing fails.
     private const string PathPlaceholder = "<task file>";
 
@@ -276,43 +267,8 @@ internal sealed partial class ProcFs : IDisposable
         return args.ToArray();
     }
 
-    private static bool TryListNumericDirectories(string directory, List<int> into)
-    {
-        try
-        {
-            var enumerable = new FileSystemEnumerable<int>(
-                directory,
-                static (ref FileSystemEntry entry) => int.Parse(entry.FileName, NumberStyles.None, CultureInfo.InvariantCulture),
-                NumericDirectoryOptions)
-            {
-                ShouldIncludePredicate = static (ref FileSystemEntry entry) =>
-                    entry.IsDirectory && entry.FileName.Length > 0 && IsAllDigits(entry.FileName),
-            };
-            foreach (var id in enumerable)
-            {
-                into.Add(id);
-            }
-
-            return true;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return false;
-        }
-    }
-
-    private static bool IsAllDigits(ReadOnlySpan<char> s)
-    {
-        foreach (var c in s)
-        {
-            if (c is < '0' or > '9')
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static bool TryListNumericDirectories(string directory, List<int> into) =>
+        VmProbe.Native.NumericDirectoryListing.TryList(directory, into);
 
     private static double QueryClockTicks()
     {
