@@ -224,6 +224,21 @@ internal sealed class TaskIterator : IDisposable
         }
     }
 
+    private static bool IsSorted(ReadOnlySpan<TaskRecord> records)
+    {
+        for (var i = 1; i < records.Length; i++)
+        {
+            ref readonly var a = ref records[i - 1];
+            ref readonly var b = ref records[i];
+            if (a.Tgid > b.Tgid || (a.Tgid == b.Tgid && a.Tid >= b.Tid))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     // The kernel writes whole records; anything else is a program and reader out of step: refuse rather than misread.
     private int Index()
     {
@@ -236,7 +251,12 @@ internal sealed class TaskIterator : IDisposable
         }
 
         var records = Records();
-        records.Sort(static (a, b) => a.Tgid != b.Tgid ? a.Tgid.CompareTo(b.Tgid) : a.Tid.CompareTo(b.Tid));
+        if (!IsSorted(records))
+        {
+            // The kernel walks tasks by tid: a process' threads come out interleaved with others' once it made some late.
+            records.Sort(static (a, b) => a.Tgid != b.Tgid ? a.Tgid.CompareTo(b.Tgid) : a.Tid.CompareTo(b.Tid));
+        }
+
         var start = 0;
         for (var i = 1; i <= records.Length; i++)
         {

@@ -13,7 +13,7 @@ public sealed partial class KvmStatsSource
 
     private readonly List<string> _unservedNew = new();
     private readonly HashSet<int> _unservedNow = new();
-    private HashSet<int> _unservedReported = new();
+    private readonly HashSet<int> _unservedReported = new();
 
     private void LogSource(VmDomain domain, KvmDomainState state, string source, HypervisorStatsShare? share)
     {
@@ -55,8 +55,8 @@ public sealed partial class KvmStatsSource
         }
 
         _unservedNew.Clear();
-        (_unservedReported, var old) = (new HashSet<int>(_unservedNow), _unservedReported);
-        old.Clear();
+        _unservedReported.Clear();
+        _unservedReported.UnionWith(_unservedNow);
         _unservedNow.Clear();
     }
 

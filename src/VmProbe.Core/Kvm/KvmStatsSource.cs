@@ -44,6 +44,7 @@ public sealed partial class KvmStatsSource : IMetricSource
     private readonly ProcFs _proc;
     private readonly Func<string, bool> _isStatsLink;
     private readonly Dictionary<int, KvmDomainState> _domains = new();
+    private readonly HashSet<int> _present = new();
     private readonly HashSet<string> _logged = new(StringComparer.Ordinal); // host-wide keys only: a fixed small set
     private readonly KvmDebugfs _debugfs;
     private bool _pidFdUnavailable;
@@ -100,7 +101,8 @@ public sealed partial class KvmStatsSource : IMetricSource
         }
 
         var share = context.Shared?.Get<HypervisorStatsShare>();
-        var present = new HashSet<int>();
+        var present = _present;
+        present.Clear();
         foreach (var domain in context.Domains)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
