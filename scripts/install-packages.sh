@@ -2,7 +2,8 @@
 # Installs the Debian packages VmProbe needs, only those that are missing (one apt-get update, then one install).
 #   scripts/install-packages.sh runtime   what the probe itself uses: libvirt.so.0, virsh, node_exporter, libbpf.so.1
 #                                         (the eBPF programs of kvmexits and the task iterator; without it they fall back)
-#   scripts/install-packages.sh test      also what the tests run for real: libvirtd + QEMU (TCG), promtool, perf,
+#   scripts/install-packages.sh test      also what the tests run for real: libvirtd + QEMU (TCG), promtool and the
+#                                         Prometheus server (package prometheus: the dashboard and rules tests), perf,
 #                                         clang-14 + llvm-14 (rebuild the BPF objects and compare)
 # Not root: prints what is missing and exits 1 for runtime (the probe cannot work), 0 for test (those tests skip, saying why).
 set -euo pipefail

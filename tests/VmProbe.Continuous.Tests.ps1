@@ -122,8 +122,8 @@ Describe 'Continuous sampling of the Read-* cmdlets' {
             }
         }
 
-        It 'shows Interval and Rate/s in the default table' {
-            $table = Read-VmHostStat -MaxSamples 2 -SampleInterval 0.1 | Format-Table | Out-String -Width 200
+        It 'shows Interval and Rate/s in the Raw table (the default one: VmProbe.Format.Tests.ps1)' {
+            $table = Read-VmHostStat -MaxSamples 2 -SampleInterval 0.1 | Format-Table -View Raw | Out-String -Width 200
             $table | Should -Match 'Interval'
             $table | Should -Match 'Rate/s'
         }

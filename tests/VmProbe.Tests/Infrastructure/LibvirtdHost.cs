@@ -48,7 +48,9 @@ public sealed class LibvirtdHost : IDisposable
     /// </summary>
     /// <param name="persistent">Define the domain (virsh define + start) instead of creating a transient one: it stays
     /// defined (shut off) after <c>virsh destroy</c>; Dispose undefines it.</param>
-    public LibvirtdTestDomain StartDomain(string name, bool spinning = false, int vcpus = 1, bool persistent = false)
+    /// <param name="nic">Give the domain a NIC on a tap device libvirt creates and removes (<c>type='ethernet'</c>, no
+    /// bridge or dnsmasq needed), so that libvirt reports net.N.* statistics for it (a <c>type='user'</c> NIC has none).</param>
+    public LibvirtdTestDomain StartDomain(string name, bool spinning = false, int vcpus = 1, bool persistent = false, bool nic = false)
     {
         if (!Available)
         {
@@ -77,7 +79,7 @@ public sealed class LibvirtdHost : IDisposable
         }
 
         var xmlPath = Path.Combine(Path.GetTempPath(), $"{NamePrefix}{Guid.NewGuid():N}.xml");
-        File.WriteAllText(xmlPath, DomainXml(name, image, vcpus));
+        File.WriteAllText(xmlPath, DomainXml(name, image, vcpus, nic));
         try
         {
             var result = persistent ? RunVirsh("define", xmlPath) : RunVirsh("create", xmlPath);
@@ -221,8 +223,10 @@ public sealed class LibvirtdHost : IDisposable
         throw new InvalidOperationException($"domain {domain.Name} (pid {pid}) still uses CPU 20 s after start: its halting boot sector did not run");
     }
 
-    private static string DomainXml(string name, string? floppyImage, int vcpus)
+    private static string DomainXml(string name, string? floppyImage, int vcpus, bool nic)
     {
+        // Tap names are at most 15 bytes: a random one per domain, so parallel test runs never clash.
+        var tap = nic ? $"<interface type='ethernet'><target dev='vmpt{Guid.NewGuid().ToString("N")[..8]}' managed='yes'/><model type='e1000'/></interface>" : string.Empty;
         var disk = floppyImage is null
             ? string.Empty
             : $"""
@@ -245,6 +249,7 @@ public sealed class LibvirtdHost : IDisposable
               <on_crash>destroy</on_crash>
               <devices>
             {disk}
+                {tap}
                 <memballoon model='virtio'/>
               </devices>
             </domain>
