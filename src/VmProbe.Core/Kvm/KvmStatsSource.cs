@@ -139,14 +139,15 @@ public sealed partial class KvmStatsSource : IMetricSource
         if (state.Fds.Count == 0 && state.CyclesUntilRescan-- <= 0)
         {
             state.CyclesUntilRescan = RescanCycles - 1;
-            if (ProcessChanged(domain.Pid, state))
-            {
-                state = StateOf(domain.Pid);
-                state.CyclesUntilRescan = RescanCycles - 1;
-            }
-
+            // A pid reused by another process shows as a changed fd count too: its start time is read only then.
             if (!FdsUnchanged(domain.Pid, state))
             {
+                if (ProcessChanged(domain.Pid, state))
+                {
+                    state = StateOf(domain.Pid);
+                    state.CyclesUntilRescan = RescanCycles - 1;
+                }
+
                 Open(context, domain, state);
             }
         }
