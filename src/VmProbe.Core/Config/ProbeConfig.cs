@@ -75,6 +75,9 @@ public sealed class ProbeConfig
     /// <summary><c>kvmexitpervcpu</c>: exits by reason per vCPU as well.</summary>
     public bool KvmExitPerVcpu { get; init; }
 
+    /// <summary><c>csvdir</c>: also append one CSV per VM there each cycle (<c>DIR/DOMAIN.csv</c>); null for none.</summary>
+    public string? CsvDir { get; init; }
+
     /// <summary>The perf source's part of the config.</summary>
     public static implicit operator PerfSourceOptions(ProbeConfig config) =>
         new() { Events = config.Events, Attribution = config.Attribution, PerCpu = config.PerCpu };
