@@ -53,15 +53,18 @@ public sealed class TopTmuxTests : IDisposable
     }
 
     /// <summary>Starts top in a fresh 80x24 pane; after it exits the pane prints its status and the terminal's mode.</summary>
-    private void StartPane(string filter)
+    private void StartPane(string filter, string environment = "")
     {
-        var command = $"TERM=xterm-256color '{Dotnet()}' '{RepoPaths.VmprobeDll}' top --config '{Config()}' -g '{filter}'; "
+        var command = $"{environment} TERM=xterm-256color '{Dotnet()}' '{RepoPaths.VmprobeDll}' top --config '{Config()}' -g '{filter}'; "
             + "echo VMPROBE-EXIT=$?; echo TTY-MODES: $(stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo); sleep 120";
         var (code, _, error) = Requirements.Run(_tmux!, $"-L {_socket} -f /dev/null new-session -d -s top -x 80 -y 24 \"{command.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
         Assert.True(code == 0, error);
     }
 
     private string Capture() => Requirements.Run(_tmux!, $"-L {_socket} capture-pane -p -t top").Stdout;
+
+    /// <summary>The pane with its attributes as escape sequences (reverse video is ESC [7m).</summary>
+    private string CaptureWithAttributes() => Requirements.Run(_tmux!, $"-L {_socket} capture-pane -e -p -t top").Stdout;
 
     private string Display(string format) => Requirements.Run(_tmux!, $"-L {_socket} display-message -p -t top \"{format}\"").Stdout.Trim();
 
@@ -113,6 +116,7 @@ public sealed class TopTmuxTests : IDisposable
         Assert.True(Row(screen, idle.Name)!.Value.Cpu < 0.3, $"the idle VM uses {Row(screen, idle.Name)!.Value.Cpu} cores");
         Assert.Equal("1", Display("#{alternate_on}"));
         Assert.All(screen.Split('\n'), line => Assert.True(line.Length <= 80));
+        Assert.Contains("\x1b[7m", CaptureWithAttributes()); // the header and the selected row in reverse video
 
         // Filter by name (kvm_stat -g): only the spinning VM is left.
         Keys("/", "-spin", "Enter");
@@ -135,13 +139,15 @@ public sealed class TopTmuxTests : IDisposable
     }
 
     [SkippableFact]
-    public void CtrlCLeavesTheTerminalClean()
+    public void CtrlCLeavesTheTerminalCleanAndNoColorMeansNoAttributes()
     {
         SkipUnlessReady();
         var token = Guid.NewGuid().ToString("N")[..8];
         using var idle = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-idle");
-        StartPane(token);
+        StartPane(token, "NO_COLOR=1");
         WaitFor(s => s.Contains(idle.Name, StringComparison.Ordinal) && s.Contains("interval", StringComparison.Ordinal));
+        Assert.DoesNotContain("\x1b[7m", CaptureWithAttributes());
+        Assert.Contains($">{idle.Name}", Capture()); // the selection still shows, as a marker
         Keys("C-c");
         AssertCleanTerminal(WaitFor(s => s.Contains("TTY-MODES: ", StringComparison.Ordinal), 15_000));
     }
@@ -209,6 +215,47 @@ public sealed class TopTmuxTests : IDisposable
         Assert.EndsWith(",event_task_clock_per_second", spinCsv[0]);
         Assert.True(spinCsv.Length >= 4, string.Join('\n', spinCsv));
     }
+
+    /// <summary>Not a terminal (stdout a pipe): plain frames one after another, no escape sequence at all.</summary>
+    [SkippableFact]
+    public void WithoutATerminalFramesArePlainText()
+    {
+        Skip.IfNot(_host.Available, _host.SkipReason);
+        Skip.IfNot(Requirements.IsRoot, "vmprobe top reads the QEMU threads of libvirt's domains: needs root");
+        var token = Guid.NewGuid().ToString("N")[..8];
+        using var idle = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-idle");
+        var psi = new ProcessStartInfo(Dotnet())
+        {
+            ArgumentList = { RepoPaths.VmprobeDll, "top", "--config", Config(), "-g", token },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.Environment["TERM"] = "xterm-256color";
+        using var process = Process.Start(psi)!;
+        _ = process.StandardError.ReadToEndAsync();
+        var text = new System.Text.StringBuilder();
+        var deadline = Environment.TickCount64 + 60_000;
+        while (Environment.TickCount64 < deadline && process.StandardOutput.ReadLine() is { } line)
+        {
+            text.Append(line).Append('\n');
+            if (System.Text.RegularExpressions.Regex.Matches(text.ToString(), "host CPU").Count >= 3)
+            {
+                break;
+            }
+        }
+
+        process.Kill();
+        process.WaitForExit();
+        var output = text.ToString();
+        _output.WriteLine(output);
+        Assert.DoesNotContain("\x1b", output);
+        Assert.True(System.Text.RegularExpressions.Regex.Matches(output, "host CPU").Count >= 3, output);
+        Assert.Contains(idle.Name, output);
+        Assert.DoesNotContain(TopRenderHelp, output); // nobody can press a key
+    }
+
+    private const string TopRenderHelp = "q quit  < > sort";
 
     /// <summary>Exit 0, back on the main screen with the cursor on and no screen lines left over, termios canonical with echo.</summary>
     private void AssertCleanTerminal(string screen)
