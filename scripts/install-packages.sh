@@ -4,12 +4,12 @@
 #                                         (the eBPF programs of kvmexits and the task iterator; without it they fall back)
 #   scripts/install-packages.sh test      also what the tests run for real: libvirtd + QEMU (TCG), promtool and the
 #                                         Prometheus server (package prometheus: the dashboard and rules tests), perf,
-#                                         clang-14 + llvm-14 (rebuild the BPF objects and compare)
+#                                         clang-14 + llvm-14 (rebuild the BPF objects and compare), tmux (vmprobe top's screen tests)
 # Not root: prints what is missing and exits 1 for runtime (the probe cannot work), 0 for test (those tests skip, saying why).
 set -euo pipefail
 
 runtime=(libvirt0 libvirt-clients prometheus-node-exporter libbpf1)
-test_only=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86 prometheus linux-perf clang-14 llvm-14)
+test_only=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-daemon-system qemu-system-x86 prometheus linux-perf clang-14 llvm-14 tmux)
 
 case "${1:-}" in
     runtime) packages=("${runtime[@]}") ;;

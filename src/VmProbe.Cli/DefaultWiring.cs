@@ -10,6 +10,7 @@ internal static class DefaultWiring
     {
         LoadConfig = LoadConfig,
         StartProbe = (config, log) => ProbeRun.Start(config, log),
+        StartProbeWith = (config, log, outputs) => ProbeRun.Start(config, log, outputs: outputs),
         CheckHost = CheckHost,
     };
 

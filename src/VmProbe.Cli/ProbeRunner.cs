@@ -13,6 +13,11 @@ internal static class ProbeRunner
 
     public static int Run(IReadOnlyList<string> args, RunnerWiring wiring, TextWriter stdout, TextWriter stderr, CancellationToken stopToken)
     {
+        if (args.Count > 0 && args[0] == "top")
+        {
+            return Top.TopCommand.Run(args.Skip(1).ToList(), wiring, stdout, stderr, stopToken);
+        }
+
         var options = RunnerOptions.Parse(args, out var usageError);
         if (options is null)
         {
@@ -81,7 +86,7 @@ internal static class ProbeRunner
 
         try
         {
-            return RunProbe(loaded.Config, options.Once, wiring, log, stopToken);
+            return RunProbe(loaded.Config, options, wiring, log, stopToken);
         }
         catch (Exception error)
         {
@@ -90,9 +95,12 @@ internal static class ProbeRunner
         }
     }
 
-    private static int RunProbe(ProbeConfig config, bool once, RunnerWiring wiring, IProbeLog log, CancellationToken stopToken)
+    private static int RunProbe(ProbeConfig config, RunnerOptions options, RunnerWiring wiring, IProbeLog log, CancellationToken stopToken)
     {
-        using var probe = wiring.StartProbe(config, log);
+        var once = options.Once;
+        using var probe = options.CsvDir is { } csvDir && wiring.StartProbeWith is { } startWith
+            ? startWith(config, log, new ProbeOutputs { CsvDir = csvDir })
+            : wiring.StartProbe(config, log);
         var loop = probe.Loop;
         log.Write(LogLevel.Info, string.Create(CultureInfo.InvariantCulture,
             $"vmprobe {ProbeInfo.Version} {(once ? "collecting once" : "started")}: {probe.SourceNames.Count} source(s) [{string.Join(", ", probe.SourceNames)}], delay {config.DelayMs} ms, writing {loop.Destination}"));

@@ -5,7 +5,8 @@ namespace VmProbe.Cli;
 internal sealed class RunnerOptions
 {
     public const string Usage = """
-        Usage: vmprobe --config FILE [--once | --check] [--log-level LEVEL]
+        Usage: vmprobe --config FILE [--once | --check] [--csvdir DIR] [--log-level LEVEL]
+               vmprobe top [--config FILE] [-d SECONDS] [-g NAME] [--log [--csv]]   (vmprobe top --help)
                vmprobe --version | --help
 
         Reads perf, libvirt and procfs metrics of this KVM host and its domains every delay and
@@ -15,6 +16,7 @@ internal sealed class RunnerOptions
           --config FILE       configuration file (YAML, or the C++ vmprobe's key=value config.yaml)
           --once              run one collection cycle, write the file, exit
           --check             validate the configuration, print what would be collected, exit
+          --csvdir DIR        also append one CSV per VM under DIR each cycle (overrides the config's csvdir)
           --log-level LEVEL   debug, info (default), warning or error; logs go to stderr
           --version           print the version and exit
           -h, --help          print this help and exit
@@ -26,6 +28,9 @@ internal sealed class RunnerOptions
     public string? ConfigPath { get; private set; }
 
     public bool Once { get; private set; }
+
+    /// <summary><c>--csvdir</c>: the per-VM CSV directory, over the config's <c>csvdir</c>.</summary>
+    public string? CsvDir { get; private set; }
 
     public bool Check { get; private set; }
 
@@ -73,6 +78,20 @@ internal sealed class RunnerOptions
                     }
 
                     options.LogLevel = parsed;
+                    break;
+                case "--csvdir":
+                    if (!TakeValue(args, ref i, arg, inlineValue, out var csvDir, out error))
+                    {
+                        return null;
+                    }
+
+                    if (csvDir.Any(char.IsControl))
+                    {
+                        error = "--csvdir: the directory contains a control character";
+                        return null;
+                    }
+
+                    options.CsvDir = csvDir;
                     break;
                 case "--once" when inlineValue is null:
                     options.Once = true;
@@ -137,7 +156,7 @@ internal sealed class RunnerOptions
         return true;
     }
 
-    private static bool TryParseLevel(string text, out LogLevel level)
+    internal static bool TryParseLevel(string text, out LogLevel level)
     {
         switch (text.ToLowerInvariant())
         {

@@ -47,6 +47,12 @@ internal sealed class RunnerWiring
     public required Func<ProbeConfig, IProbeLog, ProbeRun> StartProbe { get; init; }
 
     /// <summary>
+    /// Builds the probe with outputs besides the config's (<c>vmprobe top</c>'s views, <c>--csvdir</c>); null where a
+    /// wiring has only <see cref="StartProbe"/>, and then those outputs are refused.
+    /// </summary>
+    public Func<ProbeConfig, IProbeLog, ProbeOutputs, ProbeRun>? StartProbeWith { get; init; }
+
+    /// <summary>
     /// For <c>--check</c>: what this host would refuse or skip in the loaded config (unknown tracepoints, an endpoint
     /// that cannot be written), as problems with line and key; none by default.
     /// </summary>

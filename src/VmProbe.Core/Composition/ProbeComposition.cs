@@ -3,6 +3,7 @@ using VmProbe.Libvirt;
 using VmProbe.Perf;
 using VmProbe.Procfs;
 using VmProbe.Prometheus;
+using VmProbe.Views;
 
 namespace VmProbe.Composition;
 
@@ -21,12 +22,16 @@ internal sealed class ProbeComposition : IDisposable
     private ITextfileSink? _sink;
     private bool _disposed;
 
-    private ProbeComposition(ProbeConfig config, IProbeLog log, ProbeCompositionOptions options)
+    private ProbeComposition(ProbeConfig config, IProbeLog log, ProbeCompositionOptions options, ProbeOutputs outputs)
     {
         Config = config;
         Options = options;
+        Outputs = outputs;
         _log = log;
     }
+
+    /// <summary>Where cycles go besides the config's endpoint and csvdir.</summary>
+    public ProbeOutputs Outputs { get; }
 
     public ProbeConfig Config { get; }
 
@@ -46,11 +51,11 @@ internal sealed class ProbeComposition : IDisposable
         SourceRegistry.EnabledFor(config).Select(registration => registration.Name).ToList();
 
     /// <summary>Builds the discovery and the sources for <paramref name="config"/>; opens nothing that can fail yet (libvirt connects on first use).</summary>
-    public static ProbeComposition Create(ProbeConfig config, IProbeLog log, ProbeCompositionOptions? options = null)
+    public static ProbeComposition Create(ProbeConfig config, IProbeLog log, ProbeCompositionOptions? options = null, ProbeOutputs? outputs = null)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(log);
-        var composition = new ProbeComposition(config, log, options ?? ProbeCompositionOptions.Default);
+        var composition = new ProbeComposition(config, log, options ?? ProbeCompositionOptions.Default, outputs ?? ProbeOutputs.Default);
         try
         {
             composition.Build();
@@ -131,8 +136,32 @@ internal sealed class ProbeComposition : IDisposable
     private ITextfileSink CreateSink()
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        var legacy = Config.Naming == MetricNaming.Legacy ? new LegacyExposition(Config.Events, Config.DelayMs, _log) : null;
-        return new PromTextfileSink(Config.Endpoint, Config.Prefix, _log, legacy);
+        var sinks = new List<ITextfileSink>();
+        if (Outputs.Textfile)
+        {
+            var legacy = Config.Naming == MetricNaming.Legacy ? new LegacyExposition(Config.Events, Config.DelayMs, _log) : null;
+            sinks.Add(new PromTextfileSink(Config.Endpoint, Config.Prefix, _log, legacy));
+        }
+
+        // The views read the labelled MetricSet of the same cycle (not the legacy transform), after the textfile.
+        var views = Outputs.Views.ToList();
+        var csvDir = Outputs.CsvDir ?? Config.CsvDir;
+        if (csvDir is not null)
+        {
+            views.Add(new CsvDirectoryWriter(csvDir, _log));
+        }
+
+        if (views.Count > 0)
+        {
+            sinks.Add(new ViewSink(views, csvDir is null ? "the terminal" : $"{csvDir}/*.csv"));
+        }
+
+        return sinks.Count switch
+        {
+            0 => throw new InvalidOperationException("The probe has nowhere to write: no textfile and no view."),
+            1 => sinks[0],
+            _ => new CompositeSink(sinks),
+        };
     }
 
     private T Own<T>(T part)

@@ -29,9 +29,9 @@ public sealed class ProbeRun : IDisposable
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
     /// <summary>Builds the probe <paramref name="config"/> describes (nothing that can fail is opened yet, but the endpoint is checked).</summary>
-    public static ProbeRun Start(ProbeConfig config, IProbeLog log, ProbeCompositionOptions? options = null, IProbeClock? clock = null)
+    public static ProbeRun Start(ProbeConfig config, IProbeLog log, ProbeCompositionOptions? options = null, IProbeClock? clock = null, ProbeOutputs? outputs = null)
     {
-        var composition = ProbeComposition.Create(config, log, options);
+        var composition = ProbeComposition.Create(config, log, options, outputs);
         try
         {
             var loop = composition.CreateLoop(clock);

@@ -72,6 +72,25 @@ internal static partial class ConfigValidator
 
             return value;
         });
+        var csvDir = Scalar<string?>(byKey, KeyCsvDir, state, defaults.CsvDir, (value, line) =>
+        {
+            if (value.IndexOfAny(ControlCharacters) is var at and >= 0)
+            {
+                return Fail<string?>(state, line, KeyCsvDir, $"the directory contains a control character (U+{(int)value[at]:X4}); paths with newlines or other control characters are refused");
+            }
+
+            if (value.Trim().Length == 0)
+            {
+                return Fail<string?>(state, line, KeyCsvDir, "must be a directory path (one CSV per VM is written there), got an empty value");
+            }
+
+            if (!Path.IsPathRooted(value))
+            {
+                state.Warn(line, KeyCsvDir, $"csvdir '{value}' is relative; it is written relative to the working directory");
+            }
+
+            return value;
+        });
         var allowRemoteUrl = Scalar(byKey, KeyAllowRemoteUrl, state, defaults.AllowRemoteUrl, (value, line) => ParseBool(value, line, KeyAllowRemoteUrl, state));
         var url = Scalar(byKey, KeyUrl, state, defaults.Url, (value, line) =>
             LibvirtUrlPolicy.Check(value, allowRemoteUrl) is { } refused ? Fail<string>(state, line, KeyUrl, $"'{value}' refused: {refused}") : value);
@@ -192,6 +211,7 @@ internal static partial class ConfigValidator
             KvmExitReasons = kvmExitReasons,
             KvmExitTopN = kvmExitTopN,
             KvmExitPerVcpu = kvmExitPerVcpu,
+            CsvDir = csvDir,
         };
     }
 

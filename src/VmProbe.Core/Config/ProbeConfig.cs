@@ -33,8 +33,19 @@ public sealed class ProbeConfig
 
     public string Prefix { get; init; } = "vmprobe";
 
+    private int _delayMs = 5000;
+
     /// <summary>Milliseconds between two read sessions; at least 100.</summary>
-    public int DelayMs { get; init; } = 5000;
+    public int DelayMs { get => _delayMs; init => _delayMs = value; }
+
+    /// <summary>A copy with another delay (<c>vmprobe top -d</c>), every other key as read.</summary>
+    public ProbeConfig WithDelay(int delayMs)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(delayMs, 100);
+        var copy = (ProbeConfig)MemberwiseClone();
+        copy._delayMs = delayMs;
+        return copy;
+    }
 
     /// <summary>The textfile path; ends in .prom.</summary>
     public string Endpoint { get; init; } = DefaultEndpoint;
@@ -74,6 +85,9 @@ public sealed class ProbeConfig
 
     /// <summary><c>kvmexitpervcpu</c>: exits by reason per vCPU as well.</summary>
     public bool KvmExitPerVcpu { get; init; }
+
+    /// <summary><c>csvdir</c>: also append one CSV per VM there each cycle (<c>DIR/DOMAIN.csv</c>); null for none.</summary>
+    public string? CsvDir { get; init; }
 
     /// <summary>The perf source's part of the config.</summary>
     public static implicit operator PerfSourceOptions(ProbeConfig config) =>

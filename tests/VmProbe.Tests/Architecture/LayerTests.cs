@@ -31,7 +31,8 @@ public class LayerTests
         ["Bpf"] = new[] { Model, Native },
         ["Prometheus"] = Sources.Concat(new[] { Model, Native }).ToArray(),
         ["Config"] = Sources.Concat(new[] { Model, Native }).ToArray(),
-        ["Composition"] = Sources.Concat(new[] { "Prometheus", "Config", Model, Native }).ToArray(),
+        ["Views"] = Sources.Concat(new[] { Model }).ToArray(),
+        ["Composition"] = Sources.Concat(new[] { "Prometheus", "Config", "Views", Model, Native }).ToArray(),
     };
 
     /// <summary>Public names kept in another folder's namespace: file -> its namespace.</summary>

@@ -1,0 +1,157 @@
+using VmProbe.Kvm.Exits;
+using VmProbe.Libvirt;
+using VmProbe.Procfs;
+
+namespace VmProbe.Views;
+
+/// <summary>
+/// Turns consecutive cycles' <see cref="MetricSet"/>s into <see cref="ViewFrame"/>s: counters become per-second rates
+/// over the interval between two cycles (the cycle's own <c>probe_last_cycle_timestamp_seconds</c>), so the terminal
+/// view, the log lines and the per-VM CSV show the textfile's numbers, not a second reading of the host.
+/// </summary>
+/// <remarks>
+/// A series read for the first time, or one that went down (a thread or domain restarted), has no rate this cycle
+/// rather than a wrong one. Where two sources measure the same thing, the per-thread procfs reading wins over libvirt's.
+/// Not thread-safe: one builder per loop, called from the cycle.
+/// </remarks>
+public sealed class ViewFrameBuilder
+{
+    /// <summary>Per-VM energy, added by the power source when the host measures it.</summary>
+    public const string EnergyFamily = "domain_energy_joules_total";
+
+    internal const string KvmStatExits = "domain_kvm_exits_total";
+    internal const string KvmStatHaltPollSuccess = "domain_kvm_halt_poll_success_seconds_total";
+    internal const string KvmStatHaltPollFail = "domain_kvm_halt_poll_fail_seconds_total";
+
+    private readonly Func<DateTimeOffset> _now;
+    private Dictionary<string, double> _previous = new(StringComparer.Ordinal);
+    private Dictionary<string, double> _current = new(StringComparer.Ordinal);
+    private double? _previousSeconds;
+
+    public ViewFrameBuilder(Func<DateTimeOffset>? now = null) => _now = now ?? (() => DateTimeOffset.UtcNow);
+
+    /// <summary>The frame for this cycle; reads <paramref name="metrics"/> fully before returning (the loop reuses the set).</summary>
+    public ViewFrame Build(MetricSet metrics)
+    {
+        ArgumentNullException.ThrowIfNull(metrics);
+        var timestamp = CycleTime(metrics) ?? _now();
+        var seconds = timestamp.ToUnixTimeMilliseconds() / 1000.0;
+        double? interval = _previousSeconds is { } before && seconds > before ? seconds - before : null;
+        var vms = new Dictionary<string, VmAccumulator>(StringComparer.Ordinal);
+        var host = new List<ViewRate>();
+        foreach (var family in metrics.Families)
+        {
+            var field = Classify(family.Name);
+            if (field == Field.None || family.Type == MetricType.Histogram)
+            {
+                continue;
+            }
+
+            var domainAt = IndexOf(family.LabelNames, "domain");
+            if (field != Field.HostCpu && domainAt < 0)
+            {
+                continue;
+            }
+
+            var uuidAt = IndexOf(family.LabelNames, "uuid");
+            var vcpuAt = IndexOf(family.LabelNames, "vcpu");
+            var nameAt = IndexOf(family.LabelNames, field switch
+            {
+                Field.HostCpu => "mode",
+                Field.ExitsByReason or Field.VcpuExitsByReason => "reason",
+                Field.Events => "event",
+                _ => "-",
+            });
+            foreach (var sample in family.Samples)
+            {
+                double? delta = null;
+                if (family.Type == MetricType.Counter)
+                {
+                    var key = Key(family.Name, sample.LabelValues);
+                    _current[key] = sample.Value;
+                    if (interval is not null && _previous.TryGetValue(key, out var last) && sample.Value >= last)
+                    {
+                        delta = sample.Value - last;
+                    }
+                }
+
+                var name = nameAt >= 0 ? sample.LabelValues[nameAt] : string.Empty;
+                if (field == Field.HostCpu)
+                {
+                    host.Add(new ViewRate(name, delta / interval));
+                    continue;
+                }
+
+                var domain = sample.LabelValues[domainAt];
+                if (!vms.TryGetValue(domain, out var vm))
+                {
+                    vms[domain] = vm = new VmAccumulator(domain, uuidAt >= 0 ? sample.LabelValues[uuidAt] : string.Empty);
+                }
+
+                vm.Add(field, vcpuAt >= 0 ? sample.LabelValues[vcpuAt] : null, name, sample.Value, delta);
+            }
+        }
+
+        (_previous, _current) = (_current, _previous);
+        _current.Clear();
+        _previousSeconds = seconds;
+        var rows = vms.Values.Select(vm => vm.ToRow(interval)).OrderBy(row => row.Name, StringComparer.Ordinal).ToList();
+        return new ViewFrame(timestamp, interval, host, rows);
+    }
+
+    internal enum Field
+    {
+        None, HostCpu, SchedRun, SchedWait, LibvirtCpu, VcpuRun, VcpuWait, LibvirtVcpuRun, LibvirtVcpuWait, Guest,
+        ExitsByReason, VcpuExitsByReason, KvmStatExits, HaltPollSuccess, HaltPollFail, KvmHaltPollSuccess, KvmHaltPollFail,
+        Events, Rss, DiskRead, DiskWrite, NetReceive, NetTransmit, Energy,
+    }
+
+    private static readonly Dictionary<string, Field> Fields = new(StringComparer.Ordinal)
+    {
+        [HostProcfsFamilies.CpuSeconds.Name] = Field.HostCpu,
+        [DomainProcfsFamilies.SchedRunSeconds.Name] = Field.SchedRun,
+        [DomainProcfsFamilies.SchedWaitSeconds.Name] = Field.SchedWait,
+        [LibvirtFamilies.Cpu.Name] = Field.LibvirtCpu,
+        [DomainProcfsFamilies.VcpuSchedRunSeconds.Name] = Field.VcpuRun,
+        [DomainProcfsFamilies.VcpuSchedWaitSeconds.Name] = Field.VcpuWait,
+        [LibvirtFamilies.VcpuTime.Name] = Field.LibvirtVcpuRun,
+        [LibvirtFamilies.VcpuWait.Name] = Field.LibvirtVcpuWait,
+        [DomainProcfsFamilies.CpuGuestSeconds.Name] = Field.Guest,
+        [KvmExitFamilies.ExitsByReason.Name] = Field.ExitsByReason,
+        [KvmExitFamilies.VcpuExitsByReason.Name] = Field.VcpuExitsByReason,
+        [KvmStatExits] = Field.KvmStatExits,
+        [LibvirtFamilies.HaltPollSuccess.Name] = Field.HaltPollSuccess,
+        [LibvirtFamilies.HaltPollFail.Name] = Field.HaltPollFail,
+        [KvmStatHaltPollSuccess] = Field.KvmHaltPollSuccess,
+        [KvmStatHaltPollFail] = Field.KvmHaltPollFail,
+        [PerfSampleFamilies.DomainEvents.Name] = Field.Events,
+        [LibvirtFamilies.Rss.Name] = Field.Rss,
+        [LibvirtFamilies.BlockReadBytes.Name] = Field.DiskRead,
+        [LibvirtFamilies.BlockWriteBytes.Name] = Field.DiskWrite,
+        [LibvirtFamilies.RxBytes.Name] = Field.NetReceive,
+        [LibvirtFamilies.TxBytes.Name] = Field.NetTransmit,
+        [EnergyFamily] = Field.Energy,
+    };
+
+    private static Field Classify(string name) => Fields.GetValueOrDefault(name, Field.None);
+
+    private static DateTimeOffset? CycleTime(MetricSet metrics) =>
+        metrics.TryGet(ProbeFamilies.LastCycleTimestamp.Name, out var family) && family.Samples.Count > 0
+            ? DateTimeOffset.FromUnixTimeMilliseconds((long)Math.Round(family.Samples[0].Value * 1000))
+            : null;
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (names[i] == name)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static string Key(string family, string[] labels) => labels.Length == 0 ? family : family + "\0" + string.Join('\0', labels);
+}

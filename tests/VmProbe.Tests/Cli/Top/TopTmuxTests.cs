@@ -1,0 +1,272 @@
+using System.Diagnostics;
+using System.Globalization;
+using VmProbe.Tests.Infrastructure;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace VmProbe.Tests.Cli.Top;
+
+/// <summary>
+/// Issue 15, as a user sees it: the real <c>vmprobe top</c> in a tmux pane (its own tmux server, 80x24) against real
+/// QEMU/TCG domains under libvirtd. Keys go in with send-keys; what the screen shows comes back with capture-pane.
+/// </summary>
+[Collection(LibvirtdCollection.Name)]
+public sealed class TopTmuxTests : IDisposable
+{
+    private readonly LibvirtdHost _host;
+    private readonly ITestOutputHelper _output;
+    private readonly string _dir = Directory.CreateTempSubdirectory("vmprobe-top-tmux-").FullName;
+    private readonly string _socket = "vmprobe-test-top-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly string? _tmux = Requirements.FindCommand("tmux");
+
+    public TopTmuxTests(LibvirtdHost host, ITestOutputHelper output)
+    {
+        _host = host;
+        _output = output;
+    }
+
+    public void Dispose()
+    {
+        if (_tmux is not null)
+        {
+            Requirements.Run(_tmux, $"-L {_socket} kill-server");
+        }
+
+        Directory.Delete(_dir, recursive: true);
+    }
+
+    private void SkipUnlessReady()
+    {
+        Skip.If(_tmux is null, "tmux is not installed (scripts/install-packages.sh test installs it)");
+        Skip.IfNot(_host.Available, _host.SkipReason);
+        Skip.IfNot(Requirements.IsRoot, "vmprobe top reads the QEMU threads of libvirt's domains: needs root");
+    }
+
+    private static string Dotnet() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : Requirements.FindCommand("dotnet") ?? "dotnet";
+
+    private string Config()
+    {
+        var path = Path.Combine(_dir, "top.yaml");
+        File.WriteAllText(path, $"url: {LibvirtdHost.Uri}\ndiscovery: libvirt\nperfsoftware:\n  - task-clock\n");
+        return path;
+    }
+
+    /// <summary>Starts top in a fresh 80x24 pane; after it exits the pane prints its status and the terminal's mode.</summary>
+    private void StartPane(string filter, string environment = "")
+    {
+        var command = $"{environment} TERM=xterm-256color '{Dotnet()}' '{RepoPaths.VmprobeDll}' top --config '{Config()}' -g '{filter}'; "
+            + "echo VMPROBE-EXIT=$?; echo TTY-MODES: $(stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo); sleep 120";
+        var (code, _, error) = Requirements.Run(_tmux!, $"-L {_socket} -f /dev/null new-session -d -s top -x 80 -y 24 \"{command.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+        Assert.True(code == 0, error);
+    }
+
+    private string Capture() => Requirements.Run(_tmux!, $"-L {_socket} capture-pane -p -t top").Stdout;
+
+    /// <summary>The pane with its attributes as escape sequences (reverse video is ESC [7m).</summary>
+    private string CaptureWithAttributes() => Requirements.Run(_tmux!, $"-L {_socket} capture-pane -e -p -t top").Stdout;
+
+    private string Display(string format) => Requirements.Run(_tmux!, $"-L {_socket} display-message -p -t top \"{format}\"").Stdout.Trim();
+
+    private void Keys(params string[] keys) => Requirements.Run(_tmux!, $"-L {_socket} send-keys -t top {string.Join(' ', keys)}");
+
+    /// <summary>Captures until <paramref name="done"/> holds (or the timeout); returns the last screen.</summary>
+    private string WaitFor(Func<string, bool> done, int timeoutMs = 40_000)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        string screen;
+        do
+        {
+            Thread.Sleep(300);
+            screen = Capture();
+        }
+        while (!done(screen) && Environment.TickCount64 < deadline);
+
+        _output.WriteLine(screen);
+        return screen;
+    }
+
+    /// <summary>The CPU and STEAL% cells of <paramref name="name"/>'s row (the columns after the name).</summary>
+    private static (double Cpu, double Steal)? Row(string screen, string name)
+    {
+        var line = screen.Split('\n').FirstOrDefault(l => l.Length > 1 && l[1..].StartsWith(name + " ", StringComparison.Ordinal));
+        var cells = line?[(1 + name.Length)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return cells is { Length: >= 2 }
+            && double.TryParse(cells[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var cpu)
+            && double.TryParse(cells[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var steal)
+            ? (cpu, steal / 100) : null;
+    }
+
+    [SkippableFact]
+    public void TheScreenShowsTheVmsASpinningVmNearOneCoreFiltersDrillsAndQuitsClean()
+    {
+        SkipUnlessReady();
+        var token = Guid.NewGuid().ToString("N")[..8];
+        using var spin = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-spin", spinning: true);
+        using var idle = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-idle");
+        StartPane(token);
+
+        // A spinning vCPU is runnable all the time: run (CPU) plus wait (steal) is one core even on contended CPUs.
+        double Runnable(string screen) => Row(screen, spin.Name) is { } r && r.Steal < 0.95 ? r.Cpu / (1 - r.Steal) : 0;
+        var screen = WaitFor(s => s.Contains(idle.Name, StringComparison.Ordinal) && Runnable(s) is > 0.75 and < 1.3);
+        Assert.Contains(spin.Name, screen);
+        Assert.Contains(idle.Name, screen);
+        Assert.Contains("host CPU (cores): us ", screen);
+        Assert.InRange(Runnable(screen), 0.75, 1.3);
+        Assert.True(Row(screen, idle.Name)!.Value.Cpu < 0.3, $"the idle VM uses {Row(screen, idle.Name)!.Value.Cpu} cores");
+        Assert.Equal("1", Display("#{alternate_on}"));
+        Assert.All(screen.Split('\n'), line => Assert.True(line.Length <= 80));
+        Assert.Contains("\x1b[7m", CaptureWithAttributes()); // the header and the selected row in reverse video
+
+        // Filter by name (kvm_stat -g): only the spinning VM is left.
+        Keys("/", "-spin", "Enter");
+        screen = WaitFor(s => s.Contains("(1 of 2)", StringComparison.Ordinal));
+        Assert.Contains(spin.Name, screen);
+        Assert.DoesNotContain(idle.Name, screen);
+
+        // Drill into it: per vCPU, exit reasons, events.
+        Keys("Enter");
+        screen = WaitFor(s => s.Contains("VCPU", StringComparison.Ordinal) && s.Contains("task_clock", StringComparison.Ordinal));
+        Assert.Contains($"vmprobe top > {spin.Name}", screen);
+        Assert.Contains("EXIT REASON", screen);
+        Keys("Escape");
+        screen = WaitFor(s => s.Contains("host CPU", StringComparison.Ordinal));
+        Assert.DoesNotContain("VCPU", screen);
+
+        Keys("q");
+        screen = WaitFor(s => s.Contains("TTY-MODES: ", StringComparison.Ordinal), 15_000);
+        AssertCleanTerminal(screen);
+    }
+
+    [SkippableFact]
+    public void CtrlCLeavesTheTerminalCleanAndNoColorMeansNoAttributes()
+    {
+        SkipUnlessReady();
+        var token = Guid.NewGuid().ToString("N")[..8];
+        using var idle = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-idle");
+        StartPane(token, "NO_COLOR=1");
+        WaitFor(s => s.Contains(idle.Name, StringComparison.Ordinal) && s.Contains("interval", StringComparison.Ordinal));
+        Assert.DoesNotContain("\x1b[7m", CaptureWithAttributes());
+        Assert.Contains($">{idle.Name}", Capture()); // the selection still shows, as a marker
+        Keys("C-c");
+        AssertCleanTerminal(WaitFor(s => s.Contains("TTY-MODES: ", StringComparison.Ordinal), 15_000));
+    }
+
+    [SkippableFact]
+    public void SigtermLeavesTheTerminalClean()
+    {
+        SkipUnlessReady();
+        var token = Guid.NewGuid().ToString("N")[..8];
+        using var idle = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-idle");
+        StartPane(token);
+        WaitFor(s => s.Contains(idle.Name, StringComparison.Ordinal) && s.Contains("interval", StringComparison.Ordinal));
+        var shell = Display("#{pane_pid}");
+        var child = Requirements.Run("/usr/bin/pgrep", $"-P {shell}").Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        var pid = Assert.Single(child);
+        Assert.Equal(0, Requirements.Run("/bin/kill", $"-TERM {pid}").ExitCode);
+        AssertCleanTerminal(WaitFor(s => s.Contains("TTY-MODES: ", StringComparison.Ordinal), 15_000));
+    }
+
+    /// <summary>--log --csv without a terminal: the header once, then one line per VM per interval with the spinning VM's CPU.</summary>
+    [SkippableFact]
+    public void LogCsvLinesCarryEveryVmEachIntervalUnderOneHeader()
+    {
+        Skip.IfNot(_host.Available, _host.SkipReason);
+        Skip.IfNot(Requirements.IsRoot, "vmprobe top reads the QEMU threads of libvirt's domains: needs root");
+        var token = Guid.NewGuid().ToString("N")[..8];
+        using var spin = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-spin", spinning: true);
+        using var idle = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-idle");
+        var csvDir = Path.Combine(_dir, "csv");
+        var psi = new ProcessStartInfo(Dotnet())
+        {
+            ArgumentList = { RepoPaths.VmprobeDll, "top", "--config", Config(), "--log", "--csv", "-g", token, "--csvdir", csvDir },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        using var process = Process.Start(psi)!;
+        _ = process.StandardError.ReadToEndAsync();
+        var lines = new List<string>();
+        var deadline = Environment.TickCount64 + 60_000;
+        while (lines.Count < 1 + 2 * 4 && Environment.TickCount64 < deadline && process.StandardOutput.ReadLine() is { } line)
+        {
+            lines.Add(line);
+        }
+
+        process.Kill();
+        process.WaitForExit();
+        _output.WriteLine(string.Join('\n', lines));
+        Assert.Equal("timestamp,domain,cpu_cores,steal_ratio", string.Join(',', lines[0].Split(',').Take(4)));
+        Assert.Single(lines, l => l.StartsWith("timestamp", StringComparison.Ordinal));
+        Assert.Equal(4, lines.Count(l => l.Split(',')[1] == spin.Name));
+        Assert.Equal(4, lines.Count(l => l.Split(',')[1] == idle.Name));
+        Assert.All(lines.Skip(1), l => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,", l));
+
+        // Runnable (run + wait) of the spinning VM, from the last line that has both values.
+        var runnable = lines.Where(l => l.Split(',')[1] == spin.Name).Select(l => l.Split(','))
+            .Where(f => f[2].Length > 0 && f[3].Length > 0 && double.Parse(f[3], CultureInfo.InvariantCulture) < 0.95)
+            .Select(f => double.Parse(f[2], CultureInfo.InvariantCulture) / (1 - double.Parse(f[3], CultureInfo.InvariantCulture))).ToList();
+        Assert.NotEmpty(runnable);
+        Assert.InRange(runnable.Max(), 0.75, 1.3);
+
+        // --csvdir: the same rows, one file per VM.
+        var spinCsv = File.ReadAllLines(Path.Combine(csvDir, spin.Name + ".csv"));
+        Assert.StartsWith("timestamp,cpu_cores,", spinCsv[0]);
+        Assert.EndsWith(",event_task_clock_per_second", spinCsv[0]);
+        Assert.True(spinCsv.Length >= 4, string.Join('\n', spinCsv));
+    }
+
+    /// <summary>Not a terminal (stdout a pipe): plain frames one after another, no escape sequence at all.</summary>
+    [SkippableFact]
+    public void WithoutATerminalFramesArePlainText()
+    {
+        Skip.IfNot(_host.Available, _host.SkipReason);
+        Skip.IfNot(Requirements.IsRoot, "vmprobe top reads the QEMU threads of libvirt's domains: needs root");
+        var token = Guid.NewGuid().ToString("N")[..8];
+        using var idle = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-idle");
+        var psi = new ProcessStartInfo(Dotnet())
+        {
+            ArgumentList = { RepoPaths.VmprobeDll, "top", "--config", Config(), "-g", token },
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        psi.Environment["TERM"] = "xterm-256color";
+        using var process = Process.Start(psi)!;
+        _ = process.StandardError.ReadToEndAsync();
+        var text = new System.Text.StringBuilder();
+        var deadline = Environment.TickCount64 + 60_000;
+        while (Environment.TickCount64 < deadline && process.StandardOutput.ReadLine() is { } line)
+        {
+            text.Append(line).Append('\n');
+            if (System.Text.RegularExpressions.Regex.Matches(text.ToString(), "host CPU").Count >= 3)
+            {
+                break;
+            }
+        }
+
+        process.Kill();
+        process.WaitForExit();
+        var output = text.ToString();
+        _output.WriteLine(output);
+        Assert.DoesNotContain("\x1b", output);
+        Assert.True(System.Text.RegularExpressions.Regex.Matches(output, "host CPU").Count >= 3, output);
+        Assert.Contains(idle.Name, output);
+        Assert.DoesNotContain(TopRenderHelp, output); // nobody can press a key
+    }
+
+    private const string TopRenderHelp = "q quit  < > sort";
+
+    /// <summary>Exit 0, back on the main screen with the cursor on and no screen lines left over, termios canonical with echo.</summary>
+    private void AssertCleanTerminal(string screen)
+    {
+        Assert.Contains("VMPROBE-EXIT=0", screen);
+        Assert.Equal("0", Display("#{alternate_on}"));
+        Assert.Equal("1", Display("#{cursor_flag}"));
+        Assert.DoesNotContain("host CPU", screen);
+        Assert.DoesNotContain("\x1b", screen);
+        var modes = screen.Split('\n').First(l => l.StartsWith("TTY-MODES:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Contains("icanon", modes);
+        Assert.Contains("echo", modes);
+    }
+}
