@@ -26,7 +26,9 @@ BeforeAll {
         while ($true) {
             $energy += $step
             $step += 5000
-            [System.IO.File]::WriteAllText($file, "$energy`n")
+            # Whole file or nothing, as sysfs reads are: a truncated file mid-write would read as garbage.
+            [System.IO.File]::WriteAllText("$file.tmp", "$energy`n")
+            [System.IO.File]::Move("$file.tmp", $file, $true)
             Start-Sleep -Milliseconds 50
         }
     }

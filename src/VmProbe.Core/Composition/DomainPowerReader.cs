@@ -96,6 +96,24 @@ public sealed class DomainPowerReader : IDisposable
             });
         }
 
+        // A listed domain the model has given nothing yet (its first interval, or no activity measured) reads 0 J.
+        foreach (var domain in domains.DistinctBy(d => d.Uuid))
+        {
+            foreach (var (zone, (model, source)) in models)
+            {
+                if (!_previous.ContainsKey((domain.Uuid, zone)) || _previous[(domain.Uuid, zone)].At != timestamp)
+                {
+                    if (energy.Samples.Any(e => e.LabelValues[1] == domain.Uuid.ToString() && e.LabelValues[2] == zone))
+                    {
+                        continue;
+                    }
+
+                    _previous[(domain.Uuid, zone)] = (0, timestamp);
+                    samples.Add(new VmPowerSample { Domain = domain.Name, Uuid = domain.Uuid, Zone = zone, Model = model, Source = source, Timestamp = timestamp });
+                }
+            }
+        }
+
         var listed = domains.Select(d => d.Uuid).ToHashSet();
         foreach (var key in _previous.Keys.Where(k => !listed.Contains(k.Item1)).ToList())
         {
