@@ -27,6 +27,7 @@
         'Read-VmHostStat'
         'Read-VmKvmStat'
         'Read-VmPerfCounter'
+        'Read-VmPower'
         'Read-VmSchedStat'
         'Start-VmPerfSession'
         'Stop-VmPerfSession'

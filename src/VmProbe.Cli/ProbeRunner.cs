@@ -158,6 +158,7 @@ internal static class ProbeRunner
 
         stdout.WriteLine($"kvm exits:   {ConfigHostCheck.DescribeKvmExits(config)}");
         stdout.WriteLine($"kvm stats:   {ConfigHostCheck.DescribeKvmStats(config)}");
+        stdout.WriteLine($"power:       {ConfigHostCheck.DescribePower(config)}");
         stdout.WriteLine(string.Create(inv, $"events:      {config.Events.Count}"));
         foreach (var spec in config.Events)
         {

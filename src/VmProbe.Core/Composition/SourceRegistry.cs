@@ -2,6 +2,7 @@ using VmProbe.Config;
 using VmProbe.Kvm;
 using VmProbe.Libvirt;
 using VmProbe.Perf;
+using VmProbe.Power;
 using VmProbe.Procfs;
 
 namespace VmProbe.Composition;
@@ -54,6 +55,8 @@ public static class SourceRegistry
             config => config.KvmStats != KvmStatsMode.Off, b => new KvmStatsSource(b.Config, b.Log, b.Options.Root)),
         new(Kvm.Exits.KvmExitsSource.SourceName, "VM exits by reason, their handling time and KVM events per VM (eBPF, else perf-filtered kvm:kvm_exit)",
             config => config.KvmExits != Kvm.Exits.KvmExitsMode.Off, b => new Kvm.Exits.KvmExitsSource(b.Config, b.Log, b.Options.Root)),
+        new(PowerSource.SourceName, "host energy (perf power PMU, powercap, hwmon, powermeter) and each domain's share; after host, procfs and perf, whose activity it divides by",
+            _ => true, b => new PowerSource((PowerOptions)b.Config with { Sysfs = b.Options.Root == "/" ? null : Path.Combine(b.Options.Root, "sys") }, b.Log)),
     };
 
     /// <summary>The sources <paramref name="config"/> uses, in collection order.</summary>

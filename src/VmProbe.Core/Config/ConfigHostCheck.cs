@@ -39,6 +39,13 @@ public static class ConfigHostCheck
         return errors;
     }
 
+    /// <summary>What the power source would read here (<c>power:</c> line): meters by source and zone, sensors, the powermeter's reading, the model.</summary>
+    public static string DescribePower(ProbeConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return Power.PowerCheck.Describe(config, config.Events.Any(e => e.Kind == PerfEventKind.Hardware && e.Config == 0));
+    }
+
     /// <summary>
     /// Which way VM exits would be counted here (<c>kvmexits</c>), and why: the tracers are tried as a run's first cycle
     /// tries them (eBPF, else perf-filter, which opens one filtered kvm:kvm_exit counter on this thread) and closed again.

@@ -131,6 +131,10 @@ internal static partial class ConfigValidator
                 : Fail<int>(state, line, KeyKvmExitTopN, $"must be an integer from 0 to {MaxExitTopN} (reasons with a histogram each), got '{value}'"));
         var kvmExitPerVcpu = Scalar(byKey, KeyKvmExitPerVcpu, state, defaults.KvmExitPerVcpu, (value, line) => ParseBool(value, line, KeyKvmExitPerVcpu, state));
         var kvmExitReasons = ExitReasons(byKey, state);
+        var powermeter = Scalar(byKey, KeyPowermeter, state, defaults.Powermeter, (value, line) =>
+            value.Length is 0 or > MaxPowermeterLength || value.Any(char.IsControl)
+                ? Fail<string?>(state, line, KeyPowermeter, $"must be one line of shell command (at most {MaxPowermeterLength} characters) that prints watts, got '{(value.Length > 40 ? value[..40] + "..." : value)}'")
+                : value);
 
         var events = new List<PerfEventSpec>();
         var seen = new Dictionary<string, (string Written, int Line)>(StringComparer.Ordinal);
@@ -212,8 +216,11 @@ internal static partial class ConfigValidator
             KvmExitTopN = kvmExitTopN,
             KvmExitPerVcpu = kvmExitPerVcpu,
             CsvDir = csvDir,
+            Powermeter = powermeter,
         };
     }
+
+    private const int MaxPowermeterLength = 4096;
 
     private const int MaxExitTopN = 64;
 

@@ -1,6 +1,7 @@
 using VmProbe.Kvm;
 using VmProbe.Kvm.Exits;
 using VmProbe.Perf;
+using VmProbe.Power;
 
 namespace VmProbe.Config;
 
@@ -88,6 +89,17 @@ public sealed class ProbeConfig
 
     /// <summary><c>csvdir</c>: also append one CSV per VM there each cycle (<c>DIR/DOMAIN.csv</c>); null for none.</summary>
     public string? CsvDir { get; init; }
+
+    /// <summary><c>powermeter</c>: a shell command printing the platform's power in watts (smart plug, IPMI DCMI), or null.</summary>
+    public string? Powermeter { get; init; }
+
+    /// <summary>The power source's part of the config: the powermeter may take the delay, at most 10 s.</summary>
+    public static implicit operator PowerOptions(ProbeConfig config) =>
+        new()
+        {
+            Powermeter = config.Powermeter,
+            PowermeterTimeout = TimeSpan.FromMilliseconds(Math.Min(config.DelayMs, PowerOptions.MaxPowermeterTimeout.TotalMilliseconds)),
+        };
 
     /// <summary>The perf source's part of the config.</summary>
     public static implicit operator PerfSourceOptions(ProbeConfig config) =>

@@ -7,7 +7,10 @@ namespace VmProbe.Perf;
 /// <summary>The perf source, part 3: the counts it writes, in the families of <see cref="PerfFamilies"/>.</summary>
 internal sealed partial class PerfMetricsSource
 {
-    private void EmitHost(MetricSet metrics)
+    /// <summary>CPU cycles (PERF_COUNT_HW_CPU_CYCLES), the activity the power source divides energy by where it counts.</summary>
+    private static bool IsCycles(PerfEventSpec spec) => spec.Kind == PerfEventKind.Hardware && spec.Config == 0;
+
+    private void EmitHost(MetricSet metrics, DomainActivityShare? activity)
     {
         if (host is null)
         {
@@ -15,6 +18,17 @@ internal sealed partial class PerfMetricsSource
         }
 
         host.Read();
+        if (activity is not null)
+        {
+            for (var i = 0; i < openable.Length; i++)
+            {
+                if (host.Status[i].Supported && IsCycles(openable[i]))
+                {
+                    activity.HostCycles = host.GetTotal(i).Scaled;
+                }
+            }
+        }
+
         if (config.PerCpu)
         {
             var counts = metrics.Family(PerfSampleFamilies.HostCpuEvents);
@@ -49,7 +63,7 @@ internal sealed partial class PerfMetricsSource
         }
     }
 
-    private void EmitDomains(MetricSet metrics)
+    private void EmitDomains(MetricSet metrics, DomainActivityShare? activity)
     {
         if (domains.Count == 0)
         {
@@ -77,6 +91,7 @@ internal sealed partial class PerfMetricsSource
                     var count = threads.GetTotal(i);
                     counts.Add(count.Scaled, perf.EventLabels[i]);
                     ratios.Add(count.RunningRatio, perf.EventLabels[i]);
+                    ShareCycles(activity, perf, i, count);
                 }
 
                 foreach (var vcpu in perf.Domain.Vcpus)
@@ -107,9 +122,18 @@ internal sealed partial class PerfMetricsSource
                         var count = cgroup.GetTotal(i);
                         counts.Add(count.Scaled, perf.EventLabels[i]);
                         ratios.Add(count.RunningRatio, perf.EventLabels[i]);
+                        ShareCycles(activity, perf, i, count);
                     }
                 }
             }
+        }
+    }
+
+    private static void ShareCycles(DomainActivityShare? activity, DomainPerf perf, int index, PerfCount count)
+    {
+        if (activity is not null && IsCycles(perf.Events[index]))
+        {
+            activity.SetCycles(perf.Domain.Uuid, count.Scaled);
         }
     }
 

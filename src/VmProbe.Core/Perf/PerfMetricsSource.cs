@@ -179,8 +179,9 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
         ReportDenied();
         ReportUnsupported();
 
-        EmitHost(metrics);
-        EmitDomains(metrics);
+        var activity = context.Shared?.Get<DomainActivityShare>();
+        EmitHost(metrics, activity);
+        EmitDomains(metrics, activity);
 
         var supportedFamily = metrics.Family(PerfFamilies.EventSupported);
         for (var e = 0; e < events.Length; e++)

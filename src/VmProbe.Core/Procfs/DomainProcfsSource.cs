@@ -142,6 +142,7 @@ internal sealed class DomainProcfsSource : IMetricSource
 
             var total = state.Advance(cycle, _exitedThreads);
             families.AddDomain(state, total, state.Sample.ThreadCount);
+            context.Shared?.Get<DomainActivityShare>().SetCpuSeconds(domain.Uuid, total.RunNanoseconds / 1e9);
         }
     }
 

@@ -58,6 +58,11 @@ internal sealed class HostProcfsSource : IMetricSource
 
         metrics.Family(HostProcfsFamilies.ContextSwitches)
             .Add(stat.ContextSwitches);
+        if (context.Shared is { } shared)
+        {
+            var t = stat.Total;
+            shared.Get<DomainActivityShare>().HostBusySeconds = t.User + t.Nice + t.System + t.Irq + t.SoftIrq;
+        }
     }
 
     private void CollectSchedStat(CycleContext context, MetricSet metrics)

@@ -7,13 +7,17 @@ namespace VmProbe.Procfs;
 /// </summary>
 public static class HostStatReader
 {
-    public static List<VmStatSample> Read(DateTimeOffset timestamp, IProbeLog log, ICollection<VmProbeException>? errors = null, string root = "/")
+    /// <param name="also">Another host source read into the same set after procfs (Read-VmHostStat's power source, kept by the command).</param>
+    public static List<VmStatSample> Read(DateTimeOffset timestamp, IProbeLog log, ICollection<VmProbeException>? errors = null, string root = "/", IMetricSource? also = null)
     {
         var metrics = new MetricSet();
+        var context = new CycleContext(Array.Empty<VmDomain>(), timestamp, log, CancellationToken.None) { ItemErrors = errors };
         using (var source = new HostProcfsSource(root))
         {
-            source.Collect(new CycleContext(Array.Empty<VmDomain>(), timestamp, log, CancellationToken.None) { ItemErrors = errors }, metrics);
+            source.Collect(context, metrics);
         }
+
+        also?.Collect(context, metrics);
 
         return MetricSetSamples.ToStatSamples(metrics, timestamp);
     }

@@ -1,14 +1,20 @@
 using System.Management.Automation;
+using VmProbe.Power;
 using VmProbe.Procfs;
 
 namespace VmProbe.Commands;
 
-/// <summary>Read-VmHostStat: host-wide procfs statistics (CPU time, memory, scheduler) as flat samples, once or repeatedly.</summary>
+/// <summary>
+/// Read-VmHostStat: host-wide procfs statistics (CPU time, memory, scheduler) and power (energy per zone and meter,
+/// platform watts; a host without meters has none) as flat samples, once or repeatedly. The power source lives as long
+/// as the command, so repeated readings' energy increases and its Rate is watts.
+/// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmHostStat")]
 [OutputType(typeof(VmStatSample))]
 public sealed class ReadVmHostStatCommand : VmProbeCmdlet, IDisposable
 {
     private readonly ContinuousSampler _sampler = new();
+    private readonly PowerSource _power = new(new PowerOptions(), NullProbeLog.Instance);
 
     /// <summary>Read until stopped (Ctrl+C), every -SampleInterval seconds.</summary>
     [Parameter]
@@ -28,7 +34,7 @@ public sealed class ReadVmHostStatCommand : VmProbeCmdlet, IDisposable
     {
         try
         {
-            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => HostStatReader.Read(DateTimeOffset.Now, Log, errors));
+            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => HostStatReader.Read(DateTimeOffset.Now, Log, errors, also: _power));
         }
         catch (Exception ex) when (ex is VmProbeException)
         {
@@ -38,5 +44,9 @@ public sealed class ReadVmHostStatCommand : VmProbeCmdlet, IDisposable
 
     protected override void StopProcessing() => _sampler.Stop();
 
-    public void Dispose() => _sampler.Dispose();
+    public void Dispose()
+    {
+        _sampler.Dispose();
+        _power.Dispose();
+    }
 }

@@ -30,6 +30,7 @@ internal sealed class ModuleState
     // Weak on the config: a transform lives as long as the config object the caller keeps passing.
     private readonly ConditionalWeakTable<ProbeConfig, LegacyExpositionState> _legacyByConfig = new();
     private DomainSchedStatReader? _schedReader;
+    private VmProbe.Composition.DomainPowerReader? _powerReader;
 
     // Export-PromTextFile's writers per endpoint and prefix, so that a script exporting every interval renders each
     // series' key once (PromTextWriter's cache) instead of every call. A handful of endpoints; past the bound, start over.
@@ -76,6 +77,18 @@ internal sealed class ModuleState
             lock (_gate)
             {
                 return _schedReader ??= Track(new DomainSchedStatReader());
+            }
+        }
+    }
+
+    /// <summary>Read-VmPower's reader, kept so that energy accumulates and each reading's watts cover the time since the previous.</summary>
+    public VmProbe.Composition.DomainPowerReader PowerReader
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _powerReader ??= Track(new VmProbe.Composition.DomainPowerReader());
             }
         }
     }
@@ -148,6 +161,7 @@ internal sealed class ModuleState
             resources = _resources.ToArray();
             _resources.Clear();
             _schedReader = null;
+            _powerReader = null;
             _legacyByConfig.Clear();
             _promTextFiles.Clear();
         }

@@ -17,7 +17,7 @@ public class LayerTests
     private const string Model = "Model";
     private const string Native = "Native";
     private const string Procfs = "Procfs";
-    private static readonly string[] Sources = { Procfs, "Libvirt", "Perf", "Kvm", "Bpf" };
+    private static readonly string[] Sources = { Procfs, "Libvirt", "Perf", "Kvm", "Bpf", "Power" };
 
     /// <summary>ARCHITECTURE.md's table: what each folder may import (besides itself).</summary>
     public static readonly IReadOnlyDictionary<string, string[]> MayImport = new Dictionary<string, string[]>(StringComparer.Ordinal)
@@ -29,6 +29,7 @@ public class LayerTests
         ["Perf"] = new[] { Procfs, Model, Native },
         ["Kvm"] = new[] { Procfs, "Perf", "Bpf", Model, Native },
         ["Bpf"] = new[] { Model, Native },
+        ["Power"] = new[] { "Perf", Model, Native },
         ["Prometheus"] = Sources.Concat(new[] { Model, Native }).ToArray(),
         ["Config"] = Sources.Concat(new[] { Model, Native }).ToArray(),
         ["Views"] = Sources.Concat(new[] { Model }).ToArray(),

@@ -20,7 +20,7 @@ public class ProbeCompositionTests
         var config = new ProbeConfig { Discovery = DomainDiscovery.Process, DelayMs = 1000 };
         using var composition = ProbeComposition.Create(config, NullProbeLog.Instance, KvmHostFixture);
         Assert.IsType<ProcessDomainDiscovery>(composition.Discovery);
-        Assert.Equal(new[] { "host", "procfs", "kvm", "kvmexits" }, composition.Sources.Select(s => s.Name));
+        Assert.Equal(new[] { "host", "procfs", "kvm", "kvmexits", "power" }, composition.Sources.Select(s => s.Name));
         Assert.Equal(ProbeComposition.DescribeSources(config), composition.Sources.Select(s => s.Name));
 
         var cycle = composition.CreateCycle();

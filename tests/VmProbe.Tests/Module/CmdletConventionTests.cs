@@ -38,7 +38,7 @@ public class CmdletConventionTests
         var expected = new[]
         {
             "Close-VmProbe", "ConvertTo-PromText", "Export-PromTextFile", "Get-VmDomain", "Get-VmPerfEvent", "Get-VmProbeConfig",
-            "Invoke-VmProbeCycle", "Measure-VmKvmExit", "Open-VmProbe", "Read-VmDomainStat", "Read-VmHostStat", "Read-VmKvmStat", "Read-VmPerfCounter", "Read-VmSchedStat",
+            "Invoke-VmProbeCycle", "Measure-VmKvmExit", "Open-VmProbe", "Read-VmDomainStat", "Read-VmHostStat", "Read-VmKvmStat", "Read-VmPerfCounter", "Read-VmPower", "Read-VmSchedStat",
             "Start-VmPerfSession", "Stop-VmPerfSession",
         };
         Assert.Equal(expected, ModuleMetadata.Cmdlets.Select(c => c.Name).ToArray());

@@ -1,0 +1,127 @@
+using VmProbe.Power;
+using VmProbe.Procfs;
+
+namespace VmProbe.Composition;
+
+/// <summary>
+/// Read-VmPower over the runner's sources: host and procfs (the activity, shared through one <see cref="CycleState"/>
+/// as in a cycle) then power, kept across calls so that energy accumulates and each reading's watts are the increase
+/// since the previous one. Calls are serialized.
+/// </summary>
+public sealed class DomainPowerReader : IDisposable
+{
+    private readonly IMetricSource[] _sources;
+    private readonly CycleState _shared = new();
+    private readonly Dictionary<(Guid, string), (double Joules, DateTimeOffset At)> _previous = new();
+    private readonly object _gate = new();
+    private HashSet<Guid> _listedBefore = new();
+    private DateTimeOffset _readBefore;
+
+    /// <param name="root">The proc tree's root.</param>
+    /// <param name="options">The power source's options (sysfs, powermeter).</param>
+    public DomainPowerReader(string root = "/", PowerOptions? options = null)
+    {
+        _sources = new IMetricSource[]
+        {
+            new HostProcfsSource(root),
+            new DomainProcfsSource(root, forgetUnlisted: false),
+            new PowerSource(options ?? new PowerOptions(), NullProbeLog.Instance),
+        };
+    }
+
+    /// <summary>Whether a reading was taken (so the next one has watts).</summary>
+    public bool HasReading { get; private set; }
+
+    public List<VmPowerSample> Read(IReadOnlyList<VmDomain> domains, DateTimeOffset timestamp, ICollection<VmProbeException> errors, IProbeLog log)
+    {
+        ArgumentNullException.ThrowIfNull(domains);
+        var metrics = new MetricSet();
+        lock (_gate)
+        {
+            _shared.BeginCycle();
+            var context = new CycleContext(domains, timestamp, log, CancellationToken.None) { Shared = _shared, ItemErrors = errors };
+            foreach (var source in _sources)
+            {
+                source.Collect(context, metrics);
+            }
+
+            HasReading = true;
+            return Samples(metrics, domains, timestamp);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var source in _sources)
+            {
+                source.Dispose();
+            }
+        }
+    }
+
+    private List<VmPowerSample> Samples(MetricSet metrics, IReadOnlyList<VmDomain> domains, DateTimeOffset timestamp)
+    {
+        var samples = new List<VmPowerSample>();
+        if (!metrics.TryGet(PowerFamilies.DomainEnergy.Name, out var energy) || !metrics.TryGet(PowerFamilies.Model.Name, out var info))
+        {
+            return samples;
+        }
+
+        var models = info.Samples.ToDictionary(s => s.LabelValues[1], s => (Model: s.LabelValues[0], Source: s.LabelValues[2]), StringComparer.Ordinal);
+        foreach (var series in energy.Samples)
+        {
+            var (name, uuid, zone) = (series.LabelValues[0], Guid.Parse(series.LabelValues[1]), series.LabelValues[2]);
+            var (model, source) = models.TryGetValue(zone, out var m) ? m : ("none", "");
+            double? watts = null;
+            TimeSpan? interval = null;
+            // A domain listed at the previous reading without energy yet (its first interval) had 0 J then.
+            if (!_previous.TryGetValue((uuid, zone), out var previous) && _listedBefore.Contains(uuid))
+            {
+                previous = (0, _readBefore);
+            }
+
+            if (previous.At != default && timestamp > previous.At && series.Value >= previous.Joules)
+            {
+                interval = timestamp - previous.At;
+                watts = (series.Value - previous.Joules) / interval.Value.TotalSeconds;
+            }
+
+            _previous[(uuid, zone)] = (series.Value, timestamp);
+            samples.Add(new VmPowerSample
+            {
+                Domain = name, Uuid = uuid, Zone = zone, Model = model, Source = source,
+                EnergyJoules = series.Value, Watts = watts, Interval = interval, Timestamp = timestamp,
+            });
+        }
+
+        // A listed domain the model has given nothing yet (its first interval, or no activity measured) reads 0 J.
+        foreach (var domain in domains.DistinctBy(d => d.Uuid))
+        {
+            foreach (var (zone, (model, source)) in models)
+            {
+                if (!_previous.ContainsKey((domain.Uuid, zone)) || _previous[(domain.Uuid, zone)].At != timestamp)
+                {
+                    if (energy.Samples.Any(e => e.LabelValues[1] == domain.Uuid.ToString() && e.LabelValues[2] == zone))
+                    {
+                        continue;
+                    }
+
+                    _previous[(domain.Uuid, zone)] = (0, timestamp);
+                    samples.Add(new VmPowerSample { Domain = domain.Name, Uuid = domain.Uuid, Zone = zone, Model = model, Source = source, Timestamp = timestamp });
+                }
+            }
+        }
+
+        var listed = domains.Select(d => d.Uuid).ToHashSet();
+        foreach (var key in _previous.Keys.Where(k => !listed.Contains(k.Item1)).ToList())
+        {
+            _previous.Remove(key);
+        }
+
+        (_listedBefore, _readBefore) = (listed, timestamp);
+
+        return samples;
+    }
+}

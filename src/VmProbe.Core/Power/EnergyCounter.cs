@@ -1,0 +1,55 @@
+namespace VmProbe.Power;
+
+/// <summary>One raw reading of an energy meter: its stable id, the zone and source labels, and how to turn it into joules.</summary>
+/// <param name="Id">Stable per meter across cycles (the powercap directory, pmu/event/cpu, the hwmon file).</param>
+/// <param name="MaxRaw">The value at which the meter wraps to 0 (powercap's max_energy_range_uj), or null when it does not wrap.</param>
+/// <param name="JoulesPerUnit">The scale: 1e-6 for microjoules, the PMU event's <c>.scale</c> for perf.</param>
+internal readonly record struct EnergyReading(string Id, string Zone, string Source, ulong Raw, ulong? MaxRaw, double JoulesPerUnit);
+
+/// <summary>
+/// Turns a meter's raw readings into a counter that never goes backwards: the first reading counts as is, then each
+/// reading adds its increase; a reading below the last is a wrap at <see cref="EnergyReading.MaxRaw"/> (the increase
+/// is the way up to the maximum and on from 0), or, for a meter that does not wrap or a value above the range, a reset
+/// (the counter keeps its total and goes on from the new value).
+/// </summary>
+internal sealed class EnergyCounter
+{
+    private ulong _last;
+    private bool _started;
+
+    public double TotalJoules { get; private set; }
+
+    /// <summary>Whether the counter has a previous reading (so that <see cref="Advance"/> returns an increase).</summary>
+    public bool Started => _started;
+
+    /// <summary>Counts <paramref name="reading"/>; returns the joules since the previous reading (0 for the first).</summary>
+    public double Advance(in EnergyReading reading)
+    {
+        if (!_started)
+        {
+            _started = true;
+            _last = reading.Raw;
+            TotalJoules = reading.Raw * reading.JoulesPerUnit;
+            return 0;
+        }
+
+        ulong increase;
+        if (reading.Raw >= _last)
+        {
+            increase = reading.Raw - _last;
+        }
+        else if (reading.MaxRaw is { } max && _last <= max)
+        {
+            increase = max - _last + reading.Raw;
+        }
+        else
+        {
+            increase = 0;
+        }
+
+        _last = reading.Raw;
+        var joules = increase * reading.JoulesPerUnit;
+        TotalJoules += joules;
+        return joules;
+    }
+}

@@ -1,0 +1,52 @@
+namespace VmProbe.Power;
+
+/// <summary>
+/// What <c>vmprobe --check</c> says about power (its <c>power:</c> line): the meters found, by source and zone, the
+/// platform sensors, the powermeter command's reading (run once, waited for up to its timeout), the model a run would
+/// use, and what could not be read.
+/// </summary>
+public static class PowerCheck
+{
+    /// <param name="countsCycles">Whether the config counts a cycles event (then the cycles model can apply).</param>
+    public static string Describe(PowerOptions options, bool countsCycles)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var log = new LinesLog();
+        using var source = new PowerSource(options, log);
+        var metrics = new MetricSet();
+        var errors = new List<VmProbeException>();
+        source.Collect(new CycleContext(Array.Empty<VmDomain>(), DateTimeOffset.UtcNow, log, CancellationToken.None) { ItemErrors = errors }, metrics);
+        var parts = new List<string>();
+        if (metrics.TryGet(PowerFamilies.HostEnergy.Name, out var energy) && energy.Samples.Count > 0)
+        {
+            parts.AddRange(energy.Samples.GroupBy(s => s.LabelValues[1]).Select(g => $"{g.Key} {string.Join(",", g.Select(s => s.LabelValues[0]))}"));
+        }
+
+        if (metrics.TryGet(PowerFamilies.HostPower.Name, out var power) && power.Samples.Count > 0)
+        {
+            parts.Add("sensors " + string.Join(",", power.Samples.Select(s => s.LabelValues[0])));
+        }
+
+        if (source.Powermeter is { } meter)
+        {
+            meter.WaitForRun(options.PowermeterTimeout + TimeSpan.FromSeconds(1));
+            parts.Add(meter.Poll() is { } watts
+                ? $"powermeter {watts} W"
+                : $"powermeter gave no reading ({meter.TakeFailureText() ?? "no output in time"})");
+        }
+
+        var model = energy is { Samples.Count: > 0 } ? (countsCycles ? "model cycles where perf counts them, else cpu_time" : "model cpu_time (perfhardware has no cycles)") : null;
+        var said = log.Lines.Concat(errors.Select(e => e.Message)).ToList();
+        var text = parts.Count == 0 ? "no power source" : string.Join("; ", parts) + (model is null ? string.Empty : "; " + model);
+        return said.Count == 0 ? text : text + " (" + string.Join("; ", said) + ")";
+    }
+
+    private sealed class LinesLog : IProbeLog
+    {
+        public List<string> Lines { get; } = new();
+
+        public bool IsEnabled(LogLevel level) => level >= LogLevel.Info;
+
+        public void Write(LogLevel level, string message) => Lines.Add(message.StartsWith("power: ", StringComparison.Ordinal) ? message["power: ".Length..] : message);
+    }
+}

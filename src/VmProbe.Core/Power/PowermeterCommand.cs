@@ -1,0 +1,240 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace VmProbe.Power;
+
+/// <summary>Why a powermeter run gave no reading (the <c>reason</c> label of its failure counter).</summary>
+internal enum PowermeterFailure
+{
+    Start,
+    Timeout,
+    Exit,
+    Output,
+}
+
+/// <summary>
+/// The configured external meter (config key <c>powermeter</c>: a smart plug, IPMI DCMI), a shell command that prints
+/// watts. It runs in the background, one run at a time: <see cref="Poll"/> starts a run when none is under way and
+/// returns the last completed reading without waiting, so a slow or hanging meter never delays the cycle. A run is
+/// killed (with its children) after the timeout or when it prints more than <see cref="MaxOutputBytes"/>; its output
+/// must be one number of watts (an optional <c>W</c> after it); anything else is counted as a failure by reason.
+/// </summary>
+internal sealed class PowermeterCommand : IDisposable
+{
+    public const int MaxOutputBytes = 1024;
+
+    private readonly string _command;
+    private readonly TimeSpan _timeout;
+    private readonly object _gate = new();
+    private readonly long[] _failures = new long[Enum.GetValues<PowermeterFailure>().Length];
+    private Task? _running;
+    private Process? _process;
+    private bool _disposed;
+
+    public PowermeterCommand(string command, TimeSpan timeout)
+    {
+        _command = command;
+        _timeout = timeout;
+    }
+
+    /// <summary>The last completed reading in watts, or null before the first.</summary>
+    public double? LastWatts { get; private set; }
+
+    /// <summary>The last failure's text, set until it is taken by <see cref="TakeFailureText"/>.</summary>
+    private string? _failureText;
+
+    public long Failures(PowermeterFailure reason)
+    {
+        lock (_gate)
+        {
+            return _failures[(int)reason];
+        }
+    }
+
+    /// <summary>Starts a run unless one is under way; returns the last completed reading at once.</summary>
+    public double? Poll()
+    {
+        lock (_gate)
+        {
+            if (!_disposed && (_running is null || _running.IsCompleted))
+            {
+                _running = Task.Run(RunOnce);
+            }
+
+            return LastWatts;
+        }
+    }
+
+    /// <summary>For tests and one-shot readers: waits for the run under way, up to <paramref name="wait"/>.</summary>
+    public bool WaitForRun(TimeSpan wait)
+    {
+        Task? running;
+        lock (_gate)
+        {
+            running = _running;
+        }
+
+        return running is null || running.Wait(wait);
+    }
+
+    /// <summary>The text of the failure since the last call, if any (to be logged once per change).</summary>
+    public string? TakeFailureText()
+    {
+        lock (_gate)
+        {
+            var text = _failureText;
+            _failureText = null;
+            return text;
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _disposed = true;
+            Kill(_process);
+        }
+    }
+
+    /// <summary>One number of watts (e.g. <c>231.5</c>, <c>231.5 W</c>), or null.</summary>
+    internal static double? Parse(string output)
+    {
+        var text = output.Trim();
+        if (text.EndsWith('W') || text.EndsWith('w'))
+        {
+            text = text[..^1].TrimEnd();
+        }
+
+        return text.Length is > 0 and <= 32
+            && double.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var watts)
+            && double.IsFinite(watts) && watts < 1e7
+            ? watts
+            : null;
+    }
+
+    private void RunOnce()
+    {
+        var start = new ProcessStartInfo("/bin/sh")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(_command);
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException("no process");
+        }
+        catch (Exception error) when (error is System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            Fail(PowermeterFailure.Start, $"powermeter command could not start: {error.Message}");
+            return;
+        }
+
+        using (process)
+        {
+            lock (_gate)
+            {
+                if (_disposed)
+                {
+                    Kill(process);
+                    return;
+                }
+
+                _process = process;
+            }
+
+            process.StandardInput.Close();
+            _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null); // drained, never shown: a chatty meter must not fill the pipe
+            var output = ReadBounded(process.StandardOutput.BaseStream, out var tooLong);
+            if (!output.Wait(_timeout))
+            {
+                Kill(process);
+                Fail(PowermeterFailure.Timeout, $"powermeter command gave no reading within {_timeout.TotalSeconds:0.###} s; killed");
+                return;
+            }
+
+            if (tooLong.IsCompleted && tooLong.Result)
+            {
+                Kill(process);
+                Fail(PowermeterFailure.Output, $"powermeter command printed more than {MaxOutputBytes} bytes; killed");
+                return;
+            }
+
+            if (!process.WaitForExit(_timeout))
+            {
+                Kill(process);
+                Fail(PowermeterFailure.Timeout, $"powermeter command did not exit within {_timeout.TotalSeconds:0.###} s after printing; killed");
+                return;
+            }
+
+            lock (_gate)
+            {
+                _process = null;
+            }
+
+            if (process.ExitCode != 0)
+            {
+                Fail(PowermeterFailure.Exit, $"powermeter command exited with status {process.ExitCode}");
+            }
+            else if (Parse(output.Result) is { } watts)
+            {
+                lock (_gate)
+                {
+                    LastWatts = watts;
+                }
+            }
+            else
+            {
+                Fail(PowermeterFailure.Output, $"powermeter command printed '{PowerSysfs.Shorten(output.Result.Trim())}', not a number of watts");
+            }
+        }
+    }
+
+    /// <summary>Reads to the end or to <see cref="MaxOutputBytes"/>; <paramref name="tooLong"/> says which.</summary>
+    private static Task<string> ReadBounded(Stream stream, out Task<bool> tooLong)
+    {
+        var over = new TaskCompletionSource<bool>();
+        tooLong = over.Task;
+        return Task.Run(async () =>
+        {
+            var buffer = new byte[MaxOutputBytes + 1];
+            var total = 0;
+            int n;
+            while (total < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(total)).ConfigureAwait(false)) > 0)
+            {
+                total += n;
+            }
+
+            over.SetResult(total > MaxOutputBytes);
+            return Encoding.UTF8.GetString(buffer, 0, Math.Min(total, MaxOutputBytes));
+        });
+    }
+
+    private void Fail(PowermeterFailure reason, string text)
+    {
+        lock (_gate)
+        {
+            _failures[(int)reason]++;
+            _failureText = text;
+            _process = null;
+        }
+    }
+
+    private static void Kill(Process? process)
+    {
+        try
+        {
+            process?.Kill(entireProcessTree: true);
+        }
+        catch (Exception error) when (error is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+        {
+            // already exited
+        }
+    }
+}

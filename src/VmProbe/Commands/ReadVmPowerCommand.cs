@@ -1,0 +1,71 @@
+using System.Management.Automation;
+
+namespace VmProbe.Commands;
+
+/// <summary>
+/// Read-VmPower: each domain's energy per zone (package, cores, dram...) and its watts, by the runner's power model
+/// (share of host cycles or CPU time above idle power), read for all the domains of the pipeline at once. The module's
+/// first reading primes the counters and waits -SampleInterval, so that even one reading has watts.
+/// </summary>
+[Cmdlet(VerbsCommunications.Read, "VmPower")]
+[OutputType(typeof(VmPowerSample))]
+public sealed class ReadVmPowerCommand : VmProbeCmdlet, IDisposable
+{
+    private readonly DomainSelection _selection = new();
+    private readonly ContinuousSampler _sampler = new();
+
+    /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
+    [Parameter(Position = 0, ValueFromPipeline = true)]
+    [VmDomainTransformation]
+    [ValidateNotNull]
+    public VmDomain[]? Domain { get; set; }
+
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string Uri { get; set; } = DefaultUri;
+
+    [Parameter]
+    public SwitchParameter Continuous { get; set; }
+
+    [Parameter]
+    [ValidateSampleInterval]
+    public double SampleInterval { get; set; } = 1;
+
+    [Parameter]
+    [ValidateRange(1, int.MaxValue)]
+    public int MaxSamples { get; set; } = 1;
+
+    protected override void ProcessRecord() => SelectDomains(Domain, Uri, _selection);
+
+    protected override void EndProcessing()
+    {
+        var domains = SelectedDomains(_selection, Uri);
+        if (domains.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var reader = ModuleState.Current.PowerReader;
+            if (!reader.HasReading)
+            {
+                reader.Read(domains, DateTimeOffset.Now, new List<VmProbeException>(), Log);
+                if (!_sampler.Wait(TimeSpan.FromSeconds(SampleInterval)))
+                {
+                    return;
+                }
+            }
+
+            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => reader.Read(domains, DateTimeOffset.Now, errors, Log));
+        }
+        catch (VmProbeException ex)
+        {
+            ThrowProbeError(ex, null);
+        }
+    }
+
+    protected override void StopProcessing() => _sampler.Stop();
+
+    public void Dispose() => _sampler.Dispose();
+}
