@@ -110,17 +110,15 @@ int kvm_entry(void *rec)
 SEC("tp/kvm/kvm_exit")
 int kvm_exit_ts(struct trace_event_raw_kvm_exit *rec)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	ts_count(id >> 32, (__u32)id, rec->isa, rec->exit_reason);
+	ts_count(rec->isa, rec->exit_reason);
 	return 0;
 }
 
 SEC("tp/kvm/kvm_exit")
 int kvm_exit_latency_ts(struct trace_event_raw_kvm_exit *rec)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 reason = rec->exit_reason;
-	struct ts_block *b = ts_count(id >> 32, (__u32)id, rec->isa, reason);
+	struct ts_block *b = ts_count(rec->isa, reason);
 	if (b)
 		ts_pair_begin(b, reason);
 	return 0;

@@ -77,17 +77,15 @@ int process_exit(struct trace_event_raw_sched_process_exit *rec)
 SEC("tp/raw_syscalls/sys_enter")
 int sys_enter_ts(struct trace_event_raw_sys_enter *rec)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	ts_count(id >> 32, (__u32)id, 0, (__u32)rec->id);
+	ts_count(0, (__u32)rec->id);
 	return 0;
 }
 
 SEC("tp/raw_syscalls/sys_enter")
 int sys_enter_ts_latency(struct trace_event_raw_sys_enter *rec)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 nr = (__u32)rec->id;
-	struct ts_block *b = ts_count(id >> 32, (__u32)id, 0, nr);
+	struct ts_block *b = ts_count(0, nr);
 	if (b)
 		ts_pair_begin(b, nr);
 	return 0;
@@ -108,17 +106,15 @@ struct bpf_raw_tracepoint_args {
 SEC("raw_tp/sys_enter")
 int sys_enter_raw(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	ts_count(id >> 32, (__u32)id, 0, (__u32)ctx->args[1]);
+	ts_count(0, (__u32)ctx->args[1]);
 	return 0;
 }
 
 SEC("raw_tp/sys_enter")
 int sys_enter_raw_latency(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u64 id = bpf_get_current_pid_tgid();
 	__u32 nr = (__u32)ctx->args[1];
-	struct ts_block *b = ts_count(id >> 32, (__u32)id, 0, nr);
+	struct ts_block *b = ts_count(0, nr);
 	if (b)
 		ts_pair_begin(b, nr);
 	return 0;

@@ -3,7 +3,7 @@
  * hash: the hot path finds the current thread's block by a pointer in its task_struct (no hashing, no key, no LRU
  * bookkeeping) and adds one to a slot picked by the counted field. The block is created only for a tracked thread
  * (the caller's filter runs on that path alone) and freed by the kernel with the task, so churn cannot grow it.
- *   ts_count(tgid, tid, f1, f2)           slots[slot(f2)] += 1; a field without a slot goes to agg.h's counts hash
+ *   ts_count(f1, f2)                      slots[slot(f2)] += 1; a field without a slot goes to agg.h's counts hash
  *   ts_pair_begin / ts_pair_end           the latency pair on the same block (no pending hash)
  *   ts_thread_exit()                      sched_process_exit: the block's counts fold into tid 0 of agg.h's counts
  *                                         (per process sums stay monotonic), then the block goes
@@ -94,29 +94,33 @@ static __always_inline __u32 ts_field(__u32 slot)
 	return slot < TS_LOW ? slot : TS_HIGH_BASE + (slot - TS_LOW);
 }
 
-/* The current thread's block; created (and its process marked for the exit hook) only when ts_tracked(tgid). */
+/* The current thread's block; created (and its process marked for the exit hook) only when ts_tracked(tgid). The
+ * thread's ids are read on that path only: a running thread's block already holds them. */
 static __always_inline bool ts_tracked(__u32 tgid);
 
-static __always_inline struct ts_block *ts_block(__u32 tgid, __u32 tid, __u32 f1)
+static __always_inline struct ts_block *ts_block(__u32 f1)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
 	struct ts_block *b = bpf_task_storage_get(&thread_counts, task, 0, 0);
-	if (b || !ts_tracked(tgid))
+	if (b)
 		return b;
+	__u64 id = bpf_get_current_pid_tgid();
+	if (!ts_tracked(id >> 32))
+		return 0;
 	b = bpf_task_storage_get(&thread_counts, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (b) {
-		b->tgid = tgid;
-		b->tid = tid;
+		b->tgid = id >> 32;
+		b->tid = (__u32)id;
 		b->f1 = f1;
-		agg_mark_process(tgid);
+		agg_mark_process(id >> 32);
 	}
 	return b;
 }
 
-/* Counts (f1, f2) for the current thread; returns its block (NULL: untracked, or counted in the hash). */
-static __always_inline struct ts_block *ts_count(__u32 tgid, __u32 tid, __u32 f1, __u32 f2)
+/* Counts (f1, f2) for the current thread; returns its block (NULL: untracked, or no memory for a block). */
+static __always_inline struct ts_block *ts_count(__u32 f1, __u32 f2)
 {
-	struct ts_block *b = ts_block(tgid, tid, f1);
+	struct ts_block *b = ts_block(f1);
 	if (!b)
 		return 0;
 	__u64 slot = ts_slot(f2);
@@ -125,7 +129,7 @@ static __always_inline struct ts_block *ts_count(__u32 tgid, __u32 tid, __u32 f1
 		b->slots[slot] += 1; /* only this thread writes its block while it runs: no atomic */
 		return b;
 	}
-	agg_count(tgid, tid, f1, f2); /* a field without a slot: the hash path, read and folded as before */
+	agg_count(b->tgid, b->tid, f1, f2); /* a field without a slot: the hash path, read and folded as before */
 	return b;
 }
 
