@@ -1,22 +1,73 @@
 namespace VmProbe.Bpf;
 
+/// <summary>Where the hot path keeps a thread's counts (the same records come out of either).</summary>
+public enum BpfCountPath
+{
+    /// <summary>agg.h's LRU hash keyed by (process, thread, field): one hashed lookup per event; any kernel with eBPF.</summary>
+    Hash,
+
+    /// <summary>tstore.h's task-local storage (a slot per field, no hashing), read by an iter/task program (Linux 5.11+).</summary>
+    TaskStorage,
+
+    /// <summary>TaskStorage from raw_tp programs, which skip the record copy: only where the tracepoint's arguments carry
+    /// the counted field (raw_syscalls; not kvm_exit, whose reason is not an argument).</summary>
+    TaskStorageRawTp,
+}
+
 /// <summary>
 /// The maps of programs/agg.h that every object built on it has (counts, latency, pending, threads, procs), read and
-/// forgotten the same way for the KVM tracer and the syscall self-test. The scratch lists are reused each cycle.
+/// forgotten the same way for the KVM tracer and the syscall self-test, plus tstore.h's per-thread blocks when the
+/// object runs that path. The scratch lists are reused each cycle.
 /// </summary>
 internal sealed class AggregationMaps
 {
+    /// <summary>What every object with tstore.h has for that path alone (left out of a Hash load).</summary>
+    public static readonly IReadOnlyList<string> TaskStorageItems = new[] { ThreadCounts.IteratorProgram, ThreadCounts.StorageMap, ThreadCounts.DropMap };
+
     private readonly List<KeyValuePair<AggCountKey, ulong>> _counts = new();
     private readonly List<KeyValuePair<AggHistKey, AggHist>> _hists = new();
+    private readonly ThreadCounts? _threads;
 
-    public AggregationMaps(BpfObject obj)
+    public AggregationMaps(BpfObject obj, BpfCountPath path)
     {
         Object = obj;
+        Path = path;
         Counts = obj.Map("counts");
         Latency = obj.Map("latency");
+        _threads = path == BpfCountPath.Hash ? null : ThreadCounts.Attach(obj);
     }
 
     public BpfObject Object { get; }
+
+    public BpfCountPath Path { get; }
+
+    /// <summary>
+    /// Loads an object built on agg.h and tstore.h for <paramref name="wanted"/> (null: task storage where the kernel
+    /// takes it, else the hash). <paramref name="taskStoragePrograms"/> are the object's programs of the task-storage
+    /// paths, left out of a hash load with the storage map and iterator, so an older kernel loads the rest.
+    /// </summary>
+    public static BpfObject Load(string name, IReadOnlyDictionary<string, uint> sizes, IProbeLog? log, BpfCountPath? wanted,
+        IEnumerable<string> taskStoragePrograms, out BpfCountPath path)
+    {
+        var elf = BpfObject.LoadEmbedded(name);
+        var hashOnly = taskStoragePrograms.Concat(TaskStorageItems).ToArray();
+        if (wanted is null or BpfCountPath.TaskStorage or BpfCountPath.TaskStorageRawTp)
+        {
+            try
+            {
+                path = wanted ?? BpfCountPath.TaskStorage;
+                return BpfObject.Load(name, elf, sizes, log);
+            }
+            catch (BpfException ex) when (wanted is null)
+            {
+                // A verifier refusal is EACCES, like missing privilege: the hash load tells which it was.
+                log?.Write(LogLevel.Info, $"{name}: per-thread task storage did not load ({ex.Message}); counting in the hash map");
+            }
+        }
+
+        path = BpfCountPath.Hash;
+        return BpfObject.Load(name, elf, sizes, log, hashOnly);
+    }
 
     public BpfMap Counts { get; }
 
@@ -39,11 +90,13 @@ internal sealed class AggregationMaps
         return sizes;
     }
 
-    /// <summary>Every count key: (tgid, tid, f1, f2) -> count. The list is this object's scratch, valid until the next call.</summary>
+    /// <summary>Every count key: (tgid, tid, f1, f2) -> count, from the hash and the threads' blocks. The list is this object's scratch, valid until the next call.</summary>
     public List<KeyValuePair<AggCountKey, ulong>> ReadCounts()
     {
         _counts.Clear();
         Counts.ReadAll(_counts);
+        // The blocks' keys never equal the hash's: the hash holds tid 0 (exited threads) and fields without a slot.
+        _threads?.ReadInto(_counts);
         return _counts;
     }
 
@@ -63,6 +116,7 @@ internal sealed class AggregationMaps
         deleted += Object.Map("pending").DeleteWhere<uint, AggPending>((_, p) => p.Tgid == tgid);
         deleted += Object.Map("threads").DeleteWhere<uint, uint>((_, owner) => owner == tgid);
         Object.Map("procs").DeleteWhere<uint, uint>((k, _) => k == tgid);
+        _threads?.Drop(tgid);
         return deleted;
     }
 }

@@ -41,9 +41,12 @@ public sealed class BpfObject : IDisposable
 
     /// <summary>
     /// Checks availability, opens <paramref name="elf"/>, sizes maps (<paramref name="maxEntries"/>: map name -> entries,
-    /// before load) and loads every program. Throws <see cref="BpfUnavailableException"/> or <see cref="BpfException"/>.
+    /// before load) and loads every program but those named in <paramref name="leaveOut"/> (programs, and maps that are
+    /// then not created: a fallback without what an older kernel refuses). Throws <see cref="BpfUnavailableException"/>
+    /// or <see cref="BpfException"/>.
     /// </summary>
-    public static unsafe BpfObject Load(string name, byte[] elf, IReadOnlyDictionary<string, uint>? maxEntries = null, IProbeLog? log = null)
+    public static unsafe BpfObject Load(string name, byte[] elf, IReadOnlyDictionary<string, uint>? maxEntries = null, IProbeLog? log = null,
+        IReadOnlyCollection<string>? leaveOut = null)
     {
         ArgumentNullException.ThrowIfNull(elf);
         BpfAvailability.Check();
@@ -79,6 +82,11 @@ public sealed class BpfObject : IDisposable
                 }
             }
 
+            foreach (var item in leaveOut ?? Array.Empty<string>())
+            {
+                LeaveOut(handle, name, item);
+            }
+
             var rc = Interop.Libbpf.bpf_object__load(handle);
             if (rc != 0)
             {
@@ -96,6 +104,9 @@ public sealed class BpfObject : IDisposable
             Marshal.FreeCoTaskMem(nameBytes);
         }
     }
+
+    /// <summary>Names of the programs that were loaded (all but those left out), in object order.</summary>
+    public IReadOnlyList<string> LoadedPrograms() => Programs().Where(p => ProgramFd(p) >= 0).ToArray();
 
     /// <summary>Attaches one program by its C function name (its SEC() says where). Throws naming the program.</summary>
     public void Attach(string program)
@@ -196,6 +207,22 @@ public sealed class BpfObject : IDisposable
 
         _links.Clear();
         _handle.Dispose();
+    }
+
+    private static void LeaveOut(BpfObjectHandle handle, string name, string item)
+    {
+        var program = Interop.Libbpf.bpf_object__find_program_by_name(handle, item);
+        if (program != IntPtr.Zero)
+        {
+            Interop.Libbpf.bpf_program__set_autoload(program, false);
+            return;
+        }
+
+        var map = Interop.Libbpf.bpf_object__find_map_by_name(handle, item);
+        if (map == IntPtr.Zero || Interop.Libbpf.bpf_map__set_autocreate(map, false) != 0)
+        {
+            throw new BpfException($"{name}: no program or map '{item}' to leave out", "bpf_object__find_program_by_name,ENOENT", ProbeErrorKind.InvalidArgument);
+        }
     }
 
     private IntPtr FindProgram(string program)

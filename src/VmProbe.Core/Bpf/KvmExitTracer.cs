@@ -7,7 +7,7 @@ namespace VmProbe.Bpf;
 /// </summary>
 public sealed class KvmExitTracer : IDisposable
 {
-    /// <summary>The programs of counts mode (process_exit first: cleanup is in place before any key).</summary>
+    /// <summary>The programs of counts mode on the hash path (process_exit first: cleanup is in place before any key).</summary>
     public static readonly IReadOnlyList<string> CountPrograms = new[]
     {
         "process_exit", "kvm_exit", "kvm_userspace_exit", "kvm_page_fault", "kvm_mmio_page_fault", "kvm_fast_mmio",
@@ -15,12 +15,18 @@ public sealed class KvmExitTracer : IDisposable
     };
 
     /// <summary>
-    /// The programs of latency mode: counts mode's with kvm_exit_latency (count and start of the handling time in one
-    /// run) in place of kvm_exit, and kvm_entry before it, so no exit waits without its end.
+    /// The programs of latency mode on the hash path: counts mode's with kvm_exit_latency (count and start of the
+    /// handling time in one run) in place of kvm_exit, and kvm_entry before it, so no exit waits without its end.
     /// </summary>
     public static readonly IReadOnlyList<string> LatencyPrograms = CountPrograms
         .SelectMany(p => p == "kvm_exit" ? new[] { "kvm_entry", "kvm_exit_latency" } : new[] { p })
         .ToArray();
+
+    /// <summary>Counts mode on the task-storage path: the same, with the per-thread block's exit hook and kvm_exit.</summary>
+    public static readonly IReadOnlyList<string> StoreCountPrograms = CountPrograms.Select(ToStore).ToArray();
+
+    /// <summary>Latency mode on the task-storage path (kvm_entry_ts is a raw_tp program: it needs no record).</summary>
+    public static readonly IReadOnlyList<string> StoreLatencyPrograms = LatencyPrograms.Select(ToStore).ToArray();
 
     private readonly AggregationMaps _maps;
     private readonly BpfMap _events;
@@ -37,25 +43,43 @@ public sealed class KvmExitTracer : IDisposable
 
     public bool Latency { get; }
 
+    /// <summary>Where the per-thread exit counts are kept (task storage where the kernel takes it, else the hash).</summary>
+    public BpfCountPath Path => _maps.Path;
+
     /// <summary>The loaded object (tests look at its programs and maps).</summary>
     public BpfObject Object => _maps.Object;
 
     /// <summary>
     /// Loads kvm_exits and attaches what the mode needs. <paramref name="maxCounts"/> bounds the per-thread exit counts
     /// (agg.h's default, 1000 VMs x 64 vCPUs x 20 reasons, preallocates ~125 MB of kernel memory: size it to the host).
+    /// <paramref name="path"/>: null counts in the vCPU threads' task storage where the kernel takes it, else in the hash.
     /// Throws <see cref="BpfUnavailableException"/> when eBPF cannot run here, <see cref="BpfException"/> otherwise.
     /// </summary>
-    public static KvmExitTracer Open(bool latency, uint? maxCounts = null, uint? maxHistograms = null, IProbeLog? log = null)
+    public static KvmExitTracer Open(bool latency, uint? maxCounts = null, uint? maxHistograms = null, IProbeLog? log = null, BpfCountPath? path = null)
     {
-        var obj = BpfObject.Load("kvm_exits", BpfObject.LoadEmbedded("kvm_exits"), AggregationMaps.Sizes(maxCounts, maxHistograms), log);
+        if (path == BpfCountPath.TaskStorageRawTp)
+        {
+            throw new ArgumentException("kvm_exit's reason is not a tracepoint argument: no raw_tp path", nameof(path));
+        }
+
+        var storagePrograms = StoreLatencyPrograms.Concat(StoreCountPrograms).Except(LatencyPrograms.Concat(CountPrograms)).Distinct();
+        var obj = AggregationMaps.Load("kvm_exits", AggregationMaps.Sizes(maxCounts, maxHistograms), log, path, storagePrograms, out var loaded);
         try
         {
-            foreach (var program in latency ? LatencyPrograms : CountPrograms)
+            var maps = new AggregationMaps(obj, loaded);
+            var store = loaded != BpfCountPath.Hash;
+            foreach (var program in (latency, store) switch
+            {
+                (true, true) => StoreLatencyPrograms,
+                (true, false) => LatencyPrograms,
+                (false, true) => StoreCountPrograms,
+                _ => CountPrograms,
+            })
             {
                 obj.Attach(program);
             }
 
-            return new KvmExitTracer(new AggregationMaps(obj), latency);
+            return new KvmExitTracer(maps, latency);
         }
         catch
         {
@@ -104,6 +128,8 @@ public sealed class KvmExitTracer : IDisposable
     }
 
     public void Dispose() => _maps.Object.Dispose();
+
+    private static string ToStore(string program) => program is "process_exit" or "kvm_exit" or "kvm_exit_latency" or "kvm_entry" ? program + "_ts" : program;
 
     private static KvmExitSnapshot Build(KvmExitCount[] exits, List<KvmExitHandlingTime> handling,
         List<KeyValuePair<KvmEventKey, ulong>> events, Dictionary<(uint Tgid, bool Waited), BpfHistogram> wakeHists)

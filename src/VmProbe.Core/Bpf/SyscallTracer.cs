@@ -23,28 +23,44 @@ public sealed class SyscallTracer : IDisposable
     /// <summary>The loaded object (tests look at its programs and maps).</summary>
     public BpfObject Object => _maps.Object;
 
+    /// <summary>The programs of each task-storage path: (counts, latency start, latency end, exit hook).</summary>
+    private static readonly IReadOnlyDictionary<BpfCountPath, string[]> PathPrograms = new Dictionary<BpfCountPath, string[]>
+    {
+        [BpfCountPath.Hash] = new[] { "sys_enter", "sys_enter_latency", "sys_exit", "process_exit" },
+        [BpfCountPath.TaskStorage] = new[] { "sys_enter_ts", "sys_enter_ts_latency", "sys_exit_ts", "process_exit_ts" },
+        [BpfCountPath.TaskStorageRawTp] = new[] { "sys_enter_raw", "sys_enter_raw_latency", "sys_exit_raw", "process_exit_ts" },
+    };
+
+    /// <summary>Where the counts are kept (the path asked for, or the hash where task storage did not load).</summary>
+    public BpfCountPath Path => _maps.Path;
+
     /// <summary>
     /// Loads and attaches: counts always, the enter -> exit pair when <paramref name="latency"/>, the exit cleanup always.
     /// <paramref name="onlyTgid"/> limits tracing to one process (0: all). Map sizes default to agg.h's.
+    /// <paramref name="path"/>: null is task storage with tp/ programs where the kernel takes it (kvm_exits' path), else the hash.
     /// </summary>
-    public static SyscallTracer Open(bool latency, int onlyTgid = 0, uint? maxCounts = null, uint? maxHistograms = null, IProbeLog? log = null)
+    public static SyscallTracer Open(bool latency, int onlyTgid = 0, uint? maxCounts = null, uint? maxHistograms = null, IProbeLog? log = null,
+        BpfCountPath? path = null)
     {
-        var obj = BpfObject.Load("selftest", BpfObject.LoadEmbedded("selftest"), AggregationMaps.Sizes(maxCounts, maxHistograms), log);
+        var storagePrograms = PathPrograms[BpfCountPath.TaskStorage].Concat(PathPrograms[BpfCountPath.TaskStorageRawTp]).Distinct();
+        var obj = AggregationMaps.Load("selftest", AggregationMaps.Sizes(maxCounts, maxHistograms), log, path, storagePrograms, out var loaded);
         try
         {
             obj.Map("filter").Update(0u, (uint)onlyTgid);
-            obj.Attach("process_exit");
+            var programs = PathPrograms[loaded];
+            var maps = new AggregationMaps(obj, loaded); // the iterator is attached before any block can exist
+            obj.Attach(programs[3]);
             if (latency)
             {
-                obj.Attach("sys_exit"); // the end first: a begin without its end would only wait
-                obj.Attach("sys_enter_latency");
+                obj.Attach(programs[2]); // the end first: a begin without its end would only wait
+                obj.Attach(programs[1]);
             }
             else
             {
-                obj.Attach("sys_enter");
+                obj.Attach(programs[0]);
             }
 
-            return new SyscallTracer(new AggregationMaps(obj));
+            return new SyscallTracer(maps);
         }
         catch
         {

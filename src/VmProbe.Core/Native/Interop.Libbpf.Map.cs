@@ -26,6 +26,10 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libbpf)]
         public static partial int bpf_map__set_max_entries(IntPtr map, uint maxEntries);
 
+        /// <summary>int bpf_map__set_autocreate(struct bpf_map *map, bool autocreate): before load; false leaves it out (libbpf 1.0+).</summary>
+        [LibraryImport(Libraries.Libbpf)]
+        public static partial int bpf_map__set_autocreate(IntPtr map, [MarshalAs(UnmanagedType.U1)] bool autocreate);
+
         /// <summary>__u32 bpf_map__max_entries(const struct bpf_map *map).</summary>
         [LibraryImport(Libraries.Libbpf)]
         public static partial uint bpf_map__max_entries(IntPtr map);

@@ -18,6 +18,10 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libbpf, SetLastError = true)]
         public static partial IntPtr bpf_program__attach(IntPtr program);
 
+        /// <summary>int bpf_program__set_autoload(struct bpf_program *prog, bool autoload): before load; false leaves it out.</summary>
+        [LibraryImport(Libraries.Libbpf)]
+        public static partial int bpf_program__set_autoload(IntPtr program, [MarshalAs(UnmanagedType.U1)] bool autoload);
+
         /// <summary>int bpf_link__destroy(struct bpf_link *link): detaches and frees.</summary>
         [LibraryImport(Libraries.Libbpf)]
         public static partial int bpf_link__destroy(IntPtr link);

@@ -22,6 +22,8 @@ public class BpfLayoutTests
         Assert.Equal(16, sizeof(AggPending)); // u64 start_ns; u32 tgid; u32 field
         Assert.Equal(12, Offset<AggPending>(nameof(AggPending.Field)));
         Assert.Equal(12, sizeof(KvmEventKey));
+        Assert.Equal(ThreadCountRecord.Size, sizeof(ThreadCountRecord)); // struct ts_record: agg_count_key + u64 count
+        Assert.Equal(16, Offset<ThreadCountRecord>(nameof(ThreadCountRecord.Count)));
         Assert.Equal(16, sizeof(BpfObjectOpenOptions)); // size_t sz; const char *object_name
     }
 
@@ -36,6 +38,7 @@ public class BpfLayoutTests
         AssertMap(obj.Map("threads"), sizeof(uint), sizeof(uint));
         AssertMap(obj.Map("events"), sizeof(KvmEventKey), sizeof(ulong));
         AssertMap(obj.Map("wakeup_ns"), sizeof(AggHistKey), sizeof(AggHist));
+        AssertMap(obj.Map(ThreadCounts.StorageMap), sizeof(int), 24 + (256 + 16) * sizeof(ulong)); // ts_block: header + TS_SLOTS u64
         Assert.Equal(1024u, obj.Map("counts").MaxEntries);
         Assert.Equal(32768u, obj.Map("latency").MaxEntries); // agg.h's default when not resized
     }

@@ -11,15 +11,20 @@ namespace VmProbe.Tests.Bpf;
 [Collection(ProcessWideCollection.Name)]
 public class KvmExitTracerTests
 {
+    private static readonly IEnumerable<string> AllPrograms = KvmExitTracer.CountPrograms.Concat(KvmExitTracer.LatencyPrograms)
+        .Concat(KvmExitTracer.StoreCountPrograms).Concat(KvmExitTracer.StoreLatencyPrograms).Append(ThreadCounts.IteratorProgram).Distinct();
+
     [SkippableFact]
     public void EveryProgramLoadsPassesTheVerifierAndAttaches()
     {
         Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
         using var tracer = KvmExitTracer.Open(latency: true, maxCounts: 4096);
+        Assert.Equal(BpfCountPath.TaskStorage, tracer.Path); // this kernel (6.x) takes task storage in tp/ programs
         var programs = tracer.Object.Programs();
-        Assert.Equal(KvmExitTracer.LatencyPrograms.OrderBy(p => p), tracer.Object.AttachedPrograms.OrderBy(p => p));
-        Assert.DoesNotContain("kvm_exit", tracer.Object.AttachedPrograms); // kvm_exit_latency counts in this mode
-        Assert.Equal(KvmExitTracer.CountPrograms.Union(KvmExitTracer.LatencyPrograms).OrderBy(p => p), programs.OrderBy(p => p));
+        Assert.Equal(KvmExitTracer.StoreLatencyPrograms.Append(ThreadCounts.IteratorProgram).OrderBy(p => p), tracer.Object.AttachedPrograms.OrderBy(p => p));
+        Assert.DoesNotContain("kvm_exit_ts", tracer.Object.AttachedPrograms); // kvm_exit_latency_ts counts in this mode
+        Assert.Contains("kvm_entry_ts", tracer.Object.AttachedPrograms); // raw_tp/kvm_entry attaches here
+        Assert.Equal(AllPrograms.OrderBy(p => p), programs.OrderBy(p => p));
         foreach (var program in programs)
         {
             var fd = tracer.Object.ProgramFd(program);
@@ -27,19 +32,37 @@ public class KvmExitTracerTests
             Assert.True(BpfHost.ProgramId(fd) > 0, $"{program}: no prog_id in /proc/self/fdinfo/{fd}");
         }
 
-        var snapshot = tracer.Snapshot(); // reads every map (empty here: no /dev/kvm) without error
+        var snapshot = tracer.Snapshot(); // reads every map and the blocks (empty here: no /dev/kvm) without error
         Assert.NotNull(snapshot.Exits);
         Assert.True(tracer.Latency);
     }
 
-    [SkippableFact]
-    public void CountsModeAttachesNoHandlingTimePrograms()
+    [SkippableTheory]
+    [InlineData(BpfCountPath.Hash)]
+    [InlineData(BpfCountPath.TaskStorage)]
+    public void CountsModeAttachesNoHandlingTimePrograms(BpfCountPath path)
     {
         Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
-        using var tracer = KvmExitTracer.Open(latency: false, maxCounts: 4096);
-        Assert.Equal(KvmExitTracer.CountPrograms.OrderBy(p => p), tracer.Object.AttachedPrograms.OrderBy(p => p));
+        using var tracer = KvmExitTracer.Open(latency: false, maxCounts: 4096, path: path);
+        var expected = path == BpfCountPath.Hash ? KvmExitTracer.CountPrograms : KvmExitTracer.StoreCountPrograms.Append(ThreadCounts.IteratorProgram);
+        Assert.Equal(expected.OrderBy(p => p), tracer.Object.AttachedPrograms.OrderBy(p => p));
         Assert.DoesNotContain("kvm_entry", tracer.Object.AttachedPrograms);
+        Assert.DoesNotContain("kvm_entry_ts", tracer.Object.AttachedPrograms);
         Assert.Empty(tracer.Snapshot().HandlingTimes);
+    }
+
+    [SkippableFact]
+    public void TheHashFallbackLoadsAndAttachesWithoutTaskStorage()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        using var tracer = KvmExitTracer.Open(latency: true, maxCounts: 4096, path: BpfCountPath.Hash);
+        Assert.Equal(BpfCountPath.Hash, tracer.Path);
+        Assert.Equal(KvmExitTracer.LatencyPrograms.OrderBy(p => p), tracer.Object.AttachedPrograms.OrderBy(p => p));
+        var storeOnly = KvmExitTracer.StoreLatencyPrograms.Concat(KvmExitTracer.StoreCountPrograms)
+            .Except(KvmExitTracer.LatencyPrograms.Concat(KvmExitTracer.CountPrograms)).Append(ThreadCounts.IteratorProgram);
+        Assert.Equal(AllPrograms.Except(storeOnly).OrderBy(p => p), tracer.Object.LoadedPrograms().OrderBy(p => p));
+        Assert.Empty(tracer.Snapshot().Exits);
+        Assert.Throws<ArgumentException>(() => KvmExitTracer.Open(latency: false, path: BpfCountPath.TaskStorageRawTp));
     }
 
     [SkippableFact]

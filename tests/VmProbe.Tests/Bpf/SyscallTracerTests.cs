@@ -15,14 +15,18 @@ public class SyscallTracerTests
     private const int GetEUid = 107; // x86-64 __NR_geteuid
     private const int Calls = 2000;
 
-    [SkippableFact]
-    public void CountsAndTimesAThreadsSyscallsThenFoldsTheThreadAwayAtExit()
+    [SkippableTheory]
+    [InlineData(BpfCountPath.Hash)]
+    [InlineData(BpfCountPath.TaskStorage)]
+    [InlineData(BpfCountPath.TaskStorageRawTp)]
+    public void CountsAndTimesAThreadsSyscallsThenFoldsTheThreadAwayAtExit(BpfCountPath path)
     {
         Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
         Skip.IfNot(Environment.Is64BitProcess && System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture
             == System.Runtime.InteropServices.Architecture.X64, "syscall numbers here are x86-64's");
         var pid = Environment.ProcessId;
-        using var tracer = SyscallTracer.Open(latency: true, onlyTgid: pid, maxCounts: 16384);
+        using var tracer = SyscallTracer.Open(latency: true, onlyTgid: pid, maxCounts: 16384, path: path);
+        Assert.Equal(path, tracer.Path);
         var tid = 0;
         using var done = new ManualResetEventSlim();
         using var checkedIn = new ManualResetEventSlim();
@@ -63,12 +67,14 @@ public class SyscallTracerTests
         Assert.True(folded.Count >= Calls, $"the exited thread's {Calls} calls were not folded into tid 0: {folded.Count}");
     }
 
-    [SkippableFact]
-    public void ForgetDropsAProcesssKeys()
+    [SkippableTheory]
+    [InlineData(BpfCountPath.Hash)]
+    [InlineData(BpfCountPath.TaskStorageRawTp)]
+    public void ForgetDropsAProcesssKeys(BpfCountPath path)
     {
         Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
         var pid = Environment.ProcessId;
-        using var tracer = SyscallTracer.Open(latency: true, onlyTgid: pid, maxCounts: 16384);
+        using var tracer = SyscallTracer.Open(latency: true, onlyTgid: pid, maxCounts: 16384, path: path);
         var tid = BpfHost.CurrentTid();
         Interop.Libc.GetEUid();
         Assert.Contains(tracer.Snapshot().Counts, c => c.Tgid == pid && c.Tid == tid && c.Id == GetEUid);
@@ -80,13 +86,15 @@ public class SyscallTracerTests
         Assert.DoesNotContain(snapshot.Latencies, l => l.Tgid == pid && l.Id == GetEUid);
     }
 
-    [SkippableFact]
-    public void AnExitedProcessIsDroppedByTheKernel()
+    [SkippableTheory]
+    [InlineData(BpfCountPath.Hash)]
+    [InlineData(BpfCountPath.TaskStorage)]
+    public void AnExitedProcessIsDroppedByTheKernel(BpfCountPath path)
     {
         Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
         var sleep = Requirements.FindCommand("sleep");
         Skip.If(sleep is null, "no sleep command");
-        using var tracer = SyscallTracer.Open(latency: false, onlyTgid: 0, maxCounts: 65536);
+        using var tracer = SyscallTracer.Open(latency: false, onlyTgid: 0, maxCounts: 65536, path: path);
         using var child = System.Diagnostics.Process.Start(sleep!, "30")!;
         var childPid = child.Id;
         Assert.True(SpinWait.SpinUntil(() => tracer.Snapshot().Counts.Any(c => c.Tgid == childPid), 5000), "the child's syscalls were not counted");
@@ -94,5 +102,37 @@ public class SyscallTracerTests
         child.WaitForExit();
         Assert.True(SpinWait.SpinUntil(() => !tracer.Snapshot().Counts.Any(c => c.Tgid == childPid), 5000),
             "the exited child's keys are still in the counts map");
+    }
+
+    [SkippableFact]
+    public void TheDefaultPathIsTaskStorageAndItsHotPathLeavesTheHashEmpty()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        var pid = Environment.ProcessId;
+        using var tracer = SyscallTracer.Open(latency: false, onlyTgid: pid, maxCounts: 16384);
+        Assert.Equal(BpfCountPath.TaskStorage, tracer.Path); // this kernel (6.x) takes task storage in tp/ programs
+        Assert.Contains("sys_enter_ts", tracer.Object.AttachedPrograms);
+        Assert.DoesNotContain("sys_enter", tracer.Object.AttachedPrograms);
+        var tid = BpfHost.CurrentTid();
+        for (var i = 0; i < 10; i++)
+        {
+            Interop.Libc.GetEUid();
+        }
+
+        Assert.Contains(tracer.Snapshot().Counts, c => c.Tgid == pid && c.Tid == tid && c.Id == GetEUid && c.Count >= 10);
+        // The counts came from the threads' blocks through the iterator: the hash has no key of a live thread's slot.
+        var hashed = new List<KeyValuePair<AggCountKey, ulong>>();
+        tracer.Object.Map("counts").ReadAll(hashed);
+        Assert.DoesNotContain(hashed, kv => kv.Key.Tid == (uint)tid && kv.Key.F2 == GetEUid);
+    }
+
+    [SkippableFact]
+    public void AHashLoadLeavesTheTaskStorageProgramsOut()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        using var tracer = SyscallTracer.Open(latency: true, onlyTgid: Environment.ProcessId, maxCounts: 1024, path: BpfCountPath.Hash);
+        var loaded = tracer.Object.LoadedPrograms();
+        Assert.Equal(new[] { "process_exit", "sys_enter", "sys_enter_latency", "sys_exit" }, loaded.OrderBy(p => p, StringComparer.Ordinal));
+        Assert.DoesNotContain(AggregationMaps.TaskStorageItems[0], tracer.Object.AttachedPrograms);
     }
 }

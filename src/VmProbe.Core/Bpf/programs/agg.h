@@ -211,6 +211,14 @@ static long agg_drop_tgid(void *map, __u32 *key, void *value, struct agg_exit_ct
 	return 0;
 }
 
+/* Whether the exiting thread is its process's last (sched_process_exit's group_dead, newer than the tracepoint). */
+static __always_inline bool agg_group_dead(struct trace_event_raw_sched_process_exit *rec, __u32 tgid, __u32 tid)
+{
+	if (bpf_core_field_exists(rec->group_dead))
+		return rec->group_dead;
+	return tid == tgid; /* older kernels: the leader's exit stands for the process (LRU covers the rest) */
+}
+
 /* The body of the sched_process_exit program. True when the process is gone and had keys: the caller then drops
  * the process from its own per-process maps (bpf_for_each_map_elem(&map, agg_drop_tgid, ctx, 0)). */
 static __always_inline bool agg_thread_exit(struct trace_event_raw_sched_process_exit *rec, struct agg_exit_ctx *out)
@@ -218,11 +226,7 @@ static __always_inline bool agg_thread_exit(struct trace_event_raw_sched_process
 	__u64 id = bpf_get_current_pid_tgid();
 	struct agg_exit_ctx ctx = { .tgid = id >> 32, .tid = (__u32)id };
 	*out = ctx;
-	bool group_dead;
-	if (bpf_core_field_exists(rec->group_dead))
-		group_dead = rec->group_dead;
-	else
-		group_dead = ctx.tid == ctx.tgid; /* older kernels: the leader's exit stands for the process (LRU covers the rest) */
+	bool group_dead = agg_group_dead(rec, ctx.tgid, ctx.tid);
 
 	if (bpf_map_lookup_elem(&threads, &ctx.tid)) {
 		bpf_map_delete_elem(&pending, &ctx.tid);

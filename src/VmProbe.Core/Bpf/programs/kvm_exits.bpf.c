@@ -3,7 +3,18 @@
  * thread (tid) in the kernel. Record layouts are CO-RE relocated against the kernel's BTF (field names from
  * /sys/kernel/tracing/events/kvm/<event>/format). User space (Bpf/KvmExitTracer.cs) reads the maps once a cycle. */
 
-#include "agg.h"
+/* Task-storage slots: VMX reasons (< 80) and SVM codes 0..0xff as they are, SVM's 0x400..0x40f (NPF, AVIC, VMGEXIT)
+ * after them; anything else (VMX's failed-entry bit 31, unknown codes) takes agg.h's hash path. */
+#define TS_LOW 256
+#define TS_HIGH 16
+#define TS_HIGH_BASE 0x400
+#include "tstore.h"
+
+/* Only vCPU threads exit a VM: every thread that reaches kvm_exit gets a block. */
+static __always_inline bool ts_tracked(__u32 tgid)
+{
+	return true;
+}
 
 /* Kinds of the events map; KvmExitTracer.cs mirrors them. */
 #define EV_USERSPACE_EXIT 1 /* sub: KVM_EXIT_* reason, or 0x80000000 | -errno when the run ioctl failed */
@@ -94,6 +105,33 @@ int kvm_entry(void *rec)
 	return 0;
 }
 
+/* The task-storage path (tstore.h): counts in the vCPU thread's own block, no hash on the hot path. kvm_exit stays a
+ * tp/ program: its reason is not a tracepoint argument (the event's fast-assign reads it from vendor state). */
+SEC("tp/kvm/kvm_exit")
+int kvm_exit_ts(struct trace_event_raw_kvm_exit *rec)
+{
+	ts_count(rec->isa, rec->exit_reason);
+	return 0;
+}
+
+SEC("tp/kvm/kvm_exit")
+int kvm_exit_latency_ts(struct trace_event_raw_kvm_exit *rec)
+{
+	__u32 reason = rec->exit_reason;
+	struct ts_block *b = ts_count(rec->isa, reason);
+	if (b)
+		ts_pair_begin(b, reason);
+	return 0;
+}
+
+/* kvm_entry carries nothing the pair needs: raw_tp, no record copied. */
+SEC("raw_tp/kvm_entry")
+int kvm_entry_ts(void *ctx)
+{
+	ts_pair_end();
+	return 0;
+}
+
 SEC("tp/kvm/kvm_userspace_exit")
 int kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *rec)
 {
@@ -170,8 +208,7 @@ int kvm_ioapic_set_irq(void *rec)
 	return 0;
 }
 
-SEC("tp/sched/sched_process_exit")
-int process_exit(struct trace_event_raw_sched_process_exit *rec)
+static __always_inline void drop_on_exit(struct trace_event_raw_sched_process_exit *rec)
 {
 	struct agg_exit_ctx ctx;
 	if (agg_thread_exit(rec, &ctx)) {
@@ -179,6 +216,22 @@ int process_exit(struct trace_event_raw_sched_process_exit *rec)
 		bpf_for_each_map_elem(&events, agg_drop_tgid, &ctx, 0);
 		bpf_for_each_map_elem(&wakeup_ns, agg_drop_tgid, &ctx, 0);
 	}
+}
+
+SEC("tp/sched/sched_process_exit")
+int process_exit(struct trace_event_raw_sched_process_exit *rec)
+{
+	drop_on_exit(rec);
+	return 0;
+}
+
+/* process_exit for the task-storage path: the thread's block folds (or goes), then the hash keys as before. */
+SEC("tp/sched/sched_process_exit")
+int process_exit_ts(struct trace_event_raw_sched_process_exit *rec)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	ts_thread_exit(agg_group_dead(rec, id >> 32, (__u32)id));
+	drop_on_exit(rec);
 	return 0;
 }
 

@@ -21,9 +21,10 @@ internal sealed class BpfExitTracer : IKvmExitTracer
 
     public KvmExitTracerMode Mode => _tracer.Latency ? KvmExitTracerMode.BpfLatency : KvmExitTracerMode.BpfCounts;
 
-    public string Description => _tracer.Latency
+    public string Description => (_tracer.Latency
         ? "eBPF on kvm:kvm_exit and kvm:kvm_entry: exits by reason, handling time, and the other KVM events"
-        : "eBPF on kvm:kvm_exit: exits by reason and the other KVM events";
+        : "eBPF on kvm:kvm_exit: exits by reason and the other KVM events")
+        + (_tracer.Path == BpfCountPath.Hash ? "; counted in a hash map (no task storage here)" : "; counted in each vCPU thread's task storage");
 
     /// <summary>Loads and attaches the programs the mode needs; a host where eBPF cannot run is "unavailable", so the
     /// source falls back to perf-filter.</summary>

@@ -1,0 +1,135 @@
+using System.Runtime.InteropServices;
+using VmProbe.Native;
+
+namespace VmProbe.Bpf;
+
+/// <summary>struct ts_record (programs/tstore.h): one non-zero slot of a thread's task-storage block, 24 bytes.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct ThreadCountRecord
+{
+    public const int Size = 24;
+
+    public AggCountKey Key;
+    public ulong Count;
+}
+
+/// <summary>
+/// The per-thread counts that programs/tstore.h keeps in task-local storage, read once a cycle through its
+/// <c>iter/task</c> program (<c>dump_thread_counts</c>): one iterator fd created, read to the end into a reused buffer,
+/// closed. The storage is freed by the kernel with each task; <see cref="Drop"/> deletes a live process's blocks. Not
+/// thread-safe.
+/// </summary>
+internal sealed class ThreadCounts
+{
+    public const string IteratorProgram = "dump_thread_counts";
+    public const string StorageMap = "thread_counts";
+    public const string DropMap = "ts_drop";
+
+    private readonly BpfObject _object;
+    private readonly BpfLinkHandle _link;
+    private readonly BpfMap _drop;
+    private byte[] _buffer = new byte[256 * ThreadCountRecord.Size];
+
+    private ThreadCounts(BpfObject obj, BpfLinkHandle link)
+    {
+        _object = obj;
+        _link = link;
+        _drop = obj.Map(DropMap);
+    }
+
+    /// <summary>Attaches the iterator of a loaded object that has tstore.h (the object owns the link).</summary>
+    public static ThreadCounts Attach(BpfObject obj) => new(obj, obj.AttachIterator(IteratorProgram));
+
+    /// <summary>Appends every non-zero (process, thread, f1, f2) slot of every live block; returns how many.</summary>
+    public int ReadInto(List<KeyValuePair<AggCountKey, ulong>> into)
+    {
+        var length = Run();
+        var records = MemoryMarshal.Cast<byte, ThreadCountRecord>(_buffer.AsSpan(0, length));
+        foreach (var r in records)
+        {
+            into.Add(new(r.Key, r.Count));
+        }
+
+        return records.Length;
+    }
+
+    /// <summary>Deletes the blocks of every thread of <paramref name="tgid"/> (they start again from zero if it goes on).</summary>
+    public void Drop(uint tgid)
+    {
+        _drop.Update(tgid, 1u);
+        try
+        {
+            Run(); // the iterator deletes the blocks of processes in ts_drop instead of writing them
+        }
+        finally
+        {
+            _drop.Delete(tgid);
+        }
+    }
+
+    private int Run()
+    {
+        ObjectDisposedException.ThrowIf(_link.IsClosed, this);
+        var added = false;
+        _link.DangerousAddRef(ref added);
+        try
+        {
+            var fd = Interop.Libbpf.bpf_iter_create(Interop.Libbpf.bpf_link__fd(_link));
+            if (fd < 0)
+            {
+                throw Error("bpf_iter_create", Marshal.GetLastPInvokeError());
+            }
+
+            using var iterator = new SafeFdHandle(fd, FdKind.Transient);
+            var length = ReadToEnd(iterator);
+            // The kernel writes whole records; anything else is a program and reader out of step: refuse to misread.
+            return length % ThreadCountRecord.Size == 0
+                ? length
+                : throw new BpfException($"{_object.Name}/{IteratorProgram} returned {length} bytes, not whole {ThreadCountRecord.Size}-byte records",
+                    "bpf,layout", ProbeErrorKind.InvalidData);
+        }
+        finally
+        {
+            _link.DangerousRelease();
+        }
+    }
+
+    private unsafe int ReadToEnd(SafeFdHandle fd)
+    {
+        var length = 0;
+        while (true)
+        {
+            if (length == _buffer.Length)
+            {
+                Array.Resize(ref _buffer, _buffer.Length * 2);
+            }
+
+            nint n;
+            fixed (byte* buffer = _buffer)
+            {
+                n = Interop.Libc.Read(fd, buffer + length, (nuint)(_buffer.Length - length));
+            }
+
+            if (n == 0)
+            {
+                return length;
+            }
+
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno != Errno.EINTR)
+                {
+                    throw Error("read", errno);
+                }
+
+                continue;
+            }
+
+            length += (int)n;
+        }
+    }
+
+    private BpfException Error(string call, int errno) =>
+        new($"{call} ({_object.Name}/{IteratorProgram}) failed: {Errno.Describe(errno)}", $"{call},{Errno.Name(errno)}", ProbeErrorKind.Unknown);
+}
