@@ -54,6 +54,8 @@ public static class SourceRegistry
             config => config.KvmStats != KvmStatsMode.Off, b => new KvmStatsSource(b.Config, b.Log, b.Options.Root)),
         new(Kvm.Exits.KvmExitsSource.SourceName, "VM exits by reason, their handling time and KVM events per VM (eBPF, else perf-filtered kvm:kvm_exit)",
             config => config.KvmExits != Kvm.Exits.KvmExitsMode.Off, b => new Kvm.Exits.KvmExitsSource(b.Config, b.Log, b.Options.Root)),
+        new(GuestApi.GuestApiSource.SourceName, "the guest endpoint (guestapi): a VM's own perf counters, streamed to it on request",
+            config => config.GuestApi.Count > 0, b => new GuestApi.GuestApiSource(b.Config, b.Log)),
     };
 
     /// <summary>The sources <paramref name="config"/> uses, in collection order.</summary>

@@ -112,6 +112,7 @@ internal static partial class ConfigValidator
                 : Fail<int>(state, line, KeyKvmExitTopN, $"must be an integer from 0 to {MaxExitTopN} (reasons with a histogram each), got '{value}'"));
         var kvmExitPerVcpu = Scalar(byKey, KeyKvmExitPerVcpu, state, defaults.KvmExitPerVcpu, (value, line) => ParseBool(value, line, KeyKvmExitPerVcpu, state));
         var kvmExitReasons = ExitReasons(byKey, state);
+        var guestApi = GuestApiAddresses(byKey, state);
 
         var events = new List<PerfEventSpec>();
         var seen = new Dictionary<string, (string Written, int Line)>(StringComparer.Ordinal);
@@ -192,6 +193,7 @@ internal static partial class ConfigValidator
             KvmExitReasons = kvmExitReasons,
             KvmExitTopN = kvmExitTopN,
             KvmExitPerVcpu = kvmExitPerVcpu,
+            GuestApi = guestApi,
         };
     }
 
@@ -226,6 +228,37 @@ internal static partial class ConfigValidator
         }
 
         return reasons;
+    }
+
+    /// <summary><c>guestapi</c>: up to 4 listen addresses (ADDRESS:PORT, [V6]:PORT, vsock:PORT); none is off.</summary>
+    private static List<GuestApi.GuestApiAddress> GuestApiAddresses(Dictionary<string, RawConfigEntry> byKey, ConfigParseState state)
+    {
+        var addresses = new List<GuestApi.GuestApiAddress>();
+        if (!byKey.TryGetValue(KeyGuestApi, out var entry))
+        {
+            return addresses;
+        }
+
+        var listed = ListItems(entry).ToList();
+        if (listed.Count > 4)
+        {
+            state.Error(entry.ValueLine, KeyGuestApi, $"the list has {listed.Count} addresses; at most 4 are allowed");
+            return addresses;
+        }
+
+        foreach (var (written, line) in listed)
+        {
+            if (GuestApi.GuestApiAddress.TryParse(written, out var error) is not { } address)
+            {
+                state.Error(line, KeyGuestApi, error!);
+            }
+            else if (!addresses.Contains(address))
+            {
+                addresses.Add(address);
+            }
+        }
+
+        return addresses;
     }
 
     private static IEnumerable<(string Text, int Line)> ListItems(RawConfigEntry entry)

@@ -1,5 +1,6 @@
 using VmProbe.Kvm;
 using VmProbe.Kvm.Exits;
+using VmProbe.GuestApi;
 using VmProbe.Perf;
 
 namespace VmProbe.Config;
@@ -75,6 +76,9 @@ public sealed class ProbeConfig
     /// <summary><c>kvmexitpervcpu</c>: exits by reason per vCPU as well.</summary>
     public bool KvmExitPerVcpu { get; init; }
 
+    /// <summary><c>guestapi</c>: where the guest endpoint listens; empty (the default) for off.</summary>
+    public IReadOnlyList<GuestApiAddress> GuestApi { get; init; } = Array.Empty<GuestApiAddress>();
+
     /// <summary>The perf source's part of the config.</summary>
     public static implicit operator PerfSourceOptions(ProbeConfig config) =>
         new() { Events = config.Events, Attribution = config.Attribution, PerCpu = config.PerCpu };
@@ -82,6 +86,9 @@ public sealed class ProbeConfig
     /// <summary>The KVM statistics source's part of the config.</summary>
     public static implicit operator KvmStatsOptions(ProbeConfig config) =>
         new() { Mode = config.KvmStats, Allow = config.KvmStatsAllow };
+
+    /// <summary>The guest endpoint's part of the config (peers are checked against the same libvirt URI).</summary>
+    public static implicit operator GuestApiOptions(ProbeConfig config) => new(config.GuestApi, config.Url);
 
     /// <summary>The kvm exits source's part of the config.</summary>
     public static implicit operator KvmExitsOptions(ProbeConfig config) =>

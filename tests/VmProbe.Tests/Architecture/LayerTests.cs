@@ -30,8 +30,9 @@ public class LayerTests
         ["Kvm"] = new[] { Procfs, "Perf", "Bpf", Model, Native },
         ["Bpf"] = new[] { Model, Native },
         ["Prometheus"] = Sources.Concat(new[] { Model, Native }).ToArray(),
-        ["Config"] = Sources.Concat(new[] { Model, Native }).ToArray(),
-        ["Composition"] = Sources.Concat(new[] { "Prometheus", "Config", Model, Native }).ToArray(),
+        ["GuestApi"] = Sources.Concat(new[] { Model, Native }).ToArray(),
+        ["Config"] = Sources.Concat(new[] { "GuestApi", Model, Native }).ToArray(),
+        ["Composition"] = Sources.Concat(new[] { "Prometheus", "Config", "GuestApi", Model, Native }).ToArray(),
     };
 
     /// <summary>Public names kept in another folder's namespace: file -> its namespace.</summary>
