@@ -13,6 +13,11 @@ internal static class ProbeRunner
 
     public static int Run(IReadOnlyList<string> args, RunnerWiring wiring, TextWriter stdout, TextWriter stderr, CancellationToken stopToken)
     {
+        if (args.Count > 0 && args[0] == "guest")
+        {
+            return GuestCommand.Run(args.Skip(1).ToList(), stdout, stderr);
+        }
+
         var options = RunnerOptions.Parse(args, out var usageError);
         if (options is null)
         {

@@ -105,7 +105,7 @@ internal sealed class GuestConnectionHandler
         var limit = request.DurationMs ?? limits.MaxDurationMs;
         var ended = request.DurationMs is null ? "ceiling" : "duration";
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stop, output.Faulted);
-        var guestEnded = endRequested ? Task.CompletedTask : GuestRequestReader.WaitForEndAsync(stream, session.Token);
+        var guestEnded = endRequested ? Task.CompletedTask : GuestRequestReader.WaitForEndAsync(stream, limits.MaxRequestBytes, session.Token);
         long seq = 0;
         while (true)
         {

@@ -47,13 +47,27 @@ internal static class GuestRequestReader
         }
     }
 
-    /// <summary>Completes when the guest sends anything more (an end line) or closes its side; cancelled with <paramref name="token"/>.</summary>
-    public static async Task WaitForEndAsync(Stream stream, CancellationToken token)
+    /// <summary>
+    /// Completes when the guest ends its session: a line (any text and a newline), the close of its side, or more than
+    /// a request's worth of bytes without a newline. Telnet negotiation from curl's telnet:// is no end. Cancelled with
+    /// <paramref name="token"/>.
+    /// </summary>
+    public static async Task WaitForEndAsync(Stream stream, int maxBytes, CancellationToken token)
     {
-        var scratch = new byte[64];
+        var scratch = new byte[256];
+        var seen = 0;
         try
         {
-            _ = await stream.ReadAsync(scratch, token).ConfigureAwait(false);
+            while (seen <= maxBytes)
+            {
+                var read = await stream.ReadAsync(scratch, token).ConfigureAwait(false);
+                if (read == 0 || Array.IndexOf(scratch, (byte)'\n', 0, read) >= 0)
+                {
+                    return;
+                }
+
+                seen += read;
+            }
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
