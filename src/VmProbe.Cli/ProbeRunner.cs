@@ -18,6 +18,11 @@ internal static class ProbeRunner
             return Top.TopCommand.Run(args.Skip(1).ToList(), wiring, stdout, stderr, stopToken);
         }
 
+        if (args.Count > 0 && args[0] == "guest")
+        {
+            return GuestCommand.Run(args.Skip(1).ToList(), stdout, stderr);
+        }
+
         var options = RunnerOptions.Parse(args, out var usageError);
         if (options is null)
         {

@@ -7,6 +7,7 @@ internal sealed class RunnerOptions
     public const string Usage = """
         Usage: vmprobe --config FILE [--once | --check] [--csvdir DIR] [--log-level LEVEL]
                vmprobe top [--config FILE] [-d SECONDS] [-g NAME] [--log [--csv]]   (vmprobe top --help)
+               vmprobe guest [-H HOST:PORT] [-e EVENTS] [-i MS] [--cpu N] -- COMMAND  (inside a VM: see vmprobe guest --help)
                vmprobe --version | --help
 
         Reads perf, libvirt and procfs metrics of this KVM host and its domains every delay and

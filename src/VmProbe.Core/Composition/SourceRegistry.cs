@@ -57,6 +57,8 @@ public static class SourceRegistry
             config => config.KvmExits != Kvm.Exits.KvmExitsMode.Off, b => new Kvm.Exits.KvmExitsSource(b.Config, b.Log, b.Options.Root)),
         new(PowerSource.SourceName, "host energy (perf power PMU, powercap, hwmon, powermeter) and each domain's share; after host, procfs and perf, whose activity it divides by",
             _ => true, b => new PowerSource((PowerOptions)b.Config with { Sysfs = b.Options.Root == "/" ? null : Path.Combine(b.Options.Root, "sys") }, b.Log)),
+        new(GuestApi.GuestApiSource.SourceName, "the guest endpoint (guestapi): a VM's own perf counters, streamed to it on request",
+            config => config.GuestApi.Count > 0, b => new GuestApi.GuestApiSource(b.Config, b.Log)),
     };
 
     /// <summary>The sources <paramref name="config"/> uses, in collection order.</summary>

@@ -26,13 +26,14 @@ internal static class ConfigKeys
     public const string KeyKvmExitPerVcpu = "kvmexitpervcpu";
     public const string KeyCsvDir = "csvdir";
     public const string KeyPowermeter = "powermeter";
+    public const string KeyGuestApi = "guestapi";
 
     /// <summary>Every key, in the order the README documents them.</summary>
     public static IReadOnlyList<string> All { get; } = new[]
     {
         KeyPrefix, KeyDelay, KeyEndpoint, KeyUrl, KeyPerfHardware, KeyPerfSoftware, KeyPerfHardwareCache, KeyPerfTracepoint,
         KeyNaming, KeyAttribution, KeyDiscovery, KeyPerCpu, KeyAllowRemoteUrl, KeyKvmStats, KeyKvmStatsAllow,
-        KeyKvmExits, KeyKvmExitReasons, KeyKvmExitTopN, KeyKvmExitPerVcpu, KeyCsvDir, KeyPowermeter,
+        KeyKvmExits, KeyKvmExitReasons, KeyKvmExitTopN, KeyKvmExitPerVcpu, KeyCsvDir, KeyPowermeter, KeyGuestApi,
     };
 
     /// <summary>Event keys in the order their events appear in ProbeConfig.Events, with the kind each expects.</summary>

@@ -135,6 +135,7 @@ internal static partial class ConfigValidator
             value.Length is 0 or > MaxPowermeterLength || value.Any(char.IsControl)
                 ? Fail<string?>(state, line, KeyPowermeter, $"must be one line of shell command (at most {MaxPowermeterLength} characters) that prints watts, got '{(value.Length > 40 ? value[..40] + "..." : value)}'")
                 : value);
+        var guestApi = GuestApiAddresses(byKey, state);
 
         var events = new List<PerfEventSpec>();
         var seen = new Dictionary<string, (string Written, int Line)>(StringComparer.Ordinal);
@@ -217,6 +218,7 @@ internal static partial class ConfigValidator
             KvmExitPerVcpu = kvmExitPerVcpu,
             CsvDir = csvDir,
             Powermeter = powermeter,
+            GuestApi = guestApi,
         };
     }
 
@@ -253,6 +255,37 @@ internal static partial class ConfigValidator
         }
 
         return reasons;
+    }
+
+    /// <summary><c>guestapi</c>: up to 4 listen addresses (ADDRESS:PORT, [V6]:PORT, vsock:PORT); none is off.</summary>
+    private static List<GuestApi.GuestApiAddress> GuestApiAddresses(Dictionary<string, RawConfigEntry> byKey, ConfigParseState state)
+    {
+        var addresses = new List<GuestApi.GuestApiAddress>();
+        if (!byKey.TryGetValue(KeyGuestApi, out var entry))
+        {
+            return addresses;
+        }
+
+        var listed = ListItems(entry).ToList();
+        if (listed.Count > 4)
+        {
+            state.Error(entry.ValueLine, KeyGuestApi, $"the list has {listed.Count} addresses; at most 4 are allowed");
+            return addresses;
+        }
+
+        foreach (var (written, line) in listed)
+        {
+            if (GuestApi.GuestApiAddress.TryParse(written, out var error) is not { } address)
+            {
+                state.Error(line, KeyGuestApi, error!);
+            }
+            else if (!addresses.Contains(address))
+            {
+                addresses.Add(address);
+            }
+        }
+
+        return addresses;
     }
 
     private static IEnumerable<(string Text, int Line)> ListItems(RawConfigEntry entry)

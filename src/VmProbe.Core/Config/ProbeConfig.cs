@@ -1,5 +1,6 @@
 using VmProbe.Kvm;
 using VmProbe.Kvm.Exits;
+using VmProbe.GuestApi;
 using VmProbe.Perf;
 using VmProbe.Power;
 
@@ -101,6 +102,9 @@ public sealed class ProbeConfig
             PowermeterTimeout = TimeSpan.FromMilliseconds(Math.Min(config.DelayMs, PowerOptions.MaxPowermeterTimeout.TotalMilliseconds)),
         };
 
+    /// <summary><c>guestapi</c>: where the guest endpoint listens; empty (the default) for off.</summary>
+    public IReadOnlyList<GuestApiAddress> GuestApi { get; init; } = Array.Empty<GuestApiAddress>();
+
     /// <summary>The perf source's part of the config.</summary>
     public static implicit operator PerfSourceOptions(ProbeConfig config) =>
         new() { Events = config.Events, Attribution = config.Attribution, PerCpu = config.PerCpu };
@@ -108,6 +112,9 @@ public sealed class ProbeConfig
     /// <summary>The KVM statistics source's part of the config.</summary>
     public static implicit operator KvmStatsOptions(ProbeConfig config) =>
         new() { Mode = config.KvmStats, Allow = config.KvmStatsAllow };
+
+    /// <summary>The guest endpoint's part of the config (peers are checked against the same libvirt URI).</summary>
+    public static implicit operator GuestApiOptions(ProbeConfig config) => new(config.GuestApi, config.Url);
 
     /// <summary>The kvm exits source's part of the config.</summary>
     public static implicit operator KvmExitsOptions(ProbeConfig config) =>

@@ -7,7 +7,7 @@ namespace VmProbe.Libvirt;
 /// A read-only libvirt connection. Not for concurrent use from several threads (libvirt errors are thread-local and
 /// <see cref="LibvirtSession"/> owns one per worker thread); every failing call throws a <see cref="LibvirtException"/>.
 /// </summary>
-internal sealed unsafe class LibvirtConnection : IDisposable
+internal sealed unsafe partial class LibvirtConnection : IDisposable
 {
     /// <summary>VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT: skip stats that need a domain job when another job holds it.</summary>
     internal const uint StatsNoWait = 1u << 29;

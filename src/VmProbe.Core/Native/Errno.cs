@@ -38,6 +38,8 @@ internal static class Errno
     public const int ELOOP = 40;
     public const int EOVERFLOW = 75;
     public const int EOPNOTSUPP = 95;
+    public const int EAFNOSUPPORT = 97;
+    public const int EADDRINUSE = 98;
     public const int ETIMEDOUT = 110;
     public const int ECONNREFUSED = 111;
     public const int EDQUOT = 122;
@@ -77,6 +79,8 @@ internal static class Errno
         ELOOP => "ELOOP",
         EOVERFLOW => "EOVERFLOW",
         EOPNOTSUPP => "EOPNOTSUPP",
+        EAFNOSUPPORT => "EAFNOSUPPORT",
+        EADDRINUSE => "EADDRINUSE",
         ETIMEDOUT => "ETIMEDOUT",
         ECONNREFUSED => "ECONNREFUSED",
         EDQUOT => "EDQUOT",
@@ -115,6 +119,8 @@ internal static class Errno
         ELOOP => "Too many levels of symbolic links",
         EOVERFLOW => "Value too large for defined data type",
         EOPNOTSUPP => "Operation not supported",
+        EAFNOSUPPORT => "Address family not supported by protocol",
+        EADDRINUSE => "Address already in use",
         ETIMEDOUT => "Connection timed out",
         ECONNREFUSED => "Connection refused",
         EDQUOT => "Disk quota exceeded",

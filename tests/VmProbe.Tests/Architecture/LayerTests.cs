@@ -31,9 +31,10 @@ public class LayerTests
         ["Bpf"] = new[] { Model, Native },
         ["Power"] = new[] { "Perf", Model, Native },
         ["Prometheus"] = Sources.Concat(new[] { Model, Native }).ToArray(),
-        ["Config"] = Sources.Concat(new[] { Model, Native }).ToArray(),
+        ["GuestApi"] = Sources.Concat(new[] { Model, Native }).ToArray(),
+        ["Config"] = Sources.Concat(new[] { "GuestApi", Model, Native }).ToArray(),
         ["Views"] = Sources.Concat(new[] { Model }).ToArray(),
-        ["Composition"] = Sources.Concat(new[] { "Prometheus", "Config", "Views", Model, Native }).ToArray(),
+        ["Composition"] = Sources.Concat(new[] { "Prometheus", "Config", "Views", "GuestApi", Model, Native }).ToArray(),
     };
 
     /// <summary>Public names kept in another folder's namespace: file -> its namespace.</summary>

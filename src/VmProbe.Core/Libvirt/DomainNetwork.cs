@@ -1,0 +1,112 @@
+using System.Globalization;
+using System.Xml;
+
+namespace VmProbe.Libvirt;
+
+/// <summary>Where libvirt found an interface address.</summary>
+internal enum InterfaceAddressSource
+{
+    Lease,
+    Arp,
+}
+
+/// <summary>One interface as virDomainInterfaceAddresses reports it: its MAC (lower case) and addresses.</summary>
+internal sealed record DomainInterfaceAddresses(string Mac, IReadOnlyList<string> Addresses, InterfaceAddressSource Source);
+
+/// <summary>
+/// A running domain's network identity for the guest endpoint: the MACs and vsock CID its live XML gives, and the
+/// addresses libvirt maps to its interfaces (DHCP leases and the host's neighbour table).
+/// </summary>
+internal sealed record DomainNetwork(string Name, Guid Uuid, IReadOnlyList<string> XmlMacs, uint? VsockCid, IReadOnlyList<DomainInterfaceAddresses> Interfaces);
+
+/// <summary>The parts of a domain's live XML the guest endpoint uses: <c>devices/interface/mac/@address</c> and <c>devices/vsock/cid/@address</c>.</summary>
+internal static class DomainNetXml
+{
+    /// <summary>Live domain XML is tens of KiB; a document far larger is refused rather than read.</summary>
+    public const int MaxChars = 4 * 1024 * 1024;
+
+    private static readonly XmlReaderSettings Settings = new()
+    {
+        DtdProcessing = DtdProcessing.Prohibit,
+        XmlResolver = null,
+        IgnoreComments = true,
+        IgnoreWhitespace = true,
+        IgnoreProcessingInstructions = true,
+        MaxCharactersInDocument = MaxChars,
+    };
+
+    /// <summary>MACs (lower case, only well-formed ones) and the vsock CID (null when none or not a number); throws <see cref="VmProbeException"/> for a document that is not domain XML.</summary>
+    public static (IReadOnlyList<string> Macs, uint? Cid) Parse(string xml, string domainName)
+    {
+        var macs = new List<string>();
+        uint? cid = null;
+        try
+        {
+            using var reader = XmlReader.Create(new StringReader(xml), Settings);
+            if (reader.MoveToContent() != XmlNodeType.Element || reader.LocalName != "domain")
+            {
+                throw Bad(domainName, $"root element is <{reader.LocalName}>, not <domain>");
+            }
+
+            var path = new List<string> { "domain" };
+            while (reader.Read())
+            {
+                if (reader.NodeType == XmlNodeType.EndElement)
+                {
+                    path.RemoveAt(path.Count - 1);
+                    continue;
+                }
+
+                if (reader.NodeType != XmlNodeType.Element)
+                {
+                    continue;
+                }
+
+                var parent = path.Count >= 2 ? path[^2] + "/" + path[^1] : string.Empty;
+                if (reader.LocalName == "mac" && parent == "devices/interface" && NormalizeMac(reader.GetAttribute("address")) is { } mac && !macs.Contains(mac))
+                {
+                    macs.Add(mac);
+                }
+                else if (reader.LocalName == "cid" && parent == "devices/vsock"
+                    && uint.TryParse(reader.GetAttribute("address"), NumberStyles.None, CultureInfo.InvariantCulture, out var value))
+                {
+                    cid = value;
+                }
+
+                if (!reader.IsEmptyElement)
+                {
+                    path.Add(reader.LocalName);
+                }
+            }
+        }
+        catch (XmlException ex)
+        {
+            throw Bad(domainName, ex.Message);
+        }
+
+        return (macs, cid);
+    }
+
+    /// <summary><c>52:54:00:AB:cd:01</c> as <c>52:54:00:ab:cd:01</c>; null unless six hex pairs separated by ':'.</summary>
+    public static string? NormalizeMac(string? text)
+    {
+        if (text is null || text.Length != 17)
+        {
+            return null;
+        }
+
+        for (var i = 0; i < 17; i++)
+        {
+            var ok = i % 3 == 2 ? text[i] == ':' : char.IsAsciiHexDigit(text[i]);
+            if (!ok)
+            {
+                return null;
+            }
+        }
+
+        return text.ToLowerInvariant();
+    }
+
+    private static VmProbeException Bad(string domainName, string why) =>
+        new($"the live XML of domain '{domainName}' could not be read: {why}", "virDomainGetXMLDesc,invalid_xml", ProbeErrorKind.InvalidData);
+}
