@@ -17,7 +17,7 @@ namespace VmProbe.Views;
 public sealed class ViewFrameBuilder
 {
     /// <summary>Per-VM energy, added by the power source when the host measures it.</summary>
-    public const string EnergyFamily = "domain_energy_joules_total";
+    public static readonly string EnergyFamily = Power.PowerFamilies.DomainEnergy.Name;
 
     internal const string KvmStatExits = "domain_kvm_exits_total";
     internal const string KvmStatHaltPollSuccess = "domain_kvm_halt_poll_success_seconds_total";
@@ -60,6 +60,7 @@ public sealed class ViewFrameBuilder
                 Field.HostCpu => "mode",
                 Field.ExitsByReason or Field.VcpuExitsByReason => "reason",
                 Field.Events => "event",
+                Field.Energy => "zone",
                 _ => "-",
             });
             foreach (var sample in family.Samples)

@@ -11,6 +11,8 @@ internal sealed class VmAccumulator
     private readonly SortedDictionary<string, Dictionary<Field, Delta>> _vcpus = new(VcpuOrder.Instance);
     private double? _rss;
     private bool _energySeen;
+    private bool _wholeZones;
+    private Delta? _psys;
 
     public VmAccumulator(string name, string uuid)
     {
@@ -30,8 +32,20 @@ internal sealed class VmAccumulator
                 _rss = (_rss ?? 0) + value;
                 return;
             case Field.Energy:
+                // The zones nest (cores and uncore inside package, AMD's core-N inside package, psys holding package and
+                // dram): the VM's power is its package and dram zones, else psys, never their sum.
                 _energySeen = true;
-                break;
+                if (name.Length == 0 || name.StartsWith("package-", StringComparison.Ordinal) || name.StartsWith("dram-", StringComparison.Ordinal))
+                {
+                    _wholeZones = true;
+                    Get(_fields, Field.Energy).Add(delta);
+                }
+                else if (name == "psys")
+                {
+                    (_psys ??= new Delta()).Add(delta);
+                }
+
+                return;
             case Field.ExitsByReason:
                 Get(_exitReasons, name).Add(delta);
                 break;
@@ -78,7 +92,7 @@ internal sealed class VmAccumulator
             DiskWriteBytesPerSecond = Rate(Field.DiskWrite),
             NetReceiveBytesPerSecond = Rate(Field.NetReceive),
             NetTransmitBytesPerSecond = Rate(Field.NetTransmit),
-            Watts = Rate(Field.Energy),
+            Watts = _wholeZones ? Rate(Field.Energy) : _psys?.Rate(interval),
             EnergyMeasured = _energySeen,
             Vcpus = _vcpus.Select(v => new VcpuViewRow(v.Key,
                 Find(v.Value, Field.VcpuRun)?.Rate(interval) ?? Find(v.Value, Field.LibvirtVcpuRun)?.Rate(interval),

@@ -104,7 +104,7 @@ public class PowerConfigAndCheckTests
     public void TheRunnerRegistersPowerAfterTheSourcesWhoseActivityItDivides()
     {
         var names = SourceRegistry.All.Select(r => r.Name).ToList();
-        Assert.Equal(names.Count - 1, names.IndexOf(PowerSource.SourceName));
+        Assert.True(names.IndexOf(PowerSource.SourceName) > 0, "power is not registered");
         Assert.True(names.IndexOf(PowerSource.SourceName) > names.IndexOf(HostProcfsSource.SourceName));
         Assert.True(names.IndexOf(PowerSource.SourceName) > names.IndexOf(DomainProcfsSource.SourceName));
         Assert.True(names.IndexOf(PowerSource.SourceName) > names.IndexOf(VmProbe.Perf.PerfMetricsSource.SourceName));

@@ -45,8 +45,8 @@ internal sealed class ViewFixtures
         set.Family(LibvirtFamilies.TxBytes).Add(tx, name, Uuid, "vnet0");
     }
 
-    public static void Energy(MetricSet set, string name, double joules) =>
-        set.Family(VmProbe.Views.ViewFrameBuilder.EnergyFamily, MetricType.Counter, "Energy.", "domain", "uuid").Add(joules, name, Uuid);
+    public static void Energy(MetricSet set, string name, double joules, string zone = "package-0") =>
+        set.Family(VmProbe.Power.PowerFamilies.DomainEnergy).Add(joules, name, Uuid, zone);
 
     public static void HostCpu(MetricSet set, params (string Mode, double Seconds)[] modes)
     {

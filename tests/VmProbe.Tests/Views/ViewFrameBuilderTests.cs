@@ -82,6 +82,33 @@ public class ViewFrameBuilderTests
         Assert.Null(plain.HaltPollSuccessRatio);
     }
 
+    [Theory]
+    [InlineData("intel", 12.0)] // package-0 + dram-0; cores-0 and uncore-0 are inside the package, psys holds both
+    [InlineData("amd", 10.0)] // package-0; AMD's per-core zones are inside it
+    [InlineData("psys-only", 15.0)]
+    public void WattsCountNestedEnergyZonesOnce(string host, double watts)
+    {
+        var zones = host switch
+        {
+            "intel" => new[] { ("package-0", 10.0), ("cores-0", 6.0), ("uncore-0", 1.0), ("dram-0", 2.0), ("psys", 15.0) },
+            "amd" => new[] { ("package-0", 10.0), ("core-0", 4.0), ("core-1", 3.0) },
+            _ => new[] { ("psys", 15.0) },
+        };
+        var builder = new ViewFrameBuilder();
+        var first = ViewFixtures.At(100);
+        var second = ViewFixtures.At(102);
+        foreach (var (zone, perSecond) in zones)
+        {
+            ViewFixtures.Energy(first, "vm", 1000, zone);
+            ViewFixtures.Energy(second, "vm", 1000 + (2 * perSecond), zone);
+        }
+
+        builder.Build(first);
+        var row = builder.Build(second).Vms.Single();
+        Assert.True(row.EnergyMeasured);
+        Assert.Equal(watts, row.Watts!.Value, 6);
+    }
+
     [Fact]
     public void ACounterThatWentDownOrANewSeriesHasNoRateRatherThanAWrongOne()
     {
