@@ -35,15 +35,21 @@ public sealed class CsvDirectoryWriter : IViewConsumer
 
     public string Directory { get; }
 
+    private bool _powerMeasured;
+
     public long MaxBytes { get; }
 
     public int Keep { get; }
 
-    /// <summary>The columns of <paramref name="row"/>'s file, in order.</summary>
-    public static IReadOnlyList<string> Columns(VmViewRow row)
+    /// <summary>
+    /// The columns of <paramref name="row"/>'s file, in order: <c>watts</c> when the host measures power
+    /// (<paramref name="powerMeasured"/>), for every VM, so that a VM without an energy share yet (its first cycle
+    /// back) writes an empty cell instead of starting a new file.
+    /// </summary>
+    public static IReadOnlyList<string> Columns(VmViewRow row, bool powerMeasured)
     {
         var columns = new List<string> { "timestamp" };
-        columns.AddRange(ViewColumns.Record.Where(c => c.Id != "watts" || row.EnergyMeasured).Select(c => c.Id));
+        columns.AddRange(ViewColumns.Record.Where(c => c.Id != "watts" || powerMeasured).Select(c => c.Id));
         columns.AddRange(row.Events.Select(e => "event_" + e.Name + "_per_second"));
         return columns;
     }
@@ -55,6 +61,9 @@ public sealed class CsvDirectoryWriter : IViewConsumer
         {
             return; // no rates yet
         }
+
+        // Once any VM has an energy series the host measures power: from then on every file has the watts column.
+        _powerMeasured |= frame.Vms.Any(v => v.EnergyMeasured);
 
         string? failure = null;
         try
@@ -96,11 +105,11 @@ public sealed class CsvDirectoryWriter : IViewConsumer
 
     private void Append(VmViewRow row, string timestamp)
     {
-        var columns = Columns(row);
+        var columns = Columns(row, _powerMeasured);
         var header = string.Join(',', columns.Select(Quote));
         var path = Path.Combine(Directory, CsvFileNames.FileName(row.Name));
         var line = new StringBuilder(timestamp);
-        foreach (var column in ViewColumns.Record.Where(c => c.Id != "watts" || row.EnergyMeasured))
+        foreach (var column in ViewColumns.Record.Where(c => c.Id != "watts" || _powerMeasured))
         {
             line.Append(',').Append(Quote(column.Record(row)));
         }

@@ -70,6 +70,36 @@ public sealed class CsvDirectoryWriterTests : IDisposable
     }
 
     [Fact]
+    public void OnAHostThatMeasuresPower_AVmWithoutAnEnergyShareYetKeepsTheWattsColumn()
+    {
+        var sink = Sink(out var writer);
+        Feed(sink, 0, 3, (set, i) =>
+        {
+            Vm(set, "web", i, 0, i, 0);
+            Energy(set, "web", 10 * i);
+        });
+
+        // "db" comes back: the power source gives it no energy series in its first cycles (no share yet), then does.
+        Feed(sink, 3, 4, (set, i) =>
+        {
+            Vm(set, "web", 3 + i, 0, 3 + i, 0);
+            Energy(set, "web", 30 + (10 * i));
+            Vm(set, "db", i, 0, i, 0);
+            if (i >= 2)
+            {
+                Energy(set, "db", 5 * i);
+            }
+        });
+
+        var db = File.ReadAllLines(Path.Combine(writer.Directory, "db.csv"));
+        Assert.Contains(",watts", db[0]);
+        Assert.Single(db, l => l.StartsWith("timestamp", StringComparison.Ordinal));
+        Assert.False(File.Exists(Path.Combine(writer.Directory, "db.csv.1")), "the energy column coming and going rotated the file");
+        Assert.False(File.Exists(Path.Combine(writer.Directory, "web.csv.1")));
+        Assert.Equal("5", db[^1].Split(',')[Array.IndexOf(db[0].Split(','), "watts")]);
+    }
+
+    [Fact]
     public void AChangedColumnSetStartsANewFileAndKeepsTheOldOneWhole()
     {
         var sink = Sink(out var writer);
