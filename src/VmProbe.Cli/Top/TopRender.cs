@@ -51,8 +51,23 @@ internal static class TopRender
         }
 
         lines.Add(footer);
-        return lines.Select(line => ViewColumns.Fit(line, width)).ToList();
+        return lines.Select(line => ViewColumns.Fit(Printable(line), width)).ToList();
     }
+
+    /// <summary>
+    /// Control characters shown as '?': VM names (QEMU's -name, a log line in the footer) reach the screen, and an ESC
+    /// or newline in one would move the cursor or change the terminal's state.
+    /// </summary>
+    internal static string Printable(string line) =>
+        !line.Any(char.IsControl)
+            ? line
+            : string.Create(line.Length, line, static (span, text) =>
+            {
+                for (var i = 0; i < text.Length; i++)
+                {
+                    span[i] = char.IsControl(text[i]) ? '?' : text[i];
+                }
+            });
 
     /// <summary>The list's columns for this frame and width: NAME first, then those with a source, cut from the right to fit.</summary>
     public static (int NameWidth, List<ViewColumn> Columns) Layout(ViewFrame frame, IReadOnlyList<VmViewRow> rows, int width)

@@ -42,6 +42,15 @@ public class TopRenderTests
     }
 
     [Fact]
+    public void ControlCharactersInAVmNameNeverReachTheTerminal()
+    {
+        var frame = Frame(Vm("evil\u001b[2J\nname", 0.5, 10, "HLT"), Vm("db", 0.1, 1, "HLT"));
+        var lines = Render(frame, new TopState());
+        Assert.DoesNotContain(lines, l => l.Any(char.IsControl));
+        Assert.Contains(lines, l => l.Contains("evil?[2J?name", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void AWideTerminalShowsTheColumnsANarrowOneDrops()
     {
         var frame = Frame(Vm("web", 0.5, 1200, "EPT_VIOLATION"));
