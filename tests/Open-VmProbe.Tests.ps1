@@ -31,7 +31,7 @@ Describe 'Open-VmProbe, Invoke-VmProbeCycle, Close-VmProbe' {
         $probe = New-ProbeConfig -Name 'step' -Delay 300
         $session = Open-VmProbe -ConfigPath $probe.Config
         try {
-            $session.Sources | Should -Be @('host', 'procfs', 'libvirt', 'perf', 'kvm', 'kvmexits')
+            $session.Sources | Should -Be @('host', 'procfs', 'libvirt', 'perf', 'kvm', 'kvmexits', 'power')
             $session.Cycles | Should -Be 0
             $first = $session | Invoke-VmProbeCycle
             $second = $session | Invoke-VmProbeCycle

@@ -66,7 +66,17 @@ function Get-VmProbeTestPwsh {
 }
 
 # fds of this process: every perf fd, libvirt connection and kept procfs file a probe or session holds shows here.
-function Get-OpenFdCount { [System.IO.Directory]::GetFileSystemEntries('/proc/self/fd').Count }
+function Get-OpenFdCount {
+    <#
+    .SYNOPSIS
+    Open fds of this process, without the ones .NET holds on assembly images it loaded (an assembly first used by
+    PowerShell or Pester mid-test is not a handle the module leaked).
+    #>
+    @([System.IO.Directory]::GetFileSystemEntries('/proc/self/fd') | Where-Object {
+        $target = (Get-Item -LiteralPath $_ -ErrorAction Ignore).LinkTarget
+        -not ($target -and $target.EndsWith('.dll', [System.StringComparison]::Ordinal))
+    }).Count
+}
 
 function New-ProbeConfig {
     <#
