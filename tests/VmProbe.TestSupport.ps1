@@ -73,7 +73,8 @@ function Get-OpenFdCount {
     PowerShell or Pester mid-test is not a handle the module leaked).
     #>
     @([System.IO.Directory]::GetFileSystemEntries('/proc/self/fd') | Where-Object {
-        $target = (Get-Item -LiteralPath $_ -ErrorAction Ignore).LinkTarget
+        # The listing's own fd is gone by now: FileInfo gives no target for it rather than failing.
+        $target = try { ([System.IO.FileInfo]::new($_)).LinkTarget } catch { $null }
         -not ($target -and $target.EndsWith('.dll', [System.StringComparison]::Ordinal))
     }).Count
 }
