@@ -22,7 +22,7 @@ public enum BpfCountPath
 internal sealed class AggregationMaps
 {
     /// <summary>What every object with tstore.h has for that path alone (left out of a Hash load).</summary>
-    public static readonly IReadOnlyList<string> TaskStorageItems = new[] { ThreadCounts.IteratorProgram, ThreadCounts.StorageMap, ThreadCounts.DropMap };
+    public static readonly IReadOnlyList<string> TaskStorageItems = new[] { ThreadCounts.IteratorProgram, ThreadCounts.StorageMap, ThreadCounts.DropMap, ThreadCounts.CreatedMap };
 
     private readonly List<KeyValuePair<AggCountKey, ulong>> _counts = new();
     private readonly List<KeyValuePair<AggHistKey, AggHist>> _hists = new();
@@ -38,6 +38,9 @@ internal sealed class AggregationMaps
     }
 
     public BpfObject Object { get; }
+
+    /// <summary>Walks of the task-storage iterator so far (none until a tracked thread counted).</summary>
+    public long ThreadWalks => _threads?.Walks ?? 0;
 
     public BpfCountPath Path { get; }
 

@@ -121,6 +121,36 @@ public sealed unsafe class BpfMap
         }
     }
 
+    /// <summary>Reads one entry; false when it is not there (ENOENT). Other errors throw.</summary>
+    public bool TryLookup<TKey, TValue>(TKey key, out TValue value)
+        where TKey : unmanaged
+        where TValue : unmanaged
+    {
+        CheckSizes(sizeof(TKey), sizeof(TValue));
+        value = default;
+        var added = false;
+        _owner.DangerousAddRef(ref added);
+        try
+        {
+            fixed (TValue* into = &value)
+            {
+                if (Interop.Libbpf.bpf_map_lookup_elem(_fd, &key, into) == 0)
+                {
+                    return true;
+                }
+            }
+
+            var errno = Marshal.GetLastPInvokeError();
+            return errno == Errno.ENOENT
+                ? false
+                : throw new BpfException($"cannot read map {Name}: {Errno.Describe(errno)}", $"bpf_map_lookup_elem,{Errno.Name(errno)}", ProbeErrorKind.Unknown);
+        }
+        finally
+        {
+            _owner.DangerousRelease();
+        }
+    }
+
     /// <summary>Deletes one entry; false when it was not there (ENOENT). Other errors throw.</summary>
     public bool Delete<TKey>(TKey key)
         where TKey : unmanaged

@@ -34,6 +34,9 @@ public sealed class SyscallTracer : IDisposable
     /// <summary>Where the counts are kept (the path asked for, or the hash where task storage did not load).</summary>
     public BpfCountPath Path => _maps.Path;
 
+    /// <summary>Walks of the task-storage iterator so far (for tests).</summary>
+    internal long ThreadWalks => _maps.ThreadWalks;
+
     /// <summary>
     /// Loads and attaches: counts always, the enter -> exit pair when <paramref name="latency"/>, the exit cleanup always.
     /// <paramref name="onlyTgid"/> limits tracing to one process (0: all). Map sizes default to agg.h's.

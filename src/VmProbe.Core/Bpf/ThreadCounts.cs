@@ -24,10 +24,13 @@ internal sealed class ThreadCounts
     public const string IteratorProgram = "dump_thread_counts";
     public const string StorageMap = "thread_counts";
     public const string DropMap = "ts_drop";
+    public const string CreatedMap = "ts_created";
 
     private readonly BpfObject _object;
     private readonly BpfLinkHandle _link;
     private readonly BpfMap _drop;
+    private readonly BpfMap _created;
+    private bool _anyBlock;
     private byte[] _buffer = new byte[256 * ThreadCountRecord.Size];
 
     private ThreadCounts(BpfObject obj, BpfLinkHandle link)
@@ -35,7 +38,11 @@ internal sealed class ThreadCounts
         _object = obj;
         _link = link;
         _drop = obj.Map(DropMap);
+        _created = obj.Map(CreatedMap);
     }
+
+    /// <summary>Iterator walks done (for tests: none while no block was ever created).</summary>
+    public long Walks { get; private set; }
 
     /// <summary>Attaches the iterator of a loaded object that has tstore.h (the object owns the link).</summary>
     public static ThreadCounts Attach(BpfObject obj) => new(obj, obj.AttachIterator(IteratorProgram));
@@ -43,6 +50,11 @@ internal sealed class ThreadCounts
     /// <summary>Appends every non-zero (process, thread, f1, f2) slot of every live block; returns how many.</summary>
     public int ReadInto(List<KeyValuePair<AggCountKey, ulong>> into)
     {
+        if (!AnyBlock())
+        {
+            return 0;
+        }
+
         var length = Run();
         var records = MemoryMarshal.Cast<byte, ThreadCountRecord>(_buffer.AsSpan(0, length));
         foreach (var r in records)
@@ -56,6 +68,11 @@ internal sealed class ThreadCounts
     /// <summary>Deletes the blocks of every thread of <paramref name="tgid"/> (they start again from zero if it goes on).</summary>
     public void Drop(uint tgid)
     {
+        if (!AnyBlock())
+        {
+            return;
+        }
+
         _drop.Update(tgid, 1u);
         try
         {
@@ -67,8 +84,13 @@ internal sealed class ThreadCounts
         }
     }
 
+    // The walk visits every task of the host; until a program has created a block there is nothing to find. One map
+    // read a cycle until then, none after (the count only grows).
+    private bool AnyBlock() => _anyBlock || (_anyBlock = _created.TryLookup(0u, out ulong created) && created > 0);
+
     private int Run()
     {
+        Walks++;
         ObjectDisposedException.ThrowIf(_link.IsClosed, this);
         var added = false;
         _link.DangerousAddRef(ref added);

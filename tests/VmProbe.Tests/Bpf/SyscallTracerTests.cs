@@ -67,6 +67,27 @@ public class SyscallTracerTests
         Assert.True(folded.Count >= Calls, $"the exited thread's {Calls} calls were not folded into tid 0: {folded.Count}");
     }
 
+    [SkippableFact]
+    public void NoTaskWalkUntilATrackedThreadCounted()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        // A filter no process matches: no block is ever created, so the snapshots must not walk the host's tasks.
+        using (var idle = SyscallTracer.Open(latency: false, onlyTgid: int.MaxValue, maxCounts: 1024, path: BpfCountPath.TaskStorage))
+        {
+            Interop.Libc.GetEUid();
+            idle.Snapshot();
+            idle.Snapshot();
+            Assert.Equal(0, idle.ThreadWalks);
+        }
+
+        using var tracer = SyscallTracer.Open(latency: false, onlyTgid: Environment.ProcessId, maxCounts: 1024, path: BpfCountPath.TaskStorage);
+        var tid = BpfHost.CurrentTid();
+        Interop.Libc.GetEUid();
+        var snapshot = tracer.Snapshot();
+        Assert.Equal(1, tracer.ThreadWalks);
+        Assert.Contains(snapshot.Counts, c => c.Tid == tid && c.Id == GetEUid && c.Count >= 1);
+    }
+
     [SkippableTheory]
     [InlineData(BpfCountPath.Hash)]
     [InlineData(BpfCountPath.TaskStorageRawTp)]

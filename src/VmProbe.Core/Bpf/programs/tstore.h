@@ -72,6 +72,15 @@ struct {
 	__type(value, __u32);
 } ts_drop SEC(".maps");
 
+/* Blocks created since load: while 0 no tracked thread has counted, and the cycle skips the iterator's walk of every
+ * task of the host (a host whose VMs do not exit, or not yet). Only ever grows, so a skip is never wrong. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} ts_created SEC(".maps");
+
 /* What the iterator writes per non-zero slot: agg_count_key + count (24 bytes; ThreadCountRecord in C#). */
 struct ts_record {
 	struct agg_count_key key;
@@ -113,6 +122,10 @@ static __always_inline struct ts_block *ts_block(__u32 f1)
 		b->tid = (__u32)id;
 		b->f1 = f1;
 		agg_mark_process(id >> 32);
+		__u32 zero = 0;
+		__u64 *created = bpf_map_lookup_elem(&ts_created, &zero);
+		if (created)
+			__sync_fetch_and_add(created, 1);
 	}
 	return b;
 }
