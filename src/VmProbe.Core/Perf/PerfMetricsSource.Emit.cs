@@ -80,7 +80,7 @@ internal sealed partial class PerfMetricsSource
         {
             if (perf.Threads is { } threads)
             {
-                threads.Read();
+                threads.Read(threadListings, perf.Domain.Pid);
                 for (var i = 0; i < perf.Events.Length; i++)
                 {
                     if (!IsSupportedIn(threads.Status[i]))

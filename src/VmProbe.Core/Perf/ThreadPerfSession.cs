@@ -1,3 +1,5 @@
+using VmProbe.Procfs;
+
 namespace VmProbe.Perf;
 
 /// <summary>
@@ -14,6 +16,8 @@ internal sealed class ThreadPerfSession : IDisposable
     private readonly PerfCount[] totals;
     private readonly PerfEventStatus?[] status;
     private readonly PerfFdBudget? budget;
+    private readonly Dictionary<int, ulong> runAtRead = new();
+    private readonly bool countsOnlyWhileRunning;
 
     public ThreadPerfSession(IReadOnlyList<PerfEventSpec> events, PerfOpenOptions? options = null, PerfFdBudget? budget = null)
     {
@@ -23,7 +27,11 @@ internal sealed class ThreadPerfSession : IDisposable
         retired = new PerfCount[events.Count];
         totals = new PerfCount[events.Count];
         status = new PerfEventStatus?[events.Count];
+        countsOnlyWhileRunning = events.Count > 0 && events.All(e => e.Kind is PerfEventKind.Hardware or PerfEventKind.Software or PerfEventKind.HardwareCache);
     }
+
+    /// <summary>Group reads skipped because the thread had not run since its last read (for tests and diagnostics).</summary>
+    public long IdleSkips { get; private set; }
 
     public IReadOnlyList<PerfEventSpec> Events { get; }
 
@@ -64,6 +72,7 @@ internal sealed class ThreadPerfSession : IDisposable
 
             set.Dispose();
             threads.Remove(tid);
+            runAtRead.Remove(tid);
         }
 
         int opened = 0, vanished = 0;
@@ -100,13 +109,37 @@ internal sealed class ThreadPerfSession : IDisposable
         return new ThreadSyncResult(opened, toRetire.Count, vanished);
     }
 
-    /// <summary>Reads every thread and refreshes the totals (retired + live).</summary>
-    public void Read()
+    /// <summary>
+    /// Reads every thread and refreshes the totals (retired + live). With this cycle's thread run times
+    /// (<paramref name="listings"/> of process <paramref name="pid"/>, from the task iterator), a thread whose run time
+    /// has not moved since its last read keeps that read's counts: a per-thread hardware, cache or software event counts
+    /// only while its thread runs (and its enabled/running times stand still with it), so the read would return the
+    /// same numbers. Idle emulator threads are most of a QEMU's threads; tracepoints and dynamic PMUs are always read.
+    /// </summary>
+    public void Read(ThreadListingCache? listings = null, int pid = 0)
     {
         Array.Copy(retired, totals, totals.Length);
-        foreach (var set in threads.Values)
+        var runTimes = countsOnlyWhileRunning ? listings : null;
+        foreach (var (tid, set) in threads)
         {
-            TryRead(set);
+            if (runTimes is not null && runTimes.TryGetRunTime(pid, tid, out var run))
+            {
+                if (runAtRead.TryGetValue(tid, out var before) && before == run)
+                {
+                    IdleSkips++;
+                }
+                else
+                {
+                    TryRead(set);
+                    runAtRead[tid] = run;
+                }
+            }
+            else
+            {
+                TryRead(set);
+                runAtRead.Remove(tid);
+            }
+
             var counts = set.Totals;
             for (var e = 0; e < totals.Length; e++)
             {
@@ -157,5 +190,6 @@ internal sealed class ThreadPerfSession : IDisposable
         }
 
         threads.Clear();
+        runAtRead.Clear();
     }
 }

@@ -20,6 +20,7 @@ internal sealed class TaskIteratorSampler : IBulkThreadLister, IDisposable
     private readonly HashSet<int> _listed = new();
     private readonly ulong _nsPerTick;
     private int[] _tids = new int[64];
+    private ulong[] _runs = new ulong[64];
     private long _listedCycle = -1;
     private BpfException? _listError;
 
@@ -111,14 +112,16 @@ internal sealed class TaskIteratorSampler : IBulkThreadLister, IDisposable
             if (_tids.Length < threads.Length)
             {
                 _tids = new int[Math.Max(threads.Length, _tids.Length * 2)];
+                _runs = new ulong[_tids.Length];
             }
 
             for (var i = 0; i < threads.Length; i++)
             {
                 _tids[i] = (int)threads[i].Tid;
+                _runs[i] = threads[i].RunNanoseconds;
             }
 
-            into.Store(ProcDirectory, pid, _tids.AsSpan(0, threads.Length));
+            into.Store(ProcDirectory, pid, _tids.AsSpan(0, threads.Length), _runs.AsSpan(0, threads.Length));
         }
 
         _listedCycle = into.Cycle;

@@ -84,7 +84,13 @@ internal sealed class ThreadListingCache : ICycleScoped
     }
 
     /// <summary>Records a listing of <paramref name="pid"/>'s threads in the proc tree <paramref name="procDirectory"/>, made this cycle.</summary>
-    public void Store(string procDirectory, int pid, ReadOnlySpan<int> threadIds)
+    public void Store(string procDirectory, int pid, ReadOnlySpan<int> threadIds) => Store(procDirectory, pid, threadIds, default);
+
+    /// <summary>
+    /// Records a listing with each thread's run time (<c>se.sum_exec_runtime</c>, ns) read at the same moment;
+    /// <paramref name="threadIds"/> ascending. <see cref="TryGetRunTime"/> serves them this cycle.
+    /// </summary>
+    public void Store(string procDirectory, int pid, ReadOnlySpan<int> threadIds, ReadOnlySpan<ulong> runNanoseconds)
     {
         if (!SameTree(procDirectory))
         {
@@ -101,6 +107,35 @@ internal sealed class ThreadListingCache : ICycleScoped
         threadIds.CopyTo(slot.ThreadIds);
         slot.Count = threadIds.Length;
         slot.Cycle = _cycle;
+        slot.HasRunTimes = runNanoseconds.Length == threadIds.Length && threadIds.Length > 0;
+        if (slot.HasRunTimes)
+        {
+            if (slot.RunNanoseconds.Length < runNanoseconds.Length)
+            {
+                slot.RunNanoseconds = new ulong[slot.ThreadIds.Length];
+            }
+
+            runNanoseconds.CopyTo(slot.RunNanoseconds);
+        }
+    }
+
+    /// <summary>A thread's run time from this cycle's listing, when the lister gave run times (the task iterator does).</summary>
+    public bool TryGetRunTime(int pid, int tid, out ulong runNanoseconds)
+    {
+        runNanoseconds = 0;
+        if (!_listings.TryGetValue(pid, out var listing) || listing.Cycle != _cycle || !listing.HasRunTimes)
+        {
+            return false;
+        }
+
+        var at = Array.BinarySearch(listing.ThreadIds, 0, listing.Count, tid);
+        if (at < 0)
+        {
+            return false;
+        }
+
+        runNanoseconds = listing.RunNanoseconds[at];
+        return true;
     }
 
     /// <summary>Fills <paramref name="threadIds"/> (cleared first) from this cycle's listing of the pid; false when there is none.</summary>
@@ -154,5 +189,7 @@ internal sealed class ThreadListingCache : ICycleScoped
         public int[] ThreadIds = Array.Empty<int>();
         public int Count;
         public long Cycle = -1;
+        public ulong[] RunNanoseconds = Array.Empty<ulong>();
+        public bool HasRunTimes;
     }
 }
