@@ -17,9 +17,9 @@ public class PerfIdleThreadTests
     public void ASleepingThreadsCountsAndTimesStandStill()
     {
         Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
-        using var worker = new WorkerThread();
+        using var worker = new SleepingThread();
         using var set = PerfCounterSet.Open(PerfTarget.Thread(worker.Tid), new[] { TaskClock, ContextSwitches, PageFaults });
-        worker.Do(() => WorkerThread.SpinCpu(TimeSpan.FromMilliseconds(10)));
+        worker.RunFor(TimeSpan.FromMilliseconds(10));
         set.Read();
         var runBefore = ScheduledRunTimeNs(worker.Tid);
         var before = Enumerable.Range(0, 3).Select(set.GetTotal).ToArray();
@@ -35,7 +35,7 @@ public class PerfIdleThreadTests
     public void AThreadWhoseRunTimeDidNotMoveIsNotReadAgain_ARunningOneIs()
     {
         Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
-        using var idle = new WorkerThread();
+        using var idle = new SleepingThread();
         using var busy = new WorkerThread();
         var pid = Environment.ProcessId;
         var cache = new ThreadListingCache();
@@ -67,7 +67,7 @@ public class PerfIdleThreadTests
         Assert.Equal(idleSecond.Raw + busySecond.Raw, session.GetTotal(0).Raw);
 
         // The idle thread runs: it is read again and its count moves.
-        idle.Do(() => WorkerThread.SpinCpu(TimeSpan.FromMilliseconds(20)));
+        idle.RunFor(TimeSpan.FromMilliseconds(20));
         Cycle();
         Assert.True(session.TryGetThread(idle.Tid, 0, out var idleThird));
         Assert.True(idleThird.Raw - idleSecond.Raw >= 15_000_000, $"idle task_clock grew only {idleThird.Raw - idleSecond.Raw} ns");
@@ -77,7 +77,7 @@ public class PerfIdleThreadTests
     public void WithoutRunTimesOrWithATracepointEveryThreadIsRead()
     {
         Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
-        using var idle = new WorkerThread();
+        using var idle = new SleepingThread();
         var pid = Environment.ProcessId;
         var cache = new ThreadListingCache();
         using var session = new ThreadPerfSession(new[] { TaskClock });
@@ -117,5 +117,64 @@ public class PerfIdleThreadTests
         Assert.False(cache.TryGetRunTime(10, 12, out _));
         cache.Store("/proc", 10, new[] { 10, 12 });
         Assert.False(cache.TryGetRunTime(10, 12, out _)); // a /proc listing has none
+    }
+}
+
+/// <summary>A thread blocked in the kernel (an infinite sleep) that runs only when told to: a WorkerThread's wait spins.</summary>
+internal sealed class SleepingThread : IDisposable
+{
+    private readonly Thread thread;
+    private readonly SemaphoreSlim ran = new(0);
+    private readonly ManualResetEventSlim started = new();
+    private volatile bool stop;
+    private TimeSpan runFor;
+
+    public SleepingThread()
+    {
+        thread = new Thread(Run) { IsBackground = true, Name = "perf-test-sleeper" };
+        thread.Start();
+        started.Wait();
+        Thread.Sleep(50); // past the start's own wake-ups
+    }
+
+    public int Tid { get; private set; }
+
+    /// <summary>Wakes the thread, which burns <paramref name="cpuTime"/> of CPU and sleeps again.</summary>
+    public void RunFor(TimeSpan cpuTime)
+    {
+        runFor = cpuTime;
+        thread.Interrupt();
+        ran.Wait();
+        Thread.Sleep(20); // let it get back into the sleep
+    }
+
+    public void Dispose()
+    {
+        stop = true;
+        thread.Interrupt();
+        thread.Join();
+    }
+
+    private void Run()
+    {
+        Tid = GetTid();
+        started.Set();
+        while (true)
+        {
+            try
+            {
+                Thread.Sleep(Timeout.Infinite);
+            }
+            catch (ThreadInterruptedException)
+            {
+                if (stop)
+                {
+                    return;
+                }
+
+                WorkerThread.SpinCpu(runFor);
+                ran.Release();
+            }
+        }
     }
 }
