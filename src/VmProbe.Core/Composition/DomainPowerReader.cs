@@ -56,9 +56,16 @@ public sealed class DomainPowerReader : IDisposable
             _shared.BeginCycle();
             var context = new CycleContext(domains, timestamp, log, CancellationToken.None) { Shared = _shared, ItemErrors = errors };
             _perfLog.Target = log ?? NullProbeLog.Instance;
-            foreach (var source in _sources)
+            try
             {
-                source.Collect(context, metrics);
+                foreach (var source in _sources)
+                {
+                    source.Collect(context, metrics);
+                }
+            }
+            finally
+            {
+                _perfLog.Target = NullProbeLog.Instance; // not the finished command's log
             }
 
             HasReading = true;
