@@ -1,33 +1,48 @@
+using VmProbe.Perf;
 using VmProbe.Power;
 using VmProbe.Procfs;
 
 namespace VmProbe.Composition;
 
 /// <summary>
-/// Read-VmPower over the runner's sources: host and procfs (the activity, shared through one <see cref="CycleState"/>
-/// as in a cycle) then power, kept across calls so that energy accumulates and each reading's watts are the increase
-/// since the previous one. Calls are serialized.
+/// Read-VmPower over the runner's sources, in the runner's order: host and procfs (CPU time), perf counting CPU cycles
+/// for the host and each domain (where the PMU has them), then power, whose <see cref="EnergyAttribution"/> divides by
+/// cycles when perf shared them for the host and every domain, else by CPU time; all share one <see cref="CycleState"/>
+/// as in a cycle. Kept across calls so that energy accumulates and each reading's watts are the increase since the
+/// previous one. Calls are serialized.
 /// </summary>
 public sealed class DomainPowerReader : IDisposable
 {
+    private static readonly PerfSourceOptions CyclesOnly = new() { Events = new[] { PerfEventCatalog.Parse("cycles") } };
+
     private readonly IMetricSource[] _sources;
     private readonly CycleState _shared = new();
     private readonly Dictionary<(Guid, string), (double Joules, DateTimeOffset At)> _previous = new();
     private readonly object _gate = new();
+    private readonly CallLog _perfLog = new();
     private HashSet<Guid> _listedBefore = new();
     private DateTimeOffset _readBefore;
 
-    /// <param name="root">The proc tree's root.</param>
+    /// <param name="root">The proc tree's root (host and procfs; perf lists threads under /proc).</param>
     /// <param name="options">The power source's options (sysfs, powermeter).</param>
-    public DomainPowerReader(string root = "/", PowerOptions? options = null)
+    /// <param name="budget">The perf fd budget the cycles counters draw on (the module's); a new one when null.</param>
+    public DomainPowerReader(string root = "/", PowerOptions? options = null, PerfFdBudget? budget = null)
     {
         _sources = new IMetricSource[]
         {
             new HostProcfsSource(root),
             new DomainProcfsSource(root, forgetUnlisted: false),
+            new PerfMetricsSource(CyclesOnly, _perfLog, budget),
             new PowerSource(options ?? new PowerOptions(), NullProbeLog.Instance),
         };
     }
+
+    /// <summary>Tests: <paramref name="activity"/> stands in for host, procfs and perf (it fills the cycle's <see cref="DomainActivityShare"/>).</summary>
+    internal DomainPowerReader(IEnumerable<IMetricSource> activity, PowerSource power) =>
+        _sources = activity.Append(power).ToArray();
+
+    /// <summary>The sources read, in order (their names).</summary>
+    public IReadOnlyList<string> SourceNames => _sources.Select(s => s.Name).ToArray();
 
     /// <summary>Whether a reading was taken (so the next one has watts).</summary>
     public bool HasReading { get; private set; }
@@ -40,9 +55,17 @@ public sealed class DomainPowerReader : IDisposable
         {
             _shared.BeginCycle();
             var context = new CycleContext(domains, timestamp, log, CancellationToken.None) { Shared = _shared, ItemErrors = errors };
-            foreach (var source in _sources)
+            _perfLog.Target = log ?? NullProbeLog.Instance;
+            try
             {
-                source.Collect(context, metrics);
+                foreach (var source in _sources)
+                {
+                    source.Collect(context, metrics);
+                }
+            }
+            finally
+            {
+                _perfLog.Target = NullProbeLog.Instance; // not the finished command's log
             }
 
             HasReading = true;
@@ -123,5 +146,21 @@ public sealed class DomainPowerReader : IDisposable
         (_listedBefore, _readBefore) = (listed, timestamp);
 
         return samples;
+    }
+
+    /// <summary>
+    /// The perf source's log, pointed at each call's log. Its warnings (no cycles event on this PMU, perf refused
+    /// to a non-root user) become verbose lines: the user asked for power, and the Model property says what was used.
+    /// </summary>
+    private sealed class CallLog : IProbeLog
+    {
+        public IProbeLog Target { get; set; } = NullProbeLog.Instance;
+
+        public bool IsEnabled(LogLevel level) => Target.IsEnabled(Demote(level));
+
+        public void Write(LogLevel level, string message) =>
+            Target.Write(Demote(level), "power (cycles model): " + message);
+
+        private static LogLevel Demote(LogLevel level) => level > LogLevel.Info ? LogLevel.Info : level;
     }
 }

@@ -94,12 +94,13 @@ public sealed class ProbeConfig
     /// <summary><c>powermeter</c>: a shell command printing the platform's power in watts (smart plug, IPMI DCMI), or null.</summary>
     public string? Powermeter { get; init; }
 
-    /// <summary>The power source's part of the config: the powermeter may take the delay, at most 10 s.</summary>
+    /// <summary>The power source's part of the config: the powermeter may take the delay, at most 10 s; its reading expires after three intervals.</summary>
     public static implicit operator PowerOptions(ProbeConfig config) =>
         new()
         {
             Powermeter = config.Powermeter,
             PowermeterTimeout = TimeSpan.FromMilliseconds(Math.Min(config.DelayMs, PowerOptions.MaxPowermeterTimeout.TotalMilliseconds)),
+            PowermeterMaxAge = TimeSpan.FromMilliseconds(3.0 * config.DelayMs),
         };
 
     /// <summary><c>guestapi</c>: where the guest endpoint listens; empty (the default) for off.</summary>

@@ -32,7 +32,7 @@ public static class PowerCheck
             meter.WaitForRun(options.PowermeterTimeout + TimeSpan.FromSeconds(1));
             parts.Add(meter.Poll() is { } watts
                 ? $"powermeter {watts} W"
-                : $"powermeter gave no reading ({meter.TakeFailureText() ?? "no output in time"})");
+                : $"powermeter gave no reading ({meter.FailureText ?? "no output in time"})");
         }
 
         var model = energy is { Samples.Count: > 0 } ? (countsCycles ? "model cycles where perf counts them, else cpu_time" : "model cpu_time (perfhardware has no cycles)") : null;

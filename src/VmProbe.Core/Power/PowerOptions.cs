@@ -13,4 +13,7 @@ public sealed record PowerOptions
     public string? Powermeter { get; init; }
 
     public TimeSpan PowermeterTimeout { get; init; } = MaxPowermeterTimeout;
+
+    /// <summary>How long the powermeter's last reading is reported when no new one comes (the runner: three intervals); null for no limit.</summary>
+    public TimeSpan? PowermeterMaxAge { get; init; }
 }

@@ -36,7 +36,7 @@ public sealed class PowerSource : IMetricSource
         _log = log ?? NullProbeLog.Instance;
         _sysfs = new PowerSysfs(options.Sysfs, read);
         _pmu = new PowerPmu(_sysfs, openPmu);
-        _powermeter = string.IsNullOrWhiteSpace(options.Powermeter) ? null : new PowermeterCommand(options.Powermeter, options.PowermeterTimeout);
+        _powermeter = string.IsNullOrWhiteSpace(options.Powermeter) ? null : new PowermeterCommand(options.Powermeter, options.PowermeterTimeout, options.PowermeterMaxAge);
     }
 
     public string Name => SourceName;
@@ -186,9 +186,12 @@ public sealed class PowerSource : IMetricSource
             failures.Add(_powermeter.Failures(reason), reason.ToString().ToLowerInvariant());
         }
 
-        if (_powermeter.TakeFailureText() is { } text && context.Log.IsEnabled(LogLevel.Warning))
+        foreach (var (level, text) in _powermeter.TakeNotes())
         {
-            context.Log.Write(LogLevel.Warning, "power: " + text);
+            if (context.Log.IsEnabled(level))
+            {
+                context.Log.Write(level, text);
+            }
         }
     }
 

@@ -19,29 +19,52 @@ internal enum PowermeterFailure
 /// returns the last completed reading without waiting, so a slow or hanging meter never delays the cycle. A run is
 /// killed (with its children) after the timeout or when it prints more than <see cref="MaxOutputBytes"/>; its output
 /// must be one number of watts (an optional <c>W</c> after it); anything else is counted as a failure by reason.
+/// A meter that stops answering does not keep its last watts forever: the reading expires after
+/// <see cref="ExpireAfterFailures"/> failed runs in a row or once it is older than the configured age, whichever is
+/// first. A failure streak is told once: one warning when it starts, one info line when the meter answers again.
 /// </summary>
 internal sealed class PowermeterCommand : IDisposable
 {
     public const int MaxOutputBytes = 1024;
 
+    /// <summary>Failed runs in a row after which the last reading is no longer reported.</summary>
+    public const int ExpireAfterFailures = 3;
+
     private readonly string _command;
     private readonly TimeSpan _timeout;
+    private readonly TimeSpan _maxAge;
+    private readonly Queue<(LogLevel Level, string Text)> _notes = new();
+    private long _readAt; // Stopwatch timestamp of the last good reading
+    private int _failedInARow;
+    private bool _failing;
+    private double? _lastWatts;
     private readonly object _gate = new();
     private readonly long[] _failures = new long[Enum.GetValues<PowermeterFailure>().Length];
     private Task? _running;
     private Process? _process;
     private bool _disposed;
 
-    public PowermeterCommand(string command, TimeSpan timeout)
+    /// <param name="maxAge">How old the last reading may be and still be reported (the runner: three intervals); null for no limit.</param>
+    public PowermeterCommand(string command, TimeSpan timeout, TimeSpan? maxAge = null)
     {
         _command = command;
         _timeout = timeout;
+        _maxAge = maxAge ?? TimeSpan.MaxValue;
     }
 
-    /// <summary>The last completed reading in watts, or null before the first.</summary>
-    public double? LastWatts { get; private set; }
+    /// <summary>The last completed reading in watts while it is current, else null (none yet, or expired).</summary>
+    public double? LastWatts
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _lastWatts is { } watts && _failedInARow < ExpireAfterFailures && Stopwatch.GetElapsedTime(_readAt) <= _maxAge ? watts : null;
+            }
+        }
+    }
 
-    /// <summary>The last failure's text, set until it is taken by <see cref="TakeFailureText"/>.</summary>
+    /// <summary>The last failure's text, kept until a run succeeds (for <c>--check</c>).</summary>
     private string? _failureText;
 
     public long Failures(PowermeterFailure reason)
@@ -61,9 +84,9 @@ internal sealed class PowermeterCommand : IDisposable
             {
                 _running = Task.Run(RunOnce);
             }
-
-            return LastWatts;
         }
+
+        return LastWatts;
     }
 
     /// <summary>For tests and one-shot readers: waits for the run under way, up to <paramref name="wait"/>.</summary>
@@ -78,14 +101,26 @@ internal sealed class PowermeterCommand : IDisposable
         return running is null || running.Wait(wait);
     }
 
-    /// <summary>The text of the failure since the last call, if any (to be logged once per change).</summary>
-    public string? TakeFailureText()
+    /// <summary>Why the last run failed, or null when it succeeded (or none finished).</summary>
+    public string? FailureText
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _failureText;
+            }
+        }
+    }
+
+    /// <summary>What to log since the last call: a warning as a failure streak starts, an info line as it ends.</summary>
+    public List<(LogLevel Level, string Text)> TakeNotes()
     {
         lock (_gate)
         {
-            var text = _failureText;
-            _failureText = null;
-            return text;
+            var notes = _notes.ToList();
+            _notes.Clear();
+            return notes;
         }
     }
 
@@ -184,10 +219,7 @@ internal sealed class PowermeterCommand : IDisposable
             }
             else if (Parse(output.Result) is { } watts)
             {
-                lock (_gate)
-                {
-                    LastWatts = watts;
-                }
+                Succeed(watts);
             }
             else
             {
@@ -216,15 +248,37 @@ internal sealed class PowermeterCommand : IDisposable
         });
     }
 
+    private void Succeed(double watts)
+    {
+        lock (_gate)
+        {
+            if (_failing && _notes.Count < 16)
+            {
+                _notes.Enqueue((LogLevel.Info, $"power: powermeter command answers again ({watts.ToString(CultureInfo.InvariantCulture)} W) after {_failedInARow} failed run(s)"));
+            }
+
+            (_lastWatts, _readAt, _failedInARow, _failing, _failureText) = (watts, Stopwatch.GetTimestamp(), 0, false, null);
+        }
+    }
+
     private void Fail(PowermeterFailure reason, string text)
     {
         lock (_gate)
         {
             _failures[(int)reason]++;
+            _failedInARow++;
             _failureText = text;
             _process = null;
+            if (!_failing && _notes.Count < 16)
+            {
+                _notes.Enqueue((LogLevel.Warning, $"power: {text}; counted in host_powermeter_failures_total, not logged again until it answers (its last reading is dropped after {ExpireAfterFailures} failed runs in a row{AgeText()})"));
+            }
+
+            _failing = true;
         }
     }
+
+    private string AgeText() => _maxAge == TimeSpan.MaxValue ? string.Empty : $" or {_maxAge.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s after it was read";
 
     private static void Kill(Process? process)
     {

@@ -6,10 +6,9 @@ namespace VmProbe.Commands;
 /// <summary>Read-VmDomainStat: libvirt bulk statistics (cpu, balloon, vcpu, net, block) as flat samples, once or repeatedly.</summary>
 [Cmdlet(VerbsCommunications.Read, "VmDomainStat")]
 [OutputType(typeof(VmStatSample))]
-public sealed class ReadVmDomainStatCommand : VmProbeCmdlet, IDisposable
+public sealed class ReadVmDomainStatCommand : ContinuousReaderCommand
 {
     private readonly List<VmDomain> _domains = new();
-    private readonly ContinuousSampler _sampler = new();
     private DomainResolver? _resolver;
 
     /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
@@ -21,17 +20,6 @@ public sealed class ReadVmDomainStatCommand : VmProbeCmdlet, IDisposable
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string Uri { get; set; } = DefaultUri;
-
-    [Parameter]
-    public SwitchParameter Continuous { get; set; }
-
-    [Parameter]
-    [ValidateSampleInterval]
-    public double SampleInterval { get; set; } = 1;
-
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int MaxSamples { get; set; } = 1;
 
     protected override void ProcessRecord()
     {
@@ -51,7 +39,7 @@ public sealed class ReadVmDomainStatCommand : VmProbeCmdlet, IDisposable
         try
         {
             var uuids = readAll ? null : _domains.Select(d => d.Uuid).ToArray();
-            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => LibvirtStatReader.Read(Uri, uuids, DateTimeOffset.Now, Log, errors));
+            Sample(errors => LibvirtStatReader.Read(Uri, uuids, DateTimeOffset.Now, Log, errors));
         }
         catch (Exception ex) when (ex is VmProbeException)
         {
@@ -59,7 +47,4 @@ public sealed class ReadVmDomainStatCommand : VmProbeCmdlet, IDisposable
         }
     }
 
-    protected override void StopProcessing() => _sampler.Stop();
-
-    public void Dispose() => _sampler.Dispose();
 }

@@ -11,30 +11,15 @@ namespace VmProbe.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmHostStat")]
 [OutputType(typeof(VmStatSample))]
-public sealed class ReadVmHostStatCommand : VmProbeCmdlet, IDisposable
+public sealed class ReadVmHostStatCommand : ContinuousReaderCommand
 {
-    private readonly ContinuousSampler _sampler = new();
     private readonly PowerSource _power = new(new PowerOptions(), NullProbeLog.Instance);
-
-    /// <summary>Read until stopped (Ctrl+C), every -SampleInterval seconds.</summary>
-    [Parameter]
-    public SwitchParameter Continuous { get; set; }
-
-    /// <summary>Seconds between readings.</summary>
-    [Parameter]
-    [ValidateSampleInterval]
-    public double SampleInterval { get; set; } = 1;
-
-    /// <summary>How many readings to take.</summary>
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int MaxSamples { get; set; } = 1;
 
     protected override void EndProcessing()
     {
         try
         {
-            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => HostStatReader.Read(DateTimeOffset.Now, Log, errors, also: _power));
+            Sample(errors => HostStatReader.Read(DateTimeOffset.Now, Log, errors, also: _power));
         }
         catch (Exception ex) when (ex is VmProbeException)
         {
@@ -42,11 +27,12 @@ public sealed class ReadVmHostStatCommand : VmProbeCmdlet, IDisposable
         }
     }
 
-    protected override void StopProcessing() => _sampler.Stop();
-
-    public void Dispose()
+    protected override void Dispose(bool disposing)
     {
-        _sampler.Dispose();
-        _power.Dispose();
+        base.Dispose(disposing);
+        if (disposing)
+        {
+            _power.Dispose();
+        }
     }
 }

@@ -13,10 +13,9 @@ namespace VmProbe.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmKvmStat")]
 [OutputType(typeof(VmStatSample))]
-public sealed class ReadVmKvmStatCommand : VmProbeCmdlet, IDisposable
+public sealed class ReadVmKvmStatCommand : ContinuousReaderCommand
 {
     private readonly DomainSelection _selection = new();
-    private readonly ContinuousSampler _sampler = new();
 
     /// <summary>Test seam (set by reflection from the Pester tests): a /proc/PID/fd link prefix also taken for a stats fd,
     /// so a helper's memfd holding a fixture blob reads as QEMU's would. Null in production.</summary>
@@ -44,17 +43,6 @@ public sealed class ReadVmKvmStatCommand : VmProbeCmdlet, IDisposable
     /// <summary>Also output the host totals (debugfs' top-level files).</summary>
     [Parameter]
     public SwitchParameter IncludeHost { get; set; }
-
-    [Parameter]
-    public SwitchParameter Continuous { get; set; }
-
-    [Parameter]
-    [ValidateSampleInterval]
-    public double SampleInterval { get; set; } = 1;
-
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int MaxSamples { get; set; } = 1;
 
     protected override void BeginProcessing()
     {
@@ -86,7 +74,7 @@ public sealed class ReadVmKvmStatCommand : VmProbeCmdlet, IDisposable
             using var source = prefix is null
                 ? new KvmStatsSource(new ProbeConfig { KvmStats = mode, KvmStatsAllow = allow }, Log)
                 : new KvmStatsSource(mode, allow, Log, "/", l => KvmStatsFd.IsKernelStatsLink(l) || l.StartsWith(prefix, StringComparison.Ordinal));
-            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => Read(source, domains, errors));
+            Sample(errors => Read(source, domains, errors));
         }
         catch (VmProbeException ex)
         {
@@ -98,12 +86,9 @@ public sealed class ReadVmKvmStatCommand : VmProbeCmdlet, IDisposable
     {
         var metrics = new MetricSet();
         var timestamp = DateTimeOffset.Now;
-        source.Collect(new CycleContext(domains, timestamp, Log, _sampler.Stopping) { ItemErrors = errors }, metrics);
+        source.Collect(new CycleContext(domains, timestamp, Log, Sampler.Stopping) { ItemErrors = errors }, metrics);
         return MetricSetFlattener.ToStatSamples(metrics, timestamp, (family, _) =>
             IncludeHost || !family.Name.StartsWith(KvmFamilies.HostPrefix, StringComparison.Ordinal));
     }
 
-    protected override void StopProcessing() => _sampler.Stop();
-
-    public void Dispose() => _sampler.Dispose();
 }

@@ -10,14 +10,13 @@ namespace VmProbe.Commands;
 [Cmdlet(VerbsCommunications.Read, "VmPerfCounter", DefaultParameterSetName = SessionSet)]
 [Alias("Read-VmPerfCounters")]
 [OutputType(typeof(VmPerfSample))]
-public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
+public sealed class ReadVmPerfCounterCommand : ContinuousReaderCommand
 {
     private const string SessionSet = "Session";
     private const string DomainSet = "Domain";
 
     private readonly List<VmDomain> _domains = new();
     private readonly List<VmPerfSession> _sessions = new();
-    private readonly ContinuousSampler _sampler = new();
     private DomainResolver? _resolver;
 
     [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ParameterSetName = SessionSet)]
@@ -50,16 +49,17 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
     [Parameter(ParameterSetName = DomainSet)]
     public SwitchParameter IncludeHost { get; set; }
 
+    // The sampling parameters apply to sessions only (the Domain set counts once for -Duration).
     [Parameter(ParameterSetName = SessionSet)]
-    public SwitchParameter Continuous { get; set; }
+    public override SwitchParameter Continuous { get; set; }
 
     [Parameter(ParameterSetName = SessionSet)]
     [ValidateSampleInterval]
-    public double SampleInterval { get; set; } = 1;
+    public override double SampleInterval { get; set; } = 1;
 
     [Parameter(ParameterSetName = SessionSet)]
     [ValidateRange(1, int.MaxValue)]
-    public int MaxSamples { get; set; } = 1;
+    public override int MaxSamples { get; set; } = 1;
 
     /// <summary>One sample per vCPU thread as well as per domain.</summary>
     [Parameter]
@@ -100,7 +100,7 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
         {
             if (_sessions.Count > 0)
             {
-                _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, ReadSessions);
+                Sample(ReadSessions);
             }
 
             return;
@@ -114,17 +114,13 @@ public sealed class ReadVmPerfCounterCommand : VmProbeCmdlet, IDisposable
         try
         {
             var events = EventResolution.ResolveAtLeastOne(this, Event);
-            WriteObject(TimedPerfCount.Count(this, Log, events, _domains, IncludeHost.IsPresent, Duration, PerVcpu.IsPresent, _sampler), enumerateCollection: true);
+            WriteObject(TimedPerfCount.Count(this, Log, events, _domains, IncludeHost.IsPresent, Duration, PerVcpu.IsPresent, Sampler), enumerateCollection: true);
         }
         catch (Exception ex) when (ex is VmProbeException)
         {
             ThrowProbeError(ex, null);
         }
     }
-
-    protected override void StopProcessing() => _sampler.Stop();
-
-    public void Dispose() => _sampler.Dispose();
 
     /// <summary>Waits -Duration with a progress bar; false when Ctrl-C stopped the command.</summary>
     private IEnumerable<object> ReadSessions(List<VmProbeException> errors)

@@ -9,10 +9,9 @@ namespace VmProbe.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmPower")]
 [OutputType(typeof(VmPowerSample))]
-public sealed class ReadVmPowerCommand : VmProbeCmdlet, IDisposable
+public sealed class ReadVmPowerCommand : ContinuousReaderCommand
 {
     private readonly DomainSelection _selection = new();
-    private readonly ContinuousSampler _sampler = new();
 
     /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
@@ -23,17 +22,6 @@ public sealed class ReadVmPowerCommand : VmProbeCmdlet, IDisposable
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string Uri { get; set; } = DefaultUri;
-
-    [Parameter]
-    public SwitchParameter Continuous { get; set; }
-
-    [Parameter]
-    [ValidateSampleInterval]
-    public double SampleInterval { get; set; } = 1;
-
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int MaxSamples { get; set; } = 1;
 
     protected override void ProcessRecord() => SelectDomains(Domain, Uri, _selection);
 
@@ -51,13 +39,13 @@ public sealed class ReadVmPowerCommand : VmProbeCmdlet, IDisposable
             if (!reader.HasReading)
             {
                 reader.Read(domains, DateTimeOffset.Now, new List<VmProbeException>(), Log);
-                if (!_sampler.Wait(TimeSpan.FromSeconds(SampleInterval)))
+                if (!Sampler.Wait(TimeSpan.FromSeconds(SampleInterval)))
                 {
                     return;
                 }
             }
 
-            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => reader.Read(domains, DateTimeOffset.Now, errors, Log));
+            Sample(errors => reader.Read(domains, DateTimeOffset.Now, errors, Log));
         }
         catch (VmProbeException ex)
         {
@@ -65,7 +53,4 @@ public sealed class ReadVmPowerCommand : VmProbeCmdlet, IDisposable
         }
     }
 
-    protected override void StopProcessing() => _sampler.Stop();
-
-    public void Dispose() => _sampler.Dispose();
 }

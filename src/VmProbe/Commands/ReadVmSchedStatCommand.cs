@@ -8,10 +8,9 @@ namespace VmProbe.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmSchedStat")]
 [OutputType(typeof(VmStatSample))]
-public sealed class ReadVmSchedStatCommand : VmProbeCmdlet, IDisposable
+public sealed class ReadVmSchedStatCommand : ContinuousReaderCommand
 {
     private readonly DomainSelection _selection = new();
-    private readonly ContinuousSampler _sampler = new();
 
     /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
     [Parameter(Position = 0, ValueFromPipeline = true)]
@@ -22,17 +21,6 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet, IDisposable
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string Uri { get; set; } = DefaultUri;
-
-    [Parameter]
-    public SwitchParameter Continuous { get; set; }
-
-    [Parameter]
-    [ValidateSampleInterval]
-    public double SampleInterval { get; set; } = 1;
-
-    [Parameter]
-    [ValidateRange(1, int.MaxValue)]
-    public int MaxSamples { get; set; } = 1;
 
     protected override void ProcessRecord() => SelectDomains(Domain, Uri, _selection);
 
@@ -48,7 +36,7 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet, IDisposable
         {
             // One read for all domains per reading: the sum over a domain's threads is one consistent sample per call.
             var reader = ModuleState.Current.SchedReader;
-            _sampler.Run(this, Continuous.IsPresent, SampleInterval, MaxSamples, errors => reader.Read(domains, DateTimeOffset.Now, errors, Log));
+            Sample(errors => reader.Read(domains, DateTimeOffset.Now, errors, Log));
         }
         catch (VmProbeException ex)
         {
@@ -57,7 +45,4 @@ public sealed class ReadVmSchedStatCommand : VmProbeCmdlet, IDisposable
         }
     }
 
-    protected override void StopProcessing() => _sampler.Stop();
-
-    public void Dispose() => _sampler.Dispose();
 }

@@ -88,7 +88,7 @@ internal sealed class ModuleState
         {
             lock (_gate)
             {
-                return _powerReader ??= Track(new VmProbe.Composition.DomainPowerReader());
+                return _powerReader ??= Track(new VmProbe.Composition.DomainPowerReader(budget: PerfBudget));
             }
         }
     }

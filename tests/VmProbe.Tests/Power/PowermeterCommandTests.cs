@@ -32,7 +32,7 @@ public sealed class PowermeterCommandTests : IDisposable
         Assert.Null(meter.Poll()); // still running: no second run, no wait
         Assert.True(meter.WaitForRun(TimeSpan.FromSeconds(20)));
         Assert.Equal(1, meter.Failures(PowermeterFailure.Timeout));
-        Assert.Contains("killed", meter.TakeFailureText(), StringComparison.Ordinal);
+        Assert.Contains("killed", meter.FailureText, StringComparison.Ordinal);
         var pid = int.Parse(File.ReadAllText(marker).Trim(), System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(SpinWait.SpinUntil(() => !Directory.Exists($"/proc/{pid}") || File.ReadAllText($"/proc/{pid}/stat").Contains(") Z ", StringComparison.Ordinal), 5000),
             $"the hanging script {pid} still runs");
@@ -57,7 +57,7 @@ public sealed class PowermeterCommandTests : IDisposable
         Assert.True(meter.WaitForRun(TimeSpan.FromSeconds(10)));
         Assert.Equal(1, meter.Failures(reason));
         Assert.Equal(80, meter.Poll());
-        Assert.NotNull(meter.TakeFailureText());
+        Assert.NotNull(meter.FailureText);
     }
 
     [Theory]
