@@ -46,9 +46,7 @@ public sealed class StealParityTests : IDisposable
     private static ViewFrame TopFrame()
     {
         var (first, second) = Cycles();
-        var builder = new ViewFrameBuilder();
-        builder.Build(first);
-        return builder.Build(second);
+        return ViewFixtures.SecondFrame(first, second);
     }
 
     [Fact]

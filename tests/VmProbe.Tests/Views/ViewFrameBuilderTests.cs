@@ -41,15 +41,11 @@ public class ViewFrameBuilderTests
     [Fact]
     public void StealIsWaitOverWallTimeSoAnIdleVcpuThatWaitedBrieflyIsNotStolen()
     {
-        var builder = new ViewFrameBuilder();
-        var first = At(100);
-        Vm(first, "idle", run: 5, wait: 1, vcpuRun: 1, vcpuWait: 1);
-        builder.Build(first);
-
         // Over 4 s the vCPU ran 0.2 s and waited 0.2 s: half of its runnable time, but a twentieth of the wall time.
-        var second = At(104);
+        var (first, second) = (At(100), At(104));
+        Vm(first, "idle", run: 5, wait: 1, vcpuRun: 1, vcpuWait: 1);
         Vm(second, "idle", run: 6, wait: 1.5, vcpuRun: 1.2, vcpuWait: 1.2);
-        var idle = builder.Build(second).Vms.Single();
+        var idle = SecondFrame(first, second).Vms.Single();
         Assert.Equal(0.05, idle.Vcpus.Single().StealRatio!.Value, 9);
         Assert.Equal(0.05, idle.StealRatio!.Value, 9);
     }
