@@ -14,12 +14,21 @@ internal enum TopKey
     Escape,
     Backspace,
     Interrupt,
+    PageUp,
+    PageDown,
+    Home,
+    End,
+    Tab,
 }
 
 /// <summary>The keys of <c>vmprobe top</c>: decoding the bytes a terminal sends, and what each does to the <see cref="TopState"/>.</summary>
 internal static class TopKeys
 {
-    /// <summary>The keys in one read: arrows arrive as ESC [ A..D (or ESC O A..D) in one piece; a lone ESC is Escape.</summary>
+    /// <summary>
+    /// The keys in one read. Cursor keys arrive in one piece as ESC [ or ESC O, parameters, and a final byte: A-D arrows,
+    /// H/F Home/End, or a number and ~ (1/7 Home, 4/8 End, 5 PgUp, 6 PgDn, as xterm, tmux and rxvt send them). Other
+    /// sequences are skipped whole; a lone ESC is Escape.
+    /// </summary>
     public static List<(TopKey Key, char Char)> Decode(ReadOnlySpan<byte> bytes)
     {
         var keys = new List<(TopKey, char)>();
@@ -28,16 +37,29 @@ internal static class TopKeys
             var b = bytes[i];
             if (b == 0x1b && i + 2 < bytes.Length && (bytes[i + 1] == (byte)'[' || bytes[i + 1] == (byte)'O'))
             {
-                TopKey? arrow = bytes[i + 2] switch
+                var end = i + 2;
+                while (end < bytes.Length - 1 && bytes[end] is >= 0x20 and < 0x40)
                 {
-                    (byte)'A' => TopKey.Up,
-                    (byte)'B' => TopKey.Down,
-                    (byte)'C' => TopKey.Right,
-                    (byte)'D' => TopKey.Left,
+                    end++; // parameter and intermediate bytes
+                }
+
+                var parameter = bytes[(i + 2)..end];
+                TopKey? cursor = (char)bytes[end] switch
+                {
+                    'A' => TopKey.Up,
+                    'B' => TopKey.Down,
+                    'C' => TopKey.Right,
+                    'D' => TopKey.Left,
+                    'H' => TopKey.Home,
+                    'F' => TopKey.End,
+                    '~' when parameter.SequenceEqual("1"u8) || parameter.SequenceEqual("7"u8) => TopKey.Home,
+                    '~' when parameter.SequenceEqual("4"u8) || parameter.SequenceEqual("8"u8) => TopKey.End,
+                    '~' when parameter.SequenceEqual("5"u8) => TopKey.PageUp,
+                    '~' when parameter.SequenceEqual("6"u8) => TopKey.PageDown,
                     _ => null,
                 };
-                i += 2;
-                if (arrow is { } key)
+                i = end;
+                if (cursor is { } key)
                 {
                     keys.Add((key, '\0'));
                 }
@@ -49,6 +71,7 @@ internal static class TopKeys
             {
                 0x1b => (TopKey.Escape, '\0'),
                 (byte)'\r' or (byte)'\n' => (TopKey.Enter, '\0'),
+                (byte)'\t' => (TopKey.Tab, '\0'),
                 0x7f or 0x08 => (TopKey.Backspace, '\0'),
                 0x03 => (TopKey.Interrupt, '\0'),
                 _ => (TopKey.Char, (char)b),
@@ -106,13 +129,29 @@ internal static class TopKeys
                 state.Reverse = !state.Reverse;
                 break;
             case (TopKey.Up, _) or (TopKey.Char, 'k'):
-                MoveSelection(state, frame, -1);
+                Move(state, frame, -1);
                 break;
             case (TopKey.Down, _) or (TopKey.Char, 'j'):
-                MoveSelection(state, frame, 1);
+                Move(state, frame, 1);
                 break;
-            case (TopKey.Enter, _) or (TopKey.Right, _):
-                state.Drilled ??= state.Selected;
+            case (TopKey.PageUp, _):
+                Move(state, frame, -state.PageRows);
+                break;
+            case (TopKey.PageDown, _) or (TopKey.Char, ' '):
+                Move(state, frame, state.PageRows);
+                break;
+            case (TopKey.Home, _):
+                Move(state, frame, -int.MaxValue / 2);
+                break;
+            case (TopKey.End, _):
+                Move(state, frame, int.MaxValue / 2);
+                break;
+            case (TopKey.Tab, _) or (TopKey.Char, 'w'):
+                state.ColumnSet++; // the render takes it modulo the sets this width has
+                break;
+            case (TopKey.Enter, _) or (TopKey.Right, _) when state.Drilled is null:
+                state.Drilled = state.Selected;
+                state.DrillOffset = 0;
                 break;
             case (TopKey.Escape, _) or (TopKey.Left, _) or (TopKey.Backspace, _):
                 state.Drilled = null;
@@ -146,22 +185,22 @@ internal static class TopKeys
     private static void MoveSort(TopState state, ViewFrame? frame, int step)
     {
         var ids = new List<string> { TopState.NameColumn };
-        if (frame is not null)
-        {
-            ids.AddRange(TopRender.Layout(frame, frame.Vms, int.MaxValue / 2).Columns.Select(c => c.Id));
-        }
-        else
-        {
-            ids.AddRange(ViewColumns.Screen.Select(c => c.Id));
-        }
+        ids.AddRange((frame is null ? ViewColumns.Screen : TopLayout.Present(frame)).Select(c => c.Id));
 
         var at = ids.IndexOf(state.SortColumn);
         state.SortColumn = ids[((at < 0 ? 0 : at) + step + ids.Count) % ids.Count];
     }
 
-    private static void MoveSelection(TopState state, ViewFrame? frame, int step)
+    /// <summary>Moves the selection (the list's window follows it at the next render), or in a drill-down scrolls it.</summary>
+    private static void Move(TopState state, ViewFrame? frame, int step)
     {
-        if (frame is null || state.Drilled is not null)
+        if (state.Drilled is not null)
+        {
+            state.DrillOffset = (int)Math.Clamp((long)state.DrillOffset + step, 0, int.MaxValue / 2); // the render clamps the end
+            return;
+        }
+
+        if (frame is null)
         {
             return;
         }
@@ -170,7 +209,7 @@ internal static class TopKeys
         var at = rows.FindIndex(r => r.Name == state.Selected);
         if (rows.Count > 0)
         {
-            state.Selected = rows[Math.Clamp(at + step, 0, rows.Count - 1)].Name;
+            state.Selected = rows[(int)Math.Clamp((long)at + step, 0, rows.Count - 1)].Name;
         }
     }
 }

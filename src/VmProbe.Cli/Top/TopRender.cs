@@ -6,12 +6,6 @@ namespace VmProbe.Cli.Top;
 /// <summary>One screen of <c>vmprobe top</c> as plain lines, each at most the terminal's width; no escapes (see <see cref="TopScreen"/>).</summary>
 internal static class TopRender
 {
-    /// <summary>Columns shown only when some VM has a value (their sources exist on this host).</summary>
-    private static readonly HashSet<string> WhenPresent = new(StringComparer.Ordinal)
-    {
-        "exits_per_second", "top_exit_reason", "haltpoll_success_ratio", "ipc", "watts",
-    };
-
     /// <summary>/proc/stat modes in the order the host line shows them (guest and steal early: a narrow screen cuts the right).</summary>
     private static readonly (string Mode, string Short)[] HostModes =
     {
@@ -19,7 +13,10 @@ internal static class TopRender
         ("nice", "ni"), ("irq", "hi"), ("softirq", "si"), ("guest_nice", "gn"),
     };
 
-    public const string Help = "q quit  < > sort  r reverse  / filter  up/down select  enter drill  esc back";
+    public const string Help = "q quit  < > sort  r rev  / filter  enter drill  esc back  tab cols  pgup/pgdn";
+
+    /// <summary>Lines above the list's rows: title, host CPU, status (scroll position, held-back columns), column header.</summary>
+    private const int ListChrome = 4;
 
     /// <summary>The lines; <paramref name="highlight"/> gets the header's and the selected row's line numbers.</summary>
     public static List<string> Lines(ViewFrame? frame, TopState state, int width, int height, string? status, out (int Header, int Selected) highlight)
@@ -33,10 +30,11 @@ internal static class TopRender
         else if (state.Drilled is { } drilled)
         {
             Drill(frame, drilled, lines, ref highlight);
+            Scroll(state, height, lines, ref highlight);
         }
         else
         {
-            List(frame, state, width, lines, ref highlight);
+            List(frame, state, width, height, lines, ref highlight);
         }
 
         var footer = state.FilterInput is { } typing ? $"filter (enter to apply, esc to cancel): {typing}_" : status ?? Help;
@@ -69,38 +67,30 @@ internal static class TopRender
                 }
             });
 
-    /// <summary>The list's columns for this frame and width: NAME first, then those with a source, cut from the right to fit.</summary>
-    public static (int NameWidth, List<ViewColumn> Columns) Layout(ViewFrame frame, IReadOnlyList<VmViewRow> rows, int width)
-    {
-        var columns = ViewColumns.Screen.Where(c => !WhenPresent.Contains(c.Id)
-            || frame.Vms.Any(vm => (c.Text is not null ? c.Text(vm) : c.Number(vm)?.ToString(CultureInfo.InvariantCulture)) is not null)).ToList();
-        const int MinName = 8;
-        while (columns.Count > 0 && 1 + MinName + columns.Sum(c => c.Width + 1) > width)
-        {
-            columns.RemoveAt(columns.Count - 1);
-        }
-
-        var longest = rows.Select(r => r.Name.Length).DefaultIfEmpty(4).Max();
-        var nameWidth = Math.Clamp(longest, MinName, Math.Max(MinName, width - 1 - columns.Sum(c => c.Width + 1)));
-        return (nameWidth, columns);
-    }
-
-    private static void List(ViewFrame frame, TopState state, int width, List<string> lines, ref (int Header, int Selected) highlight)
+    private static void List(ViewFrame frame, TopState state, int width, int height, List<string> lines, ref (int Header, int Selected) highlight)
     {
         var rows = state.Rows(frame);
         var filter = state.Filter is { Length: > 0 } f ? $"  filter '{f}' ({rows.Count} of {frame.Vms.Count})" : string.Empty;
         var interval = frame.IntervalSeconds is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s:0.0}s") : "-";
         lines.Add($"vmprobe top  {frame.Timestamp.ToLocalTime():HH:mm:ss}  interval {interval}  {frame.Vms.Count} VMs{filter}");
         lines.Add(HostLine(frame));
-        lines.Add(string.Empty);
-        var (nameWidth, columns) = Layout(frame, rows, width);
+        var layout = TopLayout.Columns(frame, rows, width, state.ColumnSet);
+        state.ColumnSet = layout.Set;
+
+        // Without a height (plain frames) every row is printed; otherwise a window that follows the selection.
+        var page = height > 1 ? Math.Max(1, height - 1 - ListChrome) : Math.Max(1, rows.Count);
+        state.PageRows = page;
+        state.Offset = TopLayout.Window(state.Offset, rows.FindIndex(r => r.Name == state.Selected), page, rows.Count);
+        var shown = rows.Skip(state.Offset).Take(page).ToList();
+        lines.Add(Status(state, rows.Count, shown.Count, layout));
+
         // The separator before the sorted column shows the order: v largest first (names A-Z), ^ reversed.
         string Mark(string id) => id == state.SortColumn ? (state.Reverse ? "^" : "v") : " ";
-        var header = Mark(TopState.NameColumn) + "NAME".PadRight(nameWidth)
-            + string.Concat(columns.Select(c => Mark(c.Id) + Pad(c.Header, c.Width, c.Format == ViewFormat.Text)));
+        var header = Mark(TopState.NameColumn) + "NAME".PadRight(layout.NameWidth)
+            + string.Concat(layout.Shown.Select(c => Mark(c.Id) + Pad(c.Header, c.Width, c.Format == ViewFormat.Text)));
         highlight.Header = lines.Count;
         lines.Add(header);
-        foreach (var row in rows)
+        foreach (var row in shown)
         {
             if (row.Name == state.Selected)
             {
@@ -108,14 +98,54 @@ internal static class TopRender
             }
 
             var marker = row.Name == state.Selected ? ">" : " ";
-            lines.Add(marker + ViewColumns.Fit(row.Name, nameWidth).PadRight(nameWidth)
-                + string.Concat(columns.Select(c => " " + Pad(c.Show(row), c.Width, c.Format == ViewFormat.Text))));
+            lines.Add(marker + ViewColumns.Fit(row.Name, layout.NameWidth).PadRight(layout.NameWidth)
+                + string.Concat(layout.Shown.Select(c => " " + Pad(c.Show(row), c.Width, c.Format == ViewFormat.Text))));
         }
 
         if (rows.Count == 0)
         {
             lines.Add(frame.Vms.Count == 0 ? " (no VMs found)" : " (no VM matches the filter)");
         }
+    }
+
+    /// <summary>The line above the header: which rows are in view when not all fit, the columns held back, a hidden sort column.</summary>
+    private static string Status(TopState state, int rows, int shown, TopColumns layout)
+    {
+        var parts = new List<string>();
+        if (shown < rows)
+        {
+            parts.Add($"rows {state.Offset + 1}-{state.Offset + shown} of {rows}");
+        }
+
+        if (layout.Hidden.Count > 0)
+        {
+            parts.Add($"+{layout.Hidden.Count} cols (tab: set {layout.Set + 1}/{layout.Sets}): {string.Join(' ', layout.Hidden.Select(c => c.Header))}");
+        }
+
+        if (layout.Hidden.FirstOrDefault(c => c.Id == state.SortColumn) is { } sorted)
+        {
+            parts.Insert(0, $"sorted by {sorted.Header}");
+        }
+
+        return string.Join("   ", parts);
+    }
+
+    /// <summary>The drill-down below its title as a window of the height: Up/Down/PgUp/PgDn/Home/End move it.</summary>
+    private static void Scroll(TopState state, int height, List<string> lines, ref (int Header, int Selected) highlight)
+    {
+        var page = height > 1 ? Math.Max(1, height - 2) : lines.Count;
+        var body = lines.Count - 1;
+        state.PageRows = page;
+        state.DrillOffset = Math.Clamp(state.DrillOffset, 0, Math.Max(0, body - page));
+        if (body <= page)
+        {
+            return;
+        }
+
+        lines[0] += $"  lines {state.DrillOffset + 1}-{state.DrillOffset + page} of {body}";
+        lines.RemoveRange(1 + state.DrillOffset + page, body - state.DrillOffset - page);
+        lines.RemoveRange(1, state.DrillOffset);
+        highlight.Header = highlight.Header - state.DrillOffset is var at && at >= 1 && at < lines.Count ? at : -1;
     }
 
     private static void Drill(ViewFrame frame, string name, List<string> lines, ref (int Header, int Selected) highlight)

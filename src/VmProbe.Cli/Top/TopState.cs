@@ -27,6 +27,18 @@ internal sealed class TopState
 
     public bool Quit { get; set; }
 
+    /// <summary>The first row shown (of <see cref="Rows"/>); the render keeps the selected row inside the window.</summary>
+    public int Offset { get; set; }
+
+    /// <summary>The first drill-down line shown below its title.</summary>
+    public int DrillOffset { get; set; }
+
+    /// <summary>Rows (or drill-down lines) the last render had room for: what PgUp/PgDn move by.</summary>
+    public int PageRows { get; set; } = 10;
+
+    /// <summary>Which set of columns a narrow terminal shows (Tab cycles); taken modulo the sets that exist.</summary>
+    public int ColumnSet { get; set; }
+
     public bool Matches(string name) => Filter is not { Length: > 0 } filter || name.Contains(filter, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The rows shown, in order.</summary>

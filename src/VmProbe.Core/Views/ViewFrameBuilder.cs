@@ -102,7 +102,7 @@ public sealed class ViewFrameBuilder
 
     internal enum Field
     {
-        None, HostCpu, SchedRun, SchedWait, LibvirtCpu, VcpuRun, VcpuWait, LibvirtVcpuRun, LibvirtVcpuWait, Guest,
+        None, HostCpu, SchedRun, LibvirtCpu, VcpuRun, VcpuWait, LibvirtVcpuRun, LibvirtVcpuWait, Guest,
         ExitsByReason, VcpuExitsByReason, KvmStatExits, HaltPollSuccess, HaltPollFail, KvmHaltPollSuccess, KvmHaltPollFail,
         Events, Rss, DiskRead, DiskWrite, NetReceive, NetTransmit, Energy,
     }
@@ -111,7 +111,6 @@ public sealed class ViewFrameBuilder
     {
         [HostProcfsFamilies.CpuSeconds.Name] = Field.HostCpu,
         [DomainProcfsFamilies.SchedRunSeconds.Name] = Field.SchedRun,
-        [DomainProcfsFamilies.SchedWaitSeconds.Name] = Field.SchedWait,
         [LibvirtFamilies.Cpu.Name] = Field.LibvirtCpu,
         [DomainProcfsFamilies.VcpuSchedRunSeconds.Name] = Field.VcpuRun,
         [DomainProcfsFamilies.VcpuSchedWaitSeconds.Name] = Field.VcpuWait,

@@ -3,7 +3,7 @@ namespace VmProbe.Views;
 /// <summary>A named per-second rate of one VM (an exit reason, a perf event); null on the series' first reading.</summary>
 public sealed record ViewRate(string Name, double? PerSecond);
 
-/// <summary>One vCPU of a VM: host CPU its thread used (cores), the share of its time spent waiting for a host CPU, its exits.</summary>
+/// <summary>One vCPU of a VM: host CPU its thread used (cores), its wait for a host CPU over wall time (steal), its exits.</summary>
 public sealed record VcpuViewRow(string Vcpu, double? CpuCores, double? StealRatio, double? ExitsPerSecond);
 
 /// <summary>
@@ -15,7 +15,10 @@ public sealed record VmViewRow(string Name, string Uuid)
     /// <summary>Host CPU used by all the VM's QEMU threads, in cores (1.0 = one host CPU busy).</summary>
     public double? CpuCores { get; init; }
 
-    /// <summary>vCPU wait / (run + wait) over the interval: the share of vCPU time spent waiting for a host CPU (steal).</summary>
+    /// <summary>
+    /// The worst vCPU's steal: its run-queue wait over the interval's wall time, the share of time it spent waiting for
+    /// a host CPU (what the guest's %st shows; <c>vmprobe:domain_steal:max_ratio_rate1m</c> in the rules).
+    /// </summary>
     public double? StealRatio { get; init; }
 
     /// <summary>Time running guest code under KVM, in cores.</summary>

@@ -78,10 +78,14 @@ internal sealed class VmAccumulator
         var reasons = _exitReasons.Select(r => new ViewRate(r.Key, r.Value.Rate(interval)))
             .OrderByDescending(r => r.PerSecond ?? -1).ThenBy(r => r.Name, StringComparer.Ordinal).ToList();
         var events = _events.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => new ViewRate(e.Key, e.Value.Rate(interval))).ToList();
+        var vcpus = _vcpus.Select(v => new VcpuViewRow(v.Key,
+            Find(v.Value, Field.VcpuRun)?.Rate(interval) ?? Find(v.Value, Field.LibvirtVcpuRun)?.Rate(interval),
+            Steal(v.Value, interval),
+            Find(v.Value, Field.VcpuExitsByReason)?.Rate(interval) ?? Find(v.Value, Field.KvmStatExits)?.Rate(interval))).ToList();
         return new VmViewRow(Name, Uuid)
         {
             CpuCores = Rate(Field.SchedRun) ?? Rate(Field.LibvirtCpu),
-            StealRatio = Steal(_fields, interval),
+            StealRatio = vcpus.Max(v => v.StealRatio),
             GuestCores = Rate(Field.Guest),
             ExitsPerSecond = exits,
             TopExitReason = reasons.FirstOrDefault(r => r.PerSecond > 0)?.Name,
@@ -94,20 +98,19 @@ internal sealed class VmAccumulator
             NetTransmitBytesPerSecond = Rate(Field.NetTransmit),
             Watts = _wholeZones ? Rate(Field.Energy) : _psys?.Rate(interval),
             EnergyMeasured = _energySeen,
-            Vcpus = _vcpus.Select(v => new VcpuViewRow(v.Key,
-                Find(v.Value, Field.VcpuRun)?.Rate(interval) ?? Find(v.Value, Field.LibvirtVcpuRun)?.Rate(interval),
-                Steal(v.Value, interval),
-                Find(v.Value, Field.VcpuExitsByReason)?.Rate(interval) ?? Find(v.Value, Field.KvmStatExits)?.Rate(interval))).ToList(),
+            Vcpus = vcpus,
             ExitReasons = reasons,
             Events = events,
         };
     }
 
-    /// <summary>vCPU wait / (run + wait): per-thread procfs first, then libvirt's vCPU figures, then all QEMU threads.</summary>
+    /// <summary>
+    /// One vCPU's steal: its thread's run-queue wait over wall time (per-thread procfs first, then libvirt's vcpu.N.wait),
+    /// what the guest's own %st shows for that CPU and what vmprobe.rules.yml records as rate(wait). Not wait/(run+wait):
+    /// an idle vCPU that waited briefly on each wake-up would read as heavily stolen. The VM's steal is its worst vCPU.
+    /// </summary>
     private static double? Steal(Dictionary<Field, Delta> fields, double? interval) =>
-        Share(fields, Field.VcpuWait, Field.VcpuRun)
-        ?? Share(fields, Field.LibvirtVcpuWait, Field.LibvirtVcpuRun)
-        ?? Share(fields, Field.SchedWait, Field.SchedRun);
+        Find(fields, Field.VcpuWait)?.Rate(interval) ?? Find(fields, Field.LibvirtVcpuWait)?.Rate(interval);
 
     /// <summary>part / (part + other); null unless both moved over the interval (or the sum is 0).</summary>
     private static double? Share(Dictionary<Field, Delta> fields, Field part, Field other)

@@ -118,10 +118,11 @@ public sealed class PrometheusRulesTests : IDisposable
         stream.Save(writer, assignAnchors: false);
     }
 
-    private static (int ExitCode, string Output) TestRules(string directory)
+    /// <summary>Runs <c>promtool test rules</c> on <paramref name="testFile"/> in <paramref name="directory"/>.</summary>
+    internal static (int ExitCode, string Output) TestRules(string directory, string testFile = "vmprobe.rules.test.yml")
     {
         // promtool resolves rule_files relative to the test file; run it from that directory.
-        var psi = new System.Diagnostics.ProcessStartInfo(Promtool.ExecutablePath!, "test rules vmprobe.rules.test.yml")
+        var psi = new System.Diagnostics.ProcessStartInfo(Promtool.ExecutablePath!, $"test rules {testFile}")
         {
             WorkingDirectory = directory,
             RedirectStandardOutput = true,

@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
-using System.Text;
 
 namespace VmProbe.Tests.Infrastructure;
 
@@ -23,20 +20,15 @@ namespace VmProbe.Tests.Infrastructure;
 /// node_exporter reports syntax errors, timestamps and a missing final newline as <c>node_textfile_scrape_error 1</c>,
 /// but drops duplicate series, families with inconsistent HELP/TYPE and names clashing with its own silently
 /// (HTTP 200, error 0, only a log line): compare the scraped series with the written ones, and look at
-/// <see cref="ErrorLog"/>. Dispose kills the process (no process is left behind) and removes a directory it created.
+/// <see cref="ErrorLog"/>. Dispose kills the process and removes a directory it created.
 /// </remarks>
-public sealed class NodeExporterHost : IDisposable
+public sealed class NodeExporterHost : LocalServerProcess
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(10) };
-
-    private readonly Process _process;
-    private readonly StringBuilder _log = new();
     private readonly bool _ownsDirectory;
 
-    private NodeExporterHost(Process process, int port, string textfileDirectory, bool ownsDirectory)
+    private NodeExporterHost(int port, string textfileDirectory, bool ownsDirectory)
+        : base(port)
     {
-        _process = process;
-        Port = port;
         TextfileDirectory = textfileDirectory;
         _ownsDirectory = ownsDirectory;
         MetricsUri = new Uri($"http://127.0.0.1:{port}/metrics");
@@ -49,26 +41,12 @@ public sealed class NodeExporterHost : IDisposable
 
     public const string UnavailableReason = "node_exporter is not installed (Debian package 'prometheus-node-exporter')";
 
-    public int Port { get; }
-
     public Uri MetricsUri { get; }
 
     /// <summary>The --collector.textfile.directory: put <c>*.prom</c> files here.</summary>
     public string TextfileDirectory { get; }
 
-    public int ProcessId => _process.Id;
-
-    /// <summary>Everything node_exporter logged so far (stderr, logfmt).</summary>
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return _log.ToString();
-            }
-        }
-    }
+    protected override string ServerName => "node_exporter";
 
     /// <summary>
     /// The log lines at level warn or error, for example about a dropped duplicate series, without the start-up
@@ -101,27 +79,20 @@ public sealed class NodeExporterHost : IDisposable
     {
         var executable = ExecutablePath ?? throw new InvalidOperationException(UnavailableReason);
         var ownsDirectory = textfileDirectory is null;
-        textfileDirectory ??= Directory.CreateTempSubdirectory("vmprobe-textfile-").FullName;
-
-        // The free port can be taken between probing and binding: try again with another one.
-        for (var attempt = 1; ; attempt++)
-        {
-            var host = Launch(executable, FreeLoopbackPort(), textfileDirectory, ownsDirectory);
-            try
+        var directory = textfileDirectory ?? Directory.CreateTempSubdirectory("vmprobe-textfile-").FullName;
+        return StartOnFreePort(
+            port =>
             {
-                host.WaitUntilAnswering(TimeSpan.FromSeconds(15));
+                var host = new NodeExporterHost(port, directory, ownsDirectory);
+                host.Launch(executable, new[]
+                {
+                    $"--web.listen-address=127.0.0.1:{port}", "--collector.disable-defaults", "--collector.textfile",
+                    $"--collector.textfile.directory={directory}",
+                });
                 return host;
-            }
-            catch (InvalidOperationException) when (attempt < 3 && host.Log.Contains("address already in use", StringComparison.Ordinal))
-            {
-                host.Kill();
-            }
-            catch
-            {
-                host.Dispose();
-                throw;
-            }
-        }
+            },
+            "metrics",
+            TimeSpan.FromSeconds(15));
     }
 
     /// <summary>GET /metrics and return the body.</summary>
@@ -140,113 +111,11 @@ public sealed class NodeExporterHost : IDisposable
     /// <summary>Scrapes /metrics and parses it.</summary>
     public NodeExporterScrape Scrape() => new(ScrapeBody());
 
-    public void Dispose()
+    protected override void Cleanup()
     {
-        Kill();
-        _process.Dispose();
         if (_ownsDirectory)
         {
-            try
-            {
-                Directory.Delete(TextfileDirectory, recursive: true);
-            }
-            catch (DirectoryNotFoundException)
-            {
-            }
-        }
-    }
-
-    private static NodeExporterHost Launch(string executable, int port, string directory, bool ownsDirectory)
-    {
-        var psi = new ProcessStartInfo(executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true, // no stdin of ours is inherited
-            UseShellExecute = false,
-        };
-        psi.ArgumentList.Add($"--web.listen-address=127.0.0.1:{port}");
-        psi.ArgumentList.Add("--collector.disable-defaults");
-        psi.ArgumentList.Add("--collector.textfile");
-        psi.ArgumentList.Add($"--collector.textfile.directory={directory}");
-
-        var process = new Process { StartInfo = psi };
-        var host = new NodeExporterHost(process, port, directory, ownsDirectory);
-        process.OutputDataReceived += (_, e) => host.AppendLog(e.Data);
-        process.ErrorDataReceived += (_, e) => host.AppendLog(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return host;
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private void AppendLog(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_log)
-        {
-            _log.AppendLine(line);
-        }
-    }
-
-    private void WaitUntilAnswering(TimeSpan limit)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        while (true)
-        {
-            if (_process.HasExited)
-            {
-                _process.WaitForExit(); // drain the log
-                throw new InvalidOperationException($"node_exporter exited with code {_process.ExitCode} before answering: {Log}");
-            }
-
-            try
-            {
-                using var response = Http.GetAsync(MetricsUri).GetAwaiter().GetResult();
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"node_exporter did not answer on {MetricsUri} within {limit.TotalSeconds} s: {Log}");
-            }
-
-            Thread.Sleep(50);
-        }
-    }
-
-    private void Kill()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-
-            _process.WaitForExit();
-        }
-        catch (InvalidOperationException)
-        {
-            // never started
+            DeleteDirectory(TextfileDirectory);
         }
     }
 }

@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 
@@ -12,17 +10,13 @@ namespace VmProbe.Tests.Infrastructure;
 /// through the HTTP API (<c>/api/v1/query</c>, <c>/api/v1/rules</c>, <c>/api/v1/alerts</c>). Dispose kills the process
 /// and removes the temp directory.
 /// </summary>
-public sealed class PrometheusServerHost : IDisposable
+public sealed class PrometheusServerHost : LocalServerProcess
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromSeconds(15) };
-
-    private readonly Process _process;
-    private readonly StringBuilder _log = new();
     private readonly string _directory;
 
-    private PrometheusServerHost(Process process, int port, string directory)
+    private PrometheusServerHost(int port, string directory)
+        : base(port)
     {
-        _process = process;
         _directory = directory;
         BaseUri = new Uri($"http://127.0.0.1:{port}/");
     }
@@ -35,16 +29,7 @@ public sealed class PrometheusServerHost : IDisposable
 
     public Uri BaseUri { get; }
 
-    public string Log
-    {
-        get
-        {
-            lock (_log)
-            {
-                return _log.ToString();
-            }
-        }
-    }
+    protected override string ServerName => "prometheus";
 
     /// <summary>Starts Prometheus scraping <paramref name="targets"/> (host:port, job <paramref name="job"/>) and waits until it is ready.</summary>
     /// <exception cref="InvalidOperationException">Prometheus is missing, exited or was not ready within 30 s; the message has its log.</exception>
@@ -69,26 +54,19 @@ public sealed class PrometheusServerHost : IDisposable
             .AppendLine($"      - targets: [{string.Join(", ", targets.Select(t => JsonSerializer.Serialize(t)))}]");
         var configPath = Path.Combine(directory, "prometheus.yml");
         File.WriteAllText(configPath, config.ToString());
-
-        // The free port can be taken between probing and binding: try again with another one.
-        for (var attempt = 1; ; attempt++)
-        {
-            var host = Launch(executable, FreePort(), directory, configPath);
-            try
+        return StartOnFreePort(
+            port =>
             {
-                host.WaitUntilReady(TimeSpan.FromSeconds(30));
+                var host = new PrometheusServerHost(port, directory);
+                host.Launch(executable, new[]
+                {
+                    $"--config.file={configPath}", $"--storage.tsdb.path={Path.Combine(directory, "data")}",
+                    $"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
+                }, directory);
                 return host;
-            }
-            catch (InvalidOperationException) when (attempt < 3 && host.Log.Contains("address already in use", StringComparison.Ordinal))
-            {
-                host.Kill();
-            }
-            catch
-            {
-                host.Dispose();
-                throw;
-            }
-        }
+            },
+            "-/ready",
+            TimeSpan.FromSeconds(30));
     }
 
     /// <summary>An instant query at now: the result's series (metric labels and value), empty when none.</summary>
@@ -140,19 +118,6 @@ public sealed class PrometheusServerHost : IDisposable
         return rules;
     }
 
-    public void Dispose()
-    {
-        Kill();
-        _process.Dispose();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (DirectoryNotFoundException)
-        {
-        }
-    }
-
     private static double ParseValue(JsonElement pair) =>
         double.Parse(pair[1].GetString()!, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture);
 
@@ -168,98 +133,7 @@ public sealed class PrometheusServerHost : IDisposable
         return JsonDocument.Parse(body);
     }
 
-    private static PrometheusServerHost Launch(string executable, int port, string directory, string configPath)
-    {
-        var psi = new ProcessStartInfo(executable)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true, // no stdin of ours is inherited
-            UseShellExecute = false,
-            WorkingDirectory = directory,
-        };
-        psi.ArgumentList.Add($"--config.file={configPath}");
-        psi.ArgumentList.Add($"--storage.tsdb.path={Path.Combine(directory, "data")}");
-        psi.ArgumentList.Add($"--web.listen-address=127.0.0.1:{port}");
-        psi.ArgumentList.Add("--log.level=warn");
-
-        var process = new Process { StartInfo = psi };
-        var host = new PrometheusServerHost(process, port, directory);
-        process.OutputDataReceived += (_, e) => host.AppendLog(e.Data);
-        process.ErrorDataReceived += (_, e) => host.AppendLog(e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return host;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private void AppendLog(string? line)
-    {
-        if (line is not null)
-        {
-            lock (_log)
-            {
-                _log.AppendLine(line);
-            }
-        }
-    }
-
-    private void WaitUntilReady(TimeSpan limit)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        while (true)
-        {
-            if (_process.HasExited)
-            {
-                _process.WaitForExit(); // drain the log
-                throw new InvalidOperationException($"prometheus exited with code {_process.ExitCode} before it was ready: {Log}");
-            }
-
-            try
-            {
-                using var response = Http.GetAsync(new Uri(BaseUri, "-/ready")).GetAwaiter().GetResult();
-                if (response.StatusCode == HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-                // not listening yet
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new InvalidOperationException($"prometheus was not ready on {BaseUri} within {limit.TotalSeconds} s: {Log}");
-            }
-
-            Thread.Sleep(100);
-        }
-    }
-
-    private void Kill()
-    {
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: true);
-            }
-
-            _process.WaitForExit();
-        }
-        catch (InvalidOperationException)
-        {
-            // never started
-        }
-    }
+    protected override void Cleanup() => DeleteDirectory(_directory);
 }
 
 /// <summary>One rule as <c>/api/v1/rules</c> reports it.</summary>

@@ -1,6 +1,7 @@
 using VmProbe.Kvm.Exits;
 using VmProbe.Libvirt;
 using VmProbe.Procfs;
+using VmProbe.Views;
 
 namespace VmProbe.Tests.Views;
 
@@ -15,6 +16,14 @@ internal sealed class ViewFixtures
         var set = new MetricSet();
         set.Family(ProbeFamilies.LastCycleTimestamp).Add(seconds);
         return set;
+    }
+
+    /// <summary>The frame a fresh builder makes of <paramref name="second"/> after <paramref name="first"/>: rates over their interval.</summary>
+    public static ViewFrame SecondFrame(MetricSet first, MetricSet second)
+    {
+        var builder = new ViewFrameBuilder();
+        builder.Build(first);
+        return builder.Build(second);
     }
 
     public static void Vm(MetricSet set, string name, double run, double wait, double vcpuRun, double vcpuWait, double rss = 128 << 20)

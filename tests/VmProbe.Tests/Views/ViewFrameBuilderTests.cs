@@ -20,7 +20,7 @@ public class ViewFrameBuilderTests
         Assert.Null(web1.CpuCores);
         Assert.Equal(128 << 20, web1.RssBytes); // a gauge needs no previous reading
 
-        // Two seconds later: 2 s of CPU (1 core), vCPU ran 1.5 s and waited 0.5 s (steal 25 %).
+        // Two seconds later: 2 s of CPU (1 core), vCPU ran 1.5 s and waited 0.5 s of the 2 s (steal 25 %).
         var second = At(1002);
         Vm(second, "web", run: 12, wait: 1.6, vcpuRun: 9.5, vcpuWait: 1.0);
         HostCpu(second, ("user", 101), ("idle", 502), ("steal", 3.5), ("guest", 40.4));
@@ -36,6 +36,18 @@ public class ViewFrameBuilderTests
         Assert.Equal(0.5, frame2.HostCpuCores.Single(m => m.Name == "user").PerSecond!.Value, 6);
         Assert.Equal(0.25, frame2.HostCpuCores.Single(m => m.Name == "steal").PerSecond!.Value, 6);
         Assert.Equal(0.2, frame2.HostCpuCores.Single(m => m.Name == "guest").PerSecond!.Value, 6);
+    }
+
+    [Fact]
+    public void StealIsWaitOverWallTimeSoAnIdleVcpuThatWaitedBrieflyIsNotStolen()
+    {
+        // Over 4 s the vCPU ran 0.2 s and waited 0.2 s: half of its runnable time, but a twentieth of the wall time.
+        var (first, second) = (At(100), At(104));
+        Vm(first, "idle", run: 5, wait: 1, vcpuRun: 1, vcpuWait: 1);
+        Vm(second, "idle", run: 6, wait: 1.5, vcpuRun: 1.2, vcpuWait: 1.2);
+        var idle = SecondFrame(first, second).Vms.Single();
+        Assert.Equal(0.05, idle.Vcpus.Single().StealRatio!.Value, 9);
+        Assert.Equal(0.05, idle.StealRatio!.Value, 9);
     }
 
     [Fact]

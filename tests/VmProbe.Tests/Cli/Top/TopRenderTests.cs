@@ -51,14 +51,41 @@ public class TopRenderTests
     }
 
     [Fact]
-    public void AWideTerminalShowsTheColumnsANarrowOneDrops()
+    public void AtEightyColumnsHeldBackColumnsAreNamedAndTabShowsThem()
     {
-        var frame = Frame(Vm("web", 0.5, 1200, "EPT_VIOLATION"));
-        var narrow = string.Join('\n', Render(frame, new TopState(), width: 60));
-        var wide = string.Join('\n', Render(frame, new TopState(), width: 200));
-        Assert.Contains("EPT_VIOLAT", wide);
-        Assert.Contains("NET/s", wide);
-        Assert.DoesNotContain("NET/s", narrow);
+        // A KVM host with every source: the columns need 90 characters.
+        var frame = Frame(Vm("web", 0.5, 1200, "EPT_VIOLATION") with
+        {
+            HaltPollSuccessRatio = 0.5, Ipc = 1.2, DiskReadBytesPerSecond = 1e6, NetReceiveBytesPerSecond = 2048, Watts = 12.5,
+        });
+        var state = new TopState();
+        var lines = Render(frame, state);
+        Assert.Equal(24, lines.Count);
+        Assert.All(lines, line => Assert.True(line.Length <= 80, line));
+        Assert.Contains("HPOLL%", lines[3]);
+        Assert.Contains("DISK/s", lines[3]);
+        Assert.DoesNotContain("NET/s", lines[3]);
+        Assert.DoesNotContain("WATTS", lines[3]);
+        Assert.Contains("+2 cols (tab: set 1/2): NET/s WATTS", lines[2]);
+
+        TopKeys.Apply(state, frame, TopKeys.Decode("\t"u8).Single().Key, '\0');
+        lines = Render(frame, state);
+        Assert.All(lines, line => Assert.True(line.Length <= 80, line));
+        Assert.Matches(@"^ NAME +  NET/s  WATTS$", lines[3].TrimEnd());
+        Assert.Matches(@"^>web +2\.0K  12\.50$", lines[4].TrimEnd());
+        Assert.StartsWith("sorted by CPU   +9 cols (tab: set 2/2): CPU STEAL%", lines[2]); // CPU is the sort column
+        TopKeys.Apply(state, frame, TopKey.Char, 'w');
+        Assert.Contains("CPU", Render(frame, state)[3]);
+
+        // Sorting by a column that is held back says so.
+        state.SortColumn = TopState.NameColumn;
+        TopKeys.Apply(state, frame, TopKey.Char, '<');
+        Assert.Equal("watts", state.SortColumn);
+        Assert.StartsWith("sorted by WATTS", Render(frame, state)[2]);
+
+        var wide = Render(frame, new TopState(), width: 200);
+        Assert.Matches(@"CPU +STEAL% +GUEST +EXITS/s +TOPEXIT +HPOLL% +IPC +RSS +DISK/s +NET/s +WATTS", wide[3]);
+        Assert.Equal(string.Empty, wide[2]);
     }
 
     [Fact]
@@ -169,5 +196,104 @@ public class TopRenderTests
         var csvLines = csv.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(string.Join(',', ViewLogWriter.Header), csvLines[0]);
         Assert.StartsWith("2027-01-15T08:00:00.000Z,\"a,b\",0.5,0.1,", csvLines[1]);
+    }
+
+    private static ViewFrame Numbered(int count) =>
+        Frame(Enumerable.Range(0, count).Select(i => Vm($"vm{i:000}", 0.5)).ToArray());
+
+    private static void Press(TopState state, ViewFrame frame, string keys)
+    {
+        foreach (var (key, ch) in TopKeys.Decode(System.Text.Encoding.ASCII.GetBytes(keys)))
+        {
+            TopKeys.Apply(state, frame, key, ch);
+        }
+    }
+
+    [Fact]
+    public void MoreVmsThanRowsScrollWithTheSelectionAndShowTheirPosition()
+    {
+        var frame = Numbered(200);
+        var state = new TopState { SortColumn = TopState.NameColumn };
+        var lines = TopRender.Lines(frame, state, 80, 24, null, out var highlight);
+        Assert.Equal(24, lines.Count);
+        Assert.Equal("rows 1-19 of 200", lines[2]);
+        Assert.StartsWith(">vm000", lines[4]);
+        Assert.StartsWith(" vm018", lines[22]);
+
+        Press(state, frame, string.Concat(Enumerable.Repeat("\x1b[B", 25))); // down 25 times
+        lines = TopRender.Lines(frame, state, 80, 24, null, out highlight);
+        Assert.Equal("rows 8-26 of 200", lines[2]);
+        Assert.StartsWith(">vm025", lines[highlight.Selected]);
+        Assert.Equal(22, highlight.Selected); // the last row: the window moved just enough
+
+        Press(state, frame, "\x1b[6~"); // PgDn: a page further
+        lines = TopRender.Lines(frame, state, 80, 24, null, out highlight);
+        Assert.Equal("vm044", state.Selected);
+        Assert.Equal("rows 27-45 of 200", lines[2]);
+
+        Press(state, frame, "\x1b[4~"); // End
+        lines = TopRender.Lines(frame, state, 80, 24, null, out highlight);
+        Assert.Equal("rows 182-200 of 200", lines[2]);
+        Assert.StartsWith(">vm199", lines[22]);
+        Assert.Equal(TopRender.Help, lines[23]);
+
+        Press(state, frame, "kk\x1b[5~"); // up twice, PgUp
+        TopRender.Lines(frame, state, 80, 24, null, out _);
+        Assert.Equal("vm178", state.Selected);
+
+        Press(state, frame, "\x1bOH\r"); // Home, Enter: the drill-down is of the row selected after scrolling
+        Assert.Equal("vm000", state.Drilled);
+        Assert.StartsWith("vmprobe top > vm000", TopRender.Lines(frame, state, 80, 24, null, out _)[0]);
+    }
+
+    [Fact]
+    public void AListThatShrinksUnderAScrolledWindowLeavesNoStaleRows()
+    {
+        var state = new TopState { SortColumn = TopState.NameColumn };
+        var big = Numbered(200);
+        Press(state, big, "\x1b[F");
+        TopRender.Lines(big, state, 80, 24, null, out _);
+        Assert.Equal(181, state.Offset);
+
+        var lines = TopRender.Lines(Numbered(5), state, 80, 24, null, out var highlight);
+        Assert.Equal(24, lines.Count);
+        Assert.Equal(0, state.Offset);
+        Assert.Equal(string.Empty, lines[2]); // every row fits: no position
+        Assert.Equal(new[] { ">vm000", " vm001", " vm002", " vm003", " vm004" }, lines.Skip(4).Take(5).Select(l => l[..6]));
+        Assert.All(lines.Skip(9).Take(14), l => Assert.Equal(string.Empty, l));
+        Assert.Equal(4, highlight.Selected); // vm199 is gone: the first row is selected
+    }
+
+    [Fact]
+    public void ADrillDownLongerThanTheScreenScrolls()
+    {
+        var vcpus = Enumerable.Range(0, 40).Select(i => new VcpuViewRow(i.ToString(System.Globalization.CultureInfo.InvariantCulture), 0.5, 0.01, null)).ToArray();
+        var frame = Frame(Vm("big", 20) with { Vcpus = vcpus });
+        var state = new TopState();
+        TopRender.Lines(frame, state, 80, 24, null, out _);
+        Press(state, frame, "\r");
+        var lines = TopRender.Lines(frame, state, 80, 24, null, out var highlight);
+        Assert.Equal(24, lines.Count);
+        Assert.Matches(@"^vmprobe top > big .* lines 1-22 of \d+$", lines[0]);
+        Assert.StartsWith("VCPU", lines[highlight.Header]);
+
+        Press(state, frame, "\x1b[F"); // End: the events are the last lines
+        lines = TopRender.Lines(frame, state, 80, 24, null, out highlight);
+        Assert.StartsWith("task_clock", lines[22]);
+        Assert.Equal(-1, highlight.Header); // the VCPU header scrolled away
+        Assert.Contains(lines, l => l.StartsWith("39 ", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.StartsWith("0 ", StringComparison.Ordinal));
+
+        Press(state, frame, "\x1b[1~\x1b"); // Home, then back to the list
+        Assert.Null(state.Drilled);
+    }
+
+    [Fact]
+    public void CursorKeysDecodeAsXtermTmuxAndRxvtSendThem()
+    {
+        var keys = TopKeys.Decode("\x1b[5~\x1b[6~\x1b[1~\x1b[4~\x1b[H\x1b[F\x1bOH\x1b[7~\x1b[8~\t\x1b[1;5A\x1b[15~x"u8).Select(k => k.Key);
+        Assert.Equal(
+            new[] { TopKey.PageUp, TopKey.PageDown, TopKey.Home, TopKey.End, TopKey.Home, TopKey.End, TopKey.Home, TopKey.Home, TopKey.End, TopKey.Tab, TopKey.Up, TopKey.Char },
+            keys);
     }
 }

@@ -53,11 +53,11 @@ public sealed class TopTmuxTests : IDisposable
     }
 
     /// <summary>Starts top in a fresh 80x24 pane; after it exits the pane prints its status and the terminal's mode.</summary>
-    private void StartPane(string filter, string environment = "")
+    private void StartPane(string filter, string environment = "", int width = 80, int height = 24)
     {
         var command = $"{environment} TERM=xterm-256color '{Dotnet()}' '{RepoPaths.VmprobeDll}' top --config '{Config()}' -g '{filter}'; "
             + "echo VMPROBE-EXIT=$?; echo TTY-MODES: $(stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo); sleep 120";
-        var (code, _, error) = Requirements.Run(_tmux!, $"-L {_socket} -f /dev/null new-session -d -s top -x 80 -y 24 \"{command.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
+        var (code, _, error) = Requirements.Run(_tmux!, $"-L {_socket} -f /dev/null new-session -d -s top -x {width} -y {height} \"{command.Replace("\"", "\\\"", StringComparison.Ordinal)}\"");
         Assert.True(code == 0, error);
     }
 
@@ -97,20 +97,22 @@ public sealed class TopTmuxTests : IDisposable
             ? (cpu, steal / 100) : null;
     }
 
+    /// <summary>The screen's lines that start (after the selection marker) with one of <paramref name="names"/>, in screen order.</summary>
+    private static List<string> Order(string screen, params string[] names) =>
+        screen.Split('\n').Where(l => l.Length > 1).Select(l => l[1..].Split(' ')[0]).Where(names.Contains).ToList();
+
     [SkippableFact]
-    public void TheScreenShowsTheVmsASpinningVmNearOneCoreFiltersDrillsAndQuitsClean()
+    public void TheScreenShowsTheVmsASpinningVmNearOneCoreSortsFiltersDrillsAndQuitsClean()
     {
         SkipUnlessReady();
         var token = Guid.NewGuid().ToString("N")[..8];
-        using var spin = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-spin", spinning: true);
+        using var spin = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-spin", spinning: true, vcpus: 2);
         using var idle = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-idle");
         StartPane(token);
 
-        // A spinning vCPU is runnable all the time: run (CPU) plus wait (steal) is one core even on contended CPUs.
-        double Runnable(string screen) => Row(screen, spin.Name) is { } r && r.Steal < 0.95 ? r.Cpu / (1 - r.Steal) : 0;
-        var screen = WaitFor(s => s.Contains(idle.Name, StringComparison.Ordinal) && Runnable(s) is > 0.75 and < 1.3);
-        Assert.Contains(spin.Name, screen);
-        Assert.Contains(idle.Name, screen);
+        // A spinning vCPU is runnable all the time: run (CPU) plus wait over wall time (steal) is one core even on contended CPUs.
+        double Runnable(string screen) => Row(screen, spin.Name) is { } r ? r.Cpu + r.Steal : 0;
+        var screen = WaitFor(s => Row(s, idle.Name) is { } i && Runnable(s) is > 0.75 and < 1.3 && Row(s, spin.Name)!.Value.Cpu > i.Cpu);
         Assert.Contains("host CPU (cores): us ", screen);
         Assert.InRange(Runnable(screen), 0.75, 1.3);
         Assert.True(Row(screen, idle.Name)!.Value.Cpu < 0.3, $"the idle VM uses {Row(screen, idle.Name)!.Value.Cpu} cores");
@@ -118,16 +120,34 @@ public sealed class TopTmuxTests : IDisposable
         Assert.All(screen.Split('\n'), line => Assert.True(line.Length <= 80));
         Assert.Contains("\x1b[7m", CaptureWithAttributes()); // the header and the selected row in reverse video
 
+        // Sorting: by CPU (the default) the spinning VM comes first; by name ('<' moves the sort to NAME) the idle one;
+        // reversed ('r'), the spinning one again.
+        Assert.Equal(new[] { spin.Name, idle.Name }, Order(screen, spin.Name, idle.Name));
+        Assert.Contains("v  CPU", screen);
+        Keys("<");
+        screen = WaitFor(s => s.Contains("vNAME", StringComparison.Ordinal) && Order(s, spin.Name, idle.Name).Count == 2);
+        Assert.Equal(new[] { idle.Name, spin.Name }, Order(screen, spin.Name, idle.Name));
+        Keys("r");
+        screen = WaitFor(s => s.Contains("^NAME", StringComparison.Ordinal) && Order(s, spin.Name, idle.Name).Count == 2);
+        Assert.Equal(new[] { spin.Name, idle.Name }, Order(screen, spin.Name, idle.Name));
+        Keys("r", ">");
+        WaitFor(s => s.Contains("v  CPU", StringComparison.Ordinal));
+
         // Filter by name (kvm_stat -g): only the spinning VM is left.
         Keys("/", "-spin", "Enter");
         screen = WaitFor(s => s.Contains("(1 of 2)", StringComparison.Ordinal));
         Assert.Contains(spin.Name, screen);
         Assert.DoesNotContain(idle.Name, screen);
 
-        // Drill into it: per vCPU, exit reasons, events.
+        // Drill into it: a row per vCPU with its CPU and steal (vCPU 0 spins, vCPU 1 is an idle AP), exit reasons, events.
         Keys("Enter");
-        screen = WaitFor(s => s.Contains("VCPU", StringComparison.Ordinal) && s.Contains("task_clock", StringComparison.Ordinal));
+        var vcpuRow = new System.Text.RegularExpressions.Regex(@"^(?<v>[01]) +(?<cpu>\d+\.\d\d) +(?<steal>\d+(\.\d)?) ", System.Text.RegularExpressions.RegexOptions.Multiline);
+        double Vcpu0(string s) => vcpuRow.Matches(s).FirstOrDefault(m => m.Groups["v"].Value == "0") is { } m
+            ? double.Parse(m.Groups["cpu"].Value, CultureInfo.InvariantCulture) + (double.Parse(m.Groups["steal"].Value, CultureInfo.InvariantCulture) / 100) : 0;
+        screen = WaitFor(s => vcpuRow.Matches(s).Count == 2 && Vcpu0(s) is > 0.75 and < 1.3 && s.Contains("task_clock", StringComparison.Ordinal));
         Assert.Contains($"vmprobe top > {spin.Name}", screen);
+        Assert.Equal(new[] { "0", "1" }, vcpuRow.Matches(screen).Select(m => m.Groups["v"].Value));
+        Assert.InRange(Vcpu0(screen), 0.75, 1.3);
         Assert.Contains("EXIT REASON", screen);
         Keys("Escape");
         screen = WaitFor(s => s.Contains("host CPU", StringComparison.Ordinal));
@@ -136,6 +156,66 @@ public sealed class TopTmuxTests : IDisposable
         Keys("q");
         screen = WaitFor(s => s.Contains("TTY-MODES: ", StringComparison.Ordinal), 15_000);
         AssertCleanTerminal(screen);
+    }
+
+    /// <summary>
+    /// Three VMs in a 7-row pane: two rows fit. The list scrolls with the selection and says where it is; a filter
+    /// that shrinks the list leaves no stale rows; a narrow pane names the columns it holds back and Tab shows them.
+    /// </summary>
+    [SkippableFact]
+    public void ASmallPaneScrollsShrinksCleanAndCyclesColumnSets()
+    {
+        SkipUnlessReady();
+        var token = Guid.NewGuid().ToString("N")[..8];
+        using var a = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-a");
+        using var b = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-b");
+        using var c = _host.StartDomain($"{LibvirtdHost.NamePrefix}{token}-c");
+        var names = new[] { a.Name, b.Name, c.Name };
+        StartPane(token, height: 7);
+        WaitFor(s => s.Contains("3 VMs", StringComparison.Ordinal) && s.Contains("rows 1-2 of 3", StringComparison.Ordinal));
+        Keys("<"); // sort by name: a, b, c
+        var screen = WaitFor(s => s.Contains("vNAME", StringComparison.Ordinal) && s.Contains("rows 1-2 of 3", StringComparison.Ordinal));
+        Assert.Equal(new[] { a.Name, b.Name }, Order(screen, names));
+        Assert.Contains($">{a.Name}", screen);
+
+        Keys("End");
+        screen = WaitFor(s => s.Contains("rows 2-3 of 3", StringComparison.Ordinal));
+        Assert.Equal(new[] { b.Name, c.Name }, Order(screen, names));
+        Assert.Contains($">{c.Name}", screen);
+        Keys("Up", "Up");
+        screen = WaitFor(s => s.Contains($">{a.Name}", StringComparison.Ordinal));
+        Assert.Contains("rows 1-2 of 3", screen);
+        Keys("NPage");
+        screen = WaitFor(s => s.Contains($">{c.Name}", StringComparison.Ordinal));
+        Assert.Contains("rows 2-3 of 3", screen);
+
+        // Filtered down to one VM under a scrolled window: one row, no position, nothing left of the others.
+        Keys("c", "/", $"{token}-a", "Enter"); // c clears the -g filter: the new one is typed afresh
+        screen = WaitFor(s => s.Contains($"filter '{token}-a' (1 of ", StringComparison.Ordinal));
+        Assert.Equal(new[] { a.Name }, Order(screen, names));
+        Assert.DoesNotContain(b.Name, screen);
+        Assert.DoesNotContain(c.Name, screen);
+        Assert.DoesNotContain("rows ", screen);
+        Keys("/", "BSpace", "BSpace", "Enter"); // editing starts from the filter: back to the token alone
+        WaitFor(s => s.Contains($"filter '{token}' (3 of 3)", StringComparison.Ordinal));
+
+        // 48 columns: NET/s does not fit and is named; Tab shows it (NAME stays).
+        Requirements.Run(_tmux!, $"-L {_socket} resize-window -t top -x 48 -y 7");
+        screen = WaitFor(s => s.Contains("+1 cols (tab: set 1/2): NET/s", StringComparison.Ordinal));
+        Assert.All(screen.Split('\n'), line => Assert.True(line.Length <= 48, line));
+        Keys("Tab");
+        screen = WaitFor(s => s.Contains("NET/s", StringComparison.Ordinal) && s.Contains("set 2/2", StringComparison.Ordinal));
+        Assert.Matches(@"(?m)^.NAME +NET/s *$", screen);
+
+        // A wide pane: every row and every column, no position and no held-back columns.
+        Requirements.Run(_tmux!, $"-L {_socket} resize-window -t top -x 160 -y 24");
+        screen = WaitFor(s => Order(s, names).Count == 3 && !s.Contains("cols (tab", StringComparison.Ordinal));
+        Assert.Equal(names, Order(screen, names));
+        Assert.Matches(@"(?m)^vNAME +CPU +STEAL% +GUEST +RSS +DISK/s +NET/s *$", screen);
+        Assert.DoesNotContain("rows ", screen);
+
+        Keys("q");
+        AssertCleanTerminal(WaitFor(s => s.Contains("TTY-MODES: ", StringComparison.Ordinal), 15_000));
     }
 
     [SkippableFact]
@@ -202,10 +282,10 @@ public sealed class TopTmuxTests : IDisposable
         Assert.Equal(4, lines.Count(l => l.Split(',')[1] == idle.Name));
         Assert.All(lines.Skip(1), l => Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z,", l));
 
-        // Runnable (run + wait) of the spinning VM, from the last line that has both values.
+        // Runnable (run + wait, both over wall time) of the spinning VM, from the lines that have both values.
         var runnable = lines.Where(l => l.Split(',')[1] == spin.Name).Select(l => l.Split(','))
-            .Where(f => f[2].Length > 0 && f[3].Length > 0 && double.Parse(f[3], CultureInfo.InvariantCulture) < 0.95)
-            .Select(f => double.Parse(f[2], CultureInfo.InvariantCulture) / (1 - double.Parse(f[3], CultureInfo.InvariantCulture))).ToList();
+            .Where(f => f[2].Length > 0 && f[3].Length > 0)
+            .Select(f => double.Parse(f[2], CultureInfo.InvariantCulture) + double.Parse(f[3], CultureInfo.InvariantCulture)).ToList();
         Assert.NotEmpty(runnable);
         Assert.InRange(runnable.Max(), 0.75, 1.3);
 
