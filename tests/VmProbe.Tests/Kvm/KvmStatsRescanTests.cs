@@ -21,6 +21,9 @@ public sealed class KvmStatsRescanTests
         {
             using var source = new KvmStatsSource(KvmStatsMode.Vm, Array.Empty<string>(), null, "/", _ => false);
             var domains = new[] { new VmDomain { Name = "vmprobe-test-rescan", Pid = child.Id } };
+
+            // bash opens and closes files while it starts: look only once it waits in `read` with its fds settled.
+            Assert.True(SpinWait.SpinUntil(() => WaitsWithSettledFds(child.Id), 30_000), "the child did not settle in `read`");
             var cycles = 0;
             void Run(int count)
             {
@@ -52,5 +55,19 @@ public sealed class KvmStatsRescanTests
             child.Kill();
             child.WaitForExit();
         }
+    }
+
+    private static bool WaitsWithSettledFds(int pid)
+    {
+        static int Fds(int pid) => Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length;
+        var state = File.ReadAllText($"/proc/{pid}/stat");
+        if (state[(state.LastIndexOf(')') + 2)..].StartsWith('S') is false)
+        {
+            return false;
+        }
+
+        var before = Fds(pid);
+        Thread.Sleep(100);
+        return Fds(pid) == before && File.ReadAllText($"/proc/{pid}/stat")[(state.LastIndexOf(')') + 2)..].StartsWith('S');
     }
 }
