@@ -28,18 +28,8 @@ internal sealed record DomainNetwork(
 /// <summary>The parts of a domain's live XML the guest endpoint uses: <c>devices/interface/mac/@address</c> and <c>devices/vsock/cid/@address</c>.</summary>
 internal static class DomainNetXml
 {
-    /// <summary>Live domain XML is tens of KiB; a document far larger is refused rather than read.</summary>
-    public const int MaxChars = 4 * 1024 * 1024;
-
-    private static readonly XmlReaderSettings Settings = new()
-    {
-        DtdProcessing = DtdProcessing.Prohibit,
-        XmlResolver = null,
-        IgnoreComments = true,
-        IgnoreWhitespace = true,
-        IgnoreProcessingInstructions = true,
-        MaxCharactersInDocument = MaxChars,
-    };
+    /// <summary>Live domain XML is tens of KiB; a document far larger is refused rather than read (the status file's bound).</summary>
+    public const int MaxChars = DomainStatusXml.MaxBytes;
 
     /// <summary>MACs (lower case, only well-formed ones) and the vsock CID (null when none or not a number); throws <see cref="VmProbeException"/> for a document that is not domain XML.</summary>
     public static (IReadOnlyList<string> Macs, uint? Cid) Parse(string xml, string domainName)
@@ -48,7 +38,7 @@ internal static class DomainNetXml
         uint? cid = null;
         try
         {
-            using var reader = XmlReader.Create(new StringReader(xml), Settings);
+            using var reader = XmlReader.Create(new StringReader(xml), DomainStatusXml.Settings);
             if (reader.MoveToContent() != XmlNodeType.Element || reader.LocalName != "domain")
             {
                 throw Bad(domainName, $"root element is <{reader.LocalName}>, not <domain>");
