@@ -57,15 +57,20 @@ internal sealed class GuestNetns : IDisposable
         return $"52:54:00:{bytes[0]:x2}:{bytes[1]:x2}:{bytes[2]:x2}";
     }
 
+    /// <summary>The two addresses of a random /30 in 10.240.0.0/12 (host .1, peer .2), so parallel runs do not clash.</summary>
+    public static (IPAddress Host, IPAddress Peer) RandomSubnet()
+    {
+        var subnet = RandomNumberGenerator.GetInt32(0, 1 << 18) << 2;
+        IPAddress At(int last) => new(new[] { (byte)10, (byte)(0xF0 | (subnet >> 16)), (byte)(subnet >> 8), (byte)(subnet | last) });
+        return (At(1), At(2));
+    }
+
     /// <summary>Makes the namespace and veth pair on a random /30 of 10.240.0.0/12; throws (after cleaning up) when a step fails.</summary>
     public static GuestNetns Create(string mac)
     {
         var ip = Requirements.FindCommand("ip") ?? throw new InvalidOperationException("iproute2's 'ip' is not installed");
         var id = Guid.NewGuid().ToString("N")[..8];
-        var subnet = RandomNumberGenerator.GetInt32(0, 1 << 18) << 2; // a /30 inside the /12
-        IPAddress At(int last) => new(new[] { (byte)10, (byte)(0xF0 | (subnet >> 16)), (byte)(subnet >> 8), (byte)(subnet | last) });
-        var host = At(1);
-        var peer = At(2);
+        var (host, peer) = RandomSubnet();
         var netns = new GuestNetns(ip, id, host, peer, mac);
         try
         {
