@@ -1,11 +1,6 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using VmProbe.Composition;
-using VmProbe.Config;
 using VmProbe.Tests.Infrastructure;
 using VmProbe.Tests.Perf;
-using VmProbe.Tests.Prometheus;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -38,18 +33,14 @@ public sealed class GuestApiArpTests(LibvirtdHost host, ITestOutputHelper output
         var dir = Directory.CreateTempSubdirectory("vmprobe-guestarp-").FullName;
         try
         {
-            var port = FreePort(guest.HostAddress);
-            var prom = Path.Combine(dir, "vmprobe.prom");
-            var config = ConfigLoader.Parse(
-                $"endpoint: {prom}\nurl: {LibvirtdHost.Uri}\ndiscovery: libvirt\nkvmstats: off\nkvmexits: off\nguestapi: {guest.HostAddress}:{port}\n", "g.yaml").Config;
-            var log = new ListLog();
-            using var run = ProbeRun.Start(config, log);
-            await run.Loop.RunOnceAsync(CancellationToken.None); // the endpoint listens, and knows the domain's threads
+            var port = GuestEndpointRun.FreePort(guest.HostAddress);
+            var (run, log, prom) = await GuestEndpointRun.StartAsync(guest.HostAddress, port, dir);
+            using var disposeRun = run;
 
             var script = Path.Combine(RepoPaths.Root, "scripts", "vmprobe-guest");
             var asked = guest.Run("/bin/sh", $"{script} -H {guest.HostAddress}:{port} -e task-clock,context-switches -i 250 sleep 1");
             output.WriteLine($"the guest's client (exit {asked.ExitCode}):\n{asked.Stdout}\n{asked.Stderr}");
-            output.WriteLine(string.Join('\n', log.Lines.Where(l => l.Message.StartsWith("guestapi", StringComparison.Ordinal)).Select(l => l.Message)));
+            output.WriteLine(GuestEndpointRun.GuestApiLines(log));
 
             Assert.True(asked.ExitCode == 0, asked.Stderr);
             Assert.Contains($"Performance counter stats for 'sleep 1' (domain {domain.Name}, counted by the host)", asked.Stdout);
@@ -75,12 +66,5 @@ public sealed class GuestApiArpTests(LibvirtdHost host, ITestOutputHelper output
         {
             Directory.Delete(dir, recursive: true);
         }
-    }
-
-    private static int FreePort(IPAddress address)
-    {
-        using var probe = new TcpListener(address, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 }

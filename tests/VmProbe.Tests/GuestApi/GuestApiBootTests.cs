@@ -1,10 +1,7 @@
 using System.Security;
 using System.Text.RegularExpressions;
-using VmProbe.Composition;
-using VmProbe.Config;
 using VmProbe.Tests.Infrastructure;
 using VmProbe.Tests.Perf;
-using VmProbe.Tests.Prometheus;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -44,12 +41,7 @@ public sealed class GuestApiBootTests(LibvirtdHost host, ITestOutputHelper outpu
             Assert.True(build.ExitCode == 0, "building the guest failed: " + build.Stderr);
 
             var (hostAddress, guestAddress) = GuestNetns.RandomSubnet();
-            int port; // free on every address now; the tap that will hold hostAddress does not exist yet
-            using (var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0))
-            {
-                probe.Start();
-                port = ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-            }
+            var port = GuestEndpointRun.FreePort(System.Net.IPAddress.Any); // the tap that will hold hostAddress does not exist yet
             var name = LibvirtdHost.UniqueName("guest-boot");
             var tap = $"vmpg{id}t";
             var console = Path.Combine(dir, "console.log");
@@ -67,17 +59,13 @@ public sealed class GuestApiBootTests(LibvirtdHost host, ITestOutputHelper outpu
                 Assert.True(ip.ExitCode == 0, $"ip {args}: {ip.Stderr}");
             }
 
-            var prom = Path.Combine(dir, "vmprobe.prom");
-            var config = ConfigLoader.Parse(
-                $"endpoint: {prom}\nurl: {LibvirtdHost.Uri}\ndiscovery: libvirt\nkvmstats: off\nkvmexits: off\nguestapi: {hostAddress}:{port}\n", "g.yaml").Config;
-            var log = new ListLog();
-            using var run = ProbeRun.Start(config, log);
-            await run.Loop.RunOnceAsync(CancellationToken.None);
+            var (run, log, _) = await GuestEndpointRun.StartAsync(hostAddress, port, dir);
+            using var disposeRun = run;
             Assert.Equal(0, host.RunVirsh("resume", name).ExitCode);
 
             var text = WaitForReport(console, TimeSpan.FromSeconds(50));
             output.WriteLine(text);
-            output.WriteLine(string.Join('\n', log.Lines.Where(l => l.Message.StartsWith("guestapi", StringComparison.Ordinal)).Select(l => l.Message)));
+            output.WriteLine(GuestEndpointRun.GuestApiLines(log));
 
             Assert.Contains("VMPROBE-GUEST-END 0", text);
             Assert.Contains(log.Lines, l => l.Message.StartsWith($"guestapi: {guestAddress} is domain '{name}'", StringComparison.Ordinal));
