@@ -73,6 +73,22 @@ internal static class GuestAddressMap
             : $"{peer} is not the address of any running domain (libvirt's DHCP leases and ARP data, checked against each domain's MACs)");
     }
 
+    /// <summary>
+    /// Where libvirt's ARP source failed for a domain, what it would have given: the host's neighbour entries whose MAC the
+    /// domain's XML declares. Domains whose ARP source answered are returned unchanged.
+    /// </summary>
+    public static IReadOnlyList<DomainNetwork> WithNeighbours(IReadOnlyList<DomainNetwork> domains, IReadOnlyList<NeighbourEntry> neighbours)
+    {
+        ArgumentNullException.ThrowIfNull(domains);
+        ArgumentNullException.ThrowIfNull(neighbours);
+        return domains.Select(d => d.ArpError is null ? d : d with
+        {
+            Interfaces = d.Interfaces.Concat(neighbours
+                .Where(n => d.XmlMacs.Contains(n.Mac, StringComparer.Ordinal))
+                .Select(n => new DomainInterfaceAddresses(n.Mac, new[] { n.Address.ToString() }, InterfaceAddressSource.Neighbour))).ToList(),
+        }).ToList();
+    }
+
     private static bool SameAddress(string text, IPAddress peer) =>
         IPAddress.TryParse(text, out var address) && (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).Equals(peer);
 
@@ -85,9 +101,15 @@ internal static class GuestAddressMap
 internal sealed class LibvirtPeerResolver : IGuestPeerResolver, IDisposable
 {
     private readonly LibvirtSession session;
+    private readonly IProbeLog log;
+    private readonly string neighbourTable;
+    private int arpFallbackLogged;
+    private int neighbourFailureLogged;
 
-    public LibvirtPeerResolver(string uri, IProbeLog log, TimeSpan? callTimeout = null)
+    public LibvirtPeerResolver(string uri, IProbeLog log, TimeSpan? callTimeout = null, string neighbourTable = HostNeighbourTable.DefaultPath)
     {
+        this.log = log ?? throw new ArgumentNullException(nameof(log));
+        this.neighbourTable = neighbourTable;
         session = new LibvirtSession(uri, callTimeout ?? TimeSpan.FromSeconds(10), log);
     }
 
@@ -103,7 +125,37 @@ internal sealed class LibvirtPeerResolver : IGuestPeerResolver, IDisposable
             throw new GuestApiRefusedException(GuestRefusalReason.Unavailable, $"the host cannot check who {peer} is right now: {ex.Message}", ex);
         }
 
-        return GuestAddressMap.Resolve(peer, domains);
+        return GuestAddressMap.Resolve(peer, WithNeighbourFallback(domains));
+    }
+
+    private IReadOnlyList<DomainNetwork> WithNeighbourFallback(IReadOnlyList<DomainNetwork> domains)
+    {
+        if (domains.FirstOrDefault(d => d.ArpError is not null) is not { } failed)
+        {
+            return domains;
+        }
+
+        IReadOnlyList<NeighbourEntry> neighbours;
+        try
+        {
+            neighbours = HostNeighbourTable.Read(neighbourTable);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            if (Interlocked.Exchange(ref neighbourFailureLogged, 1) == 0)
+            {
+                log.Write(LogLevel.Warning, $"guestapi: libvirt's ARP source failed ({failed.ArpError}) and {neighbourTable} cannot be read: {ex.Message}; peers are checked on DHCP leases only");
+            }
+
+            return domains;
+        }
+
+        if (Interlocked.Exchange(ref arpFallbackLogged, 1) == 0)
+        {
+            log.Write(LogLevel.Info, $"guestapi: libvirt's ARP source failed ({failed.ArpError}); the host's neighbour table ({neighbourTable}) is read instead");
+        }
+
+        return GuestAddressMap.WithNeighbours(domains, neighbours);
     }
 
     public void Dispose() => session.Dispose();

@@ -8,6 +8,9 @@ internal enum InterfaceAddressSource
 {
     Lease,
     Arp,
+
+    /// <summary>The host's neighbour table read by VmProbe itself, where libvirt's ARP source failed (see <see cref="DomainNetwork.ArpError"/>).</summary>
+    Neighbour,
 }
 
 /// <summary>One interface as virDomainInterfaceAddresses reports it: its MAC (lower case) and addresses.</summary>
@@ -15,25 +18,18 @@ internal sealed record DomainInterfaceAddresses(string Mac, IReadOnlyList<string
 
 /// <summary>
 /// A running domain's network identity for the guest endpoint: the MACs and vsock CID its live XML gives, and the
-/// addresses libvirt maps to its interfaces (DHCP leases and the host's neighbour table).
+/// addresses libvirt maps to its interfaces (DHCP leases and the host's neighbour table). <see cref="ArpError"/> is
+/// libvirt's error when its ARP source failed for the domain (libvirt 9.0 rejects the neighbour dump of Linux 6.x kernels,
+/// which end it with an NLMSG_DONE in the same datagram: "wrong nlmsg len"), else null.
 /// </summary>
-internal sealed record DomainNetwork(string Name, Guid Uuid, IReadOnlyList<string> XmlMacs, uint? VsockCid, IReadOnlyList<DomainInterfaceAddresses> Interfaces);
+internal sealed record DomainNetwork(
+    string Name, Guid Uuid, IReadOnlyList<string> XmlMacs, uint? VsockCid, IReadOnlyList<DomainInterfaceAddresses> Interfaces, string? ArpError = null);
 
 /// <summary>The parts of a domain's live XML the guest endpoint uses: <c>devices/interface/mac/@address</c> and <c>devices/vsock/cid/@address</c>.</summary>
 internal static class DomainNetXml
 {
-    /// <summary>Live domain XML is tens of KiB; a document far larger is refused rather than read.</summary>
-    public const int MaxChars = 4 * 1024 * 1024;
-
-    private static readonly XmlReaderSettings Settings = new()
-    {
-        DtdProcessing = DtdProcessing.Prohibit,
-        XmlResolver = null,
-        IgnoreComments = true,
-        IgnoreWhitespace = true,
-        IgnoreProcessingInstructions = true,
-        MaxCharactersInDocument = MaxChars,
-    };
+    /// <summary>Live domain XML is tens of KiB; a document far larger is refused rather than read (the status file's bound).</summary>
+    public const int MaxChars = DomainStatusXml.MaxBytes;
 
     /// <summary>MACs (lower case, only well-formed ones) and the vsock CID (null when none or not a number); throws <see cref="VmProbeException"/> for a document that is not domain XML.</summary>
     public static (IReadOnlyList<string> Macs, uint? Cid) Parse(string xml, string domainName)
@@ -42,7 +38,7 @@ internal static class DomainNetXml
         uint? cid = null;
         try
         {
-            using var reader = XmlReader.Create(new StringReader(xml), Settings);
+            using var reader = XmlReader.Create(new StringReader(xml), DomainStatusXml.Settings);
             if (reader.MoveToContent() != XmlNodeType.Element || reader.LocalName != "domain")
             {
                 throw Bad(domainName, $"root element is <{reader.LocalName}>, not <domain>");

@@ -15,7 +15,8 @@ internal sealed class DomainStatusXml
     /// <summary>Status files are ~10 KiB (most of it QEMU capability flags); anything far larger is not one.</summary>
     public const int MaxBytes = 4 * 1024 * 1024;
 
-    private static readonly XmlReaderSettings Settings = new()
+    /// <summary>Settings for libvirt's XML, which VmProbe does not trust: no DTD, no resolver, bounded; also used by <see cref="DomainNetXml"/>.</summary>
+    internal static readonly XmlReaderSettings Settings = new()
     {
         DtdProcessing = DtdProcessing.Prohibit,
         XmlResolver = null,

@@ -11,49 +11,7 @@ internal sealed unsafe partial class LibvirtConnection
     /// A domain that vanishes meanwhile is left out; a source that fails for one domain (no libvirt network, so no
     /// leases) gives that domain no addresses from it.
     /// </summary>
-    public IReadOnlyList<DomainNetwork> ListGuestNetworks()
-    {
-        ThrowIfDisposed();
-        var count = Interop.Libvirt.virConnectListAllDomains(_handle, out var array, ListActive);
-        if (count < 0)
-        {
-            throw LibvirtErrors.Capture("virConnectListAllDomains", Uri);
-        }
-
-        var domains = new LibvirtDomainHandle[count];
-        try
-        {
-            for (var i = 0; i < count; i++)
-            {
-                domains[i] = new LibvirtDomainHandle(array[i]);
-            }
-        }
-        finally
-        {
-            NativeMemory.Free(array);
-        }
-
-        var result = new List<DomainNetwork>(count);
-        try
-        {
-            foreach (var domain in domains)
-            {
-                if (TryDescribeNetwork(domain) is { } network)
-                {
-                    result.Add(network);
-                }
-            }
-        }
-        finally
-        {
-            foreach (var domain in domains)
-            {
-                domain.Dispose();
-            }
-        }
-
-        return result;
-    }
+    public IReadOnlyList<DomainNetwork> ListGuestNetworks() => ForEachDomain(ListActive, TryDescribeNetwork);
 
     private DomainNetwork? TryDescribeNetwork(LibvirtDomainHandle domain)
     {
@@ -84,24 +42,27 @@ internal sealed unsafe partial class LibvirtConnection
         }
 
         var (macs, cid) = DomainNetXml.Parse(xml, name);
+        // Leases first: they exist only on libvirt-managed networks (dnsmasq), where they are the authoritative map.
+        // Then ARP, which works on any bridge or tap: the host's neighbour table matched by the domain's MACs.
         var interfaces = new List<DomainInterfaceAddresses>();
+        string? arpError = null;
         if (macs.Count > 0)
         {
             ReadAddresses(domain, Interop.Libvirt.InterfaceAddressesSourceLease, InterfaceAddressSource.Lease, interfaces);
-            ReadAddresses(domain, Interop.Libvirt.InterfaceAddressesSourceArp, InterfaceAddressSource.Arp, interfaces);
+            arpError = ReadAddresses(domain, Interop.Libvirt.InterfaceAddressesSourceArp, InterfaceAddressSource.Arp, interfaces);
         }
 
-        return new DomainNetwork(name, new Guid(new ReadOnlySpan<byte>(uuid, 16), bigEndian: true), macs, cid, interfaces);
+        return new DomainNetwork(name, new Guid(new ReadOnlySpan<byte>(uuid, 16), bigEndian: true), macs, cid, interfaces, arpError);
     }
 
-    private static void ReadAddresses(LibvirtDomainHandle domain, uint source, InterfaceAddressSource kind, List<DomainInterfaceAddresses> into)
+    /// <summary>Adds what one source knows; returns libvirt's error message when the source failed, else null.</summary>
+    private static string? ReadAddresses(LibvirtDomainHandle domain, uint source, InterfaceAddressSource kind, List<DomainInterfaceAddresses> into)
     {
         var count = Interop.Libvirt.virDomainInterfaceAddresses(domain, out var ifaces, source, 0);
         if (count < 0)
         {
-            // No libvirt network (no leases) or no neighbour data: this source knows nothing of the domain.
-            Interop.Libvirt.virResetLastError();
-            return;
+            // No libvirt network (no leases), or libvirt could not read the neighbour table: this source knows nothing.
+            return LibvirtErrors.Capture("virDomainInterfaceAddresses").Message;
         }
 
         try
@@ -136,5 +97,7 @@ internal sealed unsafe partial class LibvirtConnection
 
             NativeMemory.Free(ifaces);
         }
+
+        return null;
     }
 }

@@ -88,10 +88,19 @@ internal sealed unsafe partial class LibvirtConnection : IDisposable
     /// Every domain (or only running ones) with name, uuid, id, state + reason, vCPUs and memory.
     /// A domain that vanishes between the listing and its info call is left out.
     /// </summary>
-    public IReadOnlyList<LibvirtDomainInfo> ListDomains(bool includeInactive)
+    public IReadOnlyList<LibvirtDomainInfo> ListDomains(bool includeInactive) =>
+        ForEachDomain(includeInactive ? 0 : ListActive, TryDescribe);
+
+    /// <summary>
+    /// virConnectListAllDomains with <paramref name="flags"/>, then <paramref name="describe"/> on each domain; a null
+    /// answer (the domain vanished meanwhile) is left out. Every handle is owned before the first describe and freed after
+    /// the last, so a failure anywhere still frees them all.
+    /// </summary>
+    private List<T> ForEachDomain<T>(uint flags, Func<LibvirtDomainHandle, T?> describe)
+        where T : class
     {
         ThrowIfDisposed();
-        var count = Interop.Libvirt.virConnectListAllDomains(_handle, out var array, includeInactive ? 0 : ListActive);
+        var count = Interop.Libvirt.virConnectListAllDomains(_handle, out var array, flags);
         if (count < 0)
         {
             throw LibvirtErrors.Capture("virConnectListAllDomains", Uri);
@@ -100,7 +109,6 @@ internal sealed unsafe partial class LibvirtConnection : IDisposable
         var domains = new LibvirtDomainHandle[count];
         try
         {
-            // Own every element first so that a failure below still frees them all.
             for (var i = 0; i < count; i++)
             {
                 domains[i] = new LibvirtDomainHandle(array[i]);
@@ -111,15 +119,14 @@ internal sealed unsafe partial class LibvirtConnection : IDisposable
             NativeMemory.Free(array);
         }
 
-        var result = new List<LibvirtDomainInfo>(count);
+        var result = new List<T>(count);
         try
         {
             foreach (var domain in domains)
             {
-                var info = TryDescribe(domain);
-                if (info is not null)
+                if (describe(domain) is { } item)
                 {
-                    result.Add(info);
+                    result.Add(item);
                 }
             }
         }

@@ -8,7 +8,8 @@ namespace VmProbe.Tests.GuestApi;
 
 /// <summary>
 /// The peer check on a real libvirtd: the live XML and virDomainInterfaceAddresses (LEASE and ARP) of a running
-/// QEMU/TCG test domain, read through the production resolver, which refuses a peer that is no domain's address.
+/// QEMU/TCG test domain, read through the production resolver, which refuses a peer that is no domain's address, and
+/// fills in from the host's neighbour table where libvirt's ARP source fails.
 /// </summary>
 [Collection(LibvirtdCollection.Name)]
 public sealed class GuestApiLibvirtTests(LibvirtdHost host)
@@ -33,5 +34,48 @@ public sealed class GuestApiLibvirtTests(LibvirtdHost host)
         Assert.Contains("127.0.0.1 is not the address of any running domain", refused.Message);
         Assert.Equal(GuestRefusalReason.UnknownPeer,
             Assert.Throws<GuestApiRefusedException>(() => resolver.Resolve(GuestPeer.Vsock(3), CancellationToken.None)).Reason);
+    }
+
+    [SkippableFact]
+    public void TheNeighbourTableStandsInOnlyWhereLibvirtsArpSourceFails()
+    {
+        Skip.IfNot(host.Available, host.SkipReason);
+        var mac = GuestNetns.RandomMac();
+        using var domain = host.StartDomain(LibvirtdHost.UniqueName("guestapi-arp"), nic: true, mac: mac);
+        string? arpError;
+        using (var connection = LibvirtConnection.OpenReadOnly(LibvirtdHost.Uri))
+        {
+            var network = Assert.Single(connection.ListGuestNetworks(), n => n.Name == domain.Name);
+            Assert.Equal(new[] { mac }, network.XmlMacs);
+            arpError = network.ArpError; // libvirt 9.0 on Linux 6.x: "wrong nlmsg len"
+        }
+
+        var peer = GuestPeer.Tcp(IPAddress.Parse("10.239.1.2")); // outside GuestNetns's range: no real entry has it
+        var table = Path.Combine(Path.GetTempPath(), $"vmprobe-arp-{Guid.NewGuid():N}");
+        File.WriteAllText(table, $"IP address       HW type     Flags       HW address            Mask     Device\n10.239.1.2       0x1         0x2         {mac}     *        vmpt0\n");
+        try
+        {
+            var log = new VmProbe.Tests.Prometheus.ListLog();
+            using (var resolver = new LibvirtPeerResolver(LibvirtdHost.Uri, log, neighbourTable: table))
+            {
+                if (arpError is null)
+                {
+                    // libvirt read the real table: the file is not consulted, and the real table does not have the peer.
+                    Assert.Throws<GuestApiRefusedException>(() => resolver.Resolve(peer, CancellationToken.None));
+                    return;
+                }
+
+                Assert.Equal(domain.Name, resolver.Resolve(peer, CancellationToken.None).Name);
+                Assert.Single(log.Lines, l => l.Message.Contains("the host's neighbour table", StringComparison.Ordinal));
+            }
+
+            using var blind = new LibvirtPeerResolver(LibvirtdHost.Uri, log, neighbourTable: table + ".missing");
+            Assert.Equal(GuestRefusalReason.UnknownPeer, Assert.Throws<GuestApiRefusedException>(() => blind.Resolve(peer, CancellationToken.None)).Reason);
+            Assert.Single(log.Lines, l => l.Message.Contains("cannot be read", StringComparison.Ordinal));
+        }
+        finally
+        {
+            File.Delete(table);
+        }
     }
 }

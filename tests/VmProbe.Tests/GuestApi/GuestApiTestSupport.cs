@@ -2,7 +2,11 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using VmProbe.Composition;
+using VmProbe.Config;
 using VmProbe.GuestApi;
+using VmProbe.Tests.Infrastructure;
+using VmProbe.Tests.Prometheus;
 
 namespace VmProbe.Tests.GuestApi;
 
@@ -73,4 +77,40 @@ internal sealed class GuestClient : IDisposable
     }
 
     public void Dispose() => client.Dispose();
+}
+
+/// <summary>The runner as a host with real guests runs it: libvirt discovery on the test libvirtd, the guest endpoint on one address.</summary>
+internal static class GuestEndpointRun
+{
+    /// <summary>Starts the runner (textfile in <paramref name="dir"/>) and runs one cycle: the endpoint listens and knows the domains' threads.</summary>
+    public static async Task<(ProbeRun Run, ListLog Log, string Prom)> StartAsync(IPAddress address, int port, string dir)
+    {
+        var prom = Path.Combine(dir, "vmprobe.prom");
+        var config = ConfigLoader.Parse(
+            $"endpoint: {prom}\nurl: {LibvirtdHost.Uri}\ndiscovery: libvirt\nkvmstats: off\nkvmexits: off\nguestapi: {address}:{port}\n", "g.yaml").Config;
+        var log = new ListLog();
+        var run = ProbeRun.Start(config, log);
+        try
+        {
+            await run.Loop.RunOnceAsync(CancellationToken.None).ConfigureAwait(false);
+            return (run, log, prom);
+        }
+        catch
+        {
+            run.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A TCP port free on <paramref name="address"/> (any address: free on all of them) right now.</summary>
+    public static int FreePort(IPAddress address)
+    {
+        using var probe = new TcpListener(address, 0);
+        probe.Start();
+        return ((IPEndPoint)probe.LocalEndpoint).Port;
+    }
+
+    /// <summary>The endpoint's log lines, for a test's output.</summary>
+    public static string GuestApiLines(ListLog log) =>
+        string.Join('\n', log.Lines.Where(l => l.Message.StartsWith("guestapi", StringComparison.Ordinal)).Select(l => l.Message));
 }

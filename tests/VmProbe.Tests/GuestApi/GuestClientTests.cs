@@ -43,7 +43,7 @@ public sealed class GuestClientTests : IDisposable
         var (exit, stdout, stderr) = Requirements.Run("/bin/sh", $"{script} -H {HostPort} -e task-clock,page-faults -i 200 -c 0 sh -c \"sleep 0.7; exit 3\"", timeoutMs: 60_000);
 
         Assert.True(exit == 3, $"exit {exit} (the command's status is the client's): {stderr}");
-        Assert.Contains("Performance counter stats for 'sh -c sleep 0.7; exit 3'", stdout);
+        Assert.Contains($"Performance counter stats for 'sh -c sleep 0.7; exit 3' (domain {Self.Name}, counted by the host)", stdout);
         Assert.Matches(@"\n\s+\d+\s+task_clock \(vcpu 0\)\n", stdout);
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(stdout, @"\n\s+0\.\d{3}\s+\d+\s+page_faults \(vcpu 0\)\n"), stdout + stderr); // -i lines: seconds, count, event
         Assert.True(System.Text.RegularExpressions.Regex.IsMatch(stdout, @"\n\s+(0\.[6-9]|[1-9]\.)\d+ seconds time elapsed"), stdout + stderr);

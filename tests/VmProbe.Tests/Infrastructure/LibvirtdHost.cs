@@ -50,7 +50,8 @@ public sealed class LibvirtdHost : IDisposable
     /// defined (shut off) after <c>virsh destroy</c>; Dispose undefines it.</param>
     /// <param name="nic">Give the domain a NIC on a tap device libvirt creates and removes (<c>type='ethernet'</c>, no
     /// bridge or dnsmasq needed), so that libvirt reports net.N.* statistics for it (a <c>type='user'</c> NIC has none).</param>
-    public LibvirtdTestDomain StartDomain(string name, bool spinning = false, int vcpus = 1, bool persistent = false, bool nic = false)
+    /// <param name="mac">With <paramref name="nic"/>: the NIC's MAC (else libvirt picks one).</param>
+    public LibvirtdTestDomain StartDomain(string name, bool spinning = false, int vcpus = 1, bool persistent = false, bool nic = false, string? mac = null)
     {
         if (!Available)
         {
@@ -79,7 +80,7 @@ public sealed class LibvirtdHost : IDisposable
         }
 
         var xmlPath = Path.Combine(Path.GetTempPath(), $"{NamePrefix}{Guid.NewGuid():N}.xml");
-        File.WriteAllText(xmlPath, DomainXml(name, image, vcpus, nic));
+        File.WriteAllText(xmlPath, DomainXml(name, image, vcpus, nic, mac));
         try
         {
             var result = persistent ? RunVirsh("define", xmlPath) : RunVirsh("create", xmlPath);
@@ -223,10 +224,11 @@ public sealed class LibvirtdHost : IDisposable
         throw new InvalidOperationException($"domain {domain.Name} (pid {pid}) still uses CPU 20 s after start: its halting boot sector did not run");
     }
 
-    private static string DomainXml(string name, string? floppyImage, int vcpus, bool nic)
+    private static string DomainXml(string name, string? floppyImage, int vcpus, bool nic, string? mac)
     {
         // Tap names are at most 15 bytes: a random one per domain, so parallel test runs never clash.
-        var tap = nic ? $"<interface type='ethernet'><target dev='vmpt{Guid.NewGuid().ToString("N")[..8]}' managed='yes'/><model type='e1000'/></interface>" : string.Empty;
+        var macXml = mac is null ? string.Empty : $"<mac address='{SecurityElement.Escape(mac)}'/>";
+        var tap = nic ? $"<interface type='ethernet'>{macXml}<target dev='vmpt{Guid.NewGuid().ToString("N")[..8]}' managed='yes'/><model type='e1000'/></interface>" : string.Empty;
         var disk = floppyImage is null
             ? string.Empty
             : $"""
