@@ -31,6 +31,7 @@
         'Read-VmSchedStat'
         'Start-VmPerfSession'
         'Stop-VmPerfSession'
+        'Watch-VmDomain'
     )
     AliasesToExport      = @('Read-VmPerfCounters')
     VariablesToExport    = @()

@@ -73,42 +73,12 @@ Describe 'The default tables of a running domain' -Skip:(-not $isRoot) {
         # 20 characters: the Domain column's width, so the table shows the name whole.
         $name = 'vmprobe-test-f' + [guid]::NewGuid().ToString('N').Substring(0, 6)
         $image = "/var/lib/libvirt/images/$name.img"
-        $virsh = Get-Command -Name virsh -CommandType Application -ErrorAction Ignore | Select-Object -First 1
-        if (-not $virsh) {
-            $skipReason = 'virsh is not installed (libvirt-clients)'
-        }
-        elseif ((& $virsh.Source -c qemu:///system version 2>&1 | Out-String) -notmatch 'Running hypervisor') {
-            $skipReason = 'libvirtd does not answer at qemu:///system'
-        }
-        else {
-            $sector = [byte[]]::new(512)
-            $sector[0] = 0xEB
-            $sector[1] = 0xFE
-            $sector[510] = 0x55
-            $sector[511] = 0xAA
-            [System.IO.File]::WriteAllBytes($image, $sector)
-            $xml = Join-Path $TestDrive "$name.xml"
-            Set-Content -LiteralPath $xml -Value @"
-<domain type='qemu'>
-  <name>$name</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='fd'/></os>
-  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>
-  <devices>
-    <disk type='file' device='floppy'><source file='$image'/><target dev='fda' bus='fdc'/><readonly/></disk>
-    <memballoon model='virtio'/>
-  </devices>
-</domain>
-"@
-            $created = & $virsh.Source -c qemu:///system create $xml 2>&1 | Out-String
-            if ($LASTEXITCODE -ne 0) {
-                $skipReason = "virsh create failed: $created"
-            }
-            else {
-                $domain = Get-VmDomain -Uri qemu:///system | Where-Object Name -EQ $name
-                Start-Sleep -Seconds 2 # past the BIOS, into the boot sector's loop
-            }
+        $test = New-SpinningTestDomain -Name $name -Image $image -XmlPath (Join-Path $TestDrive "$name.xml")
+        $virsh = $test.Virsh
+        $skipReason = $test.SkipReason
+        if (-not $skipReason) {
+            $domain = Get-VmDomain -Uri qemu:///system | Where-Object Name -EQ $name
+            Start-Sleep -Seconds 2 # past the BIOS, into the boot sector's loop
         }
     }
 

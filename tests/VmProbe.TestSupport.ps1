@@ -99,3 +99,44 @@ function Wait-Until([scriptblock] $Condition, [int] $TimeoutSeconds = 30) {
         Start-Sleep -Milliseconds 100
     }
 }
+
+function New-SpinningTestDomain {
+    <#
+    .SYNOPSIS
+    Starts a transient TCG domain at qemu:///system whose vCPU spins (boot sector 'jmp $'), as the xunit tests'
+    LibvirtdHost starts them. Returns the virsh command (for the cleanup) and why it could not, if it could not.
+    #>
+    param([string] $Name, [string] $Image, [string] $XmlPath)
+
+    $virsh = Get-Command -Name virsh -CommandType Application -ErrorAction Ignore | Select-Object -First 1
+    if (-not $virsh) {
+        return [pscustomobject]@{ Virsh = $null; SkipReason = 'virsh is not installed (libvirt-clients)' }
+    }
+
+    if ((& $virsh.Source -c qemu:///system version 2>&1 | Out-String) -notmatch 'Running hypervisor') {
+        return [pscustomobject]@{ Virsh = $virsh; SkipReason = 'libvirtd does not answer at qemu:///system' }
+    }
+
+    $sector = [byte[]]::new(512)
+    $sector[0] = 0xEB
+    $sector[1] = 0xFE
+    $sector[510] = 0x55
+    $sector[511] = 0xAA
+    [System.IO.File]::WriteAllBytes($Image, $sector)
+    Set-Content -LiteralPath $XmlPath -Value @"
+<domain type='qemu'>
+  <name>$Name</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type><boot dev='fd'/></os>
+  <cpu mode='custom' match='exact'><model fallback='allow'>qemu64</model></cpu>
+  <devices>
+    <disk type='file' device='floppy'><source file='$Image'/><target dev='fda' bus='fdc'/><readonly/></disk>
+    <memballoon model='virtio'/>
+  </devices>
+</domain>
+"@
+    $created = & $virsh.Source -c qemu:///system create $XmlPath 2>&1 | Out-String
+    $reason = if ($LASTEXITCODE -ne 0) { "virsh create failed: $created" } else { $null }
+    [pscustomobject]@{ Virsh = $virsh; SkipReason = $reason }
+}

@@ -39,7 +39,7 @@ public class CmdletConventionTests
         {
             "Close-VmProbe", "ConvertTo-PromText", "Export-PromTextFile", "Get-VmDomain", "Get-VmPerfEvent", "Get-VmProbeConfig",
             "Invoke-VmProbeCycle", "Measure-VmKvmExit", "Open-VmProbe", "Read-VmDomainStat", "Read-VmHostStat", "Read-VmKvmStat", "Read-VmPerfCounter", "Read-VmPower", "Read-VmSchedStat",
-            "Start-VmPerfSession", "Stop-VmPerfSession",
+            "Start-VmPerfSession", "Stop-VmPerfSession", "Watch-VmDomain",
         };
         Assert.Equal(expected, ModuleMetadata.Cmdlets.Select(c => c.Name).ToArray());
     }
