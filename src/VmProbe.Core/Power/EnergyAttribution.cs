@@ -140,16 +140,11 @@ internal sealed class EnergyAttribution
     }
 
     /// <summary>
-    /// Drops the zones not read this cycle, and moves the energy of the domains no longer listed into the unattributed
-    /// total (their series end; the identity still holds over the domains listed).
+    /// Moves the energy of the domains no longer listed into the unattributed total (their series end; the identity
+    /// still holds over the domains listed). A zone not read this cycle keeps its state, as its counter keeps its total.
     /// </summary>
-    public void Forget(ISet<string> zonesRead, IReadOnlyList<VmDomain> domains)
+    public void Forget(IReadOnlyList<VmDomain> domains)
     {
-        foreach (var zone in _zones.Keys.Where(z => !zonesRead.Contains(z)).ToList())
-        {
-            _zones.Remove(zone);
-        }
-
         var listed = domains.Select(d => d.Uuid).ToHashSet();
         foreach (var state in _zones.Values)
         {

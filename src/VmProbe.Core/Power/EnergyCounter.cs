@@ -18,6 +18,7 @@ internal sealed class EnergyCounter
     private ulong _last;
     private bool _started;
     private double _lastAt;
+    private bool _resume;
 
     public double TotalJoules { get; private set; }
 
@@ -30,6 +31,12 @@ internal sealed class EnergyCounter
     /// </summary>
     public double Seconds { get; private set; }
 
+    /// <summary>
+    /// The meter was not read this cycle (its zone went away): when it comes back its next reading is a new base, so the
+    /// total goes on from where it was (no reset seen by Prometheus; the gap's energy is unknown and not counted).
+    /// </summary>
+    public void Suspend() => _resume = _started;
+
     /// <summary>Counts <paramref name="reading"/>; returns the joules since the previous reading (0 for the first).</summary>
     public double Advance(in EnergyReading reading)
     {
@@ -39,6 +46,12 @@ internal sealed class EnergyCounter
             _last = reading.Raw;
             _lastAt = reading.At;
             TotalJoules = reading.Raw * reading.JoulesPerUnit;
+            return 0;
+        }
+
+        if (_resume)
+        {
+            (_resume, _last, _lastAt, Seconds) = (false, reading.Raw, reading.At, 0);
             return 0;
         }
 

@@ -147,14 +147,15 @@ public sealed class PowerSource : IMetricSource
             }
         }
 
-        // A meter not read this cycle (a zone that went away) starts again from its own count if it comes back.
-        foreach (var id in _counters.Keys.Where(id => !readings.Any(r => r.Id == id)).ToList())
+        // A meter not read this cycle (a zone that went away) keeps its total: if it comes back it goes on from there.
+        var ids = readings.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var (id, counter) in _counters.Where(c => !ids.Contains(c.Key)))
         {
-            _counters.Remove(id);
+            counter.Suspend();
         }
 
-        _attribution.Forget(zonesRead, domains);
-        if (_attribution.Zones.Count == 0)
+        _attribution.Forget(domains);
+        if (zonesRead.Count == 0)
         {
             return;
         }
@@ -169,7 +170,7 @@ public sealed class PowerSource : IMetricSource
         var unattributed = metrics.Family(PowerFamilies.Unattributed);
         var idle = metrics.Family(PowerFamilies.IdlePower);
         var info = metrics.Family(PowerFamilies.Model);
-        foreach (var (zone, state) in _attribution.Zones)
+        foreach (var (zone, state) in _attribution.Zones.Where(z => zonesRead.Contains(z.Key)))
         {
             unattributed.Add(state.Unattributed, zone);
             if (state.IdleWatts is { } idleWatts)

@@ -91,6 +91,29 @@ public class PowerHostEnergyTests
     }
 
     [Fact]
+    public void AZoneThatComesBackGoesOnFromItsLastTotalNotItsRawCount()
+    {
+        using var fixture = PowerFixture.Intel();
+        using var harness = new PowerHarness(fixture, fakePmu: false);
+        fixture.SetEnergy("intel-rapl:0:2", 5_000_000);
+        harness.Cycle(Array.Empty<VmDomain>());
+        fixture.SetEnergy("intel-rapl:0:2", 7_000_000);
+        var before = harness.Cycle(Array.Empty<VmDomain>());
+        Assert.Equal(7.0, before.Value(PowerFamilies.HostEnergy, "dram-0", "powercap")!.Value, 9);
+
+        fixture.Delete("class/powercap/intel-rapl:0:2");
+        harness.Cycle(Array.Empty<VmDomain>());
+        fixture.Zone("intel-rapl:0:2", "dram", 1_000_000, 65712999613); // back, its count restarted (a driver reload)
+        var back = harness.Cycle(Array.Empty<VmDomain>());
+        Assert.Equal(7.0, back.Value(PowerFamilies.HostEnergy, "dram-0", "powercap")!.Value, 9);
+        Assert.Equal(7.0, back.Value(PowerFamilies.Unattributed, "dram-0")!.Value, 9);
+        fixture.SetEnergy("intel-rapl:0:2", 1_500_000);
+        var on = harness.Cycle(Array.Empty<VmDomain>());
+        Assert.Equal(7.5, on.Value(PowerFamilies.HostEnergy, "dram-0", "powercap")!.Value, 9);
+        Assert.Equal(7.5, on.Value(PowerFamilies.Unattributed, "dram-0")!.Value, 9);
+    }
+
+    [Fact]
     public void AnEnergyFileRootAloneMayReadIsSaidOnceAndTheOtherZonesAreWritten()
     {
         using var fixture = PowerFixture.Intel();
