@@ -44,6 +44,9 @@ public sealed class DomainPowerReader : IDisposable
     /// <summary>The sources read, in order (their names).</summary>
     public IReadOnlyList<string> SourceNames => _sources.Select(s => s.Name).ToArray();
 
+    /// <summary>After a reading on a host without any energy meter or power meter: what it lacks; else null.</summary>
+    public string? Lacking => _sources.OfType<PowerSource>().FirstOrDefault()?.WhatIsLacking;
+
     /// <summary>Whether a reading was taken (so the next one has watts).</summary>
     public bool HasReading { get; private set; }
 

@@ -231,8 +231,12 @@ public sealed class PowerSource : IMetricSource
         }
     }
 
+    /// <summary>After a cycle that found no power source: what the host lacks (Read-VmPower warns with it); else null.</summary>
+    internal string? WhatIsLacking { get; private set; }
+
     private void SayWhatIsLacking(CycleContext context, bool any)
     {
+        WhatIsLacking = any ? null : $"no power source on this host (sysfs {_sysfs.Root}): {Lacking()}";
         if (_hadSource == any)
         {
             return;
@@ -240,7 +244,7 @@ public sealed class PowerSource : IMetricSource
 
         if (!any)
         {
-            Say(context, LogLevel.Info, "none", $"power: no power source on this host (sysfs {_sysfs.Root}): {Lacking()}; no host_energy/host_power/domain_energy series");
+            Say(context, LogLevel.Info, "none", $"power: {WhatIsLacking}; no host_energy/host_power/domain_energy series");
         }
         else if (_hadSource == false)
         {
