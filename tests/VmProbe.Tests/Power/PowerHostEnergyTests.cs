@@ -74,6 +74,24 @@ public class PowerHostEnergyTests
     }
 
     [Fact]
+    public void AmdPerCoreZonesAreNamedByTheCpusCoreIdNotTheirPlaceInTheCpumask()
+    {
+        using var fixture = PowerFixture.Amd();
+        var coreIds = new[] { 0, 1, 4, 5 }; // a part with cores 2 and 3 fused off
+        for (var cpu = 0; cpu < 4; cpu++)
+        {
+            fixture.Write($"devices/system/cpu/cpu{cpu}/topology/core_id", coreIds[cpu].ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        fixture.PmuCounts[("power_core_energy_core", 2)] = 8192; // CPU 2 is core 4
+        using var harness = new PowerHarness(fixture);
+        var metrics = harness.Cycle(Array.Empty<VmDomain>());
+        var perfCores = metrics.Labels(PowerFamilies.HostEnergy).Where(l => l[1] == "perf" && l[0].StartsWith("core-", StringComparison.Ordinal)).Select(l => l[0]);
+        Assert.Equal(new[] { "core-0", "core-1", "core-4", "core-5" }, perfCores.Order(StringComparer.Ordinal));
+        Assert.Equal(8192 * PerfScale, metrics.Value(PowerFamilies.HostEnergy, "core-4", "perf")!.Value, 15);
+    }
+
+    [Fact]
     public void AZoneThatDisappearsLosesItsSeriesAndTheOthersGoOn()
     {
         using var fixture = PowerFixture.Intel();
