@@ -123,6 +123,28 @@ Describe 'Read-VmPower' {
         }
     }
 
+    It 'warns once per call, naming what is missing, on a host without any power source' {
+        $empty = Join-Path $TestDrive 'no-power-sys'
+        New-Item -ItemType Directory -Path $empty -Force | Out-Null
+        $child = @'
+$env:VMPROBE_SYSFS = $args[1]
+Import-Module -Name $args[0] -Force -ErrorAction Stop
+$self = [VmProbe.VmDomain]@{ Name = 'pester-nopower'; Uuid = [guid]::NewGuid(); Pid = $PID; Uri = 'process' }
+$out = @($self | Read-VmPower -Continuous -MaxSamples 2 -SampleInterval 0.2 3>&1)
+'samples=' + @($out | Where-Object { $_ -is [VmProbe.VmPowerSample] }).Count
+$out | Where-Object { $_ -is [System.Management.Automation.WarningRecord] } | ForEach-Object { 'warning=' + $_.Message }
+'@
+        $script = Join-Path $TestDrive 'no-power.ps1'
+        Set-Content -Path $script -Value $child
+        $lines = @(& (Get-VmProbeTestPwsh) -NoProfile -File $script (Resolve-VmProbeManifest) $empty)
+        $lines | Should -Contain 'samples=0'
+        $warnings = @($lines | Where-Object { $_ -like 'warning=*' })
+        $warnings.Count | Should -Be 1
+        $warnings[0] | Should -Match 'no power source on this host'
+        $warnings[0] | Should -Match 'powercap'
+        $warnings[0] | Should -Match 'powermeter'
+    }
+
     It 'formats as a table with watts' {
         $text = $script:self | Read-VmPower | Format-Table | Out-String
         $text | Should -Match 'Watts'

@@ -44,6 +44,9 @@ public sealed class DomainPowerReader : IDisposable
     /// <summary>The sources read, in order (their names).</summary>
     public IReadOnlyList<string> SourceNames => _sources.Select(s => s.Name).ToArray();
 
+    /// <summary>After a reading on a host without any energy meter or power meter: what it lacks; else null.</summary>
+    public string? Lacking => _sources.OfType<PowerSource>().FirstOrDefault()?.WhatIsLacking;
+
     /// <summary>Whether a reading was taken (so the next one has watts).</summary>
     public bool HasReading { get; private set; }
 
@@ -92,11 +95,11 @@ public sealed class DomainPowerReader : IDisposable
             return samples;
         }
 
-        var models = info.Samples.ToDictionary(s => s.LabelValues[1], s => (Model: s.LabelValues[0], Source: s.LabelValues[2]), StringComparer.Ordinal);
+        var models = info.Samples.ToDictionary(s => s.LabelValues[1], s => (Model: s.LabelValues[0], Source: s.LabelValues[2], Idle: s.LabelValues[3]), StringComparer.Ordinal);
         foreach (var series in energy.Samples)
         {
             var (name, uuid, zone) = (series.LabelValues[0], Guid.Parse(series.LabelValues[1]), series.LabelValues[2]);
-            var (model, source) = models.TryGetValue(zone, out var m) ? m : ("none", "");
+            var (model, source, idle) = models.TryGetValue(zone, out var m) ? m : ("none", "", "unknown");
             double? watts = null;
             TimeSpan? interval = null;
             // A domain listed at the previous reading without energy yet (its first interval) had 0 J then.
@@ -114,7 +117,7 @@ public sealed class DomainPowerReader : IDisposable
             _previous[(uuid, zone)] = (series.Value, timestamp);
             samples.Add(new VmPowerSample
             {
-                Domain = name, Uuid = uuid, Zone = zone, Model = model, Source = source,
+                Domain = name, Uuid = uuid, Zone = zone, Model = model, Source = source, Idle = idle,
                 EnergyJoules = series.Value, Watts = watts, Interval = interval, Timestamp = timestamp,
             });
         }
@@ -122,7 +125,7 @@ public sealed class DomainPowerReader : IDisposable
         // A listed domain the model has given nothing yet (its first interval, or no activity measured) reads 0 J.
         foreach (var domain in domains.DistinctBy(d => d.Uuid))
         {
-            foreach (var (zone, (model, source)) in models)
+            foreach (var (zone, (model, source, idle)) in models)
             {
                 if (!_previous.ContainsKey((domain.Uuid, zone)) || _previous[(domain.Uuid, zone)].At != timestamp)
                 {
@@ -132,7 +135,7 @@ public sealed class DomainPowerReader : IDisposable
                     }
 
                     _previous[(domain.Uuid, zone)] = (0, timestamp);
-                    samples.Add(new VmPowerSample { Domain = domain.Name, Uuid = domain.Uuid, Zone = zone, Model = model, Source = source, Timestamp = timestamp });
+                    samples.Add(new VmPowerSample { Domain = domain.Name, Uuid = domain.Uuid, Zone = zone, Model = model, Source = source, Idle = idle, Timestamp = timestamp });
                 }
             }
         }

@@ -14,6 +14,9 @@ public sealed class DomainActivityShare : ICycleScoped
     /// <summary>Host CPU time spent not idle (user, nice, system, irq, softirq; guest is inside user, steal is time this host did not run), summed over CPUs, or null.</summary>
     public double? HostBusySeconds { get; set; }
 
+    /// <summary>Host CPU time in every mode (busy, idle, iowait, steal), summed over CPUs, or null: the busy fraction's denominator.</summary>
+    public double? HostTotalSeconds { get; set; }
+
     /// <summary>CPU cycles counted system-wide, or null when no cycles event counts on the host.</summary>
     public double? HostCycles { get; set; }
 
@@ -30,6 +33,7 @@ public sealed class DomainActivityShare : ICycleScoped
         _cpuSeconds.Clear();
         _cycles.Clear();
         HostBusySeconds = null;
+        HostTotalSeconds = null;
         HostCycles = null;
     }
 }

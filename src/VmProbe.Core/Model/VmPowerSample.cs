@@ -18,6 +18,9 @@ public sealed class VmPowerSample
 
     public required string Source { get; init; }
 
+    /// <summary>The zone's idle estimate: <c>fitted</c> (kept apart from the VMs) or <c>unknown</c> (nothing taken as idle yet).</summary>
+    public string Idle { get; init; } = "unknown";
+
     public double EnergyJoules { get; init; }
 
     public double? Watts { get; init; }

@@ -14,13 +14,15 @@ internal enum AttributionModel
 }
 
 /// <summary>
-/// The energy model (README, "Power"): per interval and zone, the host's increase <c>E</c> over <c>t</c> seconds is
-/// split into idle energy <c>min(E, P_idle t)</c>, where <c>P_idle</c> is the lowest average power the zone showed over
-/// an interval so far, kept apart, and dynamic energy <c>E - idle</c>, of which each domain gets its share of the
-/// interval's host activity: cycles where perf counted cycles for the host and every domain, else busy CPU time. The
-/// shares are clamped to [0, 1] and scaled down when they sum above 1 (readings a few microseconds apart). Whatever is
-/// not given to a domain, including a zone's first reading (energy counted before the probe started), is unattributed,
-/// so that for each zone the sum over domains plus the unattributed energy equals the host's counter.
+/// The energy model (README, "Power"): per interval and zone, the host's increase <c>E</c> over <c>t</c> seconds (the
+/// meter's own reading times) is split into idle energy <c>min(E, P_idle t)</c>, kept apart, and dynamic energy
+/// <c>E - idle</c>, of which each domain gets its share of the interval's host activity: cycles where perf counted
+/// cycles for the host and every domain, else busy CPU time. <c>P_idle</c> is <see cref="IdleFit"/>'s intercept of
+/// power against the host's busy fraction; while it is unknown nothing is taken as idle. The shares are clamped to
+/// [0, 1] and scaled down when they sum above 1 (readings a few microseconds apart). Whatever is not given to a domain,
+/// including a zone's first reading (energy counted before the probe started) and the energy of a domain that left,
+/// is unattributed, so that for each zone the sum over the listed domains plus the unattributed energy equals the
+/// host's counter at every cycle.
 /// </summary>
 internal sealed class EnergyAttribution
 {
@@ -28,6 +30,8 @@ internal sealed class EnergyAttribution
     private readonly Dictionary<string, ZoneState> _zones = new(StringComparer.Ordinal);
     private double? _previousHostBusy;
     private double? _previousHostCycles;
+    private double? _previousHostTotal;
+    private double? _busyFraction;
     private readonly Dictionary<Guid, double> _shares = new();
 
     public AttributionModel Model { get; private set; }
@@ -42,12 +46,15 @@ internal sealed class EnergyAttribution
         if (activity is null)
         {
             _previous.Clear();
-            _previousHostBusy = _previousHostCycles = null;
+            _previousHostBusy = _previousHostCycles = _previousHostTotal = null;
+            _busyFraction = null;
             return;
         }
 
         var hostCycles = Delta(activity.HostCycles, _previousHostCycles);
         var hostBusy = Delta(activity.HostBusySeconds, _previousHostBusy);
+        var hostTotal = Delta(activity.HostTotalSeconds, _previousHostTotal);
+        _busyFraction = hostTotal > 0 && _previousHostBusy is not null && activity.HostBusySeconds is not null ? hostBusy / hostTotal : null;
         var byCycles = hostCycles > 0 && domains.Count > 0;
         foreach (var domain in domains)
         {
@@ -96,6 +103,7 @@ internal sealed class EnergyAttribution
 
         _previousHostBusy = activity.HostBusySeconds;
         _previousHostCycles = activity.HostCycles;
+        _previousHostTotal = activity.HostTotalSeconds;
     }
 
     /// <summary>Divides a zone's increase (<paramref name="joules"/> over <paramref name="seconds"/>); <paramref name="first"/> is a first reading's whole count.</summary>
@@ -115,8 +123,7 @@ internal sealed class EnergyAttribution
 
         if (seconds > 0)
         {
-            var watts = joules / seconds;
-            state.IdleWatts = state.IdleWatts is { } idle ? Math.Min(idle, watts) : watts;
+            state.Idle.Add(joules / seconds, _busyFraction);
         }
 
         var dynamic = Math.Max(0, joules - (state.IdleWatts ?? 0) * seconds);
@@ -132,19 +139,18 @@ internal sealed class EnergyAttribution
         return state;
     }
 
-    /// <summary>Drops the zones not read this cycle and the domains no longer listed (their series end).</summary>
-    public void Forget(ISet<string> zonesRead, IReadOnlyList<VmDomain> domains)
+    /// <summary>
+    /// Moves the energy of the domains no longer listed into the unattributed total (their series end; the identity
+    /// still holds over the domains listed). A zone not read this cycle keeps its state, as its counter keeps its total.
+    /// </summary>
+    public void Forget(IReadOnlyList<VmDomain> domains)
     {
-        foreach (var zone in _zones.Keys.Where(z => !zonesRead.Contains(z)).ToList())
-        {
-            _zones.Remove(zone);
-        }
-
         var listed = domains.Select(d => d.Uuid).ToHashSet();
         foreach (var state in _zones.Values)
         {
             foreach (var uuid in state.Domains.Keys.Where(u => !listed.Contains(u)).ToList())
             {
+                state.Unattributed += state.Domains[uuid];
                 state.Domains.Remove(uuid);
             }
         }
@@ -159,7 +165,10 @@ internal sealed class EnergyAttribution
 
         public string Source { get; }
 
-        public double? IdleWatts { get; set; }
+        public IdleFit Idle { get; } = new();
+
+        /// <summary>The idle power the model takes (null: unknown, nothing taken as idle).</summary>
+        public double? IdleWatts => Idle.IdleWatts;
 
         public double Unattributed { get; set; }
 

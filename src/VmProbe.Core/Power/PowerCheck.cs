@@ -35,10 +35,22 @@ public static class PowerCheck
                 : $"powermeter gave no reading ({meter.FailureText ?? "no output in time"})");
         }
 
-        var model = energy is { Samples.Count: > 0 } ? (countsCycles ? "model cycles where perf counts them, else cpu_time" : "model cpu_time (perfhardware has no cycles)") : null;
+        var model = energy is { Samples.Count: > 0 } ? Model(source.SysfsRoot, countsCycles) : null;
         var said = log.Lines.Concat(errors.Select(e => e.Message)).ToList();
         var text = parts.Count == 0 ? "no power source" : string.Join("; ", parts) + (model is null ? string.Empty : "; " + model);
         return said.Count == 0 ? text : text + " (" + string.Join("; ", said) + ")";
+    }
+
+    /// <summary>Which model a run would use: cycles needs a cycles event in the config and a CPU PMU to count it.</summary>
+    private static string Model(string sysfs, bool countsCycles)
+    {
+        var pmu = new[] { "cpu", "cpu_core", "armv8_pmuv3" }.Select(p => Path.Combine(sysfs, "bus", "event_source", "devices", p)).FirstOrDefault(Directory.Exists);
+        return (countsCycles, pmu) switch
+        {
+            (false, _) => "model cpu_time (perfhardware has no cycles: add it for the cycles model)",
+            (true, null) => $"model cpu_time (perfhardware counts cycles, but this host has no CPU PMU under {Path.Combine(sysfs, "bus", "event_source", "devices")})",
+            _ => $"model cycles (perfhardware counts cycles on the {Path.GetFileName(pmu)} PMU; cpu_time for an interval where perf could not count them)",
+        };
     }
 
     private sealed class LinesLog : IProbeLog

@@ -20,12 +20,12 @@ internal static class PowerFamilies
         "zone");
 
     public static readonly MetricDesc IdlePower = new("host_energy_idle_watts", MetricType.Gauge, "watts",
-        "The zone's idle power as the model estimates it: the lowest average power seen over one interval since the probe started. Kept apart from the domains.",
+        "The zone's idle power as the model estimates it: the intercept of a least-squares line of interval power against the host's busy CPU fraction, clamped to [0, lowest interval power]; absent while unknown (too few intervals or too little spread in load). Kept apart from the domains.",
         "zone");
 
     public static readonly MetricDesc Model = new("host_energy_model_info", MetricType.Gauge, "",
-        "How energy was divided among domains this cycle (model: cycles, cpu_time, or none when neither could be measured) and which source each zone's division used, always 1.",
-        "model", "zone", "source");
+        "How energy was divided among domains this cycle (model: cycles, cpu_time, or none when neither could be measured), which source each zone's division used, and the idle estimate (idle: fitted, or unknown while nothing is taken as idle), always 1.",
+        "model", "zone", "source", "idle");
 
     public static readonly MetricDesc PowermeterFailures = new("host_powermeter_failures_total", MetricType.Counter, "",
         "Runs of the configured powermeter command that gave no reading, by reason: start, timeout, exit (non-zero status), output (not one number of watts, or too long).",

@@ -151,9 +151,10 @@ internal sealed class PowerPmu : IDisposable
 
             zones[e] = new string[cpus.Length];
             ids[e] = new string[cpus.Length];
+            var cores = pmu == "power_core" ? CoreZones(cpus) : null;
             for (var slot = 0; slot < cpus.Length; slot++)
             {
-                zones[e][slot] = pmu == "power_core" ? "core-" + slot.ToString(CultureInfo.InvariantCulture) : ZoneOf(names[e], Package(cpus[slot], slot));
+                zones[e][slot] = cores?[slot] ?? ZoneOf(names[e], Package(cpus[slot], slot));
                 ids[e][slot] = $"{SourceLabel}:{pmu}/{names[e]}/{cpus[slot].ToString(CultureInfo.InvariantCulture)}";
             }
         }
@@ -183,16 +184,31 @@ internal sealed class PowerPmu : IDisposable
         _ => eventName + "-" + package,
     };
 
-    private string Package(int cpu, int slot)
+    private string Package(int cpu, int slot) => Topology(cpu, "physical_package_id") ?? slot.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// power_core's zones, <c>core-N</c> by the CPU's topology <c>core_id</c> (not its place in the cpumask, which shifts
+    /// with offline or missing cores); <c>core-P-N</c> by package too when core ids repeat across packages; by place
+    /// only where the topology cannot be read.
+    /// </summary>
+    private string[] CoreZones(int[] cpus)
+    {
+        var ids = cpus.Select((cpu, slot) => Topology(cpu, "core_id") ?? "slot" + slot.ToString(CultureInfo.InvariantCulture)).ToArray();
+        var unique = ids.Distinct(StringComparer.Ordinal).Count() == ids.Length;
+        return cpus.Select((cpu, slot) => ids[slot].StartsWith("slot", StringComparison.Ordinal)
+            ? "core-" + slot.ToString(CultureInfo.InvariantCulture)
+            : unique ? "core-" + ids[slot] : $"core-{Package(cpu, slot)}-{ids[slot]}").ToArray();
+    }
+
+    private string? Topology(int cpu, string file)
     {
         try
         {
-            var id = _sysfs.ReadNumber(_sysfs.PathOf("devices", "system", "cpu", "cpu" + cpu.ToString(CultureInfo.InvariantCulture), "topology", "physical_package_id"));
-            return (id ?? (ulong)slot).ToString(CultureInfo.InvariantCulture);
+            return _sysfs.ReadNumber(_sysfs.PathOf("devices", "system", "cpu", "cpu" + cpu.ToString(CultureInfo.InvariantCulture), "topology", file))?.ToString(CultureInfo.InvariantCulture);
         }
         catch (Exception error) when (error is IOException or InvalidDataException or UnauthorizedAccessException)
         {
-            return slot.ToString(CultureInfo.InvariantCulture);
+            return null;
         }
     }
 

@@ -22,7 +22,7 @@ public sealed class PowerSource : IMetricSource
     private readonly Dictionary<string, string> _basis = new(StringComparer.Ordinal);
     private readonly EnergyAttribution _attribution = new();
     private readonly HashSet<string> _saidOnce = new(StringComparer.Ordinal);
-    private DateTimeOffset? _previousTimestamp;
+    private readonly Func<double> _clock;
     private bool? _hadSource;
 
     public PowerSource(PowerOptions options, IProbeLog log)
@@ -30,8 +30,10 @@ public sealed class PowerSource : IMetricSource
     {
     }
 
-    internal PowerSource(PowerOptions options, IProbeLog log, Func<string, string>? read, PmuOpener? openPmu)
+    /// <param name="clock">Monotonic seconds, read right after each meter group is read (tests: a fixture's clock).</param>
+    internal PowerSource(PowerOptions options, IProbeLog log, Func<string, string>? read, PmuOpener? openPmu, Func<double>? clock = null)
     {
+        _clock = clock ?? (() => System.Diagnostics.Stopwatch.GetTimestamp() / (double)System.Diagnostics.Stopwatch.Frequency);
         ArgumentNullException.ThrowIfNull(options);
         _log = log ?? NullProbeLog.Instance;
         _sysfs = new PowerSysfs(options.Sysfs, read);
@@ -68,8 +70,13 @@ public sealed class PowerSource : IMetricSource
             failed.Add("perf power PMU: " + error.Message);
         }
 
+        Stamp(readings, 0);
+        var stamped = readings.Count;
         PowercapReader.Read(_sysfs, readings, denied, failed);
+        Stamp(readings, stamped);
+        stamped = readings.Count;
         HwmonReader.Read(_sysfs, readings, power, denied, failed);
+        Stamp(readings, stamped);
         if (_powermeter is not null && _powermeter.Poll() is { } watts)
         {
             power.Add(("powermeter", watts));
@@ -77,10 +84,8 @@ public sealed class PowerSource : IMetricSource
 
         Report(context, denied, failed);
         SayWhatIsLacking(context, readings.Count + power.Count > 0);
-        var seconds = _previousTimestamp is { } previous ? (context.Timestamp - previous).TotalSeconds : 0;
-        _previousTimestamp = context.Timestamp;
         _attribution.BeginInterval(context.Shared?.Get<DomainActivityShare>(), context.Domains);
-        WriteEnergy(metrics, readings, context.Domains, seconds);
+        WriteEnergy(metrics, readings, context.Domains);
 
         if (power.Count > 0)
         {
@@ -100,7 +105,17 @@ public sealed class PowerSource : IMetricSource
         _powermeter?.Dispose();
     }
 
-    private void WriteEnergy(MetricSet metrics, List<EnergyReading> readings, IReadOnlyList<VmDomain> domains, double seconds)
+    /// <summary>Each reading's time is when its reader returned, not the cycle's start (the interval must match the energy).</summary>
+    private void Stamp(List<EnergyReading> readings, int from)
+    {
+        var now = _clock();
+        for (var i = from; i < readings.Count; i++)
+        {
+            readings[i] = readings[i] with { At = now };
+        }
+    }
+
+    private void WriteEnergy(MetricSet metrics, List<EnergyReading> readings, IReadOnlyList<VmDomain> domains)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var zonesRead = new HashSet<string>(StringComparer.Ordinal);
@@ -128,18 +143,19 @@ public sealed class PowerSource : IMetricSource
             if (basis == reading.Source)
             {
                 zonesRead.Add(reading.Zone);
-                _attribution.Add(reading.Zone, reading.Source, joules, seconds, first, counter.TotalJoules);
+                _attribution.Add(reading.Zone, reading.Source, joules, counter.Seconds, first, counter.TotalJoules);
             }
         }
 
-        // A meter not read this cycle (a zone that went away) starts again from its own count if it comes back.
-        foreach (var id in _counters.Keys.Where(id => !readings.Any(r => r.Id == id)).ToList())
+        // A meter not read this cycle (a zone that went away) keeps its total: if it comes back it goes on from there.
+        var ids = readings.Select(r => r.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var (id, counter) in _counters.Where(c => !ids.Contains(c.Key)))
         {
-            _counters.Remove(id);
+            counter.Suspend();
         }
 
-        _attribution.Forget(zonesRead, domains);
-        if (_attribution.Zones.Count == 0)
+        _attribution.Forget(domains);
+        if (zonesRead.Count == 0)
         {
             return;
         }
@@ -154,7 +170,7 @@ public sealed class PowerSource : IMetricSource
         var unattributed = metrics.Family(PowerFamilies.Unattributed);
         var idle = metrics.Family(PowerFamilies.IdlePower);
         var info = metrics.Family(PowerFamilies.Model);
-        foreach (var (zone, state) in _attribution.Zones)
+        foreach (var (zone, state) in _attribution.Zones.Where(z => zonesRead.Contains(z.Key)))
         {
             unattributed.Add(state.Unattributed, zone);
             if (state.IdleWatts is { } idleWatts)
@@ -162,7 +178,7 @@ public sealed class PowerSource : IMetricSource
                 idle.Add(idleWatts, zone);
             }
 
-            info.Add(1, model, zone, state.Source);
+            info.Add(1, model, zone, state.Source, state.IdleWatts is null ? "unknown" : "fitted");
             foreach (var domain in domains)
             {
                 if (state.Domains.TryGetValue(domain.Uuid, out var joules))
@@ -215,8 +231,12 @@ public sealed class PowerSource : IMetricSource
         }
     }
 
+    /// <summary>After a cycle that found no power source: what the host lacks (Read-VmPower warns with it); else null.</summary>
+    internal string? WhatIsLacking { get; private set; }
+
     private void SayWhatIsLacking(CycleContext context, bool any)
     {
+        WhatIsLacking = any ? null : $"no power source on this host (sysfs {_sysfs.Root}): {Lacking()}";
         if (_hadSource == any)
         {
             return;
@@ -224,7 +244,7 @@ public sealed class PowerSource : IMetricSource
 
         if (!any)
         {
-            Say(context, LogLevel.Info, "none", $"power: no power source on this host (sysfs {_sysfs.Root}): {Lacking()}; no host_energy/host_power/domain_energy series");
+            Say(context, LogLevel.Info, "none", $"power: {WhatIsLacking}; no host_energy/host_power/domain_energy series");
         }
         else if (_hadSource == false)
         {

@@ -149,15 +149,26 @@ internal sealed class PowermeterCommand : IDisposable
             : null;
     }
 
+    /// <summary>
+    /// setsid(1) puts the command in a session and process group of its own (it execs in place: the group id is the
+    /// started process's id), so that what it leaves behind, a background child holding stdout, can be killed with it.
+    /// </summary>
+    private static readonly string? Setsid = new[] { "/usr/bin/setsid", "/bin/setsid" }.FirstOrDefault(File.Exists);
+
     private void RunOnce()
     {
-        var start = new ProcessStartInfo("/bin/sh")
+        var start = new ProcessStartInfo(Setsid ?? "/bin/sh")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
+        if (Setsid is not null)
+        {
+            start.ArgumentList.Add("/bin/sh");
+        }
+
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add(_command);
         Process process;
@@ -186,25 +197,23 @@ internal sealed class PowermeterCommand : IDisposable
 
             process.StandardInput.Close();
             _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null); // drained, never shown: a chatty meter must not fill the pipe
-            var output = ReadBounded(process.StandardOutput.BaseStream, out var tooLong);
-            if (!output.Wait(_timeout))
+            var output = new BoundedOutput(process.StandardOutput.BaseStream);
+            var exited = process.WaitForExitAsync();
+            var first = Task.WaitAny(new Task[] { exited, output.Overflowed }, _timeout);
+
+            // Whatever happened, nothing of the run may stay: a background child would hold the pipe and pile up.
+            Kill(process);
+            if (first < 0)
             {
-                Kill(process);
-                Fail(PowermeterFailure.Timeout, $"powermeter command gave no reading within {_timeout.TotalSeconds:0.###} s; killed");
+                Fail(PowermeterFailure.Timeout, $"powermeter command did not exit within {_timeout.TotalSeconds:0.###} s; killed");
                 return;
             }
 
-            if (tooLong.IsCompleted && tooLong.Result)
+            // The output is what was written by the time the command exited: the pipe ends once its group is killed.
+            output.Done.Wait(TimeSpan.FromSeconds(1));
+            if (output.Overflowed.IsCompleted)
             {
-                Kill(process);
                 Fail(PowermeterFailure.Output, $"powermeter command printed more than {MaxOutputBytes} bytes; killed");
-                return;
-            }
-
-            if (!process.WaitForExit(_timeout))
-            {
-                Kill(process);
-                Fail(PowermeterFailure.Timeout, $"powermeter command did not exit within {_timeout.TotalSeconds:0.###} s after printing; killed");
                 return;
             }
 
@@ -213,39 +222,72 @@ internal sealed class PowermeterCommand : IDisposable
                 _process = null;
             }
 
+            var text = output.Text();
             if (process.ExitCode != 0)
             {
                 Fail(PowermeterFailure.Exit, $"powermeter command exited with status {process.ExitCode}");
             }
-            else if (Parse(output.Result) is { } watts)
+            else if (Parse(text) is { } watts)
             {
                 Succeed(watts);
             }
             else
             {
-                Fail(PowermeterFailure.Output, $"powermeter command printed '{PowerSysfs.Shorten(output.Result.Trim())}', not a number of watts");
+                Fail(PowermeterFailure.Output, $"powermeter command printed '{PowerSysfs.Shorten(text.Trim())}', not a number of watts");
             }
         }
     }
 
-    /// <summary>Reads to the end or to <see cref="MaxOutputBytes"/>; <paramref name="tooLong"/> says which.</summary>
-    private static Task<string> ReadBounded(Stream stream, out Task<bool> tooLong)
+    /// <summary>Reads a run's stdout in the background up to <see cref="MaxOutputBytes"/>; its text so far can be taken at any time.</summary>
+    private sealed class BoundedOutput
     {
-        var over = new TaskCompletionSource<bool>();
-        tooLong = over.Task;
-        return Task.Run(async () =>
-        {
-            var buffer = new byte[MaxOutputBytes + 1];
-            var total = 0;
-            int n;
-            while (total < buffer.Length && (n = await stream.ReadAsync(buffer.AsMemory(total)).ConfigureAwait(false)) > 0)
-            {
-                total += n;
-            }
+        private readonly byte[] _buffer = new byte[MaxOutputBytes + 1];
+        private readonly TaskCompletionSource _overflow = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _total;
 
-            over.SetResult(total > MaxOutputBytes);
-            return Encoding.UTF8.GetString(buffer, 0, Math.Min(total, MaxOutputBytes));
-        });
+        public BoundedOutput(Stream stream) => Done = Task.Run(() => ReadAsync(stream));
+
+        /// <summary>Completes at the end of the output (every writer gone) or once it is too long.</summary>
+        public Task Done { get; }
+
+        /// <summary>Completes only when the output went past <see cref="MaxOutputBytes"/>.</summary>
+        public Task Overflowed => _overflow.Task;
+
+        public string Text()
+        {
+            lock (_buffer)
+            {
+                return Encoding.UTF8.GetString(_buffer, 0, Math.Min(_total, MaxOutputBytes));
+            }
+        }
+
+        private async Task ReadAsync(Stream stream)
+        {
+            var chunk = new byte[256];
+            int n;
+            try
+            {
+                while ((n = await stream.ReadAsync(chunk).ConfigureAwait(false)) > 0)
+                {
+                    lock (_buffer)
+                    {
+                        var take = Math.Min(n, _buffer.Length - _total);
+                        chunk.AsSpan(0, take).CopyTo(_buffer.AsSpan(_total));
+                        _total += take;
+                    }
+
+                    if (_total > MaxOutputBytes)
+                    {
+                        _overflow.TrySetResult();
+                        return;
+                    }
+                }
+            }
+            catch (Exception error) when (error is IOException or ObjectDisposedException)
+            {
+                // the pipe closed under us as the run was disposed: what was read stands
+            }
+        }
     }
 
     private void Succeed(double watts)
@@ -280,11 +322,25 @@ internal sealed class PowermeterCommand : IDisposable
 
     private string AgeText() => _maxAge == TimeSpan.MaxValue ? string.Empty : $" or {_maxAge.TotalSeconds.ToString("0.###", CultureInfo.InvariantCulture)} s after it was read";
 
+    /// <summary>Kills the run's process group (with setsid: everything it started that did not leave it) and its tree.</summary>
     private static void Kill(Process? process)
     {
+        if (process is null)
+        {
+            return;
+        }
+
         try
         {
-            process?.Kill(entireProcessTree: true);
+            if (Setsid is not null && process.Id > 1)
+            {
+                _ = Native.Interop.Libc.Kill(-process.Id, Native.Interop.Libc.SigKill); // ESRCH: the group is gone already
+            }
+
+            if (!process.HasExited)
+            {
+                process.Kill(entireProcessTree: true);
+            }
         }
         catch (Exception error) when (error is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
         {

@@ -61,7 +61,10 @@ internal sealed class HostProcfsSource : IMetricSource
         if (context.Shared is { } shared)
         {
             var t = stat.Total;
-            shared.Get<DomainActivityShare>().HostBusySeconds = t.User + t.Nice + t.System + t.Irq + t.SoftIrq;
+            var activity = shared.Get<DomainActivityShare>();
+            activity.HostBusySeconds = t.User + t.Nice + t.System + t.Irq + t.SoftIrq;
+            activity.HostTotalSeconds = activity.HostBusySeconds + t.Idle + t.IoWait + t.Steal; // guest is inside user
+
         }
     }
 

@@ -57,13 +57,14 @@ public sealed class CsvDirectoryWriter : IViewConsumer
     public void Show(ViewFrame frame)
     {
         ArgumentNullException.ThrowIfNull(frame);
+
+        // Whether files have the watts column is the host's (it has a meter from the first cycle on), not this cycle's
+        // VMs': none has an energy share in its first interval, and a header without watts would rotate the file next.
+        _powerMeasured |= frame.PowerMeasured || frame.Vms.Any(v => v.EnergyMeasured);
         if (frame.IntervalSeconds is null)
         {
             return; // no rates yet
         }
-
-        // Once any VM has an energy series the host measures power: from then on every file has the watts column.
-        _powerMeasured |= frame.Vms.Any(v => v.EnergyMeasured);
 
         string? failure = null;
         try

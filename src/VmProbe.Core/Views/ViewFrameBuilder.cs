@@ -97,7 +97,8 @@ public sealed class ViewFrameBuilder
         _current.Clear();
         _previousSeconds = seconds;
         var rows = vms.Values.Select(vm => vm.ToRow(interval)).OrderBy(row => row.Name, StringComparer.Ordinal).ToList();
-        return new ViewFrame(timestamp, interval, host, rows);
+        var power = metrics.TryGet(Power.PowerFamilies.HostEnergy.Name, out var energy) && energy.Samples.Count > 0;
+        return new ViewFrame(timestamp, interval, host, rows) { PowerMeasured = power };
     }
 
     internal enum Field

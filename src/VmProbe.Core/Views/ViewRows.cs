@@ -70,7 +70,11 @@ public sealed record VmViewRow(string Name, string Uuid)
 /// <param name="IntervalSeconds">Seconds since the previous cycle; null for the first (no rates yet).</param>
 /// <param name="HostCpuCores">Host CPU by /proc/stat mode (user, system, ..., steal, guest), in cores.</param>
 public sealed record ViewFrame(
-    DateTimeOffset Timestamp, double? IntervalSeconds, IReadOnlyList<ViewRate> HostCpuCores, IReadOnlyList<VmViewRow> Vms);
+    DateTimeOffset Timestamp, double? IntervalSeconds, IReadOnlyList<ViewRate> HostCpuCores, IReadOnlyList<VmViewRow> Vms)
+{
+    /// <summary>The host has an energy meter (<c>host_energy_joules_total</c> from the first cycle), whether or not any VM has a share yet.</summary>
+    public bool PowerMeasured { get; init; }
+}
 
 /// <summary>Something that shows or records each cycle's <see cref="ViewFrame"/> (the terminal view, log lines, per-VM CSV).</summary>
 public interface IViewConsumer

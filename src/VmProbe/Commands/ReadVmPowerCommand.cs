@@ -45,7 +45,18 @@ public sealed class ReadVmPowerCommand : ContinuousReaderCommand
                 }
             }
 
-            Sample(errors => reader.Read(domains, DateTimeOffset.Now, errors, Log));
+            var warned = false;
+            Sample(errors =>
+            {
+                var samples = reader.Read(domains, DateTimeOffset.Now, errors, Log);
+                if (!warned && samples.Count == 0 && reader.Lacking is { } lacking)
+                {
+                    WriteWarning($"Read-VmPower: {lacking}; no power to attribute"); // once per call, not per -Continuous sample
+                    warned = true;
+                }
+
+                return samples;
+            });
         }
         catch (VmProbeException ex)
         {

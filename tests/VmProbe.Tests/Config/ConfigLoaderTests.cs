@@ -56,7 +56,7 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal("vmprobe", c.Prefix);
         Assert.Equal(ProbeConfig.DefaultEndpoint, c.Endpoint);
         Assert.Equal(
-            new[] { "instructions", "task_clock", "context_switches", "page_faults", "cpu_migrations", "sched:sched_switch" },
+            new[] { "instructions", "cpu_cycles", "task_clock", "context_switches", "page_faults", "cpu_migrations", "sched:sched_switch" },
             c.Events.Select(e => e.CanonicalName));
         Assert.Equal("sched:sched_switch", c.Events[^1].TracepointName);
         Assert.Equal((MetricNaming.Labelled, PerfAttribution.Thread, DomainDiscovery.Auto, false), (c.Naming, c.Attribution, c.Discovery, c.PerCpu));

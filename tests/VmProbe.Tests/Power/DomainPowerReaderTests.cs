@@ -19,13 +19,13 @@ public sealed class DomainPowerReaderTests
     [Fact]
     public void CyclesSharesGiveEachDomainItsWattsAndTheModelCycles()
     {
-        // Idle interval: 10 J in 5 s (2 W). Busy interval: 60 J, of which 50 J above idle; a ran 3/4 of the cycles, b 1/8
-        // while their CPU time is equal (CPU time would give each the same).
+        // Quiet interval: 10 J in 5 s (2 W). Busy interval: 60 J, all dynamic (too few intervals to fit an idle power); a
+        // ran 3/4 of the cycles, b 1/8 while their CPU time is equal (CPU time would give each the same).
         var samples = ReadThreeIntervals(withCycles: true);
         Assert.All(samples, s => Assert.Equal("cycles", s.Model));
         Assert.All(samples, s => Assert.Equal("powercap", s.Source));
-        Assert.Equal(50.0 * 3 / 4 / 5, Watts(samples, A), 9);
-        Assert.Equal(50.0 / 8 / 5, Watts(samples, B), 9);
+        Assert.Equal(60.0 * 3 / 4 / 5, Watts(samples, A), 9);
+        Assert.Equal(60.0 / 8 / 5, Watts(samples, B), 9);
         Assert.Equal(TimeSpan.FromSeconds(5), samples.First(s => s.Uuid == A.Uuid).Interval);
     }
 
@@ -34,8 +34,8 @@ public sealed class DomainPowerReaderTests
     {
         var samples = ReadThreeIntervals(withCycles: false);
         Assert.All(samples, s => Assert.Equal("cpu_time", s.Model));
-        Assert.Equal(50.0 * 2 / 4 / 5, Watts(samples, A), 9); // half the busy time
-        Assert.Equal(50.0 * 2 / 4 / 5, Watts(samples, B), 9);
+        Assert.Equal(60.0 * 2 / 4 / 5, Watts(samples, A), 9); // half the busy time
+        Assert.Equal(60.0 * 2 / 4 / 5, Watts(samples, B), 9);
     }
 
     [SkippableFact]
@@ -125,19 +125,5 @@ public sealed class DomainPowerReaderTests
         }
 
         GC.KeepAlive(x);
-    }
-
-    /// <summary>Stands in for host, procfs and perf: fills the cycle's activity as they would.</summary>
-    private sealed class InjectedActivity : IMetricSource
-    {
-        public Action<DomainActivityShare>? Next { get; set; }
-
-        public string Name => "activity";
-
-        public void Collect(CycleContext context, MetricSet metrics) => Next?.Invoke(context.Shared!.Get<DomainActivityShare>());
-
-        public void Dispose()
-        {
-        }
     }
 }

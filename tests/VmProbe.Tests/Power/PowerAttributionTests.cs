@@ -52,27 +52,27 @@ public class PowerAttributionTests
     }
 
     [Fact]
-    public void CpuTimeSharesDivideTheEnergyAboveIdleAndIdleStaysUnattributed()
+    public void CpuTimeSharesDivideTheEnergyAndTheRestStaysUnattributed()
     {
         using var fixture = PowerFixture.Intel();
         using var harness = new PowerHarness(fixture, fakePmu: false);
         var domains = new[] { A, B };
 
-        // Cycle 1: first readings. Cycle 2: 10 W for 5 s with nothing running (the idle estimate). Cycle 3: 30 W, a has 1/2
-        // of the busy time and b 1/4.
+        // Cycle 1: first readings. Cycle 2: 10 W for 5 s with nothing running. Cycle 3: 30 W, a has 1/2 of the busy
+        // time and b 1/4. The load has not varied enough to fit an idle power: nothing is taken as idle.
         fixture.SetEnergy("intel-rapl:0", 0);
         harness.Cycle(domains, activity: s => Activity(s, busy: 0, a: 0, b: 0));
         fixture.SetEnergy("intel-rapl:0", 50_000_000);
         var idle = harness.Cycle(domains, activity: s => Activity(s, busy: 0, a: 0, b: 0));
-        Assert.Equal(10.0, idle.Value(PowerFamilies.IdlePower, "package-0")!.Value, 9);
+        Assert.Null(idle.Value(PowerFamilies.IdlePower, "package-0"));
         Assert.Equal(0.0, idle.Value(PowerFamilies.DomainEnergy, "a", A.Uuid.ToString(), "package-0") ?? 0);
 
         fixture.SetEnergy("intel-rapl:0", 200_000_000);
         var busy = harness.Cycle(domains, activity: s => Activity(s, busy: 4, a: 2, b: 1));
-        Assert.Equal(50.0, busy.Value(PowerFamilies.DomainEnergy, "a", A.Uuid.ToString(), "package-0")!.Value, 9); // (150 J - 10 W x 5 s) / 2
-        Assert.Equal(25.0, busy.Value(PowerFamilies.DomainEnergy, "b", B.Uuid.ToString(), "package-0")!.Value, 9);
-        Assert.Equal(200.0 - 75.0, busy.Value(PowerFamilies.Unattributed, "package-0")!.Value, 9);
-        Assert.Equal(1, busy.Value(PowerFamilies.Model, "cpu_time", "package-0", "powercap"));
+        Assert.Equal(75.0, busy.Value(PowerFamilies.DomainEnergy, "a", A.Uuid.ToString(), "package-0")!.Value, 9); // 150 J / 2
+        Assert.Equal(37.5, busy.Value(PowerFamilies.DomainEnergy, "b", B.Uuid.ToString(), "package-0")!.Value, 9);
+        Assert.Equal(200.0 - 112.5, busy.Value(PowerFamilies.Unattributed, "package-0")!.Value, 9);
+        Assert.Equal(1, busy.Value(PowerFamilies.Model, "cpu_time", "package-0", "powercap", "unknown"));
     }
 
     [Fact]
@@ -84,14 +84,14 @@ public class PowerAttributionTests
         fixture.SetEnergy("intel-rapl:0", 0);
         harness.Cycle(domains, activity: s => Activity(s, busy: 0, a: 0, b: 0, cycles: (0, 0, 0)));
         fixture.SetEnergy("intel-rapl:0", 10_000_000);
-        harness.Cycle(domains, activity: s => Activity(s, busy: 0, a: 0, b: 0, cycles: (0, 0, 0))); // idle: 2 W
+        harness.Cycle(domains, activity: s => Activity(s, busy: 0, a: 0, b: 0, cycles: (0, 0, 0))); // 2 W, idle unknown
 
         // Equal CPU time, but a ran 3/4 of the host's cycles and b 1/8: cycles decide.
         fixture.SetEnergy("intel-rapl:0", 60_000_000);
         var metrics = harness.Cycle(domains, activity: s => Activity(s, busy: 4, a: 2, b: 2, cycles: (8e9, 6e9, 1e9)));
-        Assert.Equal(1, metrics.Value(PowerFamilies.Model, "cycles", "package-0", "powercap"));
-        Assert.Equal(40.0 * 3 / 4, metrics.Value(PowerFamilies.DomainEnergy, "a", A.Uuid.ToString(), "package-0")!.Value, 9);
-        Assert.Equal(40.0 / 8, metrics.Value(PowerFamilies.DomainEnergy, "b", B.Uuid.ToString(), "package-0")!.Value, 9);
+        Assert.Equal(1, metrics.Value(PowerFamilies.Model, "cycles", "package-0", "powercap", "unknown"));
+        Assert.Equal(50.0 * 3 / 4, metrics.Value(PowerFamilies.DomainEnergy, "a", A.Uuid.ToString(), "package-0")!.Value, 9);
+        Assert.Equal(50.0 / 8, metrics.Value(PowerFamilies.DomainEnergy, "b", B.Uuid.ToString(), "package-0")!.Value, 9);
 
         // b's cycles are missing this cycle: everyone falls back to CPU time, and the model says so.
         fixture.SetEnergy("intel-rapl:0", 110_000_000);
@@ -101,7 +101,7 @@ public class PowerAttributionTests
             s.HostCycles = 16e9;
             s.SetCycles(A.Uuid, 12e9);
         });
-        Assert.Equal(1, fallback.Value(PowerFamilies.Model, "cpu_time", "package-0", "powercap"));
+        Assert.Equal(1, fallback.Value(PowerFamilies.Model, "cpu_time", "package-0", "powercap", "unknown"));
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public class PowerAttributionTests
         harness.Cycle(new[] { A });
         fixture.SetEnergy("intel-rapl:0", 9_000_000);
         var metrics = harness.Cycle(new[] { A });
-        Assert.Equal(1, metrics.Value(PowerFamilies.Model, "none", "package-0", "powercap"));
+        Assert.Equal(1, metrics.Value(PowerFamilies.Model, "none", "package-0", "powercap", "unknown"));
         Assert.Null(metrics.Value(PowerFamilies.DomainEnergy, "a", A.Uuid.ToString(), "package-0"));
         Assert.Equal(9.0, metrics.Value(PowerFamilies.Unattributed, "package-0")!.Value, 9);
     }

@@ -45,7 +45,10 @@ public class PowerConfigAndCheckTests
         Assert.Contains("sensors power_meter/power1", line, StringComparison.Ordinal);
         Assert.Contains("model cpu_time", line, StringComparison.Ordinal);
         Assert.Contains("perf cannot count", line, StringComparison.Ordinal); // the fixture's PMU type is not this kernel's
-        Assert.Contains("model cycles", PowerCheck.Describe(new PowerOptions { Sysfs = fixture.Root }, countsCycles: true), StringComparison.Ordinal);
+        Assert.Contains("model cpu_time (perfhardware has no cycles", line, StringComparison.Ordinal);
+        Assert.Contains("model cpu_time (perfhardware counts cycles, but this host has no CPU PMU", PowerCheck.Describe(new PowerOptions { Sysfs = fixture.Root }, countsCycles: true), StringComparison.Ordinal);
+        fixture.Write("bus/event_source/devices/cpu/type", "4");
+        Assert.Contains("model cycles (perfhardware counts cycles on the cpu PMU", PowerCheck.Describe(new PowerOptions { Sysfs = fixture.Root }, countsCycles: true), StringComparison.Ordinal);
     }
 
     [Fact]

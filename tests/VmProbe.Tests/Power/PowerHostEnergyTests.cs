@@ -74,6 +74,24 @@ public class PowerHostEnergyTests
     }
 
     [Fact]
+    public void AmdPerCoreZonesAreNamedByTheCpusCoreIdNotTheirPlaceInTheCpumask()
+    {
+        using var fixture = PowerFixture.Amd();
+        var coreIds = new[] { 0, 1, 4, 5 }; // a part with cores 2 and 3 fused off
+        for (var cpu = 0; cpu < 4; cpu++)
+        {
+            fixture.Write($"devices/system/cpu/cpu{cpu}/topology/core_id", coreIds[cpu].ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        fixture.PmuCounts[("power_core_energy_core", 2)] = 8192; // CPU 2 is core 4
+        using var harness = new PowerHarness(fixture);
+        var metrics = harness.Cycle(Array.Empty<VmDomain>());
+        var perfCores = metrics.Labels(PowerFamilies.HostEnergy).Where(l => l[1] == "perf" && l[0].StartsWith("core-", StringComparison.Ordinal)).Select(l => l[0]);
+        Assert.Equal(new[] { "core-0", "core-1", "core-4", "core-5" }, perfCores.Order(StringComparer.Ordinal));
+        Assert.Equal(8192 * PerfScale, metrics.Value(PowerFamilies.HostEnergy, "core-4", "perf")!.Value, 15);
+    }
+
+    [Fact]
     public void AZoneThatDisappearsLosesItsSeriesAndTheOthersGoOn()
     {
         using var fixture = PowerFixture.Intel();
@@ -88,6 +106,29 @@ public class PowerHostEnergyTests
         Assert.Null(after.Value(PowerFamilies.Unattributed, "dram-0"));
         Assert.Equal(3.0, after.Value(PowerFamilies.HostEnergy, "package-0", "powercap"));
         Assert.Empty(harness.Errors);
+    }
+
+    [Fact]
+    public void AZoneThatComesBackGoesOnFromItsLastTotalNotItsRawCount()
+    {
+        using var fixture = PowerFixture.Intel();
+        using var harness = new PowerHarness(fixture, fakePmu: false);
+        fixture.SetEnergy("intel-rapl:0:2", 5_000_000);
+        harness.Cycle(Array.Empty<VmDomain>());
+        fixture.SetEnergy("intel-rapl:0:2", 7_000_000);
+        var before = harness.Cycle(Array.Empty<VmDomain>());
+        Assert.Equal(7.0, before.Value(PowerFamilies.HostEnergy, "dram-0", "powercap")!.Value, 9);
+
+        fixture.Delete("class/powercap/intel-rapl:0:2");
+        harness.Cycle(Array.Empty<VmDomain>());
+        fixture.Zone("intel-rapl:0:2", "dram", 1_000_000, 65712999613); // back, its count restarted (a driver reload)
+        var back = harness.Cycle(Array.Empty<VmDomain>());
+        Assert.Equal(7.0, back.Value(PowerFamilies.HostEnergy, "dram-0", "powercap")!.Value, 9);
+        Assert.Equal(7.0, back.Value(PowerFamilies.Unattributed, "dram-0")!.Value, 9);
+        fixture.SetEnergy("intel-rapl:0:2", 1_500_000);
+        var on = harness.Cycle(Array.Empty<VmDomain>());
+        Assert.Equal(7.5, on.Value(PowerFamilies.HostEnergy, "dram-0", "powercap")!.Value, 9);
+        Assert.Equal(7.5, on.Value(PowerFamilies.Unattributed, "dram-0")!.Value, 9);
     }
 
     [Fact]

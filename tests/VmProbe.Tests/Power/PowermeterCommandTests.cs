@@ -38,6 +38,24 @@ public sealed class PowermeterCommandTests : IDisposable
             $"the hanging script {pid} still runs");
     }
 
+    [Fact]
+    public void ACommandLeavingABackgroundChildOnStdoutGivesItsReadingAndLeavesNoChild()
+    {
+        // (sleep 300 &); echo 99 -- the sleep, a grandchild, holds stdout open for 300 s. The fraction marks this test's.
+        var marker = "300." + Random.Shared.Next(100_000, 999_999).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        using var meter = new PowermeterCommand($"(sleep {marker} &); echo 99", TimeSpan.FromSeconds(3));
+        for (var run = 0; run < 2; run++)
+        {
+            meter.Poll();
+            Assert.True(meter.WaitForRun(TimeSpan.FromSeconds(10)));
+        }
+
+        Assert.Equal(99, meter.Poll());
+        Assert.True(meter.WaitForRun(TimeSpan.FromSeconds(10)));
+        Assert.All(Enum.GetValues<PowermeterFailure>(), reason => Assert.Equal(0, meter.Failures(reason)));
+        Assert.True(SpinWait.SpinUntil(() => Running(marker) == 0, 5000), $"{Running(marker)} 'sleep {marker}' left running");
+    }
+
     [Theory]
     [InlineData("echo 'about two hundred watts'", "Output")]
     [InlineData("printf '\\001\\377\\n'", "Output")]
@@ -84,6 +102,22 @@ public sealed class PowermeterCommandTests : IDisposable
         var second = harness.Cycle(Array.Empty<VmDomain>());
         Assert.Equal(42, second.Value(PowerFamilies.HostPower, "powermeter"));
         Assert.Equal(4, second.Labels(PowerFamilies.PowermeterFailures).Count());
+    }
+
+    /// <summary>Live processes whose command line has <paramref name="marker"/> (zombies have none).</summary>
+    private static int Running(string marker) =>
+        Directory.EnumerateDirectories("/proc").Count(d => int.TryParse(Path.GetFileName(d), out _) && CommandLine(d).Contains(marker, StringComparison.Ordinal));
+
+    private static string CommandLine(string directory)
+    {
+        try
+        {
+            return File.ReadAllText(Path.Combine(directory, "cmdline"));
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            return string.Empty; // gone meanwhile
+        }
     }
 
     private string Script(string name, string text)

@@ -70,6 +70,32 @@ public sealed class CsvDirectoryWriterTests : IDisposable
     }
 
     [Fact]
+    public void TwoRunsOnAHostWithAMeterAppendToOneFileWithOneHeader()
+    {
+        // Each run: the host's meter is read from the first cycle; the VM's energy share starts a cycle later.
+        for (var run = 0; run < 2; run++)
+        {
+            var sink = Sink(out _);
+            Feed(sink, 100 * (run + 1), 4, (set, i) =>
+            {
+                set.Family(VmProbe.Power.PowerFamilies.HostEnergy).Add(1000 + (10 * i), "package-0", "powercap");
+                Vm(set, "web", i, 0, i, 0);
+                if (i >= 2)
+                {
+                    Energy(set, "web", 5 * i);
+                }
+            });
+        }
+
+        var path = Path.Combine(_dir, "csv", "web.csv");
+        var lines = File.ReadAllLines(path);
+        Assert.False(File.Exists(path + ".1"), "the file was rotated: its header changed between cycles or runs");
+        Assert.Equal(1, lines.Count(l => l.StartsWith("timestamp", StringComparison.Ordinal)));
+        Assert.Contains("watts", lines[0].Split(','));
+        Assert.Equal(7, lines.Length); // one header, three rows per run
+    }
+
+    [Fact]
     public void OnAHostThatMeasuresPower_AVmWithoutAnEnergyShareYetKeepsTheWattsColumn()
     {
         var sink = Sink(out var writer);
