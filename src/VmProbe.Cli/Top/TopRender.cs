@@ -3,7 +3,7 @@ using VmProbe.Views;
 
 namespace VmProbe.Cli.Top;
 
-/// <summary>One screen of <c>vmprobe top</c> as plain lines, each at most the terminal's width; no escapes (see <see cref="TopScreen"/>).</summary>
+/// <summary>One screen of <c>vmprobe top</c> as plain lines, each at most the terminal's width in cells; no escapes (see <see cref="TopScreen"/>).</summary>
 internal static class TopRender
 {
     /// <summary>/proc/stat modes in the order the host line shows them (guest and steal early: a narrow screen cuts the right).</summary>
@@ -98,7 +98,7 @@ internal static class TopRender
             }
 
             var marker = row.Name == state.Selected ? ">" : " ";
-            lines.Add(marker + ViewColumns.Fit(row.Name, layout.NameWidth).PadRight(layout.NameWidth)
+            lines.Add(marker + DisplayWidth.PadRight(ViewColumns.Fit(row.Name, layout.NameWidth), layout.NameWidth)
                 + string.Concat(layout.Shown.Select(c => " " + Pad(c.Show(row), c.Width, c.Format == ViewFormat.Text))));
         }
 
@@ -184,7 +184,7 @@ internal static class TopRender
         lines.Add($"{title,-24} {"PER SEC",10}");
         foreach (var rate in rates)
         {
-            lines.Add($"{ViewColumns.Fit(rate.Name, 24),-24} {ViewColumns.Human(rate.PerSecond, ViewFormat.PerSecond),10}");
+            lines.Add($"{DisplayWidth.PadRight(ViewColumns.Fit(rate.Name, 24), 24)} {ViewColumns.Human(rate.PerSecond, ViewFormat.PerSecond),10}");
         }
 
         if (rates.Count == 0)
@@ -201,5 +201,5 @@ internal static class TopRender
         return "host CPU (cores): " + string.Join("  ", parts);
     }
 
-    private static string Pad(string text, int width, bool left) => left ? text.PadRight(width) : text.PadLeft(width);
+    private static string Pad(string text, int width, bool left) => left ? DisplayWidth.PadRight(text, width) : DisplayWidth.PadLeft(text, width);
 }
