@@ -73,7 +73,7 @@ internal static class TopRender
         var filter = state.Filter is { Length: > 0 } f ? $"  filter '{f}' ({rows.Count} of {frame.Vms.Count})" : string.Empty;
         var interval = frame.IntervalSeconds is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s:0.0}s") : "-";
         lines.Add($"vmprobe top  {frame.Timestamp.ToLocalTime():HH:mm:ss}  interval {interval}  {frame.Vms.Count} VMs{filter}");
-        lines.Add(HostLine(frame));
+        lines.Add(HostLine(frame, width));
         var layout = TopLayout.Columns(frame, rows, width, state.ColumnSet);
         state.ColumnSet = layout.Set;
 
@@ -193,13 +193,24 @@ internal static class TopRender
         }
     }
 
-    private static string HostLine(ViewFrame frame)
+    /// <summary>The host's CPU by mode; when that is wider than the screen, a compact form (single spaces, one decimal) so hi/si/gn stay at 80 columns.</summary>
+    private static string HostLine(ViewFrame frame, int width)
     {
-        var parts = HostModes.Select(m => (m.Short, Value: frame.HostCpuCores.FirstOrDefault(r => r.Name == m.Mode)))
-            .Where(m => m.Value is not null)
-            .Select(m => $"{m.Short} {ViewColumns.Human(m.Value!.PerSecond, ViewFormat.Cores)}");
-        return "host CPU (cores): " + string.Join("  ", parts);
+        var modes = HostModes.Select(m => (m.Short, Value: frame.HostCpuCores.FirstOrDefault(r => r.Name == m.Mode)))
+            .Where(m => m.Value is not null).Select(m => (m.Short, m.Value!.PerSecond)).ToList();
+        var full = "host CPU (cores): " + string.Join("  ", modes.Select(m => $"{m.Short} {ViewColumns.Human(m.PerSecond, ViewFormat.Cores)}"));
+        return DisplayWidth.Of(full) <= width ? full
+            : "host CPU: " + string.Join(' ', modes.Select(m => $"{m.Short} {Compact(m.PerSecond)}"));
     }
+
+    /// <summary>At most 3 characters below 1000 cores: 0, 0.4, 12.</summary>
+    private static string Compact(double? cores) => cores switch
+    {
+        null or double.NaN => "-",
+        < 0.05 and > -0.05 => "0",
+        < 9.95 => cores.Value.ToString("0.0", CultureInfo.InvariantCulture),
+        _ => cores.Value.ToString("0", CultureInfo.InvariantCulture),
+    };
 
     private static string Pad(string text, int width, bool left) => left ? DisplayWidth.PadRight(text, width) : DisplayWidth.PadLeft(text, width);
 }

@@ -102,7 +102,9 @@ public sealed class ViewFrameBuilder
         (_previousRead, _currentRead) = (_currentRead, _previousRead);
         _currentRead.Clear();
         _previousSeconds = seconds;
-        var rows = vms.Values.Select(vm => vm.ToRow()).OrderBy(row => row.Name, StringComparer.Ordinal).ToList();
+        var running = Running(metrics);
+        var rows = vms.Values.Where(vm => running?.Contains(vm.Name) != false).Select(vm => vm.ToRow())
+            .OrderBy(row => row.Name, StringComparer.Ordinal).ToList();
         return new ViewFrame(timestamp, interval, host, rows);
     }
 
@@ -156,6 +158,28 @@ public sealed class ViewFrameBuilder
     }
 
     private static double Seconds(DateTimeOffset at) => (at - DateTimeOffset.UnixEpoch).Ticks / (double)TimeSpan.TicksPerSecond;
+
+    /// <summary>
+    /// The domains libvirt lists as not shut off this cycle, or null without libvirt's domain_info: a VM that is gone
+    /// (destroyed, shut off) gets no row even if another source still reports its frozen counters as zero rates.
+    /// </summary>
+    private static HashSet<string>? Running(MetricSet metrics)
+    {
+        if (!metrics.TryGet(LibvirtFamilies.Info.Name, out var info) || info.Samples.Count == 0)
+        {
+            return null;
+        }
+
+        var domainAt = IndexOf(info.LabelNames, "domain");
+        if (domainAt < 0)
+        {
+            return null;
+        }
+
+        var stateAt = IndexOf(info.LabelNames, "state");
+        return info.Samples.Where(s => stateAt < 0 || s.LabelValues[stateAt] != "shutoff")
+            .Select(s => s.LabelValues[domainAt]).ToHashSet(StringComparer.Ordinal);
+    }
 
     private static DateTimeOffset? CycleTime(MetricSet metrics) =>
         metrics.TryGet(ProbeFamilies.LastCycleTimestamp.Name, out var family) && family.Samples.Count > 0

@@ -94,4 +94,20 @@ public class TopNameWidthTests
         Assert.Equal("数据~", DisplayWidth.Fit("数据库", 5));
         Assert.Equal("数据库", DisplayWidth.Fit("数据库", 6));
     }
+
+    [Fact]
+    public void AtEightyColumnsTheHostLineKeepsEveryMode()
+    {
+        var modes = new[] { "user", "system", "guest", "steal", "idle", "iowait", "nice", "irq", "softirq", "guest_nice" };
+        var host = modes.Select((m, i) => new ViewRate(m, m is "irq" or "guest_nice" ? 0 : 0.01 + (i * 1.37))).ToList();
+        var frame = new ViewFrame(DateTimeOffset.FromUnixTimeSeconds(1_800_000_000), 1.0, host, new[] { Vm("web", 1) });
+        var line = Render(frame, new TopState(), 80)[1];
+        Assert.True(line.Length <= 80, line);
+        foreach (var mode in new[] { "us", "sy", "gu", "st", "id", "wa", "ni", "hi", "si", "gn" })
+        {
+            Assert.Matches($@"\b{mode} [0-9.]+", line);
+        }
+
+        Assert.StartsWith("host CPU (cores): us ", Render(frame, new TopState(), 200)[1]); // the long form where it fits
+    }
 }
