@@ -13,7 +13,14 @@ internal sealed record TopColumns(int NameWidth, IReadOnlyList<ViewColumn> Shown
 /// </summary>
 internal static class TopLayout
 {
-    public const int MinName = 8;
+    /// <summary>The name width kept even on a narrow terminal when names are this long: OpenStack's <c>instance-0000001a</c>.</summary>
+    public const int MinName = 17;
+
+    /// <summary>What short names reserve (room left over widens them).</summary>
+    public const int ShortName = 8;
+
+    /// <summary>The most a long name reserves before the columns are cut into sets; room left over still widens it.</summary>
+    public const int MaxName = 24;
 
     /// <summary>Columns shown only when some VM has a value (their sources exist on this host).</summary>
     private static readonly HashSet<string> WhenPresent = new(StringComparer.Ordinal)
@@ -29,15 +36,19 @@ internal static class TopLayout
     /// <summary>Column set <paramref name="set"/> (modulo their number) for <paramref name="width"/>; the name widens into room left over.</summary>
     public static TopColumns Columns(ViewFrame frame, IReadOnlyList<VmViewRow> rows, int width, int set)
     {
+        // The name comes first: rows that cannot be told apart are worse than columns held back into the Tab sets.
         var present = Present(frame);
+        var longest = rows.Select(r => DisplayWidth.Of(r.Name)).DefaultIfEmpty(4).Max();
+        var widest = present.Select(c => c.Width + 1).DefaultIfEmpty(0).Max();
+        var reserved = Math.Min(Math.Clamp(longest, ShortName, MaxName), Math.Max(Math.Clamp(longest, ShortName, MinName), width - 1 - widest));
         var sets = new List<List<ViewColumn>> { new() };
-        var used = 1 + MinName;
+        var used = 1 + reserved;
         foreach (var column in present)
         {
             if (sets[^1].Count > 0 && used + column.Width + 1 > width)
             {
                 sets.Add(new List<ViewColumn>());
-                used = 1 + MinName;
+                used = 1 + reserved;
             }
 
             sets[^1].Add(column);
@@ -46,8 +57,7 @@ internal static class TopLayout
 
         set = ((set % sets.Count) + sets.Count) % sets.Count;
         var shown = sets[set];
-        var longest = rows.Select(r => r.Name.Length).DefaultIfEmpty(4).Max();
-        var nameWidth = Math.Clamp(longest, MinName, Math.Max(MinName, width - 1 - shown.Sum(c => c.Width + 1)));
+        var nameWidth = Math.Clamp(longest, reserved, Math.Max(reserved, width - 1 - shown.Sum(c => c.Width + 1)));
         return new TopColumns(nameWidth, shown, present.Except(shown).ToList(), set, sets.Count);
     }
 

@@ -3,7 +3,7 @@ using VmProbe.Views;
 
 namespace VmProbe.Cli.Top;
 
-/// <summary>One screen of <c>vmprobe top</c> as plain lines, each at most the terminal's width; no escapes (see <see cref="TopScreen"/>).</summary>
+/// <summary>One screen of <c>vmprobe top</c> as plain lines, each at most the terminal's width in cells; no escapes (see <see cref="TopScreen"/>).</summary>
 internal static class TopRender
 {
     /// <summary>/proc/stat modes in the order the host line shows them (guest and steal early: a narrow screen cuts the right).</summary>
@@ -73,7 +73,7 @@ internal static class TopRender
         var filter = state.Filter is { Length: > 0 } f ? $"  filter '{f}' ({rows.Count} of {frame.Vms.Count})" : string.Empty;
         var interval = frame.IntervalSeconds is { } s ? string.Create(CultureInfo.InvariantCulture, $"{s:0.0}s") : "-";
         lines.Add($"vmprobe top  {frame.Timestamp.ToLocalTime():HH:mm:ss}  interval {interval}  {frame.Vms.Count} VMs{filter}");
-        lines.Add(HostLine(frame));
+        lines.Add(HostLine(frame, width));
         var layout = TopLayout.Columns(frame, rows, width, state.ColumnSet);
         state.ColumnSet = layout.Set;
 
@@ -98,7 +98,7 @@ internal static class TopRender
             }
 
             var marker = row.Name == state.Selected ? ">" : " ";
-            lines.Add(marker + ViewColumns.Fit(row.Name, layout.NameWidth).PadRight(layout.NameWidth)
+            lines.Add(marker + DisplayWidth.PadRight(ViewColumns.Fit(row.Name, layout.NameWidth), layout.NameWidth)
                 + string.Concat(layout.Shown.Select(c => " " + Pad(c.Show(row), c.Width, c.Format == ViewFormat.Text))));
         }
 
@@ -184,7 +184,7 @@ internal static class TopRender
         lines.Add($"{title,-24} {"PER SEC",10}");
         foreach (var rate in rates)
         {
-            lines.Add($"{ViewColumns.Fit(rate.Name, 24),-24} {ViewColumns.Human(rate.PerSecond, ViewFormat.PerSecond),10}");
+            lines.Add($"{DisplayWidth.PadRight(ViewColumns.Fit(rate.Name, 24), 24)} {ViewColumns.Human(rate.PerSecond, ViewFormat.PerSecond),10}");
         }
 
         if (rates.Count == 0)
@@ -193,13 +193,24 @@ internal static class TopRender
         }
     }
 
-    private static string HostLine(ViewFrame frame)
+    /// <summary>The host's CPU by mode; when that is wider than the screen, a compact form (single spaces, one decimal) so hi/si/gn stay at 80 columns.</summary>
+    private static string HostLine(ViewFrame frame, int width)
     {
-        var parts = HostModes.Select(m => (m.Short, Value: frame.HostCpuCores.FirstOrDefault(r => r.Name == m.Mode)))
-            .Where(m => m.Value is not null)
-            .Select(m => $"{m.Short} {ViewColumns.Human(m.Value!.PerSecond, ViewFormat.Cores)}");
-        return "host CPU (cores): " + string.Join("  ", parts);
+        var modes = HostModes.Select(m => (m.Short, Value: frame.HostCpuCores.FirstOrDefault(r => r.Name == m.Mode)))
+            .Where(m => m.Value is not null).Select(m => (m.Short, m.Value!.PerSecond)).ToList();
+        var full = "host CPU (cores): " + string.Join("  ", modes.Select(m => $"{m.Short} {ViewColumns.Human(m.PerSecond, ViewFormat.Cores)}"));
+        return DisplayWidth.Of(full) <= width ? full
+            : "host CPU: " + string.Join(' ', modes.Select(m => $"{m.Short} {Compact(m.PerSecond)}"));
     }
 
-    private static string Pad(string text, int width, bool left) => left ? text.PadRight(width) : text.PadLeft(width);
+    /// <summary>At most 3 characters below 1000 cores: 0, 0.4, 12.</summary>
+    private static string Compact(double? cores) => cores switch
+    {
+        null or double.NaN => "-",
+        < 0.05 and > -0.05 => "0",
+        < 9.95 => cores.Value.ToString("0.0", CultureInfo.InvariantCulture),
+        _ => cores.Value.ToString("0", CultureInfo.InvariantCulture),
+    };
+
+    private static string Pad(string text, int width, bool left) => left ? DisplayWidth.PadRight(text, width) : DisplayWidth.PadLeft(text, width);
 }

@@ -13,7 +13,8 @@ namespace VmProbe.Composition;
 /// <c>probe_info{version}</c> 1; <c>probe_errors_total{source}</c> exceptions that escaped a source, the discovery
 /// or the export, and each part a source reported it could not read (in each cycle), cumulative since start, every
 /// known source present from the first cycle;
-/// <c>probe_last_cycle_timestamp_seconds</c> unix time at which this cycle started;
+/// <c>probe_last_cycle_timestamp_seconds</c> unix time at which this cycle started (each family also carries
+/// <see cref="MetricFamily.ReadAt"/>, when its source began reading, after discovery and the sources before it);
 /// <c>probe_cycle_duration_seconds</c> this cycle's duration from the start of discovery to the end of the last source
 /// (the export of this very file is not included: it cannot be measured before it is written);
 /// <c>probe_interval_seconds</c> the configured delay; <c>probe_domains</c> domains found this cycle;
@@ -130,6 +131,7 @@ public sealed class ProbeCycle
         var context = new CycleContext(Discover(cancellationToken), timestamp, _log, cancellationToken) { Shared = _shared, ItemErrors = _itemErrors };
         for (var i = 0; i < _sources.Length; i++)
         {
+            var readAt = _clock.UtcNow;
             try
             {
                 _itemErrors.Clear();
@@ -159,6 +161,8 @@ public sealed class ProbeCycle
             {
                 CountFailure(_sourceHealth[i], error);
             }
+
+            _metrics.StampReadTime(readAt);
         }
 
         LastDuration = Stopwatch.GetElapsedTime(startedTicks);

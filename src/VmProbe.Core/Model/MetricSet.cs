@@ -44,6 +44,12 @@ public sealed class MetricFamily
 
     public IReadOnlyList<MetricSample> Samples => _samples;
 
+    /// <summary>
+    /// When the source that added this cycle's samples began reading (set by the cycle, null elsewhere): rates are taken
+    /// over the time between two readings, not between two cycle starts, so a slow discovery or source does not skew them.
+    /// </summary>
+    public DateTimeOffset? ReadAt { get; internal set; }
+
     public void Add(double value, params string[] labelValues)
     {
         if (Type == MetricType.Histogram)
@@ -81,7 +87,11 @@ public sealed class MetricFamily
     /// <summary>Replaces the value of the series at <paramref name="index"/> (a newer reading of the same series).</summary>
     internal void SetValue(int index, double value) => _samples[index] = _samples[index] with { Value = value };
 
-    internal void Clear() => _samples.Clear();
+    internal void Clear()
+    {
+        _samples.Clear();
+        ReadAt = null;
+    }
 }
 
 /// <summary>
@@ -127,6 +137,18 @@ public sealed class MetricSet
     }
 
     public bool TryGet(string name, out MetricFamily family) => _byName.TryGetValue(name, out family!);
+
+    /// <summary>Stamps <paramref name="readAt"/> on every family that has samples and no read time yet (those the source just run added).</summary>
+    internal void StampReadTime(DateTimeOffset readAt)
+    {
+        foreach (var family in _ordered)
+        {
+            if (family.ReadAt is null && family.Samples.Count > 0)
+            {
+                family.ReadAt = readAt;
+            }
+        }
+    }
 
     /// <summary>
     /// Removes every sample but keeps the families (and their sample lists' capacity), so that a set reused from

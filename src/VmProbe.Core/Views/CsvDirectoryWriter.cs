@@ -83,7 +83,8 @@ public sealed class CsvDirectoryWriter : IViewConsumer
         if (failure is null)
         {
             var timestamp = frame.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-            foreach (var row in frame.Vms)
+            // As --log: no row before a VM has rates (its first cycle back would be a row of empty cells).
+            foreach (var row in frame.Vms.Where(vm => vm.CpuCores is not null))
             {
                 try
                 {

@@ -20,7 +20,7 @@ public enum ViewFormat
 public sealed record ViewColumn(string Id, string Header, int Width, ViewFormat Format, Func<VmViewRow, double?> Number,
     Func<VmViewRow, string?>? Text = null, bool OnScreen = true, bool InRecord = true)
 {
-    /// <summary>The cell as a person reads it, at most <see cref="Width"/> characters; "-" when there is no value.</summary>
+    /// <summary>The cell as a person reads it, at most <see cref="Width"/> terminal cells; "-" when there is no value.</summary>
     public string Show(VmViewRow row) => Text is not null ? ViewColumns.Fit(Text(row) ?? "-", Width) : ViewColumns.Human(Number(row), Format);
 
     /// <summary>The cell for a machine: invariant-culture number (ratio, not percent), empty when there is no value.</summary>
@@ -77,8 +77,8 @@ public static class ViewColumns
         };
     }
 
-    /// <summary><paramref name="text"/> cut to <paramref name="width"/> characters (a trailing '~' marks the cut).</summary>
-    public static string Fit(string text, int width) => text.Length <= width ? text : width <= 1 ? text[..width] : text[..(width - 1)] + "~";
+    /// <summary><paramref name="text"/> cut to <paramref name="width"/> terminal cells (a trailing '~' marks the cut).</summary>
+    public static string Fit(string text, int width) => DisplayWidth.Fit(text, width);
 
     private static string Scaled(double value, double step, string unit)
     {

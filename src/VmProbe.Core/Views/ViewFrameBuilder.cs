@@ -6,8 +6,9 @@ namespace VmProbe.Views;
 
 /// <summary>
 /// Turns consecutive cycles' <see cref="MetricSet"/>s into <see cref="ViewFrame"/>s: counters become per-second rates
-/// over the interval between two cycles (the cycle's own <c>probe_last_cycle_timestamp_seconds</c>), so the terminal
-/// view, the log lines and the per-VM CSV show the textfile's numbers, not a second reading of the host.
+/// over the time between two readings of their family (<see cref="MetricFamily.ReadAt"/>, else the cycle's own
+/// <c>probe_last_cycle_timestamp_seconds</c>), so the terminal view, the log lines and the per-VM CSV show the textfile's
+/// numbers, not a second reading of the host, and a cycle whose discovery ran late does not skew them.
 /// </summary>
 /// <remarks>
 /// A series read for the first time, or one that went down (a thread or domain restarted), has no rate this cycle
@@ -27,6 +28,8 @@ public sealed class ViewFrameBuilder
     private Dictionary<string, double> _previous = new(StringComparer.Ordinal);
     private Dictionary<string, double> _current = new(StringComparer.Ordinal);
     private double? _previousSeconds;
+    private Dictionary<string, double> _previousRead = new(StringComparer.Ordinal);
+    private Dictionary<string, double> _currentRead = new(StringComparer.Ordinal);
 
     public ViewFrameBuilder(Func<DateTimeOffset>? now = null) => _now = now ?? (() => DateTimeOffset.UtcNow);
 
@@ -53,6 +56,7 @@ public sealed class ViewFrameBuilder
                 continue;
             }
 
+            var familyInterval = ReadInterval(family, seconds, interval);
             var uuidAt = IndexOf(family.LabelNames, "uuid");
             var vcpuAt = IndexOf(family.LabelNames, "vcpu");
             var nameAt = IndexOf(family.LabelNames, field switch
@@ -65,21 +69,21 @@ public sealed class ViewFrameBuilder
             });
             foreach (var sample in family.Samples)
             {
-                double? delta = null;
+                double? rate = null;
                 if (family.Type == MetricType.Counter)
                 {
                     var key = Key(family.Name, sample.LabelValues);
                     _current[key] = sample.Value;
-                    if (interval is not null && _previous.TryGetValue(key, out var last) && sample.Value >= last)
+                    if (familyInterval is { } over && _previous.TryGetValue(key, out var last) && sample.Value >= last)
                     {
-                        delta = sample.Value - last;
+                        rate = (sample.Value - last) / over;
                     }
                 }
 
                 var name = nameAt >= 0 ? sample.LabelValues[nameAt] : string.Empty;
                 if (field == Field.HostCpu)
                 {
-                    host.Add(new ViewRate(name, delta / interval));
+                    host.Add(new ViewRate(name, rate));
                     continue;
                 }
 
@@ -89,14 +93,18 @@ public sealed class ViewFrameBuilder
                     vms[domain] = vm = new VmAccumulator(domain, uuidAt >= 0 ? sample.LabelValues[uuidAt] : string.Empty);
                 }
 
-                vm.Add(field, vcpuAt >= 0 ? sample.LabelValues[vcpuAt] : null, name, sample.Value, delta);
+                vm.Add(field, vcpuAt >= 0 ? sample.LabelValues[vcpuAt] : null, name, sample.Value, rate);
             }
         }
 
         (_previous, _current) = (_current, _previous);
         _current.Clear();
+        (_previousRead, _currentRead) = (_currentRead, _previousRead);
+        _currentRead.Clear();
         _previousSeconds = seconds;
-        var rows = vms.Values.Select(vm => vm.ToRow(interval)).OrderBy(row => row.Name, StringComparer.Ordinal).ToList();
+        var running = Running(metrics);
+        var rows = vms.Values.Where(vm => running?.Contains(vm.Name) != false).Select(vm => vm.ToRow())
+            .OrderBy(row => row.Name, StringComparer.Ordinal).ToList();
         var power = metrics.TryGet(Power.PowerFamilies.HostEnergy.Name, out var energy) && energy.Samples.Count > 0;
         return new ViewFrame(timestamp, interval, host, rows) { PowerMeasured = power };
     }
@@ -135,6 +143,44 @@ public sealed class ViewFrameBuilder
     };
 
     private static Field Classify(string name) => Fields.GetValueOrDefault(name, Field.None);
+
+    /// <summary>Seconds between this family's reading and its last one; null on the first cycle or its first reading.</summary>
+    private double? ReadInterval(MetricFamily family, double cycleSeconds, double? cycleInterval)
+    {
+        var readSeconds = family.ReadAt is { } at ? Seconds(at) : cycleSeconds;
+        _currentRead[family.Name] = readSeconds;
+        if (cycleInterval is null || !_previousRead.TryGetValue(family.Name, out var before))
+        {
+            // The first cycle, or the family's first reading: none of its counters has a previous value.
+            return null;
+        }
+
+        return readSeconds > before ? readSeconds - before : null;
+    }
+
+    private static double Seconds(DateTimeOffset at) => (at - DateTimeOffset.UnixEpoch).Ticks / (double)TimeSpan.TicksPerSecond;
+
+    /// <summary>
+    /// The domains libvirt lists as not shut off this cycle, or null without libvirt's domain_info: a VM that is gone
+    /// (destroyed, shut off) gets no row even if another source still reports its frozen counters as zero rates.
+    /// </summary>
+    private static HashSet<string>? Running(MetricSet metrics)
+    {
+        if (!metrics.TryGet(LibvirtFamilies.Info.Name, out var info) || info.Samples.Count == 0)
+        {
+            return null;
+        }
+
+        var domainAt = IndexOf(info.LabelNames, "domain");
+        if (domainAt < 0)
+        {
+            return null;
+        }
+
+        var stateAt = IndexOf(info.LabelNames, "state");
+        return info.Samples.Where(s => stateAt < 0 || s.LabelValues[stateAt] != "shutoff")
+            .Select(s => s.LabelValues[domainAt]).ToHashSet(StringComparer.Ordinal);
+    }
 
     private static DateTimeOffset? CycleTime(MetricSet metrics) =>
         metrics.TryGet(ProbeFamilies.LastCycleTimestamp.Name, out var family) && family.Samples.Count > 0

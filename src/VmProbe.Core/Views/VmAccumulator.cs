@@ -2,7 +2,7 @@ using Field = VmProbe.Views.ViewFrameBuilder.Field;
 
 namespace VmProbe.Views;
 
-/// <summary>The counter deltas of one VM over one interval, summed per field, and the row they make.</summary>
+/// <summary>The counters' per-second rates of one VM (each over its own family's reading interval), summed per field, and the row they make.</summary>
 internal sealed class VmAccumulator
 {
     private readonly Dictionary<Field, Delta> _fields = new();
@@ -24,7 +24,7 @@ internal sealed class VmAccumulator
 
     public string Uuid { get; }
 
-    public void Add(Field field, string? vcpu, string name, double value, double? delta)
+    public void Add(Field field, string? vcpu, string name, double value, double? rate)
     {
         switch (field)
         {
@@ -38,19 +38,19 @@ internal sealed class VmAccumulator
                 if (name.Length == 0 || name.StartsWith("package-", StringComparison.Ordinal) || name.StartsWith("dram-", StringComparison.Ordinal))
                 {
                     _wholeZones = true;
-                    Get(_fields, Field.Energy).Add(delta);
+                    Get(_fields, Field.Energy).Add(rate);
                 }
                 else if (name == "psys")
                 {
-                    (_psys ??= new Delta()).Add(delta);
+                    (_psys ??= new Delta()).Add(rate);
                 }
 
                 return;
             case Field.ExitsByReason:
-                Get(_exitReasons, name).Add(delta);
+                Get(_exitReasons, name).Add(rate);
                 break;
             case Field.Events:
-                Get(_events, name).Add(delta);
+                Get(_events, name).Add(rate);
                 break;
         }
 
@@ -61,27 +61,27 @@ internal sealed class VmAccumulator
                 _vcpus[vcpu] = perVcpu = new Dictionary<Field, Delta>();
             }
 
-            Get(perVcpu, field).Add(delta);
+            Get(perVcpu, field).Add(rate);
         }
 
         // Per-vCPU exits by reason are only drill-down detail: the per-VM family already counts them.
         if (field != Field.VcpuExitsByReason)
         {
-            Get(_fields, field).Add(delta);
+            Get(_fields, field).Add(rate);
         }
     }
 
-    public VmViewRow ToRow(double? interval)
+    public VmViewRow ToRow()
     {
-        double? Rate(Field field) => Find(_fields, field)?.Rate(interval);
+        double? Rate(Field field) => Find(_fields, field)?.Rate;
         var exits = Rate(Field.ExitsByReason) ?? Rate(Field.KvmStatExits);
-        var reasons = _exitReasons.Select(r => new ViewRate(r.Key, r.Value.Rate(interval)))
+        var reasons = _exitReasons.Select(r => new ViewRate(r.Key, r.Value.Rate))
             .OrderByDescending(r => r.PerSecond ?? -1).ThenBy(r => r.Name, StringComparer.Ordinal).ToList();
-        var events = _events.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => new ViewRate(e.Key, e.Value.Rate(interval))).ToList();
+        var events = _events.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => new ViewRate(e.Key, e.Value.Rate)).ToList();
         var vcpus = _vcpus.Select(v => new VcpuViewRow(v.Key,
-            Find(v.Value, Field.VcpuRun)?.Rate(interval) ?? Find(v.Value, Field.LibvirtVcpuRun)?.Rate(interval),
-            Steal(v.Value, interval),
-            Find(v.Value, Field.VcpuExitsByReason)?.Rate(interval) ?? Find(v.Value, Field.KvmStatExits)?.Rate(interval))).ToList();
+            Find(v.Value, Field.VcpuRun)?.Rate ?? Find(v.Value, Field.LibvirtVcpuRun)?.Rate,
+            Steal(v.Value),
+            Find(v.Value, Field.VcpuExitsByReason)?.Rate ?? Find(v.Value, Field.KvmStatExits)?.Rate)).ToList();
         return new VmViewRow(Name, Uuid)
         {
             CpuCores = Rate(Field.SchedRun) ?? Rate(Field.LibvirtCpu),
@@ -96,7 +96,7 @@ internal sealed class VmAccumulator
             DiskWriteBytesPerSecond = Rate(Field.DiskWrite),
             NetReceiveBytesPerSecond = Rate(Field.NetReceive),
             NetTransmitBytesPerSecond = Rate(Field.NetTransmit),
-            Watts = _wholeZones ? Rate(Field.Energy) : _psys?.Rate(interval),
+            Watts = _wholeZones ? Rate(Field.Energy) : _psys?.Rate,
             EnergyMeasured = _energySeen,
             Vcpus = vcpus,
             ExitReasons = reasons,
@@ -109,8 +109,8 @@ internal sealed class VmAccumulator
     /// what the guest's own %st shows for that CPU and what vmprobe.rules.yml records as rate(wait). Not wait/(run+wait):
     /// an idle vCPU that waited briefly on each wake-up would read as heavily stolen. The VM's steal is its worst vCPU.
     /// </summary>
-    private static double? Steal(Dictionary<Field, Delta> fields, double? interval) =>
-        Find(fields, Field.VcpuWait)?.Rate(interval) ?? Find(fields, Field.LibvirtVcpuWait)?.Rate(interval);
+    private static double? Steal(Dictionary<Field, Delta> fields) =>
+        Find(fields, Field.VcpuWait)?.Rate ?? Find(fields, Field.LibvirtVcpuWait)?.Rate;
 
     /// <summary>part / (part + other); null unless both moved over the interval (or the sum is 0).</summary>
     private static double? Share(Dictionary<Field, Delta> fields, Field part, Field other)
@@ -149,23 +149,23 @@ internal sealed class VmAccumulator
         return delta;
     }
 
-    /// <summary>A sum of deltas; <see cref="Has"/> once any series had two readings.</summary>
+    /// <summary>A sum of per-second rates; <see cref="Has"/> once any series had two readings.</summary>
     internal sealed class Delta
     {
         public double Sum { get; private set; }
 
         public bool Has { get; private set; }
 
-        public void Add(double? delta)
+        public void Add(double? rate)
         {
-            if (delta is { } value)
+            if (rate is { } value)
             {
                 Sum += value;
                 Has = true;
             }
         }
 
-        public double? Rate(double? interval) => Has && interval > 0 ? Sum / interval : null;
+        public double? Rate => Has ? Sum : null;
     }
 
     /// <summary>vCPU ids numerically ("2" before "10"), anything else after them by text.</summary>

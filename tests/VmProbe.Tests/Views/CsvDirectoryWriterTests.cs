@@ -63,8 +63,10 @@ public sealed class CsvDirectoryWriterTests : IDisposable
         var again = Sink(out _);
         Feed(again, 8, 3, (set, i) => Vm(set, "web", 20 + i, 0, 20 + i, 0));
         var lines = File.ReadAllLines(Path.Combine(writer.Directory, "web.csv"));
-        // Header, 2 lines, 3 after the return (the first with RSS but no rates yet), 2 from the new writer.
-        Assert.Equal(1 + 2 + 3 + 2, lines.Length);
+        // Header, 2 lines, 2 after the return (its first cycle back has no rates: no row), 2 from the new writer.
+        Assert.Equal(1 + 2 + 2 + 2, lines.Length);
+        var cpuAt = Array.IndexOf(lines[0].Split(','), "cpu_cores");
+        Assert.All(lines.Skip(1), line => Assert.Equal("1", line.Split(',')[cpuAt]));
         Assert.Single(lines, l => l.StartsWith("timestamp", StringComparison.Ordinal));
         Assert.False(File.Exists(Path.Combine(writer.Directory, "web.csv.1")));
     }
@@ -93,6 +95,34 @@ public sealed class CsvDirectoryWriterTests : IDisposable
         Assert.Equal(1, lines.Count(l => l.StartsWith("timestamp", StringComparison.Ordinal)));
         Assert.Contains("watts", lines[0].Split(','));
         Assert.Equal(7, lines.Length); // one header, three rows per run
+    }
+
+    [Fact]
+    public void AVmThatLibvirtNoLongerRunsGetsNoRowsOfZeros()
+    {
+        // "gone" was destroyed at cycle 2: libvirt lists it shut off (or not at all) while another source still reports
+        // its last, frozen counters; "web" runs on.
+        var sink = Sink(out var writer);
+        Feed(sink, 0, 5, (set, i) =>
+        {
+            Vm(set, "web", i, 0, i, 0);
+            Vm(set, "gone", Math.Min(i, 2), 0, Math.Min(i, 2), 0);
+            set.Family(VmProbe.Libvirt.LibvirtFamilies.Info).Add(1, "web", Uuid, "running");
+            if (i < 2)
+            {
+                set.Family(VmProbe.Libvirt.LibvirtFamilies.Info).Add(1, "gone", Uuid, "running");
+            }
+            else if (i == 2)
+            {
+                set.Family(VmProbe.Libvirt.LibvirtFamilies.Info).Add(1, "gone", Uuid, "shutoff");
+            }
+        });
+
+        Assert.Equal(1 + 4, File.ReadAllLines(Path.Combine(writer.Directory, "web.csv")).Length);
+        var gone = File.ReadAllLines(Path.Combine(writer.Directory, "gone.csv"));
+        Assert.Equal(1 + 1, gone.Length); // the second cycle only: its rate over the last interval it ran
+        var cpuAt = Array.IndexOf(gone[0].Split(','), "cpu_cores");
+        Assert.Equal("1", gone[1].Split(',')[cpuAt]);
     }
 
     [Fact]

@@ -18,6 +18,10 @@ internal sealed class ViewFixtures
         return set;
     }
 
+    /// <summary>Stamps every family of <paramref name="set"/> as read at <paramref name="seconds"/>, as the cycle does per source.</summary>
+    public static void ReadAt(MetricSet set, double seconds) =>
+        set.StampReadTime(DateTimeOffset.UnixEpoch.AddSeconds(seconds));
+
     /// <summary>The frame a fresh builder makes of <paramref name="second"/> after <paramref name="first"/>: rates over their interval.</summary>
     public static ViewFrame SecondFrame(MetricSet first, MetricSet second)
     {

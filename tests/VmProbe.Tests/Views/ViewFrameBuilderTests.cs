@@ -8,24 +8,28 @@ namespace VmProbe.Tests.Views;
 public class ViewFrameBuilderTests
 {
     [Fact]
-    public void FirstCycleHasNoRatesAndTheSecondHasRatesOverTheCycleInterval()
+    public void FirstCycleHasNoRatesAndTheSecondHasRatesOverTheReadingsInterval()
     {
         var builder = new ViewFrameBuilder();
-        var first = At(1000);
+        // The first cycle started at 999 but its discovery stalled: the sources read at 1000.
+        var first = At(999);
         Vm(first, "web", run: 10, wait: 1, vcpuRun: 8, vcpuWait: 0.5);
         HostCpu(first, ("user", 100), ("idle", 500), ("steal", 3), ("guest", 40));
+        ReadAt(first, 1000);
         var frame1 = builder.Build(first);
         Assert.Null(frame1.IntervalSeconds);
         var web1 = Assert.Single(frame1.Vms);
         Assert.Null(web1.CpuCores);
         Assert.Equal(128 << 20, web1.RssBytes); // a gauge needs no previous reading
 
-        // Two seconds later: 2 s of CPU (1 core), vCPU ran 1.5 s and waited 0.5 s of the 2 s (steal 25 %).
+        // Read two seconds later (three after the first cycle began): 2 s of CPU (1 core), vCPU ran 1.5 s and waited
+        // 0.5 s of the 2 s (steal 25 %). Over the cycles' 3 s these would read 0.67 core and 17 %.
         var second = At(1002);
         Vm(second, "web", run: 12, wait: 1.6, vcpuRun: 9.5, vcpuWait: 1.0);
         HostCpu(second, ("user", 101), ("idle", 502), ("steal", 3.5), ("guest", 40.4));
+        ReadAt(second, 1002);
         var frame2 = builder.Build(second);
-        Assert.Equal(2, frame2.IntervalSeconds!.Value, 6);
+        Assert.Equal(3, frame2.IntervalSeconds!.Value, 6); // the cycles' own interval, shown on screen
         var web = Assert.Single(frame2.Vms);
         Assert.Equal(1.0, web.CpuCores!.Value, 6);
         Assert.Equal(0.25, web.StealRatio!.Value, 6);
