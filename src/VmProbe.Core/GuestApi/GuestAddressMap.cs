@@ -103,6 +103,7 @@ internal sealed class LibvirtPeerResolver : IGuestPeerResolver, IDisposable
     private readonly LibvirtSession session;
     private readonly IProbeLog log;
     private readonly string neighbourTable;
+    private readonly GuestNetworkSnapshot snapshot;
     private int arpFallbackLogged;
     private int neighbourFailureLogged;
 
@@ -111,21 +112,28 @@ internal sealed class LibvirtPeerResolver : IGuestPeerResolver, IDisposable
         this.log = log ?? throw new ArgumentNullException(nameof(log));
         this.neighbourTable = neighbourTable;
         session = new LibvirtSession(uri, callTimeout ?? TimeSpan.FromSeconds(10), log);
+        snapshot = new GuestNetworkSnapshot(Load);
     }
 
-    public GuestIdentity Resolve(GuestPeer peer, CancellationToken cancellationToken)
+    public GuestIdentity Resolve(GuestPeer peer, CancellationToken cancellationToken) =>
+        ResolveAsync(peer, cancellationToken).AsTask().GetAwaiter().GetResult();
+
+    public ValueTask<GuestIdentity> ResolveAsync(GuestPeer peer, CancellationToken cancellationToken) => snapshot.ResolveAsync(peer, cancellationToken);
+
+    /// <summary>One listing for every peer asking meanwhile (the snapshot's job); bounded by the session's call timeout, not one caller's token.</summary>
+    private IReadOnlyList<DomainNetwork> Load()
     {
         IReadOnlyList<DomainNetwork> domains;
         try
         {
-            domains = session.Run("list guest networks", c => c.ListGuestNetworks(), cancellationToken);
+            domains = session.Run("list guest networks", c => c.ListGuestNetworks(), CancellationToken.None);
         }
         catch (VmProbeException ex) when (ex is not GuestApiRefusedException)
         {
-            throw new GuestApiRefusedException(GuestRefusalReason.Unavailable, $"the host cannot check who {peer} is right now: {ex.Message}", ex);
+            throw new GuestApiRefusedException(GuestRefusalReason.Unavailable, $"the host cannot check who is asking right now: {ex.Message}", ex);
         }
 
-        return GuestAddressMap.Resolve(peer, WithNeighbourFallback(domains));
+        return WithNeighbourFallback(domains);
     }
 
     private IReadOnlyList<DomainNetwork> WithNeighbourFallback(IReadOnlyList<DomainNetwork> domains)

@@ -38,7 +38,7 @@ internal sealed class GuestConnectionHandler
         {
             var (line, more) = await GuestRequestReader.ReadLineAsync(stream, limits, stop).ConfigureAwait(false);
             var request = GuestRequest.Parse(line, limits);
-            var identity = resolver.Resolve(peer, stop);
+            var identity = await resolver.ResolveAsync(peer, stop).ConfigureAwait(false);
             if (request.ClaimedDomain is { } claim && claim != identity.Name && claim != identity.Uuid.ToString("D"))
             {
                 throw new GuestApiRefusedException(GuestRefusalReason.ClaimMismatch,
