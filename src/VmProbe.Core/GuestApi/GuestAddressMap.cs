@@ -75,7 +75,7 @@ internal static class GuestAddressMap
 
     /// <summary>
     /// Where libvirt's ARP source failed for a domain, what it would have given: the host's neighbour entries whose MAC the
-    /// domain's XML declares. Domains whose ARP source answered are returned unchanged.
+    /// domain's XML declares, seen on that NIC's own tap or bridge. Domains whose ARP source answered are returned unchanged.
     /// </summary>
     public static IReadOnlyList<DomainNetwork> WithNeighbours(IReadOnlyList<DomainNetwork> domains, IReadOnlyList<NeighbourEntry> neighbours)
     {
@@ -84,10 +84,19 @@ internal static class GuestAddressMap
         return domains.Select(d => d.ArpError is null ? d : d with
         {
             Interfaces = d.Interfaces.Concat(neighbours
-                .Where(n => d.XmlMacs.Contains(n.Mac, StringComparer.Ordinal))
+                .Where(n => SeenOnItsNic(d, n))
                 .Select(n => new DomainInterfaceAddresses(n.Mac, new[] { n.Address.ToString() }, InterfaceAddressSource.Neighbour))).ToList(),
         }).ToList();
     }
+
+    /// <summary>
+    /// The entry's MAC is a NIC of the domain and was seen on that NIC's tap or bridge: the same MAC behind another
+    /// host interface is someone else claiming it. A user-mode or unknown NIC has no host interface to trust.
+    /// </summary>
+    private static bool SeenOnItsNic(DomainNetwork domain, NeighbourEntry entry) =>
+        domain.XmlMacs.Contains(entry.Mac, StringComparer.Ordinal)
+        && (domain.Nics ?? Array.Empty<DomainNic>()).Any(nic =>
+            nic.OnHostDevices && nic.Mac == entry.Mac && nic.HostDevices.Contains(entry.Device, StringComparer.Ordinal));
 
     private static bool SameAddress(string text, IPAddress peer) =>
         IPAddress.TryParse(text, out var address) && (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).Equals(peer);
