@@ -14,6 +14,8 @@ namespace VmProbe.Cli;
 /// </summary>
 internal static class GuestCommand
 {
+    private const int ReplyTimeoutMs = 10_000;
+
     public const string Usage = """
         Usage: vmprobe guest [-H HOST:PORT] [-e EVENT,...] [-i MS] [--cpu N] [--domain NAME] [--] COMMAND [ARG...]
 
@@ -99,23 +101,36 @@ internal static class GuestCommand
     private static int Session(string host, int port, byte[] request, List<string> command, bool periodic, TextWriter stdout, TextWriter stderr)
     {
         using var client = new TcpClient();
+        string? first;
+        StreamReader reader;
+        NetworkStream stream;
         try
         {
-            client.Connect(host, port);
+            // A host that does not answer must not hang the guest: bounded connect and first reply.
+            if (!client.ConnectAsync(host, port).Wait(TimeSpan.FromMilliseconds(ReplyTimeoutMs)))
+            {
+                throw new TimeoutException($"no connection within {ReplyTimeoutMs / 1000} s");
+            }
+
+            stream = client.GetStream();
+            stream.ReadTimeout = ReplyTimeoutMs;
+            stream.Write(request);
+            reader = new StreamReader(stream, Encoding.UTF8);
+            first = reader.ReadLine();
+            stream.ReadTimeout = Timeout.Infinite; // later lines come as the session runs (the summary at its end)
         }
-        catch (SocketException ex)
+        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException or AggregateException)
         {
-            stderr.WriteLine($"vmprobe guest: cannot reach the host's guest endpoint {host}:{port}: {ex.Message}");
+            var why = ex is AggregateException { InnerException: { } inner } ? inner.Message : ex.Message;
+            stderr.WriteLine($"vmprobe guest: cannot reach the host's guest endpoint {host}:{port}: {why}");
             return ProbeRunner.ExitFailure;
         }
 
-        var stream = client.GetStream();
-        stream.Write(request);
-        var reader = new StreamReader(stream, Encoding.UTF8);
-        var first = reader.ReadLine();
         if (first is null || Type(first) != "start")
         {
-            stderr.WriteLine($"vmprobe guest: the host refused: {Describe(first)}");
+            stderr.WriteLine(first is not null && Type(first) is null
+                ? $"vmprobe guest: {host}:{port} is not a VmProbe guest endpoint: it answered '{Shorten(first)}'"
+                : $"vmprobe guest: the host refused: {Describe(first)}");
             return ProbeRunner.ExitFailure;
         }
 
@@ -161,14 +176,30 @@ internal static class GuestCommand
             // The host already ended the session (duration ceiling): its summary is in the lines read.
         }
 
-        lines.Wait(TimeSpan.FromSeconds(30));
+        try
+        {
+            lines.Wait(TimeSpan.FromSeconds(30));
+        }
+        catch (AggregateException)
+        {
+            // The connection broke or a line was not the endpoint's: no summary, said below.
+        }
+
         if (summary is null || Type(summary) != "summary")
         {
             stderr.WriteLine($"vmprobe guest: no summary from the host: {Describe(summary)}");
             return exitCode == 0 ? ProbeRunner.ExitFailure : exitCode;
         }
 
-        PrintReport(string.Join(' ', command), first, summary, elapsed, stdout);
+        // The host ended the session before the command did: its counts cover only part of the run, never the whole.
+        var early = Ended(summary) is "closed" or "duration" ? null : Ended(summary) ?? "no reason given";
+        PrintReport(string.Join(' ', command), first, summary, elapsed, early, stdout);
+        if (early is not null)
+        {
+            stderr.WriteLine($"vmprobe guest: partial: the host ended the session early ({early}); the counts cover only its first {HostSeconds(summary)} s");
+            return exitCode == 0 ? ProbeRunner.ExitFailure : exitCode;
+        }
+
         return exitCode;
     }
 
@@ -212,12 +243,13 @@ internal static class GuestCommand
         }
     }
 
-    private static void PrintReport(string command, string start, string summary, TimeSpan elapsed, TextWriter stdout)
+    private static void PrintReport(string command, string start, string summary, TimeSpan elapsed, string? early, TextWriter stdout)
     {
         using var startDoc = JsonDocument.Parse(start);
         using var doc = JsonDocument.Parse(summary);
         stdout.WriteLine();
-        stdout.WriteLine($" Performance counter stats for '{command}' (domain {startDoc.RootElement.GetProperty("domain").GetString()}, counted by the host):");
+        var partial = early is null ? "" : $", partial: {early}";
+        stdout.WriteLine($" Performance counter stats for '{command}' (domain {startDoc.RootElement.GetProperty("domain").GetString()}, counted by the host{partial}):");
         stdout.WriteLine();
         foreach (var (name, value) in Counters(doc.RootElement))
         {
@@ -230,22 +262,46 @@ internal static class GuestCommand
         }
 
         stdout.WriteLine();
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds,20:0.000000000} seconds time elapsed"));
+        stdout.WriteLine(early is null
+            ? string.Create(CultureInfo.InvariantCulture, $"{elapsed.TotalSeconds,20:0.000000000} seconds time elapsed")
+            : $"{HostSeconds(summary),20} seconds counted by the host (partial: {early}; the command ran longer)");
     }
+
+    private static string? Ended(string summary)
+    {
+        using var doc = JsonDocument.Parse(summary);
+        return doc.RootElement.TryGetProperty("ended", out var ended) ? ended.GetString() : null;
+    }
+
+    private static string HostSeconds(string summary)
+    {
+        using var doc = JsonDocument.Parse(summary);
+        return (doc.RootElement.GetProperty("elapsed_ms").GetInt64() / 1000.0).ToString("0.000", CultureInfo.InvariantCulture);
+    }
+
+    private static string Shorten(string text) =>
+        new string(text.Take(60).Select(c => char.IsControl(c) ? '?' : c).ToArray()) + (text.Length > 60 ? "..." : "");
 
     private static IEnumerable<(string Name, double Value)> Counters(JsonElement line) =>
         line.GetProperty("counters").EnumerateArray().Select(c =>
             (c.TryGetProperty("vcpu", out var v) ? $"{c.GetProperty("event").GetString()} (vcpu {v.GetInt32()})" : c.GetProperty("event").GetString()!, c.GetProperty("value").GetDouble()));
 
+    /// <summary>The line's <c>type</c>; null when it is not a JSON object with one (not the guest endpoint talking).</summary>
     private static string? Type(string line)
     {
-        var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(line));
-        while (reader.Read())
+        try
         {
-            if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("type"u8) && reader.Read())
+            var reader = new Utf8JsonReader(Encoding.UTF8.GetBytes(line));
+            while (reader.Read())
             {
-                return reader.GetString();
+                if (reader.TokenType == JsonTokenType.PropertyName && reader.ValueTextEquals("type"u8) && reader.Read())
+                {
+                    return reader.TokenType == JsonTokenType.String ? reader.GetString() : null;
+                }
             }
+        }
+        catch (JsonException)
+        {
         }
 
         return null;

@@ -75,7 +75,7 @@ internal static class GuestAddressMap
 
     /// <summary>
     /// Where libvirt's ARP source failed for a domain, what it would have given: the host's neighbour entries whose MAC the
-    /// domain's XML declares. Domains whose ARP source answered are returned unchanged.
+    /// domain's XML declares, seen on that NIC's own tap or bridge. Domains whose ARP source answered are returned unchanged.
     /// </summary>
     public static IReadOnlyList<DomainNetwork> WithNeighbours(IReadOnlyList<DomainNetwork> domains, IReadOnlyList<NeighbourEntry> neighbours)
     {
@@ -84,10 +84,19 @@ internal static class GuestAddressMap
         return domains.Select(d => d.ArpError is null ? d : d with
         {
             Interfaces = d.Interfaces.Concat(neighbours
-                .Where(n => d.XmlMacs.Contains(n.Mac, StringComparer.Ordinal))
+                .Where(n => SeenOnItsNic(d, n))
                 .Select(n => new DomainInterfaceAddresses(n.Mac, new[] { n.Address.ToString() }, InterfaceAddressSource.Neighbour))).ToList(),
         }).ToList();
     }
+
+    /// <summary>
+    /// The entry's MAC is a NIC of the domain and was seen on that NIC's tap or bridge: the same MAC behind another
+    /// host interface is someone else claiming it. A user-mode or unknown NIC has no host interface to trust.
+    /// </summary>
+    private static bool SeenOnItsNic(DomainNetwork domain, NeighbourEntry entry) =>
+        domain.XmlMacs.Contains(entry.Mac, StringComparer.Ordinal)
+        && (domain.Nics ?? Array.Empty<DomainNic>()).Any(nic =>
+            nic.OnHostDevices && nic.Mac == entry.Mac && nic.HostDevices.Contains(entry.Device, StringComparer.Ordinal));
 
     private static bool SameAddress(string text, IPAddress peer) =>
         IPAddress.TryParse(text, out var address) && (address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address).Equals(peer);
@@ -103,6 +112,7 @@ internal sealed class LibvirtPeerResolver : IGuestPeerResolver, IDisposable
     private readonly LibvirtSession session;
     private readonly IProbeLog log;
     private readonly string neighbourTable;
+    private readonly GuestNetworkSnapshot snapshot;
     private int arpFallbackLogged;
     private int neighbourFailureLogged;
 
@@ -111,21 +121,28 @@ internal sealed class LibvirtPeerResolver : IGuestPeerResolver, IDisposable
         this.log = log ?? throw new ArgumentNullException(nameof(log));
         this.neighbourTable = neighbourTable;
         session = new LibvirtSession(uri, callTimeout ?? TimeSpan.FromSeconds(10), log);
+        snapshot = new GuestNetworkSnapshot(Load);
     }
 
-    public GuestIdentity Resolve(GuestPeer peer, CancellationToken cancellationToken)
+    public GuestIdentity Resolve(GuestPeer peer, CancellationToken cancellationToken) =>
+        ResolveAsync(peer, cancellationToken).AsTask().GetAwaiter().GetResult();
+
+    public ValueTask<GuestIdentity> ResolveAsync(GuestPeer peer, CancellationToken cancellationToken) => snapshot.ResolveAsync(peer, cancellationToken);
+
+    /// <summary>One listing for every peer asking meanwhile (the snapshot's job); bounded by the session's call timeout, not one caller's token.</summary>
+    private IReadOnlyList<DomainNetwork> Load()
     {
         IReadOnlyList<DomainNetwork> domains;
         try
         {
-            domains = session.Run("list guest networks", c => c.ListGuestNetworks(), cancellationToken);
+            domains = session.Run("list guest networks", c => c.ListGuestNetworks(), CancellationToken.None);
         }
         catch (VmProbeException ex) when (ex is not GuestApiRefusedException)
         {
-            throw new GuestApiRefusedException(GuestRefusalReason.Unavailable, $"the host cannot check who {peer} is right now: {ex.Message}", ex);
+            throw new GuestApiRefusedException(GuestRefusalReason.Unavailable, $"the host cannot check who is asking right now: {ex.Message}", ex);
         }
 
-        return GuestAddressMap.Resolve(peer, WithNeighbourFallback(domains));
+        return WithNeighbourFallback(domains);
     }
 
     private IReadOnlyList<DomainNetwork> WithNeighbourFallback(IReadOnlyList<DomainNetwork> domains)

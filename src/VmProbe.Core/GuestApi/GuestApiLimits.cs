@@ -20,6 +20,9 @@ public sealed record GuestApiLimits
     /// <summary>Concurrent sessions of all VMs.</summary>
     public int MaxSessions { get; init; } = 16;
 
+    /// <summary>Open connections from one source address (or vsock CID), checked before the global cap: one stranger cannot take every slot.</summary>
+    public int MaxConnectionsPerPeer { get; init; } = 4;
+
     /// <summary>The shortest interval between two streamed lines.</summary>
     public int MinIntervalMs { get; init; } = 100;
 

@@ -17,6 +17,7 @@ public sealed class GuestApiServer : IDisposable
     private readonly ConcurrentDictionary<Task, byte> connections = new();
     private readonly GuestConnectionHandler handler;
     private readonly IProbeLog log;
+    private readonly ConcurrentDictionary<string, int> perSource = new(StringComparer.Ordinal);
     private int open;
 
     private GuestApiServer(GuestConnectionHandler handler, GuestApiStats stats, IProbeLog log)
@@ -115,16 +116,28 @@ public sealed class GuestApiServer : IDisposable
         }
     }
 
-    /// <summary>Runs a connection, unless too many are open: then one error line and close, counted like a refusal.</summary>
+    /// <summary>
+    /// Runs a connection, unless its source address already holds its share or too many are open in all: then one
+    /// error line and close, counted like a refusal. The per-address cap comes first so one address cannot fill the global one.
+    /// </summary>
     private void Track(GuestPeer peer, Stream stream)
     {
+        var source = peer.ToString();
+        var perPeer = perSource.AddOrUpdate(source, 1, (_, n) => n + 1);
+        if (perPeer > handler.Limits.MaxConnectionsPerPeer)
+        {
+            ReleaseSource(source);
+            RefuseAndClose(peer, stream, new GuestApiRefusedException(GuestRefusalReason.TooManyConnections,
+                $"{peer} already has {handler.Limits.MaxConnectionsPerPeer} guest connections open, its limit; close one first"));
+            return;
+        }
+
         var limit = handler.Limits.MaxSessions + 16;
         if (Interlocked.Increment(ref open) > limit)
         {
             Interlocked.Decrement(ref open);
-            var queue = new GuestLineQueue(stream, handler.Limits);
-            handler.Refuse(peer, new GuestApiRefusedException(GuestRefusalReason.TooManySessions, $"the host already has {limit} guest connections open; try again later"), queue);
-            _ = CloseAfterAsync(queue, stream);
+            ReleaseSource(source);
+            RefuseAndClose(peer, stream, new GuestApiRefusedException(GuestRefusalReason.TooManySessions, $"the host already has {limit} guest connections open; try again later"));
             return;
         }
 
@@ -142,10 +155,28 @@ public sealed class GuestApiServer : IDisposable
             {
                 await stream.DisposeAsync().ConfigureAwait(false);
                 Interlocked.Decrement(ref open);
+                ReleaseSource(source);
             }
         });
         connections.TryAdd(task, 0);
         _ = task.ContinueWith(t => connections.TryRemove(t, out _), TaskScheduler.Default);
+    }
+
+    private void RefuseAndClose(GuestPeer peer, Stream stream, GuestApiRefusedException refused)
+    {
+        var queue = new GuestLineQueue(stream, handler.Limits);
+        handler.Refuse(peer, refused, queue);
+        _ = CloseAfterAsync(queue, stream);
+    }
+
+    /// <summary>One connection of <paramref name="source"/> closed; the entry goes when its last one does (the table stays small).</summary>
+    private void ReleaseSource(string source)
+    {
+        // Removed only while still 0: a connection accepted meanwhile keeps its count.
+        if (perSource.AddOrUpdate(source, 0, (_, n) => n - 1) <= 0)
+        {
+            perSource.TryRemove(KeyValuePair.Create(source, 0));
+        }
     }
 
     private static async Task CloseAfterAsync(GuestLineQueue queue, Stream stream)

@@ -38,7 +38,7 @@ internal sealed class GuestConnectionHandler
         {
             var (line, more) = await GuestRequestReader.ReadLineAsync(stream, limits, stop).ConfigureAwait(false);
             var request = GuestRequest.Parse(line, limits);
-            var identity = resolver.Resolve(peer, stop);
+            var identity = await resolver.ResolveAsync(peer, stop).ConfigureAwait(false);
             if (request.ClaimedDomain is { } claim && claim != identity.Name && claim != identity.Uuid.ToString("D"))
             {
                 throw new GuestApiRefusedException(GuestRefusalReason.ClaimMismatch,
@@ -50,7 +50,7 @@ internal sealed class GuestConnectionHandler
             using var slot = slots.Acquire(identity);
             using var counters = GuestCounters.Open(request, domain, budget);
             stats.SessionStarted();
-            if (stats.FirstTime(peer.ToString()))
+            if (stats.FirstTime("accepted " + peer))
             {
                 log.Write(LogLevel.Info, $"guestapi: {peer} is domain '{identity.Name}': counting {string.Join(", ", counters.Events.Select(e => e.Event.CanonicalName))} for it");
             }
@@ -85,9 +85,10 @@ internal sealed class GuestConnectionHandler
     internal void Refuse(GuestPeer peer, GuestApiRefusedException refused, GuestLineQueue? output)
     {
         stats.CountRefusal(refused.Reason);
-        if (stats.FirstTime(peer.ToString()))
+        // Keyed by peer and reason: an accepted session (or another refusal) must not hide this one from the log.
+        if (stats.FirstTime("refused " + refused.ErrorId + " " + peer))
         {
-            log.Write(LogLevel.Warning, $"guestapi: refused {peer}: {refused.Message} [{refused.ErrorId}] (further refusals of this peer are counted, not logged)");
+            log.Write(LogLevel.Warning, $"guestapi: refused {peer}: {refused.Message} [{refused.ErrorId}] (further refusals of this peer for this reason are counted, not logged)");
         }
 
         if (refused.Reason != GuestRefusalReason.SlowReader)

@@ -31,4 +31,7 @@ public sealed record GuestIdentity(string Name, Guid Uuid);
 public interface IGuestPeerResolver
 {
     GuestIdentity Resolve(GuestPeer peer, CancellationToken cancellationToken);
+
+    /// <summary>What the endpoint calls: a resolver that waits on libvirt overrides it so connections await, not block.</summary>
+    ValueTask<GuestIdentity> ResolveAsync(GuestPeer peer, CancellationToken cancellationToken) => new(Resolve(peer, cancellationToken));
 }

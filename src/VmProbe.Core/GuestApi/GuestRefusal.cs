@@ -17,6 +17,7 @@ public enum GuestRefusalReason
     FdBudget,
     SlowReader,
     Unavailable,
+    TooManyConnections,
 }
 
 /// <summary>A refusal with a message for the guest's error line. Thrown inside the GuestApi layer, never past the server.</summary>
@@ -46,6 +47,7 @@ public sealed class GuestApiRefusedException : VmProbeException
         GuestRefusalReason.EventUnavailable => "event_unavailable",
         GuestRefusalReason.FdBudget => "fd_budget",
         GuestRefusalReason.SlowReader => "slow_reader",
+        GuestRefusalReason.TooManyConnections => "too_many_connections",
         _ => "unavailable",
     };
 

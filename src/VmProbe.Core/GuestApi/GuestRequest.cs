@@ -32,9 +32,15 @@ public sealed record GuestRequest(IReadOnlyList<string> Events, int IntervalMs, 
         {
             throw Invalid(GuestRefusalReason.Malformed, $"the request is not one JSON object: {FirstSentence(ex.Message)}");
         }
-        catch (DecoderFallbackException)
+        catch (Exception ex) when (ex is DecoderFallbackException || ex.InnerException is DecoderFallbackException)
         {
+            // GetString() wraps bad UTF-8 in an InvalidOperationException: still the guest's malformed bytes.
             throw Invalid(GuestRefusalReason.Malformed, "the request is not valid UTF-8");
+        }
+        catch (Exception ex) when (ex is not GuestApiRefusedException and not OutOfMemoryException)
+        {
+            // Whatever else the reader throws on hostile bytes is a malformed request, never a dropped connection.
+            throw Invalid(GuestRefusalReason.Malformed, $"the request cannot be read: {Shorten(ex.Message)}");
         }
     }
 

@@ -23,7 +23,18 @@ internal sealed record DomainInterfaceAddresses(string Mac, IReadOnlyList<string
 /// which end it with an NLMSG_DONE in the same datagram: "wrong nlmsg len"), else null.
 /// </summary>
 internal sealed record DomainNetwork(
-    string Name, Guid Uuid, IReadOnlyList<string> XmlMacs, uint? VsockCid, IReadOnlyList<DomainInterfaceAddresses> Interfaces, string? ArpError = null);
+    string Name, Guid Uuid, IReadOnlyList<string> XmlMacs, uint? VsockCid, IReadOnlyList<DomainInterfaceAddresses> Interfaces, string? ArpError = null,
+    IReadOnlyList<DomainNic>? Nics = null);
+
+/// <summary>
+/// One <c>devices/interface</c> of the live XML: its type, MAC and the host interfaces its frames appear on (its
+/// <c>target/@dev</c> tap and its <c>source/@bridge</c>, which live XML also gives for <c>type='network'</c>).
+/// </summary>
+internal sealed record DomainNic(string Type, string? Mac, IReadOnlyList<string> HostDevices)
+{
+    /// <summary>Types whose frames reach the host on those devices; a <c>user</c> (slirp/passt) or other NIC has none to trust.</summary>
+    public bool OnHostDevices => Type is "network" or "bridge" or "ethernet";
+}
 
 /// <summary>The parts of a domain's live XML the guest endpoint uses: <c>devices/interface/mac/@address</c> and <c>devices/vsock/cid/@address</c>.</summary>
 internal static class DomainNetXml
@@ -34,7 +45,16 @@ internal static class DomainNetXml
     /// <summary>MACs (lower case, only well-formed ones) and the vsock CID (null when none or not a number); throws <see cref="VmProbeException"/> for a document that is not domain XML.</summary>
     public static (IReadOnlyList<string> Macs, uint? Cid) Parse(string xml, string domainName)
     {
+        var (macs, cid, _) = ParseWithNics(xml, domainName);
+        return (macs, cid);
+    }
+
+    /// <summary>As <see cref="Parse"/>, with each interface's type and host devices (the neighbour table's check).</summary>
+    public static (IReadOnlyList<string> Macs, uint? Cid, IReadOnlyList<DomainNic> Nics) ParseWithNics(string xml, string domainName)
+    {
         var macs = new List<string>();
+        var nics = new List<DomainNic>();
+        (string Type, string? Mac, List<string> Devices)? nic = null;
         uint? cid = null;
         try
         {
@@ -49,6 +69,12 @@ internal static class DomainNetXml
             {
                 if (reader.NodeType == XmlNodeType.EndElement)
                 {
+                    if (reader.LocalName == "interface" && path.Count == 3 && nic is { } done)
+                    {
+                        nics.Add(new DomainNic(done.Type, done.Mac, done.Devices));
+                        nic = null;
+                    }
+
                     path.RemoveAt(path.Count - 1);
                     continue;
                 }
@@ -59,9 +85,35 @@ internal static class DomainNetXml
                 }
 
                 var parent = path.Count >= 2 ? path[^2] + "/" + path[^1] : string.Empty;
-                if (reader.LocalName == "mac" && parent == "devices/interface" && NormalizeMac(reader.GetAttribute("address")) is { } mac && !macs.Contains(mac))
+                if (reader.LocalName == "interface" && path.Count == 2 && path[1] == "devices" && !reader.IsEmptyElement)
                 {
-                    macs.Add(mac);
+                    nic = (reader.GetAttribute("type") ?? string.Empty, null, new List<string>());
+                }
+                else if (parent == "devices/interface" && nic is { } open)
+                {
+                    var device = reader.LocalName switch
+                    {
+                        "target" => reader.GetAttribute("dev"),
+                        "source" => reader.GetAttribute("bridge"),
+                        _ => null,
+                    };
+                    if (device is { Length: > 0 and <= 15 } && open.Devices.Count < 8)
+                    {
+                        open.Devices.Add(device);
+                    }
+                }
+
+                if (reader.LocalName == "mac" && parent == "devices/interface" && NormalizeMac(reader.GetAttribute("address")) is { } mac)
+                {
+                    if (nic is { } owner)
+                    {
+                        nic = owner with { Mac = mac };
+                    }
+
+                    if (!macs.Contains(mac))
+                    {
+                        macs.Add(mac);
+                    }
                 }
                 else if (reader.LocalName == "cid" && parent == "devices/vsock"
                     && uint.TryParse(reader.GetAttribute("address"), NumberStyles.None, CultureInfo.InvariantCulture, out var value))
@@ -80,7 +132,7 @@ internal static class DomainNetXml
             throw Bad(domainName, ex.Message);
         }
 
-        return (macs, cid);
+        return (macs, cid, nics);
     }
 
     /// <summary><c>52:54:00:AB:cd:01</c> as <c>52:54:00:ab:cd:01</c>; null unless six hex pairs separated by ':'.</summary>

@@ -41,7 +41,7 @@ internal sealed unsafe partial class LibvirtConnection
             NativeMemory.Free(xmlPtr);
         }
 
-        var (macs, cid) = DomainNetXml.Parse(xml, name);
+        var (macs, cid, nics) = DomainNetXml.ParseWithNics(xml, name);
         // Leases first: they exist only on libvirt-managed networks (dnsmasq), where they are the authoritative map.
         // Then ARP, which works on any bridge or tap: the host's neighbour table matched by the domain's MACs.
         var interfaces = new List<DomainInterfaceAddresses>();
@@ -52,7 +52,7 @@ internal sealed unsafe partial class LibvirtConnection
             arpError = ReadAddresses(domain, Interop.Libvirt.InterfaceAddressesSourceArp, InterfaceAddressSource.Arp, interfaces);
         }
 
-        return new DomainNetwork(name, new Guid(new ReadOnlySpan<byte>(uuid, 16), bigEndian: true), macs, cid, interfaces, arpError);
+        return new DomainNetwork(name, new Guid(new ReadOnlySpan<byte>(uuid, 16), bigEndian: true), macs, cid, interfaces, arpError, nics);
     }
 
     /// <summary>Adds what one source knows; returns libvirt's error message when the source failed, else null.</summary>

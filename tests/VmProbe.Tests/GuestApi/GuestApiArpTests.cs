@@ -27,9 +27,10 @@ public sealed class GuestApiArpTests(LibvirtdHost host, ITestOutputHelper output
             "neither nc nor busybox is installed (the guest client's curl fallback may hold its lines: it is not what a guest uses)");
 
         var mac = GuestNetns.RandomMac();
-        using var domain = host.StartDomain(LibvirtdHost.UniqueName("guest-arp"), spinning: true, nic: true, mac: mac);
-        using var guest = GuestNetns.Create(mac);
+        using var guest = GuestNetns.Create(mac, bridged: true); // the bridge is the domain's NIC's: its neighbour entries count
+        using var domain = host.StartDomain(LibvirtdHost.UniqueName("guest-arp"), spinning: true, nic: true, mac: mac, bridge: guest.Bridge);
         using var stranger = GuestNetns.Create(GuestNetns.RandomMac());
+        using var imposter = GuestNetns.Create(mac); // the domain's MAC, but behind a host interface that is not its NIC's
         var dir = Directory.CreateTempSubdirectory("vmprobe-guestarp-").FullName;
         try
         {
@@ -57,10 +58,15 @@ public sealed class GuestApiArpTests(LibvirtdHost host, ITestOutputHelper output
             Assert.Contains($"{stranger.PeerAddress} is not the address of any running domain", refused.Stderr);
             Assert.Contains("[unknown_peer]", refused.Stderr);
 
+            var imposed = imposter.Run("/bin/sh", $"{script} -H {guest.HostAddress}:{port} -e task-clock true");
+            output.WriteLine($"the imposter (exit {imposed.ExitCode}): {imposed.Stderr}");
+            Assert.Equal(1, imposed.ExitCode);
+            Assert.Contains("[unknown_peer]", imposed.Stderr);
+
             await run.Loop.RunOnceAsync(CancellationToken.None);
             var text = File.ReadAllText(prom);
             Assert.Contains("vmprobe_guestapi_sessions_started_total 1\n", text);
-            Assert.Contains("vmprobe_guestapi_refusals_total{reason=\"unknown_peer\"} 1\n", text);
+            Assert.Contains("vmprobe_guestapi_refusals_total{reason=\"unknown_peer\"} 2\n", text);
         }
         finally
         {

@@ -43,16 +43,23 @@ public sealed class GuestApiLibvirtTests(LibvirtdHost host)
         var mac = GuestNetns.RandomMac();
         using var domain = host.StartDomain(LibvirtdHost.UniqueName("guestapi-arp"), nic: true, mac: mac);
         string? arpError;
+        string tap;
         using (var connection = LibvirtConnection.OpenReadOnly(LibvirtdHost.Uri))
         {
             var network = Assert.Single(connection.ListGuestNetworks(), n => n.Name == domain.Name);
             Assert.Equal(new[] { mac }, network.XmlMacs);
             arpError = network.ArpError; // libvirt 9.0 on Linux 6.x: "wrong nlmsg len"
+            var nic = Assert.Single(network.Nics!); // the live XML's tap, libvirt's name for it
+            Assert.Equal(("ethernet", mac), (nic.Type, nic.Mac));
+            tap = Assert.Single(nic.HostDevices);
         }
 
         var peer = GuestPeer.Tcp(IPAddress.Parse("10.239.1.2")); // outside GuestNetns's range: no real entry has it
+        var elsewhere = GuestPeer.Tcp(IPAddress.Parse("10.239.1.3")); // the same MAC seen behind another interface
         var table = Path.Combine(Path.GetTempPath(), $"vmprobe-arp-{Guid.NewGuid():N}");
-        File.WriteAllText(table, $"IP address       HW type     Flags       HW address            Mask     Device\n10.239.1.2       0x1         0x2         {mac}     *        vmpt0\n");
+        File.WriteAllText(table, "IP address       HW type     Flags       HW address            Mask     Device\n"
+            + $"10.239.1.2       0x1         0x2         {mac}     *        {tap}\n"
+            + $"10.239.1.3       0x1         0x2         {mac}     *        eth9\n");
         try
         {
             var log = new VmProbe.Tests.Prometheus.ListLog();
@@ -66,6 +73,7 @@ public sealed class GuestApiLibvirtTests(LibvirtdHost host)
                 }
 
                 Assert.Equal(domain.Name, resolver.Resolve(peer, CancellationToken.None).Name);
+                Assert.Equal(GuestRefusalReason.UnknownPeer, Assert.Throws<GuestApiRefusedException>(() => resolver.Resolve(elsewhere, CancellationToken.None)).Reason);
                 Assert.Single(log.Lines, l => l.Message.Contains("the host's neighbour table", StringComparison.Ordinal));
             }
 

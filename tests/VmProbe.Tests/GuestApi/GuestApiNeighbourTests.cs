@@ -44,8 +44,10 @@ public class GuestApiNeighbourTests
     [Fact]
     public void NeighboursFillInOnlyWhereLibvirtsArpFailedAndOnlyUnderDeclaredMacs()
     {
-        var failed = new DomainNetwork("web", Guid.NewGuid(), new[] { "52:54:00:00:00:01" }, null, Array.Empty<DomainInterfaceAddresses>(), "wrong nlmsg len");
-        var answered = new DomainNetwork("db", Guid.NewGuid(), new[] { "52:54:00:00:00:02" }, null, Array.Empty<DomainInterfaceAddresses>());
+        var failed = new DomainNetwork("web", Guid.NewGuid(), new[] { "52:54:00:00:00:01" }, null, Array.Empty<DomainInterfaceAddresses>(), "wrong nlmsg len",
+            new[] { new DomainNic("bridge", "52:54:00:00:00:01", new[] { "vnet0", "br0" }) });
+        var answered = new DomainNetwork("db", Guid.NewGuid(), new[] { "52:54:00:00:00:02" }, null, Array.Empty<DomainInterfaceAddresses>(), null,
+            new[] { new DomainNic("bridge", "52:54:00:00:00:02", new[] { "vnet1", "br0" }) });
         var neighbours = new[]
         {
             new NeighbourEntry(IPAddress.Parse("10.0.0.1"), "52:54:00:00:00:01", "br0"),
@@ -64,6 +66,44 @@ public class GuestApiNeighbourTests
             Assert.Throws<GuestApiRefusedException>(() => GuestAddressMap.Resolve(GuestPeer.Tcp(IPAddress.Parse("10.0.0.2")), domains)).Reason);
         Assert.Equal(GuestRefusalReason.UnknownPeer,
             Assert.Throws<GuestApiRefusedException>(() => GuestAddressMap.Resolve(GuestPeer.Tcp(IPAddress.Parse("10.0.0.3")), domains)).Reason);
+    }
+
+    [Theory]
+    [InlineData("bridge", "br1", "eth0")]      // the right MAC behind another host interface: someone else claiming it
+    [InlineData("ethernet", "vnet9", "br0")]   // a tap NIC, the MAC seen on a bridge the domain is not on
+    [InlineData("user", "br0", "br0")]         // a user-mode NIC has no host interface to trust at all
+    [InlineData("direct", "br0", "br0")]       // nor does a type VmProbe does not know
+    public void ANeighbourEntryCountsOnlyOnAnInterfaceOfTheDomainsNic(string type, string nicDevice, string seenOn)
+    {
+        const string mac = "52:54:00:00:00:07";
+        var domain = new DomainNetwork("web", Guid.NewGuid(), new[] { mac }, null, Array.Empty<DomainInterfaceAddresses>(), "wrong nlmsg len",
+            new[] { new DomainNic(type, mac, new[] { nicDevice }) });
+        var entry = new NeighbourEntry(IPAddress.Parse("10.0.0.7"), mac, seenOn);
+
+        var refused = GuestAddressMap.WithNeighbours(new[] { domain }, new[] { entry });
+        Assert.Empty(refused[0].Interfaces);
+
+        // The same entry on the NIC's own device is accepted (for the types whose frames reach the host there).
+        var onIts = GuestAddressMap.WithNeighbours(new[] { domain }, new[] { entry with { Device = nicDevice } });
+        Assert.Equal(type is "bridge" or "ethernet" ? 1 : 0, onIts[0].Interfaces.Count);
+    }
+
+    [Fact]
+    public void TheLiveXmlGivesEachNicItsTypeMacAndHostDevices()
+    {
+        const string xml = """
+            <domain type='kvm'><name>web</name><devices>
+              <interface type='network'><mac address='52:54:00:AA:00:01'/><source network='default' bridge='virbr0'/><target dev='vnet3'/></interface>
+              <interface type='user'><mac address='52:54:00:aa:00:02'/></interface>
+              <interface type='bridge'><source bridge='br-lan'/><mac address='52:54:00:aa:00:03'/><target dev='a-name-far-too-long-for-a-link'/></interface>
+            </devices></domain>
+            """;
+        var (macs, _, nics) = DomainNetXml.ParseWithNics(xml, "web");
+
+        Assert.Equal(3, macs.Count);
+        Assert.Equal(
+            new[] { ("network", "52:54:00:aa:00:01", "virbr0,vnet3"), ("user", "52:54:00:aa:00:02", ""), ("bridge", "52:54:00:aa:00:03", "br-lan") },
+            nics.Select(n => (n.Type, n.Mac ?? "-", string.Join(',', n.HostDevices.Order()))));
     }
 
     /// <summary>A table that never ends: the parser must stop by itself.</summary>

@@ -34,6 +34,9 @@ internal sealed class GuestNetns : IDisposable
 
     public string Mac { get; }
 
+    /// <summary>With <c>bridged</c>: the host bridge (<c>vmpbXXXXXXXX</c>) holding the host's veth end and the host address; a domain NIC on it is this interface.</summary>
+    public string? Bridge { get; private set; }
+
     /// <summary>Null when network namespaces can be made here (root and iproute2's <c>ip netns</c>), else why not.</summary>
     public static string? WhyUnavailable()
     {
@@ -66,7 +69,7 @@ internal sealed class GuestNetns : IDisposable
     }
 
     /// <summary>Makes the namespace and veth pair on a random /30 of 10.240.0.0/12; throws (after cleaning up) when a step fails.</summary>
-    public static GuestNetns Create(string mac)
+    public static GuestNetns Create(string mac, bool bridged = false)
     {
         var ip = Requirements.FindCommand("ip") ?? throw new InvalidOperationException("iproute2's 'ip' is not installed");
         var id = Guid.NewGuid().ToString("N")[..8];
@@ -78,7 +81,18 @@ internal sealed class GuestNetns : IDisposable
             netns.Ip($"netns add {netns.Name}");
             netns.Ip($"link add {netns.hostLink} type veth peer name {guestLink}");
             netns.Ip($"link set {guestLink} netns {netns.Name}");
-            netns.Ip($"addr add {host}/30 dev {netns.hostLink}");
+            var hostSide = netns.hostLink;
+            if (bridged)
+            {
+                // The host address on a bridge, the veth a port of it: the neighbour entry is on the bridge, as for a VM's tap.
+                netns.Bridge = $"vmpb{id}";
+                netns.Ip($"link add {netns.Bridge} type bridge");
+                netns.Ip($"link set {netns.hostLink} master {netns.Bridge}");
+                netns.Ip($"link set {netns.Bridge} up");
+                hostSide = netns.Bridge;
+            }
+
+            netns.Ip($"addr add {host}/30 dev {hostSide}");
             netns.Ip($"link set {netns.hostLink} up");
             netns.Ip($"-n {netns.Name} link set {guestLink} address {mac}");
             netns.Ip($"-n {netns.Name} addr add {peer}/30 dev {guestLink}");
@@ -109,6 +123,10 @@ internal sealed class GuestNetns : IDisposable
         // pair was made but never moved.
         Requirements.Run(ip, $"netns delete {Name}", timeoutMs: 15_000);
         Requirements.Run(ip, $"link delete {hostLink}", timeoutMs: 15_000);
+        if (Bridge is not null)
+        {
+            Requirements.Run(ip, $"link delete {Bridge}", timeoutMs: 15_000);
+        }
     }
 
     private void Ip(string arguments)

@@ -51,7 +51,8 @@ public sealed class LibvirtdHost : IDisposable
     /// <param name="nic">Give the domain a NIC on a tap device libvirt creates and removes (<c>type='ethernet'</c>, no
     /// bridge or dnsmasq needed), so that libvirt reports net.N.* statistics for it (a <c>type='user'</c> NIC has none).</param>
     /// <param name="mac">With <paramref name="nic"/>: the NIC's MAC (else libvirt picks one).</param>
-    public LibvirtdTestDomain StartDomain(string name, bool spinning = false, int vcpus = 1, bool persistent = false, bool nic = false, string? mac = null)
+    /// <param name="bridge">With <paramref name="nic"/>: put the NIC's tap on this existing host bridge (<c>type='bridge'</c>).</param>
+    public LibvirtdTestDomain StartDomain(string name, bool spinning = false, int vcpus = 1, bool persistent = false, bool nic = false, string? mac = null, string? bridge = null)
     {
         if (!Available)
         {
@@ -80,7 +81,7 @@ public sealed class LibvirtdHost : IDisposable
         }
 
         var xmlPath = Path.Combine(Path.GetTempPath(), $"{NamePrefix}{Guid.NewGuid():N}.xml");
-        File.WriteAllText(xmlPath, DomainXml(name, image, vcpus, nic, mac));
+        File.WriteAllText(xmlPath, DomainXml(name, image, vcpus, nic, mac, bridge));
         try
         {
             var result = persistent ? RunVirsh("define", xmlPath) : RunVirsh("create", xmlPath);
@@ -224,11 +225,14 @@ public sealed class LibvirtdHost : IDisposable
         throw new InvalidOperationException($"domain {domain.Name} (pid {pid}) still uses CPU 20 s after start: its halting boot sector did not run");
     }
 
-    private static string DomainXml(string name, string? floppyImage, int vcpus, bool nic, string? mac)
+    private static string DomainXml(string name, string? floppyImage, int vcpus, bool nic, string? mac, string? bridge = null)
     {
         // Tap names are at most 15 bytes: a random one per domain, so parallel test runs never clash.
         var macXml = mac is null ? string.Empty : $"<mac address='{SecurityElement.Escape(mac)}'/>";
-        var tap = nic ? $"<interface type='ethernet'>{macXml}<target dev='vmpt{Guid.NewGuid().ToString("N")[..8]}' managed='yes'/><model type='e1000'/></interface>" : string.Empty;
+        var tapName = $"vmpt{Guid.NewGuid().ToString("N")[..8]}";
+        var tap = !nic ? string.Empty
+            : bridge is null ? $"<interface type='ethernet'>{macXml}<target dev='{tapName}' managed='yes'/><model type='e1000'/></interface>"
+            : $"<interface type='bridge'>{macXml}<source bridge='{SecurityElement.Escape(bridge)}'/><target dev='{tapName}'/><model type='e1000'/></interface>";
         var disk = floppyImage is null
             ? string.Empty
             : $"""
