@@ -153,27 +153,8 @@ internal sealed class TaskIterator : IDisposable
     {
         ObjectDisposedException.ThrowIf(_link.IsClosed, this);
         _ranges.Clear();
-        _length = 0;
-        var added = false;
-        _link.DangerousAddRef(ref added);
-        try
-        {
-            var fd = Interop.Libbpf.bpf_iter_create(Interop.Libbpf.bpf_link__fd(_link));
-            if (fd < 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                throw new BpfException($"bpf_iter_create ({ObjectName}/{ProgramName}) failed: {Errno.Describe(errno)}",
-                    $"bpf_iter_create,{Errno.Name(errno)}", ProbeErrorKind.Unknown);
-            }
-
-            using var iterator = new SafeFdHandle(fd, FdKind.Transient);
-            ReadToEnd(iterator);
-        }
-        finally
-        {
-            _link.DangerousRelease();
-        }
-
+        _length = 0; // a failed read leaves no records
+        _length = BpfIteratorRead.Run(_link, ref _buffer, $"{ObjectName}/{ProgramName}");
         return Index();
     }
 
@@ -187,42 +168,6 @@ internal sealed class TaskIterator : IDisposable
     public void Dispose() => _object.Dispose();
 
     private Span<TaskRecord> Records() => MemoryMarshal.Cast<byte, TaskRecord>(_buffer.AsSpan(0, _length));
-
-    private unsafe void ReadToEnd(SafeFdHandle fd)
-    {
-        while (true)
-        {
-            if (_length == _buffer.Length)
-            {
-                Array.Resize(ref _buffer, _buffer.Length * 2);
-            }
-
-            nint n;
-            fixed (byte* buffer = _buffer)
-            {
-                n = Interop.Libc.Read(fd, buffer + _length, (nuint)(_buffer.Length - _length));
-            }
-
-            if (n == 0)
-            {
-                return;
-            }
-
-            if (n < 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                throw new BpfException($"reading the task iterator ({ObjectName}/{ProgramName}) failed: {Errno.Describe(errno)}",
-                    $"read,{Errno.Name(errno)}", ProbeErrorKind.Unknown);
-            }
-
-            _length += (int)n;
-        }
-    }
 
     private static bool IsSorted(ReadOnlySpan<TaskRecord> records)
     {

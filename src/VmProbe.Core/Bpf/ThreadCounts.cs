@@ -92,66 +92,12 @@ internal sealed class ThreadCounts
     {
         Walks++;
         ObjectDisposedException.ThrowIf(_link.IsClosed, this);
-        var added = false;
-        _link.DangerousAddRef(ref added);
-        try
-        {
-            var fd = Interop.Libbpf.bpf_iter_create(Interop.Libbpf.bpf_link__fd(_link));
-            if (fd < 0)
-            {
-                throw Error("bpf_iter_create", Marshal.GetLastPInvokeError());
-            }
+        var length = BpfIteratorRead.Run(_link, ref _buffer, $"{_object.Name}/{IteratorProgram}");
 
-            using var iterator = new SafeFdHandle(fd, FdKind.Transient);
-            var length = ReadToEnd(iterator);
-            // The kernel writes whole records; anything else is a program and reader out of step: refuse to misread.
-            return length % ThreadCountRecord.Size == 0
-                ? length
-                : throw new BpfException($"{_object.Name}/{IteratorProgram} returned {length} bytes, not whole {ThreadCountRecord.Size}-byte records",
-                    "bpf,layout", ProbeErrorKind.InvalidData);
-        }
-        finally
-        {
-            _link.DangerousRelease();
-        }
+        // The kernel writes whole records; anything else is a program and reader out of step: refuse to misread.
+        return length % ThreadCountRecord.Size == 0
+            ? length
+            : throw new BpfException($"{_object.Name}/{IteratorProgram} returned {length} bytes, not whole {ThreadCountRecord.Size}-byte records",
+                "bpf,layout", ProbeErrorKind.InvalidData);
     }
-
-    private unsafe int ReadToEnd(SafeFdHandle fd)
-    {
-        var length = 0;
-        while (true)
-        {
-            if (length == _buffer.Length)
-            {
-                Array.Resize(ref _buffer, _buffer.Length * 2);
-            }
-
-            nint n;
-            fixed (byte* buffer = _buffer)
-            {
-                n = Interop.Libc.Read(fd, buffer + length, (nuint)(_buffer.Length - length));
-            }
-
-            if (n == 0)
-            {
-                return length;
-            }
-
-            if (n < 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno != Errno.EINTR)
-                {
-                    throw Error("read", errno);
-                }
-
-                continue;
-            }
-
-            length += (int)n;
-        }
-    }
-
-    private BpfException Error(string call, int errno) =>
-        new($"{call} ({_object.Name}/{IteratorProgram}) failed: {Errno.Describe(errno)}", $"{call},{Errno.Name(errno)}", ProbeErrorKind.Unknown);
 }
