@@ -208,6 +208,13 @@ internal sealed class LibvirtSession : IDisposable
             ProbeErrorKind.ResourceUnavailable);
     }
 
+    /// <summary>
+    /// How long <see cref="Dispose"/> waits for a call still running on the worker (one that passed its deadline) to
+    /// return and the connection to close. The process must not exit while a libvirt call or close runs: exit runs the
+    /// libraries' destructors (libxml2's parser cleanup, gnutls' deinit) under it. A daemon hung for longer is left to it.
+    /// </summary>
+    internal static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(2);
+
     public void Dispose()
     {
         Worker? worker;
@@ -223,7 +230,10 @@ internal sealed class LibvirtSession : IDisposable
             _worker = null;
         }
 
-        worker?.Stop();
+        if (worker is not null && !worker.Stop(CloseWait))
+        {
+            _log.Write(LogLevel.Warning, $"libvirt {Uri}: a call was still running {CloseWait.TotalSeconds:0} s after close was asked; left to finish on its own thread");
+        }
     }
 
     private VmProbeException Failed(VmProbeException error)
@@ -288,13 +298,14 @@ internal sealed class LibvirtSession : IDisposable
     {
         private readonly string _uri;
         private readonly BlockingCollection<WorkItem> _queue = new();
+        private readonly Thread _thread;
         private LibvirtConnection? _connection;
 
         public Worker(string uri)
         {
             _uri = uri;
-            var thread = new Thread(Loop) { IsBackground = true, Name = "vmprobe-libvirt" };
-            thread.Start();
+            _thread = new Thread(Loop) { IsBackground = true, Name = "vmprobe-libvirt" };
+            _thread.Start();
         }
 
         public ulong DaemonVersion { get; private set; }
@@ -312,8 +323,15 @@ internal sealed class LibvirtSession : IDisposable
             }
         }
 
-        /// <summary>Stop taking work; the thread closes its connection and exits once its current call (if any) returns.</summary>
-        public void Stop() => _queue.CompleteAdding();
+        /// <summary>
+        /// Stop taking work; the thread closes its connection and exits once its current call (if any) returns. Waits at
+        /// most <paramref name="wait"/> for that; false when the thread is still running then.
+        /// </summary>
+        public bool Stop(TimeSpan wait)
+        {
+            _queue.CompleteAdding();
+            return Thread.CurrentThread == _thread || _thread.Join(wait);
+        }
 
         /// <summary>
         /// Nothing escapes this thread (an exception here would end the process): a call's failure goes to its caller,

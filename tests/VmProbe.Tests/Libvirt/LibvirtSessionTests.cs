@@ -96,6 +96,49 @@ public class LibvirtSessionTests
         Assert.Contains(first.Message, log.Lines.Single(l => l.Level == LogLevel.Warning).Message, StringComparison.Ordinal);
     }
 
+    [SkippableFact]
+    public void DisposeWaitsForALateCallToReturnAndItsConnectionToClose()
+    {
+        Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
+        var threadsBefore = LibvirtWorkerThreads();
+        var session = new LibvirtSession(LibvirtTestDriver.DefaultUri, TimeSpan.FromMilliseconds(100), new RecordingLog());
+        Assert.Single(session.Run("list", c => c.ListDomains(true)));
+        using var release = new ManualResetEventSlim(false);
+        var returned = 0;
+
+        // A call past its deadline is still inside libvirt on the worker when the owner closes the session (at exit,
+        // libraries' destructors would then run under it).
+        Assert.Throws<LibvirtTimeoutException>(() => session.Run("late", c =>
+        {
+            release.Wait(TimeSpan.FromSeconds(30));
+            Thread.Sleep(50);
+            Volatile.Write(ref returned, 1);
+            return c.ListDomains(true);
+        }));
+        using var releaser = new Timer(_ => release.Set(), null, 300, Timeout.Infinite);
+
+        session.Dispose();
+
+        Assert.Equal(1, Volatile.Read(ref returned));
+        Assert.Equal(threadsBefore, LibvirtWorkerThreads());
+    }
+
+    [SkippableFact]
+    public void DisposeDoesNotWaitForeverForAHungCall()
+    {
+        Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
+        var log = new RecordingLog();
+        var session = new LibvirtSession(LibvirtTestDriver.DefaultUri, TimeSpan.FromMilliseconds(100), log);
+        using var release = new ManualResetEventSlim(false);
+        Assert.Throws<LibvirtTimeoutException>(() => session.Run("hung", c => release.Wait(TimeSpan.FromSeconds(60))));
+
+        session.Dispose();
+
+        Assert.True(session.HasLateCall);
+        Assert.Contains(log.Lines, l => l.Level == LogLevel.Warning && l.Message.Contains("still running", StringComparison.Ordinal));
+        release.Set();
+    }
+
     [Fact]
     public void RejectsNonPositiveTimeout()
     {
