@@ -42,6 +42,7 @@ public sealed class ProbeCycle
     private readonly string[][] _errorLabelValues;
     private readonly string[] _versionLabel = { ProbeInfo.Version };
     private readonly double _intervalSeconds;
+    private bool _setupsBegun;
 
     public ProbeCycle(IDomainDiscovery? discovery, IReadOnlyList<IMetricSource> sources, IProbeLog log, int delayMs, IProbeClock? clock = null)
     {
@@ -98,6 +99,7 @@ public sealed class ProbeCycle
     /// <summary>Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it; failures are counted like collection failures.</summary>
     public void Prepare(CancellationToken cancellationToken)
     {
+        BeginSetups();
         _shared.BeginCycle();
         var context = new CycleContext(Discover(cancellationToken), _clock.UtcNow, _log, cancellationToken) { Shared = _shared };
         for (var i = 0; i < _sources.Length; i++)
@@ -126,6 +128,7 @@ public sealed class ProbeCycle
         var startedTicks = Stopwatch.GetTimestamp();
         var timestamp = _clock.UtcNow;
         _metrics.Reset();
+        BeginSetups();
 
         _shared.BeginCycle();
         var context = new CycleContext(Discover(cancellationToken), timestamp, _log, cancellationToken) { Shared = _shared, ItemErrors = _itemErrors };
@@ -180,6 +183,21 @@ public sealed class ProbeCycle
         else
         {
             CountFailure(_exportHealth, error);
+        }
+    }
+
+    /// <summary>Starts the slow set-ups (eBPF loads) on pool threads before the first discovery, so they overlap the rest.</summary>
+    private void BeginSetups()
+    {
+        if (_setupsBegun)
+        {
+            return;
+        }
+
+        _setupsBegun = true;
+        foreach (var source in _sources)
+        {
+            (source as IBackgroundSetup)?.BeginSetup();
         }
     }
 

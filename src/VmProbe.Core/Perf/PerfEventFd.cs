@@ -54,18 +54,6 @@ internal static unsafe class PerfEventFd
         }
     }
 
-    /// <summary>PERF_EVENT_IOC_ID: the kernel's id of the event, as reported in PERF_FORMAT_ID reads.</summary>
-    public static ulong GetId(SafeFdHandle handle)
-    {
-        ulong id;
-        if (Interop.Libc.Ioctl(handle, PerfEventConstants.IocId, (nuint)(&id)) != 0)
-        {
-            throw PerfEventException.FromErrno("perf_event_ioctl_id", Marshal.GetLastPInvokeError(), null, null);
-        }
-
-        return id;
-    }
-
     /// <summary>read(2) into <paramref name="buffer"/>; returns bytes read, or -errno.</summary>
     public static int Read(SafeFdHandle handle, Span<byte> buffer)
     {

@@ -92,27 +92,22 @@ internal sealed class PerfGroup : IDisposable
     }
 
     /// <summary>Opens one more event in the group (the first becomes the leader). Returns 0 or the errno.</summary>
+    /// <remarks>
+    /// The kernel's id of each event is not asked for (PERF_EVENT_IOC_ID, one syscall per event): the first read
+    /// returns the ids in the order the events joined, leader first, which is where they are taken from (<see cref="Read"/>).
+    /// </remarks>
     internal int TryAdd(ref PerfEventAttr attr, int eventIndex)
     {
         var groupFd = handles.Count == 0 ? null : handles[0];
 
         // Only the leader is created disabled: members follow it. A disabled member is not reliably enabled by the
-        // leader's PERF_IOC_FLAG_GROUP enable (a system-wide cpu_clock member stays at 0).
+        // leader's PERF_IOC_FLAG_GROUP enable (a system-wide cpu_clock member stays at 0), nor is an enabled member
+        // that joins a leader created enabled: the leader starts disabled and the group is enabled once, whole.
         attr.Flags = handles.Count == 0 ? attr.Flags | PerfAttrFlags.Disabled : attr.Flags & ~PerfAttrFlags.Disabled;
         var errno = PerfEventFd.TryOpen(ref attr, Pid, Cpu, groupFd, OpenFlags, out var handle);
         if (errno != 0)
         {
             return errno;
-        }
-
-        try
-        {
-            ids.Add(PerfEventFd.GetId(handle!));
-        }
-        catch
-        {
-            handle!.Dispose();
-            throw;
         }
 
         handles.Add(handle!);
@@ -177,6 +172,15 @@ internal sealed class PerfGroup : IDisposable
         }
 
         var values = MemoryMarshal.Cast<byte, PerfGroupReadValue>(data.Slice(headerSize, valueSize * nr));
+        if (ids.Count == 0)
+        {
+            // The first whole read names the events: leader first, then the members in the order they joined.
+            for (var i = 0; i < nr; i++)
+            {
+                ids.Add(values[i].Id);
+            }
+        }
+
         for (var i = 0; i < nr; i++)
         {
             var value = values[i].Value;
