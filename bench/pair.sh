@@ -8,6 +8,7 @@
 # (bench/cpuns.c: ns, exited threads included); cycles are counted from each runner's probe_last_cycle_timestamp
 # over the window. Prints per runner: us per cycle, its ratio to the first runner, series written, and whether its
 # series names and labels equal the first runner's. Root is needed (perf_event_open on the fakes' threads).
+# Run one at a time: each run rebuilds the helpers in bench/out (two at once gave no result here).
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 BENCH_OUT="$BENCH_DIR/out"
@@ -22,7 +23,7 @@ while (($#)); do
         --settle) settle="$2"; shift 2 ;;
         --seconds) seconds="$2"; shift 2 ;;
         --no-floor) floor=0; shift ;;
-        -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "pair.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
         *) [[ -x "$1" ]] || { echo "pair.sh: '$1' is not an executable" >&2; exit 2; }; runners+=("$1"); shift ;;
     esac
