@@ -8,7 +8,7 @@
  *   per cycle: one read() per group; open/read/close of /proc/PID/task/TID/schedstat per thread; the host
  *     files (/proc/stat, /proc/meminfo, /proc/loadavg); one write+fsync+rename of a file of --out-size bytes.
  *
- * CPU time is getrusage(RUSAGE_SELF) user+system, from after --warmup cycles to the end, divided by --cycles.
+ * CPU time is the process' CPU-time clock (CLOCK_PROCESS_CPUTIME_ID, ns), from after --warmup cycles to the end, divided by --cycles.
  *
  *   floor [--cycles N] [--warmup N] [--delay-ms MS] [--events E] [--out FILE] [--out-size BYTES] [--keep-open] PID...
  *
@@ -75,11 +75,12 @@ static long read_whole(const char *path, char *buf, size_t size)
     return total;
 }
 
+/* The process' CPU-time clock (ns): the same clock bench/cpuns.c reads for vmprobe and perf stat. */
 static double cpu_us(void)
 {
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
 }
 
 static double thread_cpu_us(void)

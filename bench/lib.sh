@@ -11,6 +11,7 @@ bench_build_helpers() {
     gcc "${flags[@]}" -pthread -o "$BENCH_OUT/qemu-system-x86_64" "$src/fakeqemu.c"
     gcc "${flags[@]}" -o "$BENCH_OUT/floor" "$src/floor.c"
     gcc "${flags[@]}" -o "$BENCH_OUT/runstat" "$src/runstat.c"
+    gcc "${flags[@]}" -o "$BENCH_OUT/cpuns" "$src/cpuns.c"
 }
 
 # fake_start NAME VCPUS SECONDS DUTY: starts one fake QEMU, waits for its "ready" line, records its pid.

@@ -121,6 +121,7 @@ public sealed class ProbeLoop
         var metrics = _cycle.Collect(CancellationToken.None);
         CyclesCompleted++;
         Exception? exportError = null;
+        var exportCpuNs = _log.IsEnabled(LogLevel.Debug) ? VmProbe.Native.ThreadCpuTime.Nanoseconds() : 0;
         try
         {
             _sink.Export(metrics);
@@ -135,7 +136,8 @@ public sealed class ProbeLoop
 
         if (exportError is null && _log.IsEnabled(LogLevel.Debug))
         {
-            _log.Write(LogLevel.Debug, $"cycle {CyclesCompleted}: {_cycle.LastDomains.Count} domain(s), exported to {_sink.Destination}");
+            exportCpuNs = VmProbe.Native.ThreadCpuTime.Nanoseconds() - exportCpuNs;
+            _log.Write(LogLevel.Debug, $"cycle {CyclesCompleted}: {_cycle.LastDomains.Count} domain(s), exported to {_sink.Destination}; CPU us: {_cycle.LastCpuSplit()}, export {exportCpuNs / 1000}");
         }
 
         return new CycleOutcome(CyclesCompleted, timestamp, _cycle.LastDuration, _cycle.LastDomains.Count, skippedTicks, _sink.Destination, exportError);

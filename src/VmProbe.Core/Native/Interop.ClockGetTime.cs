@@ -6,6 +6,7 @@ internal static partial class Interop
 {
     internal static partial class Libc
     {
+        internal const int ClockThreadCpuTime = 3;
         internal const int ClockBootTime = 7;
 
         /// <summary>struct timespec on LP64: time_t tv_sec; long tv_nsec.</summary>

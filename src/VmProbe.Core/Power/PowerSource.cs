@@ -24,6 +24,15 @@ public sealed class PowerSource : IMetricSource
     private readonly HashSet<string> _saidOnce = new(StringComparer.Ordinal);
     private readonly Func<double> _clock;
     private bool? _hadSource;
+    private int _cyclesSinceLook;
+
+    /// <summary>
+    /// On a host with no meter at all (no power PMU, no powercap or hwmon file, no powermeter command), sysfs is looked
+    /// at again every this many cycles instead of every cycle: such a host rarely grows one (a driver loaded later), and
+    /// the look (two directory listings, the per-cycle lists) was a tenth of a small host's cycle. Nothing is written
+    /// for power on such a host, so a skipped cycle loses nothing; a meter that appears is written within this many.
+    /// </summary>
+    internal const int NoMeterLookEvery = 10;
 
     public PowerSource(PowerOptions options, IProbeLog log)
         : this(options, log, null, null)
@@ -56,6 +65,13 @@ public sealed class PowerSource : IMetricSource
         {
             Say(context, LogLevel.Info, "pmu", "power: " + pmuNote);
         }
+
+        if (_hadSource == false && _powermeter is null && !_pmu.IsOpen && ++_cyclesSinceLook < NoMeterLookEvery)
+        {
+            return;
+        }
+
+        _cyclesSinceLook = 0;
 
         var readings = new List<EnergyReading>();
         var power = new List<(string Sensor, double Watts)>();

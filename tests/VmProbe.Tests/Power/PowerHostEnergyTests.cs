@@ -198,6 +198,31 @@ public class PowerHostEnergyTests
         Assert.Contains("powermeter", line.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AHostWithoutAnyMeterIsLookedAtEveryTenthCycleAndAMeterThatAppearsIsWrittenWithinThem()
+    {
+        using var fixture = new PowerFixture();
+        using var harness = new PowerHarness(fixture, fakePmu: false);
+        var domains = new[] { PowerHarness.Domain("a", 1) };
+        Assert.Empty(harness.Cycle(domains).Families); // looked: nothing there
+
+        fixture.Zone("intel-rapl:0", "package-0", 1_000_000, PowerFixture.IntelMaxRange);
+        var cycles = 1;
+        MetricSet metrics;
+        do
+        {
+            metrics = harness.Cycle(domains);
+            cycles++;
+        }
+        while (metrics.Value(PowerFamilies.HostEnergy, "package-0", "powercap") is null && cycles <= PowerSource.NoMeterLookEvery + 1);
+
+        // Not the very next cycle (sysfs was not looked at), but at the next look, with the meter's full count.
+        Assert.Equal(PowerSource.NoMeterLookEvery + 1, cycles);
+        Assert.Equal(1.0, metrics.Value(PowerFamilies.HostEnergy, "package-0", "powercap"));
+        fixture.SetEnergy("intel-rapl:0", 3_000_000);
+        Assert.Equal(3.0, harness.Cycle(domains).Value(PowerFamilies.HostEnergy, "package-0", "powercap")); // every cycle from then on
+    }
+
     [Theory]
     [InlineData("intel-rapl:0", "package-0", "package-0")]
     [InlineData("intel-rapl:1", "psys", "psys")]

@@ -170,4 +170,34 @@ public class ProbeLoopTests
         cancelled.Cancel();
         Assert.False(await clock.DelayUntilAsync(clock.MonotonicMilliseconds + 60_000, cancelled.Token));
     }
+
+    [Fact]
+    public async Task ADebugLogGetsEachPartsCpuTimeOfTheCycle()
+    {
+        var clock = new ManualProbeClock { MonotonicMilliseconds = 10_000 };
+        var log = new RecordingLog();
+        var busy = new KnownSource("busy", clock)
+        {
+            DuringCollect = _ =>
+            {
+                // 3 ms of this thread's CPU, however long the machine makes it take
+                var start = VmProbe.Native.ThreadCpuTime.Nanoseconds();
+                while (VmProbe.Native.ThreadCpuTime.Nanoseconds() - start < 3_000_000)
+                {
+                }
+            },
+        };
+        var idle = new KnownSource("idle", clock);
+        var loop = new ProbeLoop(new ProbeCycle(null, new IMetricSource[] { busy, idle }, log, 1000, clock), new SnapshotSink(), log, 1000, clock);
+
+        await loop.RunNextAsync(CancellationToken.None);
+
+        var line = Assert.Single(log.Lines, l => l.Level == LogLevel.Debug && l.Message.Contains("CPU us:", StringComparison.Ordinal)).Message;
+        var parts = line[(line.IndexOf("CPU us: ", StringComparison.Ordinal) + 8)..].Split(", ")
+            .Select(part => part.Split(' '))
+            .ToDictionary(p => p[0], p => long.Parse(p[1], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(new[] { "discovery", "busy", "idle", "probe", "export" }, parts.Keys);
+        Assert.InRange(parts["busy"], 3_000, 1_000_000);
+        Assert.True(parts["idle"] < 3_000, line);
+    }
 }
