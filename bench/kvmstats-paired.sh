@@ -6,9 +6,11 @@
 #
 #   bench/kvmstats-paired.sh [options]
 #
-# CPU = the sum of the runner's threads' schedstat run time (ns, precise; the runner keeps its threads) and, beside
-# it, utime+stime of /proc/PID/stat (10 ms ticks); per cycle = over the cycles the runner wrote in the window.
-# Then, with --strace-seconds S > 0, `strace -c -f` on each runner for S seconds: the system calls the on-case adds.
+# CPU = utime+stime of /proc/PID/stat (10 ms ticks; counts exited threads too, which the sum of the threads'
+# schedstat would miss); per cycle = over the cycles the runner ran in the window: grid ticks passed minus the ticks
+# it logged as skipped after a cycle longer than the delay (a loaded host skips many, and not alike for each runner).
+# Then, with --strace-seconds S > 0, `strace -c -f` on each runner for S seconds: the system calls the on-case adds,
+# per written cycle (one rename per cycle).
 #
 # Options:
 #   -n N                fake VMs (default 200), --vcpus T (default 4), --host-load CPUS (default 0.2)
@@ -16,7 +18,7 @@
 #   --windows K         windows (default 5), --window-seconds S (default 60), --warmup-seconds S (default 40)
 #   --modes "vm off"    the kvmstats value of each runner, in this order (default "vm off off": on, off, control)
 #   --flavor F          bench/out/vmprobe-F/vmprobe (default aot, what setup.sh installs; bench/run --flavor F publishes it)
-#   --strace-seconds S  default 20; 0 skips
+#   --strace-seconds S  default 30; 0 skips
 # Root is needed (perf_event_open on other processes' threads). Everything it starts is stopped on exit.
 set -euo pipefail
 
@@ -25,7 +27,7 @@ BENCH_OUT="$BENCH_DIR/out"
 WORK="$BENCH_OUT/kvmstats-paired"
 source "$BENCH_DIR/lib.sh"
 
-n=200 vcpus=4 host_load=0.2 delay_ms=200 windows=5 window_s=60 warmup_s=40 modes="vm off off" flavor=aot strace_s=20
+n=200 vcpus=4 host_load=0.2 delay_ms=200 windows=5 window_s=60 warmup_s=40 modes="vm off off" flavor=aot strace_s=30
 while (($#)); do
     case "$1" in
         -n) n="$2"; shift 2 ;;
@@ -80,14 +82,15 @@ sleep "$warmup_s"
 for r in "${!mode_list[@]}"; do # every runner has written a cycle before the first window
     for ((i = 0; i < 600; i++)); do [[ -n "$(prom_value "$r" probe_last_cycle_timestamp_seconds)" ]] && break; sleep 0.5; done
 done
-snapshot() { # snapshot R: "run_ns ticks last_cycle_ts" of runner R
+skipped_ticks() { grep -o 'skipped [0-9]* tick' "$WORK/r$1.log" 2>/dev/null | awk '{ s += $2 } END { print s + 0 }'; }
+snapshot() { # snapshot R: "ticks last_cycle_ts skipped_ticks" of runner R
     kill -0 "${PIDS[$1]}" 2>/dev/null || { tail -5 "$WORK/r$1.log" >&2; echo "kvmstats-paired.sh: runner $1 exited" >&2; exit 1; }
-    echo "$(proc_run_ns "${PIDS[$1]}") $(proc_cpu_ticks "${PIDS[$1]}") $(prom_value "$1" probe_last_cycle_timestamp_seconds)"
+    echo "$(proc_cpu_ticks "${PIDS[$1]}") $(prom_value "$1" probe_last_cycle_timestamp_seconds) $(skipped_ticks "$1")"
 }
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 
 header="window"
-for r in "${!mode_list[@]}"; do header+=" | r$r ${mode_list[$r]} µs/cycle (ticks)"; done
+for r in "${!mode_list[@]}"; do header+=" | r$r ${mode_list[$r]} µs/cycle (cycles)"; done
 for ((r = 1; r < ${#mode_list[@]}; r++)); do header+=" | r0/r$r"; done
 echo "| $header | domains | load |"
 declare -A sum_ns sum_cycles
@@ -98,13 +101,13 @@ for ((w = 1; w <= windows; w++)); do
     for r in "${!mode_list[@]}"; do after[r]="$(snapshot "$r")"; done
     row="$w" per=()
     for r in "${!mode_list[@]}"; do
-        read -r n0 t0 c0 <<<"${before[r]}"
-        read -r n1 t1 c1 <<<"${after[r]}"
-        cycles="$(awk -v a="$c0" -v b="$c1" -v d="$delay_ms" 'BEGIN { printf "%d", (b - a) * 1000 / d + 0.5 }')"
-        ((cycles > 0)) || { echo "kvmstats-paired.sh: runner $r wrote no cycle in window $w" >&2; exit 1; }
-        per[r]=$(((n1 - n0) / 1000 / cycles))
-        sum_ns[$r]=$((${sum_ns[$r]:-0} + n1 - n0)) sum_cycles[$r]=$((${sum_cycles[$r]:-0} + cycles))
-        row+=" | ${per[r]} ($(((t1 - t0) * tick_us / cycles)))"
+        read -r t0 c0 k0 <<<"${before[r]}"
+        read -r t1 c1 k1 <<<"${after[r]}"
+        cycles="$(awk -v a="$c0" -v b="$c1" -v d="$delay_ms" -v k="$((k1 - k0))" 'BEGIN { printf "%d", (b - a) * 1000 / d + 0.5 - k }')"
+        ((cycles > 0)) || { echo "kvmstats-paired.sh: runner $r ran no cycle in window $w" >&2; exit 1; }
+        per[r]=$(((t1 - t0) * tick_us / cycles))
+        sum_ns[$r]=$((${sum_ns[$r]:-0} + (t1 - t0) * tick_us * 1000)) sum_cycles[$r]=$((${sum_cycles[$r]:-0} + cycles))
+        row+=" | ${per[r]} ($cycles)"
     done
     for ((r = 1; r < ${#mode_list[@]}; r++)); do row+=" | $(awk -v a="${per[0]}" -v b="${per[r]}" 'BEGIN { printf "%.3f", a / b }')"; done
     echo "| $row | $(prom_value 0 probe_domains) | $(cut -d' ' -f1 /proc/loadavg) |"
@@ -126,10 +129,8 @@ command -v strace >/dev/null || { echo "strace not found (apt-get install strace
 echo
 echo "System calls per cycle over ${strace_s}s (strace -c -f, one runner at a time; strace slows the runner, so no CPU here):"
 for r in 0 1; do
-    c0="$(prom_value "$r" probe_last_cycle_timestamp_seconds)"
     timeout -s INT "$strace_s" strace -c -f -q -p "${PIDS[$r]}" -o "$WORK/strace-r$r.txt" 2>/dev/null || true
-    c1="$(prom_value "$r" probe_last_cycle_timestamp_seconds)"
-    cycles="$(awk -v a="$c0" -v b="$c1" -v d="$delay_ms" 'BEGIN { printf "%d", (b - a) * 1000 / d + 0.5 }')"
+    cycles="$(awk '$NF == "rename" { print $4 }' "$WORK/strace-r$r.txt")"
     echo "r$r (kvmstats: ${mode_list[$r]}), $cycles cycles: $(awk -v c="$cycles" 'NF >= 5 && $NF ~ /^[a-z_0-9]+$/ && $NF != "total" && $4 ~ /^[0-9]+$/ {
         printf "%s %.1f, ", $NF, $4 / (c > 0 ? c : 1) }' "$WORK/strace-r$r.txt" | sed 's/, $//')"
 done
