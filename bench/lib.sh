@@ -114,3 +114,34 @@ flavor_publish_args() {
         *) return 1 ;;
     esac
 }
+
+# proc_bpf_fds PID: how many of the process' fds are BPF objects (maps, programs, links, iterators).
+proc_bpf_fds() { find "/proc/$1/fd" -lname 'anon_inode:bpf*' 2>/dev/null | wc -l; }
+
+# proc_bpf_maps PID: NAME=ENTRIES for every BPF map the process holds an fd to (map ids from /proc/PID/fdinfo, each id
+# once, sorted by name), space separated. Entries by `bpftool -j map dump` for maps user space can walk (hash, LRU hash);
+# an array always holds max_entries (NAME=[MAX]; a one-slot array shows its value, NAME=v:VALUE); a map user space
+# cannot walk (task storage) is NAME=?.
+proc_bpf_maps() {
+    local fd ids id maps name type count
+    ids="$(for fd in $(find "/proc/$1/fd" -lname 'anon_inode:bpf-map' -printf '%f\n' 2>/dev/null); do
+        awk '$1 == "map_id:" { print $2 }' "/proc/$1/fdinfo/$fd" 2>/dev/null
+    done | sort -un | paste -sd, -)"
+    [[ -n "$ids" ]] || return 0
+    # One listing of every map on the host, then a dump per walkable map (bpftool forks are slow on a loaded host).
+    maps="$(bpftool -j map show 2>/dev/null | jq -r --argjson ids "[$ids]" \
+        '.[] | select(.id as $i | $ids | index($i)) | "\(.id) \(.name // "id\(.id)") \(.type) \(.max_entries)"')"
+    while read -r id name type count; do
+        case "$type" in
+            hash | lru_hash | percpu_hash | lru_percpu_hash) count="$(bpftool -j map dump id "$id" 2>/dev/null | jq length)" ;;
+            array | percpu_array) # a one-slot array is a counter (ts_created: task-storage blocks ever made): its value
+                if [[ "$count" == 1 ]]; then
+                    count="v:$(bpftool -j map dump id "$id" 2>/dev/null | jq -r '.[0].formatted.value // .[0].value | tostring')"
+                else
+                    count="[$count]"
+                fi ;;
+            *) count="?" ;;
+        esac
+        echo "$name=${count:-?}"
+    done <<<"$maps" | sort | tr '\n' ' ' | sed 's/ $//'
+}
