@@ -42,7 +42,6 @@ public sealed class ProbeCycle
     private readonly string[][] _errorLabelValues;
     private readonly string[] _versionLabel = { ProbeInfo.Version };
     private readonly double _intervalSeconds;
-    private bool _setupsBegun;
 
     // CPU ns of each part of the last cycle (discovery, each source, the probe's own series), measured only when the
     // log takes debug lines: the runner's per-source split (--log-level debug) without a clock read per part otherwise.
@@ -127,7 +126,6 @@ public sealed class ProbeCycle
     /// <summary>Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it; failures are counted like collection failures.</summary>
     public void Prepare(CancellationToken cancellationToken)
     {
-        BeginSetups();
         _shared.BeginCycle();
         var context = new CycleContext(Discover(cancellationToken), _clock.UtcNow, _log, cancellationToken) { Shared = _shared };
         for (var i = 0; i < _sources.Length; i++)
@@ -156,7 +154,6 @@ public sealed class ProbeCycle
         var startedTicks = Stopwatch.GetTimestamp();
         var timestamp = _clock.UtcNow;
         _metrics.Reset();
-        BeginSetups();
 
         _shared.BeginCycle();
         _timed = _log.IsEnabled(LogLevel.Debug);
@@ -228,21 +225,6 @@ public sealed class ProbeCycle
         else
         {
             CountFailure(_exportHealth, error);
-        }
-    }
-
-    /// <summary>Starts the slow set-ups (eBPF loads) on pool threads before the first discovery, so they overlap the rest.</summary>
-    private void BeginSetups()
-    {
-        if (_setupsBegun)
-        {
-            return;
-        }
-
-        _setupsBegun = true;
-        foreach (var source in _sources)
-        {
-            (source as IBackgroundSetup)?.BeginSetup();
         }
     }
 

@@ -19,7 +19,7 @@ namespace VmProbe.Procfs;
 /// A domain without a pid (libvirt could not tell it) or whose process vanished is skipped for the cycle.
 /// Per-vCPU series follow the vCPU's current thread: a vCPU that is unplugged and plugged again restarts at zero.
 /// </remarks>
-internal sealed class DomainProcfsSource : IBackgroundSetup
+internal sealed class DomainProcfsSource : IMetricSource
 {
     public const string SourceName = "procfs";
 
@@ -30,7 +30,6 @@ internal sealed class DomainProcfsSource : IBackgroundSetup
     private readonly bool _forgetUnlisted;
     private readonly Func<TaskIterator>? _openIterator;
     private TaskIteratorSampler? _iterator;
-    private Task<TaskIterator>? _opening; // the iterator's load, begun by the cycle before its first discovery
     private ThreadListingCache? _bulkListings; // where the iterator is offered as the bulk thread lister
     private long _cycle;
 
@@ -65,15 +64,6 @@ internal sealed class DomainProcfsSource : IBackgroundSetup
 
     /// <summary>Domains whose state (retired totals, reused buffers) is kept; for tests and diagnostics.</summary>
     public int TrackedDomainCount => _domains.Count;
-
-    /// <summary>Loads the task iterator on a pool thread (its BTF parse and verification are most of a first cycle).</summary>
-    public void BeginSetup()
-    {
-        if (Reader == ThreadReader.NotChosen && _opening is null)
-        {
-            _opening = Task.Run(OpenIterator);
-        }
-    }
 
     public void Collect(CycleContext context, MetricSet metrics)
     {
@@ -114,20 +104,6 @@ internal sealed class DomainProcfsSource : IBackgroundSetup
         WithdrawBulkLister();
         _iterator?.Dispose();
         _iterator = null;
-        if (Reader == ThreadReader.NotChosen && _opening is not null)
-        {
-            // Begun and never collected: the load's iterator (if it loaded) is released like a chosen one.
-            Reader = ThreadReader.Files;
-            try
-            {
-                _opening.GetAwaiter().GetResult().Dispose();
-            }
-            catch (Exception)
-            {
-                // It did not load: nothing to release, and the cycle that would have reported it never came.
-            }
-        }
-
         _sampler.Dispose();
     }
 
@@ -186,12 +162,17 @@ internal sealed class DomainProcfsSource : IBackgroundSetup
     {
         if (Reader == ThreadReader.NotChosen)
         {
-            // Taken once: a load that threw something unexpected is not waited for again, the next cycle opens itself.
-            var opening = _opening;
-            _opening = null;
             try
             {
-                _iterator = new TaskIteratorSampler(opening is null ? OpenIterator() : opening.GetAwaiter().GetResult());
+                // Its program, map and link fds are held for good: under a small open-file limit (where even the
+                // kept files are not kept) they would starve the rest of the process, so read files there.
+                if (FdLimits.TryGetNoFileLimit(out var soft, out _) == 0 && soft < 2UL * FdLimits.DefaultReservedFds + 64)
+                {
+                    throw new BpfUnavailableException(BpfUnavailableReason.NotSupported,
+                        $"RLIMIT_NOFILE {soft} leaves no room for its fds", "bpf,EMFILE", ProbeErrorKind.ResourceUnavailable);
+                }
+
+                _iterator = new TaskIteratorSampler(_openIterator!());
                 Reader = ThreadReader.TaskIterator;
                 Log(context, LogLevel.Info, "procfs: per-thread data from a BPF task iterator (one read per cycle)");
             }
@@ -227,19 +208,6 @@ internal sealed class DomainProcfsSource : IBackgroundSetup
             Reader = ThreadReader.Files;
             Log(context, LogLevel.Warning, $"procfs: the BPF task iterator failed ({error.Message}); reading /proc/PID/task files from now on");
         }
-    }
-
-    private TaskIterator OpenIterator()
-    {
-        // Its program, map and link fds are held for good: under a small open-file limit (where even the
-        // kept files are not kept) they would starve the rest of the process, so read files there.
-        if (FdLimits.TryGetNoFileLimit(out var soft, out _) == 0 && soft < 2UL * FdLimits.DefaultReservedFds + 64)
-        {
-            throw new BpfUnavailableException(BpfUnavailableReason.NotSupported,
-                $"RLIMIT_NOFILE {soft} leaves no room for its fds", "bpf,EMFILE", ProbeErrorKind.ResourceUnavailable);
-        }
-
-        return _openIterator!();
     }
 
     private void WithdrawBulkLister()

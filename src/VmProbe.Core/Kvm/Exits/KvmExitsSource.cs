@@ -8,7 +8,7 @@ namespace VmProbe.Kvm.Exits;
 /// in one log line and in <c>probe_kvm_exits_mode_info</c>; a host where neither runs keeps probing without exit series.
 /// Every cycle the domains' vCPU threads are handed to the tracer, processes no longer listed are forgotten.
 /// </summary>
-public sealed class KvmExitsSource : IMetricSource, IBackgroundSetup
+public sealed class KvmExitsSource : IMetricSource
 {
     public const string SourceName = "kvmexits";
 
@@ -18,7 +18,6 @@ public sealed class KvmExitsSource : IMetricSource, IBackgroundSetup
     private readonly Func<KvmExitTracerChoice> _choose;
     private readonly HashSet<int> _tracked = new();
     private KvmExitTracerChoice? _choice;
-    private Task<KvmExitTracerChoice>? _choosing; // the tracer's load, begun by the cycle before its first discovery
 
     public KvmExitsSource(KvmExitsOptions options, IProbeLog? log = null, string root = "/")
         : this(options, log, root, null)
@@ -38,23 +37,11 @@ public sealed class KvmExitsSource : IMetricSource, IBackgroundSetup
     /// <summary>The mode running (Off until the first cycle chose).</summary>
     public KvmExitTracerMode Mode => _choice?.Mode ?? KvmExitTracerMode.Off;
 
-    /// <summary>Loads the tracer on a pool thread: its maps and programs are the slowest set-up of a first cycle.</summary>
-    void IBackgroundSetup.BeginSetup()
-    {
-        if (_choice is null && _choosing is null)
-        {
-            _choosing = Task.Run(_choose);
-        }
-    }
-
     public void Collect(CycleContext context, MetricSet metrics)
     {
         if (_choice is null)
         {
-            // A background load that threw (not a tracer that cannot run: Choose says that) is not waited for again.
-            var choosing = _choosing;
-            _choosing = null;
-            _choice = choosing is null ? _choose() : choosing.GetAwaiter().GetResult();
+            _choice = _choose();
             if (_log.IsEnabled(_choice.Tracer is null ? LogLevel.Warning : LogLevel.Info))
             {
                 _log.Write(_choice.Tracer is null ? LogLevel.Warning : LogLevel.Info, _choice.Why);
@@ -89,16 +76,6 @@ public sealed class KvmExitsSource : IMetricSource, IBackgroundSetup
 
     public void Dispose()
     {
-        // A load begun and never collected is waited for, so that its programs are detached too.
-        try
-        {
-            _choice ??= _choosing?.GetAwaiter().GetResult();
-        }
-        catch (Exception)
-        {
-            // It threw instead of choosing: nothing was loaded.
-        }
-
         _choice?.Tracer?.Dispose();
         _tracked.Clear();
     }
