@@ -102,7 +102,7 @@ public class LibvirtSessionTests
         Skip.IfNot(LibvirtTestDriver.Available, LibvirtTestDriver.WhyUnavailable);
         var threadsBefore = LibvirtWorkerThreads();
         var session = new LibvirtSession(LibvirtTestDriver.DefaultUri, TimeSpan.FromMilliseconds(100), new RecordingLog());
-        Assert.Single(session.Run("list", c => c.ListDomains(true)));
+        ConnectedWithin100Ms(session);
         using var release = new ManualResetEventSlim(false);
         var returned = 0;
 
@@ -121,6 +121,23 @@ public class LibvirtSessionTests
 
         Assert.Equal(1, Volatile.Read(ref returned));
         Assert.Equal(threadsBefore, LibvirtWorkerThreads());
+    }
+
+    // On a loaded host opening the connection can outlast the 100 ms deadline (a late call would refuse the next one).
+    private static void ConnectedWithin100Ms(LibvirtSession session)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            SpinWait.SpinUntil(() => !session.HasLateCall, TimeSpan.FromSeconds(10));
+            try
+            {
+                Assert.Single(session.Run("list", c => c.ListDomains(true)));
+                return;
+            }
+            catch (LibvirtTimeoutException) when (attempt < 20)
+            {
+            }
+        }
     }
 
     [SkippableFact]
