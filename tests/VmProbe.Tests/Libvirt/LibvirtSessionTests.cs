@@ -120,7 +120,8 @@ public class LibvirtSessionTests
         session.Dispose();
 
         Assert.Equal(1, Volatile.Read(ref returned));
-        Assert.Equal(threadsBefore, LibvirtWorkerThreads());
+        // Its worker has ended (an earlier test's worker may end meanwhile too, so not equal).
+        Assert.True(LibvirtWorkerThreads() <= threadsBefore, $"{LibvirtWorkerThreads()} libvirt worker threads, {threadsBefore} before the session");
     }
 
     // On a loaded host opening the connection can outlast the 100 ms deadline (a late call would refuse the next one).
