@@ -9,9 +9,6 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "write", SetLastError = true)]
         internal static unsafe partial nint Write(SafeFdHandle fd, byte* buffer, nuint count);
 
-        [LibraryImport(Libraries.Libc, EntryPoint = "fsync", SetLastError = true)]
-        internal static partial int FSync(SafeFdHandle fd);
-
         [LibraryImport(Libraries.Libc, EntryPoint = "fchmod", SetLastError = true)]
         internal static partial int FChmod(SafeFdHandle fd, int mode);
     }
