@@ -9,8 +9,8 @@ internal static class DefaultWiring
     public static RunnerWiring Create() => new()
     {
         LoadConfig = LoadConfig,
-        StartProbe = (config, log) => ProbeRun.Start(config, log),
-        StartProbeWith = (config, log, outputs) => ProbeRun.Start(config, log, outputs: outputs),
+        StartProbe = (config, log) => ProbeRun.Start(config, log, clock: ProbeRun.BlockingClock),
+        StartProbeWith = (config, log, outputs) => ProbeRun.Start(config, log, clock: ProbeRun.BlockingClock, outputs: outputs),
         CheckHost = CheckHost,
     };
 

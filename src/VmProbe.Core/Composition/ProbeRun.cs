@@ -28,6 +28,12 @@ public sealed class ProbeRun : IDisposable
 
     public bool IsDisposed => Volatile.Read(ref _disposed) != 0;
 
+    /// <summary>
+    /// The clock for a front end whose thread does nothing but run the loop (the runner): it waits on that thread, so a
+    /// cycle wakes one thread instead of the timer thread and a pool thread.
+    /// </summary>
+    public static IProbeClock BlockingClock => SystemProbeClock.Blocking;
+
     /// <summary>Builds the probe <paramref name="config"/> describes (nothing that can fail is opened yet, but the endpoint is checked).</summary>
     public static ProbeRun Start(ProbeConfig config, IProbeLog log, ProbeCompositionOptions? options = null, IProbeClock? clock = null, ProbeOutputs? outputs = null)
     {

@@ -34,6 +34,7 @@ internal static class Errno
     public const int ENOSPC = 28;
     public const int EROFS = 30;
     public const int ENAMETOOLONG = 36;
+    public const int ENOSYS = 38;
     public const int ENOTEMPTY = 39;
     public const int ELOOP = 40;
     public const int EOVERFLOW = 75;
@@ -75,6 +76,7 @@ internal static class Errno
         ENOSPC => "ENOSPC",
         EROFS => "EROFS",
         ENAMETOOLONG => "ENAMETOOLONG",
+        ENOSYS => "ENOSYS",
         ENOTEMPTY => "ENOTEMPTY",
         ELOOP => "ELOOP",
         EOVERFLOW => "EOVERFLOW",
@@ -115,6 +117,7 @@ internal static class Errno
         ENOSPC => "No space left on device",
         EROFS => "Read-only file system",
         ENAMETOOLONG => "File name too long",
+        ENOSYS => "Function not implemented",
         ENOTEMPTY => "Directory not empty",
         ELOOP => "Too many levels of symbolic links",
         EOVERFLOW => "Value too large for defined data type",

@@ -10,6 +10,11 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libc, EntryPoint = "rename", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int Rename(string oldPath, string newPath);
 
+        internal const uint RenameExchange = 2; // RENAME_EXCHANGE (Linux 3.15+; ext4, xfs, btrfs, tmpfs)
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "renameat2", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+        internal static partial int RenameAt2(int oldDirFd, string oldPath, int newDirFd, string newPath, uint flags);
+
         [LibraryImport(Libraries.Libc, EntryPoint = "unlink", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
         internal static partial int Unlink(string path);
 

@@ -172,6 +172,25 @@ public class ProbeLoopTests
     }
 
     [Fact]
+    public async Task TheRunnersClockWaitsOnTheCallingThreadAndAStopWakesIt()
+    {
+        var clock = SystemProbeClock.Blocking;
+        var thread = Environment.CurrentManagedThreadId;
+        var target = clock.MonotonicMilliseconds + 30;
+        var wait = clock.DelayUntilAsync(target, CancellationToken.None);
+        Assert.True(wait.IsCompleted); // waited here, not on a timer
+        Assert.True(clock.MonotonicMilliseconds >= target);
+        Assert.True(await wait);
+        Assert.Equal(thread, Environment.CurrentManagedThreadId);
+
+        using var stop = new CancellationTokenSource();
+        stop.CancelAfter(50);
+        var stopped = clock.DelayUntilAsync(clock.MonotonicMilliseconds + 600_000, stop.Token);
+        Assert.True(stopped.IsCompleted);
+        Assert.False(await stopped); // a stop ends a ten-minute wait (this test would hang otherwise)
+    }
+
+    [Fact]
     public async Task ADebugLogGetsEachPartsCpuTimeOfTheCycle()
     {
         var clock = new ManualProbeClock { MonotonicMilliseconds = 10_000 };

@@ -94,6 +94,30 @@ public sealed class TextFileWriterTests : IDisposable
         Assert.Empty(LeftoverTemps());
     }
 
+    [Fact]
+    public void ADirectoryPutWhereTheFileWasIsLeftThereAndTheWriteFails()
+    {
+        // After a first write a replace exchanges the names: a directory there must not be moved to the temp name.
+        var endpoint = Path.Combine(_dir, "vmprobe.prom");
+        var writer = new TextFileWriter(endpoint);
+        writer.Write(Utf8("a 1\n"));
+        writer.Write(Utf8("a 2\n"));
+        File.Delete(endpoint);
+        Directory.CreateDirectory(endpoint);
+        File.WriteAllText(Path.Combine(endpoint, "keep"), "previous");
+
+        var e = Assert.Throws<TextFileWriteException>(() => writer.Write(Utf8("a 3\n")));
+
+        Assert.StartsWith("textfile_rename,", e.ErrorId, StringComparison.Ordinal);
+        Assert.Equal("previous", File.ReadAllText(Path.Combine(endpoint, "keep")));
+        Assert.Empty(LeftoverTemps());
+
+        Directory.Delete(endpoint, recursive: true);
+        writer.Write(Utf8("a 4\n"));
+        Assert.Equal("a 4\n", File.ReadAllText(endpoint));
+        Assert.Empty(LeftoverTemps());
+    }
+
     [SkippableFact]
     public void NoSpaceLeavesPreviousFileIntactAndNoTemp()
     {
