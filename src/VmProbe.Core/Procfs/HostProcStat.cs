@@ -125,7 +125,12 @@ internal sealed class HostProcStat
                 break;
             }
 
-            v[i] = ProcText.ParseUInt64(token, path, lineName + " " + CpuModeTimes.ModeNames[i]) / hz;
+            if (!ProcText.TryParseUInt64(token, out var ticks))
+            {
+                ProcText.ParseUInt64(token, path, lineName + " " + CpuModeTimes.ModeNames[i]); // throws, naming the field
+            }
+
+            v[i] = ticks / hz;
         }
 
         return new CpuModeTimes(v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9]);

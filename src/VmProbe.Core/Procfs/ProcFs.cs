@@ -18,10 +18,22 @@ internal sealed partial class ProcFs : IDisposable
     private static double? _clockTicks;
     private readonly ProcFileReader _reader = new();
 
+    // The host files' paths, made once: they are read every cycle.
+    private readonly string _statPath;
+    private readonly string _schedStatPath;
+    private readonly string _memInfoPath;
+    private readonly string _loadAvgPath;
+    private readonly string[] _pressurePaths;
+
     public ProcFs(string root = "/")
     {
         Root = root;
         ProcDirectory = Path.Combine(root, "proc");
+        _statPath = Path.Combine(ProcDirectory, "stat");
+        _schedStatPath = Path.Combine(ProcDirectory, "schedstat");
+        _memInfoPath = Path.Combine(ProcDirectory, "meminfo");
+        _loadAvgPath = Path.Combine(ProcDirectory, "loadavg");
+        _pressurePaths = PressureStall.Resources.Select(resource => Path.Combine(ProcDirectory, "pressure", resource)).ToArray();
     }
 
     public string Root { get; }
@@ -37,33 +49,34 @@ internal sealed partial class ProcFs : IDisposable
 
     public HostProcStat? ReadStat(bool includePerCpu = false)
     {
-        var path = Path.Combine(ProcDirectory, "stat");
+        var path = _statPath;
         return _reader.TryRead(path) ? HostProcStat.Parse(_reader.Content, path, ClockTicksPerSecond, includePerCpu) : null;
     }
 
     /// <summary>/proc/schedstat summed over CPUs; null where the kernel has no CONFIG_SCHEDSTATS file.</summary>
     public SchedStat? ReadHostSchedStat()
     {
-        var path = Path.Combine(ProcDirectory, "schedstat");
+        var path = _schedStatPath;
         return _reader.TryRead(path) ? SchedStat.ParseHost(_reader.Content, path, out _) : null;
     }
 
     public MemInfo? ReadMemInfo()
     {
-        var path = Path.Combine(ProcDirectory, "meminfo");
+        var path = _memInfoPath;
         return _reader.TryRead(path) ? MemInfo.Parse(_reader.Content, path) : null;
     }
 
     public LoadAverage? ReadLoadAverage()
     {
-        var path = Path.Combine(ProcDirectory, "loadavg");
+        var path = _loadAvgPath;
         return _reader.TryRead(path) ? LoadAverage.Parse(_reader.Content, path) : null;
     }
 
     /// <summary><paramref name="resource"/> is cpu, memory or io; null where the kernel has no PSI.</summary>
     public PressureStall? ReadPressure(string resource)
     {
-        var path = Path.Combine(ProcDirectory, "pressure", resource);
+        var index = Array.IndexOf(PressureStall.Resources, resource);
+        var path = index >= 0 ? _pressurePaths[index] : Path.Combine(ProcDirectory, "pressure", resource);
         return _reader.TryRead(path) ? PressureStall.Parse(_reader.Content, resource, path) : null;
     }
 

@@ -40,7 +40,10 @@ public sealed class KvmStatsRescanTests
 
             child.StandardInput.WriteLine("go");
             child.StandardInput.Flush();
-            Assert.True(SpinWait.SpinUntil(() => File.Exists($"/proc/{child.Id}/fd/7"), 5000), "the child did not open fd 7");
+            // Then it execs sleep, which drops bash's close-on-exec fds: judge once sleep runs with its fds settled.
+            Assert.True(
+                SpinWait.SpinUntil(() => File.Exists($"/proc/{child.Id}/fd/7") && File.ReadAllText($"/proc/{child.Id}/comm").Trim() == "sleep" && WaitsWithSettledFds(child.Id), 30_000),
+                "the child did not open fd 7 and exec sleep");
             Run(KvmStatsSource.RescanCycles);
             Assert.Equal(2, source.FdLooks); // one more fd: looked again
 
