@@ -13,23 +13,11 @@ namespace VmProbe.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmKvmStat")]
 [OutputType(typeof(VmStatSample))]
-public sealed class ReadVmKvmStatCommand : ContinuousReaderCommand
+public sealed class ReadVmKvmStatCommand : DomainReaderCommand
 {
-    private readonly DomainSelection _selection = new();
-
     /// <summary>Test seam (set by reflection from the Pester tests): a /proc/PID/fd link prefix also taken for a stats fd,
     /// so a helper's memfd holding a fixture blob reads as QEMU's would. Null in production.</summary>
     internal static string? ExtraStatsLinkPrefix;
-
-    /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
-    [Parameter(Position = 0, ValueFromPipeline = true)]
-    [VmDomainTransformation]
-    [ValidateNotNull]
-    public VmDomain[]? Domain { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string Uri { get; set; } = DefaultUri;
 
     /// <summary>One series per vCPU (kvmstats: vcpu) instead of per domain.</summary>
     [Parameter]
@@ -55,11 +43,9 @@ public sealed class ReadVmKvmStatCommand : ContinuousReaderCommand
         }
     }
 
-    protected override void ProcessRecord() => SelectDomains(Domain, Uri, _selection);
-
     protected override void EndProcessing()
     {
-        var domains = SelectedDomains(_selection, Uri);
+        var domains = Selected();
         if (domains.Count == 0)
         {
             return;
@@ -90,5 +76,4 @@ public sealed class ReadVmKvmStatCommand : ContinuousReaderCommand
         return MetricSetFlattener.ToStatSamples(metrics, timestamp, (family, _) =>
             IncludeHost || !family.Name.StartsWith(KvmFamilies.HostPrefix, StringComparison.Ordinal));
     }
-
 }

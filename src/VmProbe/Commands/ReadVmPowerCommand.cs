@@ -9,25 +9,11 @@ namespace VmProbe.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmPower")]
 [OutputType(typeof(VmPowerSample))]
-public sealed class ReadVmPowerCommand : ContinuousReaderCommand
+public sealed class ReadVmPowerCommand : DomainReaderCommand
 {
-    private readonly DomainSelection _selection = new();
-
-    /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
-    [Parameter(Position = 0, ValueFromPipeline = true)]
-    [VmDomainTransformation]
-    [ValidateNotNull]
-    public VmDomain[]? Domain { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string Uri { get; set; } = DefaultUri;
-
-    protected override void ProcessRecord() => SelectDomains(Domain, Uri, _selection);
-
     protected override void EndProcessing()
     {
-        var domains = SelectedDomains(_selection, Uri);
+        var domains = Selected();
         if (domains.Count == 0)
         {
             return;
@@ -63,5 +49,4 @@ public sealed class ReadVmPowerCommand : ContinuousReaderCommand
             ThrowProbeError(ex, null);
         }
     }
-
 }

@@ -8,25 +8,11 @@ namespace VmProbe.Commands;
 /// </summary>
 [Cmdlet(VerbsCommunications.Read, "VmSchedStat")]
 [OutputType(typeof(VmStatSample))]
-public sealed class ReadVmSchedStatCommand : ContinuousReaderCommand
+public sealed class ReadVmSchedStatCommand : DomainReaderCommand
 {
-    private readonly DomainSelection _selection = new();
-
-    /// <summary>The domains to read; every running domain at -Uri when omitted.</summary>
-    [Parameter(Position = 0, ValueFromPipeline = true)]
-    [VmDomainTransformation]
-    [ValidateNotNull]
-    public VmDomain[]? Domain { get; set; }
-
-    [Parameter]
-    [ValidateNotNullOrEmpty]
-    public string Uri { get; set; } = DefaultUri;
-
-    protected override void ProcessRecord() => SelectDomains(Domain, Uri, _selection);
-
     protected override void EndProcessing()
     {
-        var domains = SelectedDomains(_selection, Uri);
+        var domains = Selected();
         if (domains.Count == 0)
         {
             return;
@@ -44,5 +30,4 @@ public sealed class ReadVmSchedStatCommand : ContinuousReaderCommand
             ThrowProbeError(ex, null);
         }
     }
-
 }
