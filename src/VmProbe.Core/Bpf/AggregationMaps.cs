@@ -17,9 +17,9 @@ public enum BpfCountPath
 /// <summary>
 /// The maps of programs/agg.h that every object built on it has (counts, latency, pending, threads, procs), read and
 /// forgotten the same way for the KVM tracer and the syscall self-test, plus tstore.h's per-thread blocks when the
-/// object runs that path. The scratch lists are reused each cycle.
+/// object runs that path, and the change count that lets a snapshot skip them all. The scratch lists are reused each cycle.
 /// </summary>
-internal sealed class AggregationMaps
+internal sealed class AggregationMaps : IDisposable
 {
     /// <summary>What every object with tstore.h has for that path alone (left out of a Hash load).</summary>
     public static readonly IReadOnlyList<string> TaskStorageItems = new[] { ThreadCounts.IteratorProgram, ThreadCounts.StorageMap, ThreadCounts.DropMap, ThreadCounts.CreatedMap };
@@ -27,6 +27,7 @@ internal sealed class AggregationMaps
     private readonly List<KeyValuePair<AggCountKey, ulong>> _counts = new();
     private readonly List<KeyValuePair<AggHistKey, AggHist>> _hists = new();
     private readonly ThreadCounts? _threads;
+    private readonly ChangeCount _changes;
 
     public AggregationMaps(BpfObject obj, BpfCountPath path)
     {
@@ -35,6 +36,7 @@ internal sealed class AggregationMaps
         Counts = obj.Map("counts");
         Latency = obj.Map("latency");
         _threads = path == BpfCountPath.Hash ? null : ThreadCounts.Attach(obj);
+        _changes = new ChangeCount(obj.Map(ChangeCount.MapName));
     }
 
     public BpfObject Object { get; }
@@ -43,6 +45,30 @@ internal sealed class AggregationMaps
     public long ThreadWalks => _threads?.Walks ?? 0;
 
     public BpfCountPath Path { get; }
+
+    /// <summary>Snapshots that walked the maps (for tests: none while the change count stands still).</summary>
+    public long Walks { get; private set; }
+
+    /// <summary>The programs' change count (for tests).</summary>
+    public ulong Changes => _changes.Value;
+
+    /// <summary>Whether the change count is read through an mmap, without a syscall (for tests).</summary>
+    public bool ChangesMapped => _changes.Mapped;
+
+    /// <summary>
+    /// Whether a snapshot must read the maps: false while no program changed them since the last walk (the caller then
+    /// reuses its last result). Call once per snapshot, before any read.
+    /// </summary>
+    public bool MustWalk()
+    {
+        if (!_changes.MustWalk())
+        {
+            return false;
+        }
+
+        Walks++;
+        return true;
+    }
 
     /// <summary>
     /// Loads an object built on agg.h and tstore.h for <paramref name="wanted"/> (null: task storage where the kernel
@@ -76,10 +102,21 @@ internal sealed class AggregationMaps
 
     public BpfMap Latency { get; }
 
-    /// <summary>Map name -> max_entries for <see cref="BpfObject.Load"/>: null keeps the C defaults of agg.h.</summary>
-    public static IReadOnlyDictionary<string, uint> Sizes(uint? counts, uint? histograms)
+    /// <summary>
+    /// Map name -> max_entries for <see cref="BpfObject.Load"/>: null keeps the C defaults of agg.h. Without
+    /// <paramref name="latency"/> the pair's maps (latency, pending) are never written: one entry each, which also
+    /// shortens the load (the kernel preallocates LRU maps).
+    /// </summary>
+    public static IReadOnlyDictionary<string, uint> Sizes(uint? counts, uint? histograms, bool latency = true)
     {
         var sizes = new Dictionary<string, uint>(StringComparer.Ordinal);
+        if (!latency)
+        {
+            sizes["latency"] = 1;
+            sizes["pending"] = 1;
+            histograms = null;
+        }
+
         if (counts is { } c)
         {
             sizes["counts"] = Math.Max(c, 1);
@@ -120,6 +157,13 @@ internal sealed class AggregationMaps
         deleted += Object.Map("threads").DeleteWhere<uint, uint>((_, owner) => owner == tgid);
         Object.Map("procs").DeleteWhere<uint, uint>((k, _) => k == tgid);
         _threads?.Drop(tgid);
+        _changes.Invalidate(); // user space changed the maps: the programs did not count that
         return deleted;
+    }
+
+    public void Dispose()
+    {
+        _changes.Dispose();
+        Object.Dispose();
     }
 }

@@ -180,6 +180,24 @@ public sealed unsafe class BpfMap
         }
     }
 
+    /// <summary>
+    /// Maps the values of a BPF_F_MMAPABLE array into this process, read-write and shared with the programs (one page:
+    /// for small maps); null and errno where the kernel refuses (a map without the flag, a kernel before 5.5).
+    /// </summary>
+    internal MappedMemoryHandle? TryMapValues(out int errno)
+    {
+        var added = false;
+        _owner.DangerousAddRef(ref added);
+        try
+        {
+            return MappedMemoryHandle.TryMap(_fd, (nuint)Environment.SystemPageSize, out errno);
+        }
+        finally
+        {
+            _owner.DangerousRelease();
+        }
+    }
+
     private bool ReadBatched<TKey, TValue>(List<KeyValuePair<TKey, TValue>> into)
         where TKey : unmanaged
         where TValue : unmanaged

@@ -32,6 +32,7 @@ public sealed class KvmExitTracer : IDisposable
     private readonly BpfMap _events;
     private readonly BpfMap _wakeups;
     private readonly List<KeyValuePair<KvmEventKey, ulong>> _eventScratch = new();
+    private KvmExitSnapshot? _last;
 
     private KvmExitTracer(AggregationMaps maps, bool latency)
     {
@@ -49,6 +50,9 @@ public sealed class KvmExitTracer : IDisposable
     /// <summary>The loaded object (tests look at its programs and maps).</summary>
     public BpfObject Object => _maps.Object;
 
+    /// <summary>Snapshots that read the maps (for tests: the others reused the last result).</summary>
+    internal long Walks => _maps.Walks;
+
     /// <summary>
     /// Loads kvm_exits and attaches what the mode needs. <paramref name="maxCounts"/> bounds the per-thread exit counts
     /// (agg.h's default, 1000 VMs x 64 vCPUs x 20 reasons, preallocates ~125 MB of kernel memory: size it to the host).
@@ -63,10 +67,11 @@ public sealed class KvmExitTracer : IDisposable
         }
 
         var storagePrograms = StoreLatencyPrograms.Concat(StoreCountPrograms).Except(LatencyPrograms.Concat(CountPrograms)).Distinct();
-        var obj = AggregationMaps.Load("kvm_exits", AggregationMaps.Sizes(maxCounts, maxHistograms), log, path, storagePrograms, out var loaded);
+        var obj = AggregationMaps.Load("kvm_exits", AggregationMaps.Sizes(maxCounts, maxHistograms, latency), log, path, storagePrograms, out var loaded);
+        AggregationMaps? maps = null;
         try
         {
-            var maps = new AggregationMaps(obj, loaded);
+            maps = new AggregationMaps(obj, loaded);
             var store = loaded != BpfCountPath.Hash;
             foreach (var program in (latency, store) switch
             {
@@ -83,13 +88,31 @@ public sealed class KvmExitTracer : IDisposable
         }
         catch
         {
-            obj.Dispose();
+            if (maps is null)
+            {
+                obj.Dispose();
+            }
+            else
+            {
+                maps.Dispose(); // the change count's mapping too
+            }
+
             throw;
         }
     }
 
+    /// <summary>
+    /// Everything counted so far. While no program changed a map since the last read (the change count stood still) this
+    /// is the last snapshot again, the same instance, read without a syscall.
+    /// </summary>
     public KvmExitSnapshot Snapshot()
     {
+        if (!_maps.MustWalk() && _last is { } last)
+        {
+            return last;
+        }
+
+        _last = null; // a walk that throws leaves nothing to reuse
         var rawCounts = _maps.ReadCounts();
         var exits = new KvmExitCount[rawCounts.Count];
         for (var i = 0; i < exits.Length; i++)
@@ -115,7 +138,7 @@ public sealed class KvmExitTracer : IDisposable
 
         _eventScratch.Clear();
         _events.ReadAll(_eventScratch);
-        return Build(exits, handling, _eventScratch, wakeHists);
+        return _last = Build(exits, handling, _eventScratch, wakeHists);
     }
 
     /// <summary>Drops a process's keys now (the kernel drops them when the process exits).</summary>
@@ -127,7 +150,7 @@ public sealed class KvmExitTracer : IDisposable
             + _wakeups.DeleteWhere<AggHistKey, AggHist>((k, _) => k.Tgid == t);
     }
 
-    public void Dispose() => _maps.Object.Dispose();
+    public void Dispose() => _maps.Dispose();
 
     private static string ToStore(string program) => program is "process_exit" or "kvm_exit" or "kvm_exit_latency" or "kvm_entry" ? program + "_ts" : program;
 

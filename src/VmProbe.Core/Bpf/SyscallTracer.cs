@@ -17,6 +17,7 @@ public sealed record SyscallSnapshot(IReadOnlyList<SyscallCount> Counts, IReadOn
 public sealed class SyscallTracer : IDisposable
 {
     private readonly AggregationMaps _maps;
+    private SyscallSnapshot? _last;
 
     private SyscallTracer(AggregationMaps maps) => _maps = maps;
 
@@ -37,6 +38,15 @@ public sealed class SyscallTracer : IDisposable
     /// <summary>Walks of the task-storage iterator so far (for tests).</summary>
     internal long ThreadWalks => _maps.ThreadWalks;
 
+    /// <summary>Snapshots that read the maps (for tests: the others reused the last result).</summary>
+    internal long Walks => _maps.Walks;
+
+    /// <summary>The programs' change count (for tests).</summary>
+    internal ulong Changes => _maps.Changes;
+
+    /// <summary>Whether the change count is read through an mmap (for tests).</summary>
+    internal bool ChangesMapped => _maps.ChangesMapped;
+
     /// <summary>
     /// Loads and attaches: counts always, the enter -> exit pair when <paramref name="latency"/>, the exit cleanup always.
     /// <paramref name="onlyTgid"/> limits tracing to one process (0: all). Map sizes default to agg.h's.
@@ -46,12 +56,13 @@ public sealed class SyscallTracer : IDisposable
         BpfCountPath? path = null)
     {
         var storagePrograms = PathPrograms[BpfCountPath.TaskStorage].Concat(PathPrograms[BpfCountPath.TaskStorageRawTp]).Distinct();
-        var obj = AggregationMaps.Load("selftest", AggregationMaps.Sizes(maxCounts, maxHistograms), log, path, storagePrograms, out var loaded);
+        var obj = AggregationMaps.Load("selftest", AggregationMaps.Sizes(maxCounts, maxHistograms, latency), log, path, storagePrograms, out var loaded);
+        AggregationMaps? maps = null;
         try
         {
             obj.Map("filter").Update(0u, (uint)onlyTgid);
             var programs = PathPrograms[loaded];
-            var maps = new AggregationMaps(obj, loaded); // the iterator is attached before any block can exist
+            maps = new AggregationMaps(obj, loaded); // the iterator is attached before any block can exist
             obj.Attach(programs[3]);
             if (latency)
             {
@@ -67,13 +78,28 @@ public sealed class SyscallTracer : IDisposable
         }
         catch
         {
-            obj.Dispose();
+            if (maps is null)
+            {
+                obj.Dispose();
+            }
+            else
+            {
+                maps.Dispose(); // the change count's mapping too
+            }
+
             throw;
         }
     }
 
+    /// <summary>Everything counted so far; the last snapshot again (the same instance) while no program changed a map.</summary>
     public SyscallSnapshot Snapshot()
     {
+        if (!_maps.MustWalk() && _last is { } last)
+        {
+            return last;
+        }
+
+        _last = null;
         var rawCounts = _maps.ReadCounts();
         var counts = new SyscallCount[rawCounts.Count];
         for (var i = 0; i < counts.Length; i++)
@@ -90,11 +116,11 @@ public sealed class SyscallTracer : IDisposable
             latencies[i] = new SyscallLatency((int)k.Tgid, (int)k.Field, BpfHistogram.From(v));
         }
 
-        return new SyscallSnapshot(counts, latencies);
+        return _last = new SyscallSnapshot(counts, latencies);
     }
 
     /// <summary>Drops a process's keys now (the kernel drops them when the process exits).</summary>
     public int Forget(int tgid) => _maps.Forget((uint)tgid);
 
-    public void Dispose() => _maps.Object.Dispose();
+    public void Dispose() => _maps.Dispose();
 }

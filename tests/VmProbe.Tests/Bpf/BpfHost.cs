@@ -77,5 +77,8 @@ public static class BpfHost
     }
 
     /// <summary>This thread's kernel tid, from /proc/thread-self (a link to PID/task/TID).</summary>
+    /// <summary>Mappings of BPF maps in this process (an mmapped BPF_F_MMAPABLE map holds the map alive without an fd).</summary>
+    public static int BpfMapMappings() => File.ReadLines("/proc/self/maps").Count(l => l.Contains("bpf-map", StringComparison.Ordinal));
+
     public static int CurrentTid() => int.Parse(Path.GetFileName(new DirectoryInfo("/proc/thread-self").LinkTarget!));
 }

@@ -39,6 +39,8 @@ public class BpfLayoutTests
         AssertMap(obj.Map("events"), sizeof(KvmEventKey), sizeof(ulong));
         AssertMap(obj.Map("wakeup_ns"), sizeof(AggHistKey), sizeof(AggHist));
         AssertMap(obj.Map(ThreadCounts.StorageMap), sizeof(int), 24 + (256 + 16) * sizeof(ulong)); // ts_block: header + TS_SLOTS u64
+        AssertMap(obj.Map(ChangeCount.MapName), sizeof(uint), sizeof(ulong)); // [0] the programs' count, [1] user space's
+        Assert.Equal(2u, obj.Map(ChangeCount.MapName).MaxEntries);
         Assert.Equal(1024u, obj.Map("counts").MaxEntries);
         Assert.Equal(32768u, obj.Map("latency").MaxEntries); // agg.h's default when not resized
     }

@@ -7,6 +7,7 @@
  *   agg_thread_exit(group_dead)       sched_process_exit: a thread's counts are folded into tid 0 of its process (per
  *                                     process sums stay monotonic), its pending pair is dropped; a dead process's
  *                                     keys are deleted from every aggregation map.
+ *   agg_changed()                     after any change a snapshot reads: moves the change count (agg_gen)
  * Every map is bounded; the LRU maps also drop the least recently used keys if exits were ever missed. */
 #ifndef VMPROBE_AGG_H
 #define VMPROBE_AGG_H
@@ -47,6 +48,19 @@ struct agg_pending {
 	__u32 field;
 };
 
+/* The change count (issue 14): [0] moves after a program changed what a snapshot reads, [1] is the value of [0] that
+ * user space read before its last walk. A snapshot walks the maps only when [0] moved; while nothing fires it reads
+ * this page (mmapped) and nothing else. Programs bump [0] only while it equals [1]: once per snapshot rather than per
+ * event, so the hot path writes no shared cache line. */
+#define BPF_F_MMAPABLE (1U << 10)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} agg_gen SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, AGG_MAX_COUNTS);
@@ -84,6 +98,17 @@ struct {
 	__type(value, __u32);
 } procs SEC(".maps");
 
+/* Call after the change, which must be an atomic or a locked map update (a full barrier on x86): user space writes
+ * [1] and then walks, the program changes and then reads [1]; either the walk sees the change or the count moves. */
+static __always_inline void agg_changed(void)
+{
+	__u32 k_changes = 0, k_seen = 1;
+	__u64 *changes = bpf_map_lookup_elem(&agg_gen, &k_changes);
+	__u64 *seen = bpf_map_lookup_elem(&agg_gen, &k_seen);
+	if (changes && seen && *(volatile __u64 *)changes == *(volatile __u64 *)seen)
+		__sync_fetch_and_add(changes, 1);
+}
+
 static __always_inline void agg_add(void *map, const void *key, __u64 delta)
 {
 	__u64 *value = bpf_map_lookup_elem(map, key);
@@ -111,8 +136,10 @@ static __always_inline void agg_count(__u32 tgid, __u32 tid, __u32 f1, __u32 f2)
 	struct agg_count_key key = { .tgid = tgid, .tid = tid, .f1 = f1, .f2 = f2 };
 	__u64 *value = bpf_map_lookup_elem(&counts, &key);
 	if (value) {
-		/* Only the thread itself (here, and at its exit) writes a key with its tid: no atomic on the hot path. */
-		*value += 1;
+		/* Only the thread itself (here, and at its exit) writes a key with its tid: the atomic is uncontended, there
+		 * as agg_changed's barrier. */
+		__sync_fetch_and_add(value, 1);
+		agg_changed();
 		return;
 	}
 	agg_add(&counts, &key, 1);
@@ -120,6 +147,7 @@ static __always_inline void agg_count(__u32 tgid, __u32 tid, __u32 f1, __u32 f2)
 	if (!bpf_map_lookup_elem(&threads, &tid))
 		bpf_map_update_elem(&threads, &tid, &tgid, BPF_ANY);
 	agg_mark_process(tgid);
+	agg_changed();
 }
 
 static __always_inline __u32 agg_log2(__u64 v)
@@ -153,6 +181,7 @@ static __always_inline void agg_observe(void *hists, struct agg_hist_key *key, _
 	__sync_fetch_and_add(&hist->buckets[bucket], 1);
 	__sync_fetch_and_add(&hist->sum_ns, ns);
 	__sync_fetch_and_add(&hist->count, 1);
+	agg_changed();
 }
 
 static __always_inline void agg_pair_begin(__u32 tid, __u32 tgid, __u32 field)
@@ -233,11 +262,13 @@ static __always_inline bool agg_thread_exit(struct trace_event_raw_sched_process
 		if (!group_dead)
 			bpf_for_each_map_elem(&counts, agg_fold_thread, &ctx, 0);
 		bpf_map_delete_elem(&threads, &ctx.tid);
+		agg_changed();
 	}
 	if (group_dead && bpf_map_lookup_elem(&procs, &ctx.tgid)) {
 		bpf_for_each_map_elem(&counts, agg_drop_count, &ctx, 0);
 		bpf_for_each_map_elem(&latency, agg_drop_tgid, &ctx, 0);
 		bpf_map_delete_elem(&procs, &ctx.tgid);
+		agg_changed();
 		return true;
 	}
 	return false;

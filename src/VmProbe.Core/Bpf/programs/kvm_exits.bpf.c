@@ -75,6 +75,7 @@ static __always_inline void count_event(__u32 kind, __u32 sub)
 	struct event_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .kind = kind, .sub = sub };
 	agg_add(&events, &key, 1);
 	agg_mark_process(key.tgid);
+	agg_changed();
 }
 
 SEC("tp/kvm/kvm_exit")
@@ -215,6 +216,7 @@ static __always_inline void drop_on_exit(struct trace_event_raw_sched_process_ex
 		/* The process's own event counts and wakeup histogram go with it, like the shared maps. */
 		bpf_for_each_map_elem(&events, agg_drop_tgid, &ctx, 0);
 		bpf_for_each_map_elem(&wakeup_ns, agg_drop_tgid, &ctx, 0);
+		agg_changed();
 	}
 }
 

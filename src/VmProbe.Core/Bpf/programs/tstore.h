@@ -139,7 +139,9 @@ static __always_inline struct ts_block *ts_count(__u32 f1, __u32 f2)
 	__u64 slot = ts_slot(f2);
 	asm volatile("" : "+r"(slot)); /* the bound check and the index must be one register for the verifier */
 	if (slot < TS_SLOTS && b->f1 == f1) {
-		b->slots[slot] += 1; /* only this thread writes its block while it runs: no atomic */
+		/* Only this thread writes its block while it runs: the atomic is uncontended, there as agg_changed's barrier. */
+		__sync_fetch_and_add(&b->slots[slot], 1);
+		agg_changed();
 		return b;
 	}
 	agg_count(b->tgid, b->tid, f1, f2); /* a field without a slot: the hash path, read and folded as before */
@@ -183,6 +185,7 @@ static __always_inline void ts_thread_exit(bool group_dead)
 	}
 	/* Gone now, so that a task iterator walking the dying task cannot count it twice (block and tid 0). */
 	bpf_task_storage_delete(&thread_counts, task);
+	agg_changed();
 }
 
 SEC("iter/task")

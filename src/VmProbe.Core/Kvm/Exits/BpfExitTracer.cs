@@ -16,6 +16,8 @@ internal sealed class BpfExitTracer : IKvmExitTracer
     internal const uint MaxHistograms = 8_192;
 
     private readonly KvmExitTracer _tracer;
+    private Bpf.KvmExitSnapshot? _lastRaw;
+    private KvmExitSnapshot _last = KvmExitSnapshot.Empty;
 
     private BpfExitTracer(KvmExitTracer tracer) => _tracer = tracer;
 
@@ -52,7 +54,18 @@ internal sealed class BpfExitTracer : IKvmExitTracer
 
     public void Dispose() => _tracer.Dispose();
 
-    public KvmExitSnapshot Snapshot() => Convert(_tracer.Snapshot());
+    /// <summary>The tracer hands out its last snapshot again while nothing changed: so does this, converted once.</summary>
+    public KvmExitSnapshot Snapshot()
+    {
+        var raw = _tracer.Snapshot();
+        if (!ReferenceEquals(raw, _lastRaw))
+        {
+            _last = Convert(raw);
+            _lastRaw = raw;
+        }
+
+        return _last;
+    }
 
     internal static KvmExitSnapshot Convert(Bpf.KvmExitSnapshot raw)
     {

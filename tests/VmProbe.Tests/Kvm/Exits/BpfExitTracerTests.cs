@@ -23,6 +23,7 @@ public class BpfExitTracerTests
     {
         Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
         var before = BpfHost.BpfFds();
+        var mappingsBefore = BpfHost.BpfMapMappings();
         using (var source = new KvmExitsSource(new KvmExitsOptions { Mode = mode }, NullProbeLog.Instance, "/"))
         {
             var metrics = new MetricSet();
@@ -30,9 +31,16 @@ public class BpfExitTracerTests
             Assert.True(metrics.TryGet(KvmExitFamilies.Mode.Name, out var family));
             Assert.Contains(expected, Assert.Single(family.Samples).LabelValues);
             Assert.True(BpfHost.BpfFds().Count > before.Count, "no BPF program or map is open while the source runs");
+            Assert.True(BpfHost.BpfMapMappings() > mappingsBefore, "the change count is not mmapped");
+
+            // The second cycle reuses the first snapshot (nothing fires here): the same families come out.
+            var again = new MetricSet();
+            source.Collect(Cycle(), again);
+            Assert.Equal(metrics.Families.Select(f => f.Name).Order(), again.Families.Select(f => f.Name).Order());
         }
 
         Assert.Equal(before.Keys.Order(), BpfHost.BpfFds().Keys.Order());
+        Assert.Equal(mappingsBefore, BpfHost.BpfMapMappings()); // Dispose unmapped it too
     }
 
     [Fact]
