@@ -123,7 +123,10 @@ public sealed class ProbeCycle
     /// <summary>Cumulative errors counted under a source label (0 for an unknown label).</summary>
     public long ErrorCount(string source) => _errors.TryGetValue(source, out var count) ? count : 0;
 
-    /// <summary>Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it; failures are counted like collection failures.</summary>
+    /// <summary>
+    /// Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it, then
+    /// <see cref="IEarlySetup.SetUp"/>; failures are counted like collection failures.
+    /// </summary>
     public void Prepare(CancellationToken cancellationToken)
     {
         _shared.BeginCycle();
@@ -139,6 +142,19 @@ public sealed class ProbeCycle
             {
                 prepared.Prepare(context);
                 _sourceHealth[i].Succeeded(_log);
+            }
+            catch (Exception error)
+            {
+                CountFailure(_sourceHealth[i], error);
+            }
+        }
+
+        // After the counters are open, so that the set-ups overlap the first delay without shortening what they count.
+        for (var i = 0; i < _sources.Length; i++)
+        {
+            try
+            {
+                (_sources[i] as IEarlySetup)?.SetUp(_log);
             }
             catch (Exception error)
             {

@@ -19,7 +19,7 @@ namespace VmProbe.Procfs;
 /// A domain without a pid (libvirt could not tell it) or whose process vanished is skipped for the cycle.
 /// Per-vCPU series follow the vCPU's current thread: a vCPU that is unplugged and plugged again restarts at zero.
 /// </remarks>
-internal sealed class DomainProcfsSource : IMetricSource
+internal sealed class DomainProcfsSource : IMetricSource, IEarlySetup
 {
     public const string SourceName = "procfs";
 
@@ -157,32 +157,39 @@ internal sealed class DomainProcfsSource : IMetricSource
     private bool ProcessExists(int pid) =>
         Directory.Exists(Path.Combine(_sampler.Proc.ProcDirectory, pid.ToString(CultureInfo.InvariantCulture)));
 
-    /// <summary>Opens the iterator at the first cycle (logging the choice once) and runs it for this cycle's domains.</summary>
-    private void BeginIteratorCycle(CycleContext context)
+    /// <summary>Opens the task iterator (its BTF parse and verification are most of a first cycle) and logs the choice once.</summary>
+    public void SetUp(IProbeLog log)
     {
-        if (Reader == ThreadReader.NotChosen)
+        if (Reader != ThreadReader.NotChosen)
         {
-            try
-            {
-                // Its program, map and link fds are held for good: under a small open-file limit (where even the
-                // kept files are not kept) they would starve the rest of the process, so read files there.
-                if (FdLimits.TryGetNoFileLimit(out var soft, out _) == 0 && soft < 2UL * FdLimits.DefaultReservedFds + 64)
-                {
-                    throw new BpfUnavailableException(BpfUnavailableReason.NotSupported,
-                        $"RLIMIT_NOFILE {soft} leaves no room for its fds", "bpf,EMFILE", ProbeErrorKind.ResourceUnavailable);
-                }
-
-                _iterator = new TaskIteratorSampler(_openIterator!());
-                Reader = ThreadReader.TaskIterator;
-                Log(context, LogLevel.Info, "procfs: per-thread data from a BPF task iterator (one read per cycle)");
-            }
-            catch (BpfException error)
-            {
-                Reader = ThreadReader.Files;
-                Log(context, LogLevel.Info, $"procfs: no BPF task iterator ({error.Message}); reading /proc/PID/task/TID/schedstat and stat");
-            }
+            return;
         }
 
+        try
+        {
+            // Its program, map and link fds are held for good: under a small open-file limit (where even the
+            // kept files are not kept) they would starve the rest of the process, so read files there.
+            if (FdLimits.TryGetNoFileLimit(out var soft, out _) == 0 && soft < 2UL * FdLimits.DefaultReservedFds + 64)
+            {
+                throw new BpfUnavailableException(BpfUnavailableReason.NotSupported,
+                    $"RLIMIT_NOFILE {soft} leaves no room for its fds", "bpf,EMFILE", ProbeErrorKind.ResourceUnavailable);
+            }
+
+            _iterator = new TaskIteratorSampler(_openIterator!());
+            Reader = ThreadReader.TaskIterator;
+            Log(log, LogLevel.Info, "procfs: per-thread data from a BPF task iterator (one read per cycle)");
+        }
+        catch (BpfException error)
+        {
+            Reader = ThreadReader.Files;
+            Log(log, LogLevel.Info, $"procfs: no BPF task iterator ({error.Message}); reading /proc/PID/task/TID/schedstat and stat");
+        }
+    }
+
+    /// <summary>Opens the iterator at the first cycle unless set up already, and runs it for this cycle's domains.</summary>
+    private void BeginIteratorCycle(CycleContext context)
+    {
+        SetUp(context.Log);
         if (_iterator is null)
         {
             return;
@@ -280,11 +287,13 @@ internal sealed class DomainProcfsSource : IMetricSource
         }
     }
 
-    private static void Log(CycleContext context, LogLevel level, string message)
+    private static void Log(CycleContext context, LogLevel level, string message) => Log(context.Log, level, message);
+
+    private static void Log(IProbeLog log, LogLevel level, string message)
     {
-        if (context.Log.IsEnabled(level))
+        if (log.IsEnabled(level))
         {
-            context.Log.Write(level, message);
+            log.Write(level, message);
         }
     }
 

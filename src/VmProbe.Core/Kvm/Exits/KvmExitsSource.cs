@@ -8,7 +8,7 @@ namespace VmProbe.Kvm.Exits;
 /// in one log line and in <c>probe_kvm_exits_mode_info</c>; a host where neither runs keeps probing without exit series.
 /// Every cycle the domains' vCPU threads are handed to the tracer, processes no longer listed are forgotten.
 /// </summary>
-public sealed class KvmExitsSource : IMetricSource
+public sealed class KvmExitsSource : IMetricSource, IEarlySetup
 {
     public const string SourceName = "kvmexits";
 
@@ -37,18 +37,13 @@ public sealed class KvmExitsSource : IMetricSource
     /// <summary>The mode running (Off until the first cycle chose).</summary>
     public KvmExitTracerMode Mode => _choice?.Mode ?? KvmExitTracerMode.Off;
 
+    /// <summary>Chooses and loads the tracer (its eBPF load is the slowest set-up of a first cycle); logs the choice once.</summary>
+    void IEarlySetup.SetUp(IProbeLog log) => Choose();
+
     public void Collect(CycleContext context, MetricSet metrics)
     {
-        if (_choice is null)
-        {
-            _choice = _choose();
-            if (_log.IsEnabled(_choice.Tracer is null ? LogLevel.Warning : LogLevel.Info))
-            {
-                _log.Write(_choice.Tracer is null ? LogLevel.Warning : LogLevel.Info, _choice.Why);
-            }
-        }
-
-        metrics.Family(KvmExitFamilies.Mode).Add(1, KvmExitTracers.ModeName(_choice.Mode), _options.Mode.ToString().ToLowerInvariant());
+        Choose();
+        metrics.Family(KvmExitFamilies.Mode).Add(1, KvmExitTracers.ModeName(_choice!.Mode), _options.Mode.ToString().ToLowerInvariant());
         if (_choice.Tracer is not { } tracer)
         {
             return;
@@ -72,6 +67,20 @@ public sealed class KvmExitsSource : IMetricSource
 
         _tracked.UnionWith(present);
         KvmExitsEmitter.Add(metrics, tracer.Snapshot(), context.Domains, _options, VcpuThreads);
+    }
+
+    private void Choose()
+    {
+        if (_choice is not null)
+        {
+            return;
+        }
+
+        _choice = _choose();
+        if (_log.IsEnabled(_choice.Tracer is null ? LogLevel.Warning : LogLevel.Info))
+        {
+            _log.Write(_choice.Tracer is null ? LogLevel.Warning : LogLevel.Info, _choice.Why);
+        }
     }
 
     public void Dispose()
