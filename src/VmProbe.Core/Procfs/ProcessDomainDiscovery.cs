@@ -8,8 +8,11 @@ namespace VmProbe.Procfs;
 /// from its command line (<c>-name guest=...</c>, <c>-uuid</c>), with Uri <c>process</c>.
 /// </summary>
 /// <remarks>
-/// The /proc scan is cached across cycles so that a host with hundreds of processes costs one listing of /proc per cycle:
-/// a pid is inspected (exe, and for QEMU cmdline, threads, cgroups) when it first appears; a pid that is not QEMU is not
+/// Where the procfs source's BPF task iterator serves the cycle (<see cref="IBulkProcessLister"/>), /proc is not listed:
+/// the iterator's walk gives the known QEMUs' threads (one with none is gone) and the other processes whose executable
+/// the kernel found named like QEMU, which are checked as a new listed pid is (<see cref="FindInWalk"/>). Else, and in the
+/// first cycle, the /proc scan is cached across cycles so that a host with hundreds of processes costs one listing of
+/// /proc per cycle: a pid is inspected (exe, and for QEMU cmdline, threads, cgroups) when it first appears; a pid that is not QEMU is not
 /// looked at again, except while it is young (a process that forks and only then execs QEMU, as libvirt does, is
 /// re-checked each cycle during its first <see cref="YoungSeconds"/> seconds); a QEMU process is re-inspected only when
 /// its /proc/PID/task listing changed (threads came or went, or the pid was reused), in the cycle after such a change and
@@ -33,6 +36,8 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
     private readonly QemuProcessInspector _inspector;
     private readonly Dictionary<int, KnownProcess> _known = new();
     private readonly List<int> _pids = new(512);
+    private readonly List<int> _tracked = new();
+    private readonly List<ListedProcess> _listed = new();
     private readonly List<int> _tids = new(64);
     private readonly List<int> _qemuPids = new();
     private readonly List<int> _gone = new();
@@ -61,6 +66,9 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
     /// <summary>Processes whose verdict is cached (for tests and diagnostics).</summary>
     public int KnownProcessCount => _known.Count;
 
+    /// <summary>Cycles whose processes came from the task iterator's walk, not a /proc listing (for tests and diagnostics).</summary>
+    public long WalkCycles { get; private set; }
+
     /// <summary>Full inspections (cmdline, threads, cgroups) done since start (for tests and diagnostics).</summary>
     public long Inspections { get; private set; }
 
@@ -68,42 +76,22 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
     {
         var cycle = ++_cycle;
         var proc = _inspector.Proc;
-        proc.ListProcesses(_pids);
-        _pids.Sort();
         _domains.Clear();
-        var nowTicks = BootTimeTicks();
         _qemuPids.Clear();
-        foreach (var pid in _pids)
+        var nowTicks = BootTimeTicks();
+        var listings = Shared?.Get<ThreadListingCache>();
+        if (listings is not null && FindInWalk(listings, proc, cycle))
         {
-            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_known, pid, out var existed);
-            if (!existed)
-            {
-                known = new KnownProcess { StartTicks = proc.TryReadProcessStat(pid, out var stat) ? stat.StartTimeTicks : 0 };
-            }
+            WalkCycles++;
+        }
+        else
+        {
+            FindInListing(proc, cycle, nowTicks);
 
-            var process = known!;
-            process.SeenCycle = cycle;
-            if (!process.IsQemu)
-            {
-                if (existed && !IsYoung(process, nowTicks))
-                {
-                    continue;
-                }
-
-                if (!QemuProcessScanner.IsQemu(proc, pid))
-                {
-                    continue;
-                }
-
-                process.IsQemu = true;
-            }
-
-            _qemuPids.Add(pid);
+            // Every QEMU's threads in one read where the task iterator serves the cycle; else one listing per process.
+            listings?.Prefetch(proc, _qemuPids);
         }
 
-        // Every QEMU's threads in one read where the task iterator serves the cycle; else one listing per process.
-        var listings = Shared?.Get<ThreadListingCache>();
-        listings?.Prefetch(proc, _qemuPids);
         foreach (var pid in _qemuPids)
         {
             var process = _known[pid];
@@ -168,6 +156,107 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
 
         _gone.Clear();
         return _domains.ToArray();
+    }
+
+    /// <summary>The /proc listing: every pid; a new or young one whose verdict is not known is checked (its exe).</summary>
+    private void FindInListing(ProcFs proc, long cycle, ulong nowTicks)
+    {
+        proc.ListProcesses(_pids);
+        _pids.Sort();
+        foreach (var pid in _pids)
+        {
+            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_known, pid, out var existed);
+            if (!existed)
+            {
+                known = new KnownProcess { StartTicks = proc.TryReadProcessStat(pid, out var stat) ? stat.StartTimeTicks : 0 };
+            }
+
+            var process = known!;
+            process.SeenCycle = cycle;
+            if (!process.IsQemu)
+            {
+                if (existed && !IsYoung(process, nowTicks))
+                {
+                    continue;
+                }
+
+                if (!QemuProcessScanner.IsQemu(proc, pid))
+                {
+                    continue;
+                }
+
+                process.IsQemu = true;
+            }
+
+            _qemuPids.Add(pid);
+        }
+    }
+
+    /// <summary>
+    /// The task iterator's walk instead of the listing: the QEMUs known so far, by their threads (one with none is
+    /// gone), and the processes the kernel found named like QEMU, each checked as a new listed pid is. No young re-check:
+    /// the kernel checks every process' executable each cycle, so one that execs QEMU later is a candidate then.
+    /// </summary>
+    private bool FindInWalk(ThreadListingCache listings, ProcFs proc, long cycle)
+    {
+        _tracked.Clear();
+        foreach (var (pid, process) in _known)
+        {
+            if (process.IsQemu)
+            {
+                _tracked.Add(pid);
+            }
+        }
+
+        if (!listings.TryListProcesses(proc, _tracked, _listed))
+        {
+            return false;
+        }
+
+        var added = false;
+        foreach (var listed in _listed)
+        {
+            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_known, listed.Pid, out var existed);
+            if (existed && listed.StartTicks != 0 && known!.StartTicks != 0 && listed.StartTicks != known.StartTicks)
+            {
+                existed = false; // the pid was reused: another process
+            }
+
+            if (!existed)
+            {
+                known = new KnownProcess { StartTicks = listed.StartTicks };
+            }
+
+            var process = known!;
+            process.SeenCycle = cycle;
+            if (!process.IsQemu)
+            {
+                // Checked once per pid and start time: a candidate the full check refused stays refused.
+                if (process.CandidateChecked)
+                {
+                    continue;
+                }
+
+                process.CandidateChecked = true;
+                if (!QemuProcessScanner.IsQemu(proc, listed.Pid))
+                {
+                    continue;
+                }
+
+                process.IsQemu = true;
+                added = true;
+            }
+
+            _qemuPids.Add(listed.Pid);
+        }
+
+        if (added)
+        {
+            // The new QEMUs' threads: a second walk with them in the map, only in a cycle that found one.
+            listings.Prefetch(proc, _qemuPids);
+        }
+
+        return true;
     }
 
     /// <summary>Trusted processes first (libvirt's pid files, then the oldest, win a name or uuid); untrusted ones never count.</summary>
@@ -301,6 +390,9 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
         public long SeenCycle;
         public bool InspectAgain;
         public int Pid;
+
+        /// <summary>The walk named it a candidate and its exe was checked (a refusal is kept while pid and start time hold).</summary>
+        public bool CandidateChecked;
 
         /// <summary>Why the process is not trusted to be a VM (<see cref="QemuTrust"/>), or null.</summary>
         public string? Distrust;
