@@ -48,6 +48,7 @@ internal sealed partial class ProcessDomainDiscovery : IDomainDiscovery, IShares
     private readonly Dictionary<Guid, KnownProcess> _byUuid = new();
     private readonly QemuTrust? _trust;
     private long _cycle;
+    private bool _walked;
 
     public ProcessDomainDiscovery(string root = "/", string? cgroupRoot = null, QemuTrust? trust = null)
     {
@@ -80,7 +81,17 @@ internal sealed partial class ProcessDomainDiscovery : IDomainDiscovery, IShares
         _qemuPids.Clear();
         var nowTicks = BootTimeTicks();
         var listings = Shared?.Get<ThreadListingCache>();
-        if (listings is not null && FindInWalk(listings, proc, cycle))
+        var walked = listings is not null && FindInWalk(listings, proc, cycle);
+        if (walked != _walked)
+        {
+            // Said once at Info; later switches (a walk that could not name an executable) at Debug.
+            Write(log, walked && WalkCycles == 0 ? LogLevel.Info : LogLevel.Debug, walked
+                ? "process discovery: processes from the BPF task iterator's walk (no /proc listing per cycle)"
+                : "process discovery: listing /proc this cycle");
+            _walked = walked;
+        }
+
+        if (walked)
         {
             WalkCycles++;
         }

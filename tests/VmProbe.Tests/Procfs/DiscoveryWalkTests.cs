@@ -30,10 +30,11 @@ public class DiscoveryWalkTests
             discovery.Shared = shared;
             var walk = new StandInWalk(proc) { Candidates = { [4242] = 100, [5353] = 200, [777] = 300 } };
             shared.Get<ThreadListingCache>().Bulk = walk;
+            var log = new DomainProcfsSourceTests.ListLog();
             string[] Cycle()
             {
                 shared.BeginCycle();
-                return discovery.Discover(NullProbeLog.Instance, default).Select(d => $"{d.Pid}:{d.Name}").ToArray();
+                return discovery.Discover(log, default).Select(d => $"{d.Pid}:{d.Name}").ToArray();
             }
 
             Assert.Equal(new[] { "4242:web-01", "5353:db.prod \"eu\",main" }, Cycle());
@@ -78,6 +79,10 @@ public class DiscoveryWalkTests
             walk.Serves = false;
             Assert.Equal(new[] { "777:late", "4242:web-02" }, Cycle());
             Assert.Equal(7, discovery.WalkCycles);
+            walk.Serves = true;
+            Cycle();
+            Assert.Single(log.Lines, l => l.Contains("walk", StringComparison.Ordinal) && l.StartsWith("Info", StringComparison.Ordinal)); // said once
+            Assert.Equal(3, log.Lines.Count(l => l.Contains("process discovery:", StringComparison.Ordinal))); // walk, listing, walk again
         }
         finally
         {
