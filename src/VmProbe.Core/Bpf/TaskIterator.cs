@@ -5,13 +5,13 @@ using VmProbe.Native;
 namespace VmProbe.Bpf;
 
 /// <summary>
-/// One thread as programs/tasks.bpf.c writes it (struct task_record, 96 bytes): what /proc/PID/task/TID/schedstat
-/// and stat give, times in ns.
+/// One thread as programs/tasks.bpf.c writes it (struct task_record, 104 bytes): what /proc/PID/task/TID/schedstat
+/// and stat give, times in ns; or, by <see cref="Kind"/>, a process leader the walk found for the discovery.
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct TaskRecord
 {
-    public const int Size = 96;
+    public const int Size = 104;
 
     public uint Tgid;
     public uint Tid;
@@ -38,6 +38,10 @@ internal unsafe struct TaskRecord
     public ulong SystemNanoseconds;
     public fixed byte Comm[16];
 
+    /// <summary>What the record is (RECORD_* in the C); a candidate or unreadable record has only tgid, tid, start and comm.</summary>
+    public TaskRecordKind Kind;
+    public uint Reserved;
+
     /// <summary>The thread's name (up to the first NUL), as /proc/PID/task/TID/comm gives it without the newline.</summary>
     public readonly string CommText()
     {
@@ -50,12 +54,26 @@ internal unsafe struct TaskRecord
     }
 }
 
+/// <summary>What a <see cref="TaskRecord"/> is (task_record.kind).</summary>
+internal enum TaskRecordKind : uint
+{
+    /// <summary>A thread of a process in the <c>tgids</c> map.</summary>
+    Thread = 0,
+
+    /// <summary>A process leader not in the map whose executable's basename is what QEMU's is named.</summary>
+    Candidate = 1,
+
+    /// <summary>A process leader not in the map whose executable's name could not be read.</summary>
+    Unreadable = 2,
+}
+
 /// <summary>
 /// Per-thread scheduler, fault and guest-time data of chosen processes in one read per cycle, from a BPF task iterator
 /// (programs/tasks.bpf.c, Linux 5.8+): <see cref="SetProcesses"/> says which processes (the <c>tgids</c> map),
 /// <see cref="Read"/> creates an iterator fd, reads it to the end into a reused buffer and closes it, then
-/// <see cref="Threads"/> gives each process's records. The program stays loaded and attached until Dispose. Not
-/// thread-safe.
+/// <see cref="Threads"/> gives each process's records. The same walk reports the leaders of other processes whose
+/// executable is named like QEMU (<see cref="Candidates"/>) and how many executables it could not name
+/// (<see cref="UnreadableCount"/>). The program stays loaded and attached until Dispose. Not thread-safe.
 /// </summary>
 internal sealed class TaskIterator : IDisposable
 {
@@ -71,7 +89,10 @@ internal sealed class TaskIterator : IDisposable
     private readonly List<int> _stale = new();
     private readonly Dictionary<int, (int Start, int Count)> _ranges = new();
     private byte[] _buffer = new byte[64 * TaskRecord.Size];
+    private TaskRecord[] _candidates = new TaskRecord[8];
     private int _length;
+    private int _threadRecords;
+    private int _candidateCount;
 
     private TaskIterator(BpfObject obj, BpfLinkHandle link)
     {
@@ -86,8 +107,17 @@ internal sealed class TaskIterator : IDisposable
     /// <summary>The loaded object (tests look at its fds).</summary>
     public BpfObject Object => _object;
 
-    /// <summary>Bytes the last <see cref="Read"/> returned.</summary>
-    public int LastReadBytes => _length;
+    /// <summary>Bytes of thread records the last <see cref="Read"/> returned.</summary>
+    public int LastReadBytes => _threadRecords * TaskRecord.Size;
+
+    /// <summary>
+    /// Leaders of processes not in the map whose executable is named like QEMU, from the last <see cref="Read"/>, by
+    /// pid (kind <see cref="TaskRecordKind.Candidate"/>).
+    /// </summary>
+    public ReadOnlySpan<TaskRecord> Candidates => _candidates.AsSpan(0, _candidateCount);
+
+    /// <summary>Leaders not in the map whose executable's name the last <see cref="Read"/> could not read.</summary>
+    public int UnreadableCount { get; private set; }
 
     /// <summary>Loads and attaches the iterator; throws <see cref="BpfUnavailableException"/> or <see cref="BpfException"/>.</summary>
     public static TaskIterator Open(uint? capacity = null, IProbeLog? log = null)
@@ -148,12 +178,15 @@ internal sealed class TaskIterator : IDisposable
         }
     }
 
-    /// <summary>Runs the iterator once: every thread of the processes in the map. Returns the record count.</summary>
+    /// <summary>
+    /// Runs the iterator once: every thread of the processes in the map, and the candidates. Returns the count of
+    /// thread records.
+    /// </summary>
     public int Read()
     {
         ObjectDisposedException.ThrowIf(_link.IsClosed, this);
         _ranges.Clear();
-        _length = 0; // a failed read leaves no records
+        _length = _threadRecords = _candidateCount = UnreadableCount = 0; // a failed read leaves no records
         _length = BpfIteratorRead.Run(_link, ref _buffer, $"{ObjectName}/{ProgramName}");
         return Index();
     }
@@ -167,7 +200,7 @@ internal sealed class TaskIterator : IDisposable
 
     public void Dispose() => _object.Dispose();
 
-    private Span<TaskRecord> Records() => MemoryMarshal.Cast<byte, TaskRecord>(_buffer.AsSpan(0, _length));
+    private Span<TaskRecord> Records() => MemoryMarshal.Cast<byte, TaskRecord>(_buffer.AsSpan(0, _threadRecords * TaskRecord.Size));
 
     private static bool IsSorted(ReadOnlySpan<TaskRecord> records)
     {
@@ -195,6 +228,7 @@ internal sealed class TaskIterator : IDisposable
                 "bpf,layout", ProbeErrorKind.InvalidData);
         }
 
+        Partition(MemoryMarshal.Cast<byte, TaskRecord>(_buffer.AsSpan(0, _length)));
         var records = Records();
         if (!IsSorted(records))
         {
@@ -218,5 +252,40 @@ internal sealed class TaskIterator : IDisposable
         }
 
         return records.Length;
+    }
+
+    // Thread records stay at the front of the buffer in their order; candidates are copied out (pid order, as the
+    // kernel walks leaders by pid), unreadable ones counted.
+    private void Partition(Span<TaskRecord> all)
+    {
+        var threads = 0;
+        for (var i = 0; i < all.Length; i++)
+        {
+            ref readonly var record = ref all[i];
+            switch (record.Kind)
+            {
+                case TaskRecordKind.Thread:
+                    if (threads != i)
+                    {
+                        all[threads] = record;
+                    }
+
+                    threads++;
+                    break;
+                case TaskRecordKind.Candidate:
+                    if (_candidateCount == _candidates.Length)
+                    {
+                        Array.Resize(ref _candidates, _candidates.Length * 2);
+                    }
+
+                    _candidates[_candidateCount++] = record;
+                    break;
+                default:
+                    UnreadableCount++;
+                    break;
+            }
+        }
+
+        _threadRecords = threads;
     }
 }

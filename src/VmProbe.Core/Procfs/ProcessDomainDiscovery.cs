@@ -8,8 +8,11 @@ namespace VmProbe.Procfs;
 /// from its command line (<c>-name guest=...</c>, <c>-uuid</c>), with Uri <c>process</c>.
 /// </summary>
 /// <remarks>
-/// The /proc scan is cached across cycles so that a host with hundreds of processes costs one listing of /proc per cycle:
-/// a pid is inspected (exe, and for QEMU cmdline, threads, cgroups) when it first appears; a pid that is not QEMU is not
+/// Where the procfs source's BPF task iterator serves the cycle (<see cref="IBulkProcessLister"/>), /proc is not listed:
+/// the iterator's walk gives the known QEMUs' threads (one with none is gone) and the other processes whose executable
+/// the kernel found named like QEMU, which are checked as a new listed pid is (<see cref="FindInWalk"/>). Else, and in the
+/// first cycle, the /proc scan is cached across cycles so that a host with hundreds of processes costs one listing of
+/// /proc per cycle: a pid is inspected (exe, and for QEMU cmdline, threads, cgroups) when it first appears; a pid that is not QEMU is not
 /// looked at again, except while it is young (a process that forks and only then execs QEMU, as libvirt does, is
 /// re-checked each cycle during its first <see cref="YoungSeconds"/> seconds); a QEMU process is re-inspected only when
 /// its /proc/PID/task listing changed (threads came or went, or the pid was reused), in the cycle after such a change and
@@ -23,7 +26,7 @@ namespace VmProbe.Procfs;
 /// fixture root other than <c>/</c> gets no trust check unless one is passed.
 /// </para>
 /// </remarks>
-internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState, IDiscoveryConflicts, IDisposable
+internal sealed partial class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleState, IDiscoveryConflicts, IDisposable
 {
     public const string SourceName = "process";
 
@@ -33,6 +36,8 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
     private readonly QemuProcessInspector _inspector;
     private readonly Dictionary<int, KnownProcess> _known = new();
     private readonly List<int> _pids = new(512);
+    private readonly List<int> _tracked = new();
+    private readonly List<ListedProcess> _listed = new();
     private readonly List<int> _tids = new(64);
     private readonly List<int> _qemuPids = new();
     private readonly List<int> _gone = new();
@@ -43,6 +48,7 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
     private readonly Dictionary<Guid, KnownProcess> _byUuid = new();
     private readonly QemuTrust? _trust;
     private long _cycle;
+    private bool _walked;
 
     public ProcessDomainDiscovery(string root = "/", string? cgroupRoot = null, QemuTrust? trust = null)
     {
@@ -61,6 +67,9 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
     /// <summary>Processes whose verdict is cached (for tests and diagnostics).</summary>
     public int KnownProcessCount => _known.Count;
 
+    /// <summary>Cycles whose processes came from the task iterator's walk, not a /proc listing (for tests and diagnostics).</summary>
+    public long WalkCycles { get; private set; }
+
     /// <summary>Full inspections (cmdline, threads, cgroups) done since start (for tests and diagnostics).</summary>
     public long Inspections { get; private set; }
 
@@ -68,42 +77,32 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
     {
         var cycle = ++_cycle;
         var proc = _inspector.Proc;
-        proc.ListProcesses(_pids);
-        _pids.Sort();
         _domains.Clear();
-        var nowTicks = BootTimeTicks();
         _qemuPids.Clear();
-        foreach (var pid in _pids)
+        var nowTicks = BootTimeTicks();
+        var listings = Shared?.Get<ThreadListingCache>();
+        var walked = listings is not null && FindInWalk(listings, proc, cycle);
+        if (walked != _walked)
         {
-            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(_known, pid, out var existed);
-            if (!existed)
-            {
-                known = new KnownProcess { StartTicks = proc.TryReadProcessStat(pid, out var stat) ? stat.StartTimeTicks : 0 };
-            }
-
-            var process = known!;
-            process.SeenCycle = cycle;
-            if (!process.IsQemu)
-            {
-                if (existed && !IsYoung(process, nowTicks))
-                {
-                    continue;
-                }
-
-                if (!QemuProcessScanner.IsQemu(proc, pid))
-                {
-                    continue;
-                }
-
-                process.IsQemu = true;
-            }
-
-            _qemuPids.Add(pid);
+            // Said once at Info; later switches (a walk that could not name an executable) at Debug.
+            Write(log, walked && WalkCycles == 0 ? LogLevel.Info : LogLevel.Debug, walked
+                ? "process discovery: processes from the BPF task iterator's walk (no /proc listing per cycle)"
+                : "process discovery: listing /proc this cycle");
+            _walked = walked;
         }
 
-        // Every QEMU's threads in one read where the task iterator serves the cycle; else one listing per process.
-        var listings = Shared?.Get<ThreadListingCache>();
-        listings?.Prefetch(proc, _qemuPids);
+        if (walked)
+        {
+            WalkCycles++;
+        }
+        else
+        {
+            FindInListing(proc, cycle, nowTicks);
+
+            // Every QEMU's threads in one read where the task iterator serves the cycle; else one listing per process.
+            listings?.Prefetch(proc, _qemuPids);
+        }
+
         foreach (var pid in _qemuPids)
         {
             var process = _known[pid];
@@ -301,6 +300,9 @@ internal sealed class ProcessDomainDiscovery : IDomainDiscovery, ISharesCycleSta
         public long SeenCycle;
         public bool InspectAgain;
         public int Pid;
+
+        /// <summary>The walk named it a candidate and its exe was checked (a refusal is kept while pid and start time hold).</summary>
+        public bool CandidateChecked;
 
         /// <summary>Why the process is not trusted to be a VM (<see cref="QemuTrust"/>), or null.</summary>
         public string? Distrust;

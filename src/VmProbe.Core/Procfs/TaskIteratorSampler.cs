@@ -11,9 +11,10 @@ namespace VmProbe.Procfs;
 /// <remarks>
 /// It also lists threads for the cycle's <see cref="ThreadListingCache"/> (<see cref="IBulkThreadLister"/>): the process
 /// discovery asks it for every QEMU process' threads before the sources run, and the one read then serves the
-/// discovery, this source and the perf source's thread sync, so no /proc/PID/task directory is listed.
+/// discovery, this source and the perf source's thread sync, so no /proc/PID/task directory is listed. The same read
+/// finds new QEMU processes (<see cref="IBulkProcessLister"/>), so the discovery does not list /proc either.
 /// </remarks>
-internal sealed class TaskIteratorSampler : IBulkThreadLister, IDisposable
+internal sealed class TaskIteratorSampler : IBulkProcessLister, IDisposable
 {
     private readonly TaskIterator _iterator;
     private readonly List<int> _pids = new();
@@ -87,6 +88,61 @@ internal sealed class TaskIteratorSampler : IBulkThreadLister, IDisposable
         }
 
         Store(pids, into);
+    }
+
+    /// <inheritdoc/>
+    public bool ListProcesses(IReadOnlyList<int> tracked, ThreadListingCache into, List<ListedProcess> processes)
+    {
+        processes.Clear();
+        ListThreads(tracked, into);
+        if (into.Bulk is null)
+        {
+            return false; // the read failed: ListThreads withdrew the iterator
+        }
+
+        foreach (var pid in tracked)
+        {
+            if (!_iterator.Tracks(pid))
+            {
+                return false; // the map was full: a process it could not see is not a gone one
+            }
+        }
+
+        if (_iterator.UnreadableCount > 0)
+        {
+            return false; // a process the walk could not name may be QEMU: /proc names it
+        }
+
+        foreach (var pid in tracked)
+        {
+            var threads = _iterator.Threads(pid);
+            if (!threads.IsEmpty)
+            {
+                processes.Add(new ListedProcess(pid, LeaderStartTicks(threads, pid), Candidate: false));
+            }
+        }
+
+        foreach (ref readonly var leader in _iterator.Candidates)
+        {
+            processes.Add(new ListedProcess((int)leader.Tgid, leader.StartNanoseconds / _nsPerTick, Candidate: true));
+        }
+
+        processes.Sort(static (a, b) => a.Pid.CompareTo(b.Pid));
+        return true;
+    }
+
+    // The leader's start time tells a reused pid from the process it was; 0 when the leader has no record.
+    private ulong LeaderStartTicks(ReadOnlySpan<TaskRecord> threads, int pid)
+    {
+        foreach (ref readonly var thread in threads)
+        {
+            if (thread.Tid == (uint)pid)
+            {
+                return thread.StartNanoseconds / _nsPerTick;
+            }
+        }
+
+        return 0;
     }
 
     private void ReadProcesses(IReadOnlyList<int> pids)

@@ -12,6 +12,22 @@ internal interface IBulkThreadLister
     void ListThreads(IReadOnlyList<int> pids, ThreadListingCache into);
 }
 
+/// <summary>A process a bulk walk saw: one whose threads it listed, or a leader whose executable is named like QEMU.</summary>
+/// <param name="StartTicks">Its start time as /proc/PID/stat field 22 gives it (USER_HZ ticks since boot); 0 when unknown.</param>
+internal readonly record struct ListedProcess(int Pid, ulong StartTicks, bool Candidate);
+
+/// <summary>A bulk lister whose walk also finds the host's QEMU processes (the BPF task iterator), so that /proc need not be listed.</summary>
+internal interface IBulkProcessLister : IBulkThreadLister
+{
+    /// <summary>
+    /// In one walk, stores the listings of <paramref name="tracked"/>'s threads and fills <paramref name="processes"/>
+    /// (cleared first, by pid) with each tracked process that has threads and every other process whose executable is
+    /// named like QEMU. False when the walk cannot stand for a /proc listing this cycle (it failed, a tracked process
+    /// did not fit, or an executable's name could not be read): the caller lists /proc.
+    /// </summary>
+    bool ListProcesses(IReadOnlyList<int> tracked, ThreadListingCache into, List<ListedProcess> processes);
+}
+
 /// <summary>
 /// The /proc/PID/task listings made in one cycle, shared by the discovery and the sources: without it each domain's
 /// task directory was listed three times per cycle (discovery, procfs source, perf thread sync), and listing a procfs
@@ -54,6 +70,19 @@ internal sealed class ThreadListingCache : ICycleScoped
         {
             bulk.ListThreads(pids, this);
         }
+    }
+
+    /// <summary>
+    /// Finds the processes of <paramref name="proc"/>'s tree in the bulk lister's walk (see
+    /// <see cref="IBulkProcessLister.ListProcesses"/>); false when no such lister serves the tree or its walk cannot
+    /// stand for a /proc listing this cycle.
+    /// </summary>
+    public bool TryListProcesses(ProcFs proc, IReadOnlyList<int> tracked, List<ListedProcess> processes)
+    {
+        ArgumentNullException.ThrowIfNull(proc);
+        return Bulk is IBulkProcessLister bulk && SameTree(proc)
+            && string.Equals(bulk.ProcDirectory, proc.ProcDirectory, StringComparison.Ordinal)
+            && bulk.ListProcesses(tracked, this, processes);
     }
 
     /// <summary>Starts a new cycle: earlier listings are no longer served; pids not listed last cycle are dropped.</summary>

@@ -20,6 +20,75 @@ public class TaskIteratorTests
         Assert.Equal(8, (int)Marshal.OffsetOf<TaskRecord>(nameof(TaskRecord.RunNanoseconds)));
         Assert.Equal(56, (int)Marshal.OffsetOf<TaskRecord>(nameof(TaskRecord.StartNanoseconds)));
         Assert.Equal(80, (int)Marshal.OffsetOf<TaskRecord>(nameof(TaskRecord.Comm)));
+        Assert.Equal(96, (int)Marshal.OffsetOf<TaskRecord>(nameof(TaskRecord.Kind)));
+        Assert.Equal(104, TaskRecord.Size); // struct task_record: 2 x u32, 9 x u64, char[16], 2 x u32
+        Assert.Equal(4, Marshal.SizeOf(Enum.GetUnderlyingType(typeof(TaskRecordKind))));
+    }
+
+    /// <summary>
+    /// The walk names QEMU by the executable's basename exactly as QemuCommandLine.IsQemuExecutable does: leaders not in
+    /// the map named qemu-system-*, qemu-kvm or kvm are candidates (with their start time), near misses are not, and a
+    /// process in the map gives thread records instead.
+    /// </summary>
+    [SkippableFact]
+    public void LeadersNamedLikeQemuAreCandidates_ExactlyAsTheUserSpaceCheckNamesThem()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        var bash = Requirements.FindCommand("bash");
+        Skip.If(bash is null, "no bash executable");
+        var names = new[] { "qemu-system-x86_64", "qemu-system-aarch64", "qemu-kvm", "kvm", "qemu-system-", "qemu-kvm2", "xkvm", "kvm-ok", "qemu-system" };
+        var dir = Directory.CreateTempSubdirectory("vmprobe-cand-");
+        var children = new Dictionary<string, System.Diagnostics.Process>();
+        try
+        {
+            foreach (var name in names)
+            {
+                var exe = Path.Combine(dir.FullName, name);
+                File.Copy(bash!, exe);
+                var psi = new System.Diagnostics.ProcessStartInfo(exe) { UseShellExecute = false };
+                psi.ArgumentList.Add("-c");
+                psi.ArgumentList.Add("sleep 60; :");
+                children[name] = System.Diagnostics.Process.Start(psi)!;
+            }
+
+            using var proc = new ProcFs();
+            using var iterator = TaskIterator.Open();
+            var tracked = children["kvm"].Id;
+            iterator.SetProcesses(new[] { tracked });
+            iterator.Read();
+
+            Assert.Equal(0, iterator.UnreadableCount);
+            var candidates = iterator.Candidates.ToArray();
+            foreach (var (name, child) in children)
+            {
+                var expected = QemuCommandLine.IsQemuExecutable(proc.ReadExecutable(child.Id)) && child.Id != tracked;
+                var found = candidates.Where(c => c.Tgid == (uint)child.Id).ToArray();
+                Assert.True(expected == (found.Length == 1), $"{name}: candidate {found.Length == 1}, user space says QEMU {expected}");
+                if (expected)
+                {
+                    Assert.Equal(TaskRecordKind.Candidate, found[0].Kind);
+                    Assert.Equal((uint)child.Id, found[0].Tid);
+                    Assert.True(proc.TryReadProcessStat(child.Id, out var stat));
+                    Assert.Equal(stat.StartTimeTicks, found[0].StartNanoseconds / (ulong)(1e9 / ProcFs.ClockTicksPerSecond));
+                }
+            }
+
+            Assert.Equal(4, names.Count(n => QemuCommandLine.IsQemuExecutable(n))); // the matching names above
+            Assert.DoesNotContain(candidates, c => c.Tgid == (uint)tracked); // in the map: threads, not a candidate
+            Assert.Contains(iterator.Threads(tracked).ToArray(), r => r.Tid == (uint)tracked && r.Kind == TaskRecordKind.Thread);
+            Assert.DoesNotContain(candidates, c => c.Tgid == (uint)Environment.ProcessId);
+        }
+        finally
+        {
+            foreach (var child in children.Values)
+            {
+                child.Kill();
+                child.WaitForExit();
+                child.Dispose();
+            }
+
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT OR GPL-2.0
 /* A task iterator (iter/task, Linux 5.8+) that writes, for every thread of the processes in `tgids`, what
  * /proc/PID/task/TID/schedstat and stat give the procfs source: one fixed-size binary record per thread, so that a
- * cycle reads one seq file instead of two files per thread. User space (Bpf/TaskIterator.cs) fills `tgids`, creates
+ * cycle reads one seq file instead of two files per thread. The same walk finds new QEMU processes for the process
+ * discovery: a process leader not in `tgids` whose executable is named like QEMU gets one candidate record (or an
+ * unreadable record when its executable's name cannot be read), so no /proc listing is needed to find them. User space (Bpf/TaskIterator.cs) fills `tgids`, creates
  * an iterator fd from the link each cycle and reads it to the end. Times stay in ns here; user space converts the
  * ones procfs gives in USER_HZ ticks (nsec_to_clock_t is a plain division, so both agree exactly). */
 #include "bpf_defs.h"
@@ -10,6 +12,7 @@
 
 static long (*bpf_probe_read_kernel)(void *dst, __u32 size, const void *unsafe_ptr) = (void *)113;
 static long (*bpf_seq_write)(void *seq, const void *data, __u32 len) = (void *)127;
+static long (*bpf_probe_read_kernel_str)(void *dst, __u32 size, const void *unsafe_ptr) = (void *)115;
 
 /* The kernel's structs, only the fields read; CO-RE relocates the offsets against the running kernel's BTF. */
 struct sched_entity {
@@ -21,7 +24,28 @@ struct sched_info {
 	unsigned long long run_delay;
 } __attribute__((preserve_access_index));
 
+struct qstr {
+	const unsigned char *name;
+} __attribute__((preserve_access_index));
+
+struct dentry {
+	struct qstr d_name;
+} __attribute__((preserve_access_index));
+
+struct path {
+	struct dentry *dentry;
+} __attribute__((preserve_access_index));
+
+struct file {
+	struct path f_path;
+} __attribute__((preserve_access_index));
+
+struct mm_struct {
+	struct file *exe_file;
+} __attribute__((preserve_access_index));
+
 struct task_struct {
+	struct mm_struct *mm;
 	pid_t pid;
 	pid_t tgid;
 	struct sched_entity se;
@@ -57,7 +81,12 @@ struct {
 	__type(value, __u8);
 } tgids SEC(".maps");
 
-/* One thread; 96 bytes, mirrored by TaskRecord in Bpf/TaskIterator.cs (a layout test checks the size). */
+/* task_record.kind */
+#define RECORD_THREAD 0     /* a thread of a process in `tgids` */
+#define RECORD_CANDIDATE 1  /* a process leader not in `tgids` whose executable is named like QEMU */
+#define RECORD_UNREADABLE 2 /* a process leader not in `tgids` whose executable's name could not be read */
+
+/* One thread; 104 bytes, mirrored by TaskRecord in Bpf/TaskIterator.cs (a layout test checks the size). */
 struct task_record {
 	__u32 tgid;
 	__u32 tid;
@@ -71,7 +100,63 @@ struct task_record {
 	__u64 utime_ns;       /* raw tick-sampled utime (procfs scales it to sum_exec_runtime: not equal to field 14) */
 	__u64 stime_ns;
 	char comm[16];
+	__u32 kind;           /* RECORD_*; a candidate or unreadable record has only tgid, tid, start_ns and comm */
+	__u32 reserved;
 };
+
+/* What QemuCommandLine.IsQemuExecutable accepts, on the executable's basename: qemu-system-* (at least one more
+ * character), qemu-kvm, kvm. `name` holds the first 15 bytes and a NUL; `len` is what the read returned (with the NUL). */
+static __always_inline bool is_qemu_name(const char *name, long len)
+{
+	const char prefix[] = "qemu-system-";
+	if (len == 4)
+		return name[0] == 'k' && name[1] == 'v' && name[2] == 'm';
+	if (len == 9)
+		return name[0] == 'q' && name[1] == 'e' && name[2] == 'm' && name[3] == 'u' && name[4] == '-'
+		       && name[5] == 'k' && name[6] == 'v' && name[7] == 'm';
+	if (len < 14)
+		return false;
+	for (int i = 0; i < 12; i++) {
+		if (name[i] != prefix[i])
+			return false;
+	}
+	return true;
+}
+
+/* A leader not in `tgids`: a candidate record when its executable is named like QEMU, an unreadable record when the
+ * name cannot be read (user space then lists /proc for the cycle), nothing otherwise. Kernel threads and exiting
+ * processes have no mm: /proc gives no executable for them either. */
+static __always_inline void check_leader(struct bpf_iter__task *ctx, struct task_struct *task)
+{
+	struct mm_struct *mm = task->mm;
+	if (!mm)
+		return;
+
+	struct file *exe = NULL;
+	struct dentry *dentry = NULL;
+	const unsigned char *name_ptr = NULL;
+	char name[16] = {};
+	long len = -1;
+	if (bpf_probe_read_kernel(&exe, sizeof(exe), &mm->exe_file) == 0 && exe
+	    && bpf_probe_read_kernel(&dentry, sizeof(dentry), &exe->f_path.dentry) == 0 && dentry
+	    && bpf_probe_read_kernel(&name_ptr, sizeof(name_ptr), &dentry->d_name.name) == 0 && name_ptr)
+		len = bpf_probe_read_kernel_str(name, sizeof(name), name_ptr);
+
+	__u32 kind = RECORD_UNREADABLE;
+	if (len > 0) {
+		if (!is_qemu_name(name, len))
+			return;
+		kind = RECORD_CANDIDATE;
+	}
+
+	struct task_record rec = {};
+	rec.tgid = task->tgid;
+	rec.tid = task->pid;
+	rec.start_ns = task->start_boottime;
+	rec.kind = kind;
+	bpf_probe_read_kernel(rec.comm, sizeof(rec.comm), task->comm);
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+}
 
 SEC("iter/task")
 int dump_tasks(struct bpf_iter__task *ctx)
@@ -81,8 +166,11 @@ int dump_tasks(struct bpf_iter__task *ctx)
 		return 0;
 
 	__u32 tgid = task->tgid;
-	if (!bpf_map_lookup_elem(&tgids, &tgid))
+	if (!bpf_map_lookup_elem(&tgids, &tgid)) {
+		if (task->pid == task->tgid)
+			check_leader(ctx, task);
 		return 0;
+	}
 
 	struct task_record rec = {};
 	rec.tgid = tgid;
