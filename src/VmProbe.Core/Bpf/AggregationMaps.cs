@@ -72,20 +72,21 @@ internal sealed class AggregationMaps : IDisposable
 
     /// <summary>
     /// Loads an object built on agg.h and tstore.h for <paramref name="wanted"/> (null: task storage where the kernel
-    /// takes it, else the hash). <paramref name="taskStoragePrograms"/> are the object's programs of the task-storage
-    /// paths, left out of a hash load with the storage map and iterator, so an older kernel loads the rest.
+    /// takes it, else the hash). Only the programs <paramref name="attached"/> names for the path taken are loaded (and
+    /// tstore.h's iterator on a task-storage path): the verifier's time goes to those alone, and a hash load also leaves
+    /// out the storage map and iterator, so an older kernel loads the rest. <paramref name="programs"/>: every program
+    /// of the object but the iterator.
     /// </summary>
     public static BpfObject Load(string name, IReadOnlyDictionary<string, uint> sizes, IProbeLog? log, BpfCountPath? wanted,
-        IEnumerable<string> taskStoragePrograms, out BpfCountPath path)
+        IReadOnlyCollection<string> programs, Func<BpfCountPath, IReadOnlyCollection<string>> attached, out BpfCountPath path)
     {
         var elf = BpfObject.LoadEmbedded(name);
-        var hashOnly = taskStoragePrograms.Concat(TaskStorageItems).ToArray();
         if (wanted is null or BpfCountPath.TaskStorage or BpfCountPath.TaskStorageRawTp)
         {
             try
             {
                 path = wanted ?? BpfCountPath.TaskStorage;
-                return BpfObject.Load(name, elf, sizes, log);
+                return BpfObject.Load(name, elf, sizes, log, programs.Except(attached(path)).ToArray());
             }
             catch (BpfException ex) when (wanted is null)
             {
@@ -95,7 +96,7 @@ internal sealed class AggregationMaps : IDisposable
         }
 
         path = BpfCountPath.Hash;
-        return BpfObject.Load(name, elf, sizes, log, hashOnly);
+        return BpfObject.Load(name, elf, sizes, log, programs.Except(attached(path)).Concat(TaskStorageItems).ToArray());
     }
 
     public BpfMap Counts { get; }
@@ -105,11 +106,18 @@ internal sealed class AggregationMaps : IDisposable
     /// <summary>
     /// Map name -> max_entries for <see cref="BpfObject.Load"/>: null keeps the C defaults of agg.h. Without
     /// <paramref name="latency"/> the pair's maps (latency, pending) are never written: one entry each, which also
-    /// shortens the load (the kernel preallocates LRU maps).
+    /// shortens the load (the kernel preallocates LRU maps). <paramref name="threads"/> bounds the threads with keys
+    /// (threads) and, in latency mode, their pending pairs.
     /// </summary>
-    public static IReadOnlyDictionary<string, uint> Sizes(uint? counts, uint? histograms, bool latency = true)
+    public static Dictionary<string, uint> Sizes(uint? counts, uint? histograms, bool latency = true, uint? threads = null)
     {
         var sizes = new Dictionary<string, uint>(StringComparer.Ordinal);
+        if (threads is { } t)
+        {
+            sizes["threads"] = Math.Max(t, 1);
+            sizes["pending"] = Math.Max(t, 1);
+        }
+
         if (!latency)
         {
             sizes["latency"] = 1;

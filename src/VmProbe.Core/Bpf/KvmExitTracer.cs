@@ -57,29 +57,38 @@ public sealed class KvmExitTracer : IDisposable
     /// Loads kvm_exits and attaches what the mode needs. <paramref name="maxCounts"/> bounds the per-thread exit counts
     /// (agg.h's default, 1000 VMs x 64 vCPUs x 20 reasons, preallocates ~125 MB of kernel memory: size it to the host).
     /// <paramref name="path"/>: null counts in the vCPU threads' task storage where the kernel takes it, else in the hash.
+    /// <paramref name="maxEvents"/> (events: (process, kind, sub) keys), <paramref name="maxWakeups"/> (wakeup_ns: two
+    /// histograms a process) and <paramref name="maxThreads"/> (agg.h's threads with keys) default to the C sizes, made
+    /// for 1000 VMs x 64 vCPUs: the kernel preallocates these LRU maps at load, ~0.35 µs an entry.
     /// Throws <see cref="BpfUnavailableException"/> when eBPF cannot run here, <see cref="BpfException"/> otherwise.
     /// </summary>
-    public static KvmExitTracer Open(bool latency, uint? maxCounts = null, uint? maxHistograms = null, IProbeLog? log = null, BpfCountPath? path = null)
+    public static KvmExitTracer Open(bool latency, uint? maxCounts = null, uint? maxHistograms = null, IProbeLog? log = null, BpfCountPath? path = null,
+        uint? maxEvents = null, uint? maxWakeups = null, uint? maxThreads = null)
     {
         if (path == BpfCountPath.TaskStorageRawTp)
         {
             throw new ArgumentException("kvm_exit's reason is not a tracepoint argument: no raw_tp path", nameof(path));
         }
 
-        var storagePrograms = StoreLatencyPrograms.Concat(StoreCountPrograms).Except(LatencyPrograms.Concat(CountPrograms)).Distinct();
-        var obj = AggregationMaps.Load("kvm_exits", AggregationMaps.Sizes(maxCounts, maxHistograms, latency), log, path, storagePrograms, out var loaded);
+        var all = CountPrograms.Concat(LatencyPrograms).Concat(StoreCountPrograms).Concat(StoreLatencyPrograms).Distinct().ToArray();
+        var sizes = AggregationMaps.Sizes(maxCounts, maxHistograms, latency, maxThreads);
+        if (maxEvents is { } e)
+        {
+            sizes["events"] = Math.Max(e, 1);
+        }
+
+        if (maxWakeups is { } w)
+        {
+            sizes["wakeup_ns"] = Math.Max(w, 1);
+        }
+
+        var obj = AggregationMaps.Load("kvm_exits", sizes, log, path, all,
+            p => Programs(latency, p), out var loaded);
         AggregationMaps? maps = null;
         try
         {
             maps = new AggregationMaps(obj, loaded);
-            var store = loaded != BpfCountPath.Hash;
-            foreach (var program in (latency, store) switch
-            {
-                (true, true) => StoreLatencyPrograms,
-                (true, false) => LatencyPrograms,
-                (false, true) => StoreCountPrograms,
-                _ => CountPrograms,
-            })
+            foreach (var program in Programs(latency, loaded))
             {
                 obj.Attach(program);
             }
@@ -151,6 +160,15 @@ public sealed class KvmExitTracer : IDisposable
     }
 
     public void Dispose() => _maps.Dispose();
+
+    /// <summary>What a mode attaches (and so loads) on a path, in attach order.</summary>
+    private static IReadOnlyList<string> Programs(bool latency, BpfCountPath path) => (latency, path != BpfCountPath.Hash) switch
+    {
+        (true, true) => StoreLatencyPrograms,
+        (true, false) => LatencyPrograms,
+        (false, true) => StoreCountPrograms,
+        _ => CountPrograms,
+    };
 
     private static string ToStore(string program) => program is "process_exit" or "kvm_exit" or "kvm_exit_latency" or "kvm_entry" ? program + "_ts" : program;
 

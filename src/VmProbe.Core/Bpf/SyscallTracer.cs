@@ -55,23 +55,17 @@ public sealed class SyscallTracer : IDisposable
     public static SyscallTracer Open(bool latency, int onlyTgid = 0, uint? maxCounts = null, uint? maxHistograms = null, IProbeLog? log = null,
         BpfCountPath? path = null)
     {
-        var storagePrograms = PathPrograms[BpfCountPath.TaskStorage].Concat(PathPrograms[BpfCountPath.TaskStorageRawTp]).Distinct();
-        var obj = AggregationMaps.Load("selftest", AggregationMaps.Sizes(maxCounts, maxHistograms, latency), log, path, storagePrograms, out var loaded);
+        var all = PathPrograms.Values.SelectMany(p => p).Distinct().ToArray();
+        var obj = AggregationMaps.Load("selftest", AggregationMaps.Sizes(maxCounts, maxHistograms, latency), log, path, all,
+            p => Attached(PathPrograms[p], latency), out var loaded);
         AggregationMaps? maps = null;
         try
         {
             obj.Map("filter").Update(0u, (uint)onlyTgid);
-            var programs = PathPrograms[loaded];
             maps = new AggregationMaps(obj, loaded); // the iterator is attached before any block can exist
-            obj.Attach(programs[3]);
-            if (latency)
+            foreach (var program in Attached(PathPrograms[loaded], latency))
             {
-                obj.Attach(programs[2]); // the end first: a begin without its end would only wait
-                obj.Attach(programs[1]);
-            }
-            else
-            {
-                obj.Attach(programs[0]);
+                obj.Attach(program);
             }
 
             return new SyscallTracer(maps);
@@ -90,6 +84,11 @@ public sealed class SyscallTracer : IDisposable
             throw;
         }
     }
+
+    /// <summary>What a mode attaches (and so loads), in attach order: the exit cleanup first, then counts alone or the
+    /// latency pair's end before its begin (a begin without its end would only wait).</summary>
+    private static string[] Attached(string[] programs, bool latency) =>
+        latency ? new[] { programs[3], programs[2], programs[1] } : new[] { programs[3], programs[0] };
 
     /// <summary>Everything counted so far; the last snapshot again (the same instance) while no program changed a map.</summary>
     public SyscallSnapshot Snapshot()

@@ -50,6 +50,20 @@ public static class BpfHost
         return result;
     }
 
+    /// <summary>Instructions the verifier processed for a loaded program (fdinfo's verified_insns:, Linux 5.16+), else null.</summary>
+    public static long? VerifiedInstructions(int fd)
+    {
+        foreach (var line in File.ReadLines($"/proc/self/fdinfo/{fd}"))
+        {
+            if (line.StartsWith("verified_insns:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.AsSpan("verified_insns:".Length).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>The kernel's id of a loaded program, from /proc/self/fdinfo/FD (prog_id:).</summary>
     public static int ProgramId(int fd)
     {

@@ -38,9 +38,16 @@ static long (*bpf_map_delete_elem)(void *map, const void *key) = (void *)3;
 static __u64 (*bpf_ktime_get_ns)(void) = (void *)5;
 static __u64 (*bpf_get_current_pid_tgid)(void) = (void *)14;
 static long (*bpf_for_each_map_elem)(void *map, void *callback_fn, void *callback_ctx, __u64 flags) = (void *)164;
+static long (*bpf_loop)(__u32 nr_loops, void *callback_fn, void *callback_ctx, __u64 flags) = (void *)181; /* 5.17+ */
+
+/* The kernel's helper ids, for bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_loop): relocated by libbpf to
+ * 1 or 0 against the running kernel's BTF, a constant the verifier follows, so the other branch is never walked. */
+enum bpf_func_id { BPF_FUNC_loop = 181 };
 
 /* CO-RE: enum bpf_field_info_kind BPF_FIELD_EXISTS. */
 #define bpf_core_field_exists(field) __builtin_preserve_field_info(field, 2)
+/* CO-RE: enum bpf_enum_value_kind BPF_ENUMVAL_EXISTS. */
+#define bpf_core_enum_value_exists(enum_type, enum_value) __builtin_preserve_enum_value(*(typeof(enum_type) *)enum_value, 0)
 
 /* The records' common header (struct trace_entry), so the tracepoint structs below match the kernel's BTF. */
 struct trace_entry {

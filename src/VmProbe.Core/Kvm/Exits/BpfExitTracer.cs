@@ -15,6 +15,17 @@ internal sealed class BpfExitTracer : IKvmExitTracer
     /// <summary>Handling-time histograms, per (process, reason): 256 VMs x 32 reasons (~2.5 MB).</summary>
     internal const uint MaxHistograms = 8_192;
 
+    /// <summary>The other KVM events, per (process, kind, sub): 512 VMs x 32 pairs (kvm_exits.bpf.c's 65,536 is 1000
+    /// VMs x 64; each preallocated entry costs load time: 65,536 took 20-60 ms).</summary>
+    internal const uint MaxEvents = 16_384;
+
+    /// <summary>kvm_vcpu_wakeup histograms, per (process, waited): 512 VMs x 2.</summary>
+    internal const uint MaxWakeups = 1_024;
+
+    /// <summary>Threads with keys in the counts hash: the 2,000 vCPU threads of <see cref="MaxCounts"/>, twice (an
+    /// evicted thread's keys are only not folded into tid 0 at its exit; they still count for its process).</summary>
+    internal const uint MaxThreads = 4_096;
+
     private readonly KvmExitTracer _tracer;
     private Bpf.KvmExitSnapshot? _lastRaw;
     private KvmExitSnapshot _last = KvmExitSnapshot.Empty;
@@ -34,7 +45,8 @@ internal sealed class BpfExitTracer : IKvmExitTracer
     {
         try
         {
-            return new BpfExitTracer(KvmExitTracer.Open(options.Mode == KvmExitsMode.Latency, MaxCounts, MaxHistograms, log));
+            return new BpfExitTracer(KvmExitTracer.Open(options.Mode == KvmExitsMode.Latency, MaxCounts, MaxHistograms, log,
+                maxEvents: MaxEvents, maxWakeups: MaxWakeups, maxThreads: MaxThreads));
         }
         catch (BpfUnavailableException ex)
         {
