@@ -7,6 +7,9 @@ using Xunit;
 
 namespace VmProbe.Tests.Procfs;
 
+// Not beside the parallel tests: one names threads of this process like vCPUs (CPU n/KVM), which other tests' discovery
+// of this process would then see (DomainStatusXmlTests expects its threads unnamed).
+[Collection(ProcessWideCollection.Name)]
 public class QemuProcessTests
 {
     [Theory]
