@@ -159,14 +159,20 @@ internal sealed class AggregationMaps : IDisposable
     /// <summary>Deletes a process's keys from the shared maps (the kernel does it at exit; this is for a VM the caller dropped).</summary>
     public int Forget(uint tgid)
     {
-        var deleted = Counts.DeleteWhere<AggCountKey, ulong>((k, _) => k.Tgid == tgid);
-        deleted += Latency.DeleteWhere<AggHistKey, AggHist>((k, _) => k.Tgid == tgid);
-        deleted += Object.Map("pending").DeleteWhere<uint, AggPending>((_, p) => p.Tgid == tgid);
-        deleted += Object.Map("threads").DeleteWhere<uint, uint>((_, owner) => owner == tgid);
-        Object.Map("procs").DeleteWhere<uint, uint>((k, _) => k == tgid);
-        _threads?.Drop(tgid);
-        _changes.Invalidate(); // user space changed the maps: the programs did not count that
-        return deleted;
+        try
+        {
+            var deleted = Counts.DeleteWhere<AggCountKey, ulong>((k, _) => k.Tgid == tgid);
+            deleted += Latency.DeleteWhere<AggHistKey, AggHist>((k, _) => k.Tgid == tgid);
+            deleted += Object.Map("pending").DeleteWhere<uint, AggPending>((_, p) => p.Tgid == tgid);
+            deleted += Object.Map("threads").DeleteWhere<uint, uint>((_, owner) => owner == tgid);
+            Object.Map("procs").DeleteWhere<uint, uint>((k, _) => k == tgid);
+            _threads?.Drop(tgid);
+            return deleted;
+        }
+        finally
+        {
+            _changes.Invalidate(); // user space changed the maps (perhaps partly): the programs did not count that
+        }
     }
 
     public void Dispose()

@@ -200,9 +200,15 @@ public sealed class BpfObject : IDisposable
     public void Dispose()
     {
         // Links first: a program is detached before the object that owns it is closed.
-        DetachAll();
-        _links.Clear();
-        _handle.Dispose();
+        try
+        {
+            DetachAll();
+        }
+        finally
+        {
+            _links.Clear();
+            _handle.Dispose();
+        }
     }
 
     // Detaching a tracepoint program waits for RCU grace periods (10-35 ms each on a small VM): one after the other,
@@ -215,25 +221,25 @@ public sealed class BpfObject : IDisposable
             return;
         }
 
-        var threads = _links.Select(l => new Thread(() => l.Link.Dispose(), maxStackSize: 64 * 1024) { IsBackground = true, Name = "bpf detach" }).ToList();
+        var started = new List<Thread>(_links.Count);
         try
         {
-            threads.ForEach(t => t.Start());
+            foreach (var (_, link) in _links)
+            {
+                var thread = new Thread(() => link.Dispose(), maxStackSize: 64 * 1024) { IsBackground = true, Name = "bpf detach" };
+                thread.Start();
+                started.Add(thread);
+            }
         }
         catch (OutOfMemoryException)
         {
-            // No thread to be had: the links not yet handed to one are detached here (Dispose of a detached one is a no-op).
+            // No thread to be had: the links not handed to one are detached below, here.
         }
-
-        foreach (var thread in threads)
+        finally
         {
-            if (thread.ThreadState != ThreadState.Unstarted)
-            {
-                thread.Join();
-            }
+            started.ForEach(t => t.Join());
+            _links.ForEach(l => l.Link.Dispose()); // a no-op for the detached ones
         }
-
-        _links.ForEach(l => l.Link.Dispose());
     }
 
     private static void LeaveOut(BpfObjectHandle handle, string name, string item)

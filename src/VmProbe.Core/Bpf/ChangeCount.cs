@@ -26,26 +26,26 @@ internal sealed unsafe class ChangeCount : IDisposable
     /// <summary>Whether the count is read through the mmap (else through bpf() lookups).</summary>
     public bool Mapped => _mapped is not null;
 
-    /// <summary>The count now ([0]).</summary>
-    public ulong Value
-    {
-        get
-        {
-            if (_mapped is null)
-            {
-                return _map.TryLookup(0u, out ulong value) ? value : 0;
-            }
+    /// <summary>The count now ([0]; 0 when it cannot be read).</summary>
+    public ulong Value => TryRead(out var value) ? value : 0;
 
-            var added = false;
-            _mapped.DangerousAddRef(ref added);
-            try
-            {
-                return Volatile.Read(ref *(ulong*)_mapped.DangerousGetHandle());
-            }
-            finally
-            {
-                _mapped.DangerousRelease();
-            }
+    private bool TryRead(out ulong value)
+    {
+        if (_mapped is null)
+        {
+            return _map.TryLookup(0u, out value);
+        }
+
+        var added = false;
+        _mapped.DangerousAddRef(ref added);
+        try
+        {
+            value = Volatile.Read(ref *(ulong*)_mapped.DangerousGetHandle());
+            return true;
+        }
+        finally
+        {
+            _mapped.DangerousRelease();
         }
     }
 
@@ -57,7 +57,12 @@ internal sealed unsafe class ChangeCount : IDisposable
     /// </summary>
     public bool MustWalk()
     {
-        var now = Value;
+        if (!TryRead(out var now))
+        {
+            _valid = false; // an unreadable count proves nothing: walk every time until it reads again
+            return true;
+        }
+
         if (_valid && now == _walkedAt)
         {
             return false;

@@ -175,6 +175,13 @@ internal sealed class DomainProcfsSource : IMetricSource, IEarlySetup
                     $"RLIMIT_NOFILE {soft} leaves no room for its fds", "bpf,EMFILE", ProbeErrorKind.ResourceUnavailable);
             }
 
+            // The iterator reports the host's pids; inside a PID namespace /proc's differ, and the domains would be lost.
+            if (ProcFs.InChildPidNamespace())
+            {
+                throw new BpfUnavailableException(BpfUnavailableReason.NotSupported,
+                    "the probe runs in a PID namespace, whose pids are not the host's the iterator reports", "bpf,pidns", ProbeErrorKind.NotSupported);
+            }
+
             _iterator = new TaskIteratorSampler(_openIterator!());
             Reader = ThreadReader.TaskIterator;
             Log(log, LogLevel.Info, "procfs: per-thread data from a BPF task iterator (one read per cycle)");

@@ -44,6 +44,27 @@ internal sealed partial class ProcFs : IDisposable
     /// <summary>USER_HZ, the unit of /proc/stat and /proc/PID/stat times: sysconf(_SC_CLK_TCK), 100 on every Linux ABI.</summary>
     public static double ClockTicksPerSecond => _clockTicks ??= QueryClockTicks();
 
+    /// <summary>
+    /// Whether this process runs in a PID namespace other than the host's: eBPF programs see the host's ids, which then do
+    /// not match this process's /proc. Told by /proc/self/ns/pid, whose inode for the initial namespace is a kernel
+    /// constant (PROC_PID_INIT_INO); NSpid in /proc/self/status would not do, a container's own /proc shows one level.
+    /// </summary>
+    public static bool InChildPidNamespace()
+    {
+        try
+        {
+            var link = new FileInfo("/proc/self/ns/pid").LinkTarget;
+            return link is not null && IsChildPidNamespaceLink(link);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The same, from the target of a /proc/PID/ns/pid link (<c>pid:[4026531836]</c> for the host's).</summary>
+    internal static bool IsChildPidNamespaceLink(string link) => link != "pid:[4026531836]";
+
     /// <summary>The reader, for callers that parse a file this class has no method for.</summary>
     public ProcFileReader Reader => _reader;
 

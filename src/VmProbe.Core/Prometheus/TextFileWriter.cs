@@ -7,16 +7,16 @@ namespace VmProbe.Prometheus;
 /// <summary>
 /// Replaces a node_exporter textfile atomically, so a scrape never sees a half-written file: the content goes to a
 /// temp file in the same directory (<c>.NAME.tmp.PID</c>, which does not end in <c>.prom</c> and so is never read by
-/// node_exporter), gets mode 0644, and is renamed over the endpoint. On any failure the temp file is removed and the
+/// node_exporter), gets mode 0644, and takes the endpoint's name (exchange or rename, below). On any failure the temp file is removed and the
 /// previous endpoint file stays as it was; the error is a <see cref="TextFileWriteException"/>.
 /// </summary>
 /// <remarks>
 /// One instance per endpoint, reused every cycle: the paths are computed once. Temp files left by a crashed earlier
 /// run (same pattern, pid no longer alive) are removed before the first write. A missing directory is created (0755).
-/// No fsync: a reader never sees a half file because rename replaces the name in one step, whatever is on the disk.
-/// fsync would only order the data before the rename for a power loss; after one, the file holds the counters of a
-/// host that has since rebooted (stale whatever it holds, on ext4 with auto_da_alloc the old or new whole file, on
-/// other file systems possibly an empty one) and the first cycle of the restarted probe replaces it. It was 4 % of a
+/// No fsync: a reader never sees a half file because the name is replaced in one step, whatever is on the disk.
+/// fsync would only order the data before the replace for a power loss; after one, the file holds the counters of a
+/// host that has since rebooted (stale whatever it holds: the old or new file, or an empty one) and the first cycle of
+/// the restarted probe replaces it. It was 4 % of a
 /// cycle at 200 VMs (a journal or device flush per cycle) for a guarantee a metrics file does not need.
 /// <para>
 /// The replace is an exchange (<c>renameat2 RENAME_EXCHANGE</c>) and an unlink of the old file, not a rename over it:
@@ -142,25 +142,40 @@ public sealed class TextFileWriter
     {
         if (_replacedBefore && !_cannotExchange)
         {
-            if (Interop.Libc.RenameAt2(Interop.Libc.AtFdCwd, TempPath, Interop.Libc.AtFdCwd, EndpointPath, Interop.Libc.RenameExchange) == 0)
+            var errno = Exchange();
+            if (errno == 0)
             {
                 DropReplaced();
                 return;
             }
 
-            var errno = Marshal.GetLastPInvokeError();
-            if (errno is Errno.EINVAL or Errno.ENOSYS or Errno.EOPNOTSUPP)
+            if (errno != Errno.ENOENT)
             {
+                // The file system, a seccomp filter or an LSM refuses the exchange: rename, and keep to it if that works.
+                Check(Interop.Libc.Rename(TempPath, EndpointPath), "rename", EndpointPath);
                 _cannotExchange = true;
-            }
-            else if (errno != Errno.ENOENT)
-            {
-                throw new TextFileWriteException("rename", EndpointPath, errno);
+                _log.Write(LogLevel.Info, $"Replacing '{EndpointPath}' by rename from now on: renameat2 RENAME_EXCHANGE failed with {Errno.Name(errno)}.");
+                return;
             }
         }
 
         Check(Interop.Libc.Rename(TempPath, EndpointPath), "rename", EndpointPath);
         _replacedBefore = true;
+    }
+
+    /// <summary>0, or the errno of the exchange (ENOSYS where libc has no renameat2).</summary>
+    private int Exchange()
+    {
+        try
+        {
+            return Interop.Libc.RenameAt2(Interop.Libc.AtFdCwd, TempPath, Interop.Libc.AtFdCwd, EndpointPath, Interop.Libc.RenameExchange) == 0
+                ? 0
+                : Marshal.GetLastPInvokeError();
+        }
+        catch (EntryPointNotFoundException)
+        {
+            return Errno.ENOSYS;
+        }
     }
 
     // The temp name now holds what the endpoint held. Something other than a file (a directory put there since the
@@ -173,10 +188,10 @@ public sealed class TextFileWriter
         }
 
         var errno = Marshal.GetLastPInvokeError();
-        if (errno is Errno.EISDIR or Errno.EPERM)
+        if ((errno is Errno.EISDIR or Errno.EPERM) && Directory.Exists(TempPath))
         {
-            Check(Interop.Libc.RenameAt2(Interop.Libc.AtFdCwd, TempPath, Interop.Libc.AtFdCwd, EndpointPath, Interop.Libc.RenameExchange), "rename", EndpointPath);
-            throw new TextFileWriteException("rename", EndpointPath, Errno.EISDIR);
+            var back = Exchange();
+            throw new TextFileWriteException("rename", EndpointPath, back == 0 ? Errno.EISDIR : back);
         }
 
         _tempMayExist = true; // removed before the next create
