@@ -7,8 +7,8 @@ namespace VmProbe.Prometheus;
 /// <summary>
 /// Replaces a node_exporter textfile atomically, so a scrape never sees a half-written file: the content goes to a
 /// temp file in the same directory (<c>.NAME.tmp.PID</c>, which does not end in <c>.prom</c> and so is never read by
-/// node_exporter), gets mode 0644, and takes the endpoint's name (exchange or rename, below). On any failure the temp file is removed and the
-/// previous endpoint file stays as it was; the error is a <see cref="TextFileWriteException"/>.
+/// node_exporter), gets mode 0644, and takes the endpoint's name (exchange or rename, below). On any failure the temp
+/// file is removed and the previous endpoint file stays as it was; the error is a <see cref="TextFileWriteException"/>.
 /// </summary>
 /// <remarks>
 /// One instance per endpoint, reused every cycle: the paths are computed once. Temp files left by a crashed earlier
@@ -16,8 +16,8 @@ namespace VmProbe.Prometheus;
 /// No fsync: a reader never sees a half file because the name is replaced in one step, whatever is on the disk.
 /// fsync would only order the data before the replace for a power loss; after one, the file holds the counters of a
 /// host that has since rebooted (stale whatever it holds: the old or new file, or an empty one) and the first cycle of
-/// the restarted probe replaces it. It was 4 % of a
-/// cycle at 200 VMs (a journal or device flush per cycle) for a guarantee a metrics file does not need.
+/// the restarted probe replaces it. It was 4 % of a cycle at 200 VMs (a journal or device flush per cycle) for a
+/// guarantee a metrics file does not need.
 /// <para>
 /// The replace is an exchange (<c>renameat2 RENAME_EXCHANGE</c>) and an unlink of the old file, not a rename over it:
 /// ext4 (auto_da_alloc) starts writing the new file's data to the disk on every rename that replaces a file, a device
@@ -140,27 +140,25 @@ public sealed class TextFileWriter
     // Exchange only once this writer has put a file there: an exchange, unlike rename, would move a directory away.
     private void Replace()
     {
+        var refused = 0;
         if (_replacedBefore && !_cannotExchange)
         {
-            var errno = Exchange();
-            if (errno == 0)
+            refused = Exchange();
+            if (refused == 0)
             {
                 DropReplaced();
-                return;
-            }
-
-            if (errno != Errno.ENOENT)
-            {
-                // The file system, a seccomp filter or an LSM refuses the exchange: rename, and keep to it if that works.
-                Check(Interop.Libc.Rename(TempPath, EndpointPath), "rename", EndpointPath);
-                _cannotExchange = true;
-                _log.Write(LogLevel.Info, $"Replacing '{EndpointPath}' by rename from now on: renameat2 RENAME_EXCHANGE failed with {Errno.Name(errno)}.");
                 return;
             }
         }
 
         Check(Interop.Libc.Rename(TempPath, EndpointPath), "rename", EndpointPath);
         _replacedBefore = true;
+        if (refused is not (0 or Errno.ENOENT))
+        {
+            // The file system, a seccomp filter or an LSM refuses the exchange, and rename works: keep to rename.
+            _cannotExchange = true;
+            _log.Write(LogLevel.Info, $"Replacing '{EndpointPath}' by rename from now on: renameat2 RENAME_EXCHANGE failed with {Errno.Name(refused)}.");
+        }
     }
 
     /// <summary>0, or the errno of the exchange (ENOSYS where libc has no renameat2).</summary>
