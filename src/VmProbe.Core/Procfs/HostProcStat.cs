@@ -127,7 +127,7 @@ internal sealed class HostProcStat
 
             if (!ProcText.TryParseUInt64(token, out var ticks))
             {
-                ProcText.ParseUInt64(token, path, lineName + " " + CpuModeTimes.ModeNames[i]); // throws, naming the field
+                throw ProcText.NotUnsigned(token, path, lineName + " " + CpuModeTimes.ModeNames[i]);
             }
 
             v[i] = ticks / hz;

@@ -1,6 +1,6 @@
 namespace VmProbe.Procfs;
 
-/// <summary>/proc/meminfo: every field by its kernel name (for example <c>MemAvailable</c>), in bytes.</summary>
+/// <summary>/proc/meminfo: each field by its kernel name (for example <c>MemAvailable</c>), in bytes.</summary>
 /// <remarks>Names stay bytes until asked for: the host source reads 7 of ~55 fields every cycle.</remarks>
 internal sealed class MemInfo
 {
@@ -11,21 +11,6 @@ internal sealed class MemInfo
     {
         _names = names;
         _fields = fields;
-    }
-
-    /// <summary>Every field (made on demand).</summary>
-    public IReadOnlyDictionary<string, ulong> Fields
-    {
-        get
-        {
-            var fields = new Dictionary<string, ulong>(_fields.Length, StringComparer.Ordinal);
-            foreach (var (start, length, value) in _fields)
-            {
-                fields[System.Text.Encoding.ASCII.GetString(_names, start, length)] = value;
-            }
-
-            return fields;
-        }
     }
 
     public ulong? this[string name] => TryGet(name, out var v) ? v : null;
@@ -69,7 +54,7 @@ internal sealed class MemInfo
             var token = ProcText.NextToken(ref cursor);
             if (!ProcText.TryParseUInt64(token, out var number))
             {
-                ProcText.ParseUInt64(token, path, System.Text.Encoding.ASCII.GetString(key)); // throws, naming the field
+                throw ProcText.NotUnsigned(token, path, System.Text.Encoding.ASCII.GetString(key));
             }
 
             var unit = ProcText.NextToken(ref cursor);

@@ -70,27 +70,23 @@ internal sealed partial class ProcFs : IDisposable
 
     public HostProcStat? ReadStat(bool includePerCpu = false)
     {
-        var path = _statPath;
-        return _reader.TryRead(path) ? HostProcStat.Parse(_reader.Content, path, ClockTicksPerSecond, includePerCpu) : null;
+        return _reader.TryRead(_statPath) ? HostProcStat.Parse(_reader.Content, _statPath, ClockTicksPerSecond, includePerCpu) : null;
     }
 
     /// <summary>/proc/schedstat summed over CPUs; null where the kernel has no CONFIG_SCHEDSTATS file.</summary>
     public SchedStat? ReadHostSchedStat()
     {
-        var path = _schedStatPath;
-        return _reader.TryRead(path) ? SchedStat.ParseHost(_reader.Content, path, out _) : null;
+        return _reader.TryRead(_schedStatPath) ? SchedStat.ParseHost(_reader.Content, _schedStatPath, out _) : null;
     }
 
     public MemInfo? ReadMemInfo()
     {
-        var path = _memInfoPath;
-        return _reader.TryRead(path) ? MemInfo.Parse(_reader.Content, path) : null;
+        return _reader.TryRead(_memInfoPath) ? MemInfo.Parse(_reader.Content, _memInfoPath) : null;
     }
 
     public LoadAverage? ReadLoadAverage()
     {
-        var path = _loadAvgPath;
-        return _reader.TryRead(path) ? LoadAverage.Parse(_reader.Content, path) : null;
+        return _reader.TryRead(_loadAvgPath) ? LoadAverage.Parse(_reader.Content, _loadAvgPath) : null;
     }
 
     /// <summary><paramref name="resource"/> is cpu, memory or io; null where the kernel has no PSI.</summary>

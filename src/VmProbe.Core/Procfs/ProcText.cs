@@ -57,15 +57,12 @@ internal static class ProcText
     public static bool TryParseDouble(ReadOnlySpan<byte> token, out double value) =>
         Utf8Parser.TryParse(token, out value, out var consumed) && consumed == token.Length && token.Length > 0;
 
-    public static ulong ParseUInt64(ReadOnlySpan<byte> token, string path, string field)
-    {
-        if (!TryParseUInt64(token, out var value))
-        {
-            throw ProcfsException.Parse(path, $"field '{field}' is '{System.Text.Encoding.ASCII.GetString(token)}', expected an unsigned integer");
-        }
+    public static ulong ParseUInt64(ReadOnlySpan<byte> token, string path, string field) =>
+        TryParseUInt64(token, out var value) ? value : throw NotUnsigned(token, path, field);
 
-        return value;
-    }
+    /// <summary>The error of a field that is not an unsigned integer (for a caller that names the field only then).</summary>
+    public static ProcfsException NotUnsigned(ReadOnlySpan<byte> token, string path, string field) =>
+        ProcfsException.Parse(path, $"field '{field}' is '{System.Text.Encoding.ASCII.GetString(token)}', expected an unsigned integer");
 
     /// <summary>Splits <c>key&lt;sep&gt;value</c>; the value is trimmed of blanks.</summary>
     public static bool SplitKey(ReadOnlySpan<byte> line, byte separator, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)

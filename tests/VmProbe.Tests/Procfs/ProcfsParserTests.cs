@@ -80,6 +80,18 @@ public class ProcfsParserTests
     }
 
     [Fact]
+    public void ANumberThatIsNotOneNamesItsFileAndField()
+    {
+        var stat = Assert.Throws<ProcfsException>(() => HostProcStat.Parse("cpu 1 2 x3 4\n"u8, "/x/stat", 100));
+        Assert.Contains("/x/stat", stat.Message, StringComparison.Ordinal);
+        Assert.Contains("field 'cpu system' is 'x3'", stat.Message, StringComparison.Ordinal);
+
+        var mem = Assert.Throws<ProcfsException>(() => MemInfo.Parse("MemTotal: 10 kB\nMemFree: -5 kB\n"u8, "/x/meminfo"));
+        Assert.Contains("/x/meminfo", mem.Message, StringComparison.Ordinal);
+        Assert.Contains("field 'MemFree' is '-5'", mem.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LoadAverage_Parses()
     {
         using var proc = new ProcFs(KvmHost);
