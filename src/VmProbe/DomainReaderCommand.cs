@@ -4,7 +4,8 @@ namespace VmProbe.Commands;
 
 /// <summary>
 /// The Read-* cmdlets that read the piped domains (or every running domain at -Uri) once all are in: the -Domain and
-/// -Uri parameters and the selection they fill. A cmdlet overrides EndProcessing and reads <see cref="Selected"/>.
+/// -Uri parameters, the selection they fill, and the end of input that reads the selected domains, if any, with
+/// <see cref="ReadDomains"/>.
 /// </summary>
 public abstract class DomainReaderCommand : ContinuousReaderCommand
 {
@@ -22,6 +23,16 @@ public abstract class DomainReaderCommand : ContinuousReaderCommand
 
     protected override void ProcessRecord() => SelectDomains(Domain, Uri, _selection);
 
-    /// <summary>The domains piped or named, else every running one at -Uri (errors written per name that matched nothing).</summary>
-    private protected IReadOnlyList<VmDomain> Selected() => SelectedDomains(_selection, Uri);
+    /// <summary>Reads the domains piped or named, else every running one at -Uri (errors written per name that matched nothing).</summary>
+    protected sealed override void EndProcessing()
+    {
+        var domains = SelectedDomains(_selection, Uri);
+        if (domains.Count > 0)
+        {
+            ReadDomains(domains);
+        }
+    }
+
+    /// <summary>Reads <paramref name="domains"/> (never empty) once or as -Continuous asks.</summary>
+    protected abstract void ReadDomains(IReadOnlyList<VmDomain> domains);
 }

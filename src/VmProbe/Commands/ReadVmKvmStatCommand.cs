@@ -43,14 +43,8 @@ public sealed class ReadVmKvmStatCommand : DomainReaderCommand
         }
     }
 
-    protected override void EndProcessing()
+    protected override void ReadDomains(IReadOnlyList<VmDomain> domains)
     {
-        var domains = Selected();
-        if (domains.Count == 0)
-        {
-            return;
-        }
-
         var mode = PerVcpu ? KvmStatsMode.Vcpu : KvmStatsMode.Vm;
         var allow = Allow ?? Array.Empty<string>();
         var prefix = ExtraStatsLinkPrefix;

@@ -11,14 +11,8 @@ namespace VmProbe.Commands;
 [OutputType(typeof(VmPowerSample))]
 public sealed class ReadVmPowerCommand : DomainReaderCommand
 {
-    protected override void EndProcessing()
+    protected override void ReadDomains(IReadOnlyList<VmDomain> domains)
     {
-        var domains = Selected();
-        if (domains.Count == 0)
-        {
-            return;
-        }
-
         try
         {
             var reader = ModuleState.Current.PowerReader;

@@ -10,14 +10,8 @@ namespace VmProbe.Commands;
 [OutputType(typeof(VmStatSample))]
 public sealed class ReadVmSchedStatCommand : DomainReaderCommand
 {
-    protected override void EndProcessing()
+    protected override void ReadDomains(IReadOnlyList<VmDomain> domains)
     {
-        var domains = Selected();
-        if (domains.Count == 0)
-        {
-            return;
-        }
-
         try
         {
             // One read for all domains per reading: the sum over a domain's threads is one consistent sample per call.
