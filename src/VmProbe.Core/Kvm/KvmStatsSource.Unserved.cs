@@ -34,6 +34,10 @@ public sealed partial class KvmStatsSource
 
             _unservedReported.Add(domain.Pid); // said on its own line below: not again in the summary
         }
+        else if (previous == source)
+        {
+            return; // said when it became the source
+        }
 
         LogOnce(state, "source:" + source, LogLevel.Info,
             $"kvm: domain '{domain.Name}' (QEMU pid {domain.Pid.ToString(CultureInfo.InvariantCulture)}): source {source}"

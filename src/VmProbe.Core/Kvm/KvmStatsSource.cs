@@ -152,7 +152,7 @@ public sealed partial class KvmStatsSource : IMetricSource
             }
         }
 
-        var uuid = domain.Uuid == Guid.Empty ? string.Empty : domain.Uuid.ToString("D");
+        var uuid = domain.UuidLabel;
         string source;
         var snapshots = state.Fds.Count > 0 ? ReadBinary(context, domain, state) : null;
         if (snapshots is not null)

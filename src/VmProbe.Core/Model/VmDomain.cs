@@ -27,6 +27,11 @@ public sealed class VmDomain
 
     public Guid Uuid { get; init; }
 
+    /// <summary>The <see cref="Uuid"/> as the <c>uuid</c> label writes it (empty when unknown), made once.</summary>
+    internal string UuidLabel => _uuidLabel ??= Uuid == Guid.Empty ? string.Empty : Uuid.ToString("D");
+
+    private string? _uuidLabel;
+
     /// <summary>libvirt's domain id; -1 when inactive or unknown.</summary>
     public int Id { get; init; } = -1;
 

@@ -194,7 +194,7 @@ internal sealed partial class PerfMetricsSource
             EventMap = eventMap;
             Threads = threads;
             Cgroup = cgroup;
-            uuid = domain.Uuid == Guid.Empty ? string.Empty : domain.Uuid.ToString("D");
+            uuid = domain.UuidLabel;
             EventLabels = Array.ConvertAll(events, e => new[] { domain.Name, uuid, e.CanonicalName });
         }
 

@@ -43,7 +43,7 @@ internal sealed class DomainProcfsState
         _name = domain.Name;
         _uuid = domain.Uuid;
         // A domain found by process scan without -uuid has none: an empty label rather than a made-up zero uuid.
-        Labels = new[] { domain.Name, domain.Uuid == Guid.Empty ? string.Empty : domain.Uuid.ToString("D") };
+        Labels = new[] { domain.Name, domain.UuidLabel };
         Array.Clear(_vcpuLabels);
     }
 

@@ -74,16 +74,21 @@ internal sealed class ProcFileReader : IDisposable
     /// Opens <paramref name="path"/> to keep it; null when it (or its thread) does not exist, or when the process is out of
     /// fds (EMFILE/ENFILE: the caller falls back to open/read/close). Other failures throw like <see cref="TryRead"/>.
     /// </summary>
-    internal KeptProcFile? TryOpenKept(ReadOnlySpan<char> path, int pid, int tid, string name)
+    internal KeptProcFile? TryOpenKept(ReadOnlySpan<char> path, int pid, int tid, string name) =>
+        TryOpenKept(path, pid, tid, name, out _);
+
+    /// <summary>The same, telling a file that does not exist (<paramref name="missing"/>) from a process out of fds.</summary>
+    internal KeptProcFile? TryOpenKept(ReadOnlySpan<char> path, int pid, int tid, string name, out bool missing)
     {
         var fd = OpenReadOnly(path);
+        missing = false;
         if (fd.IsInvalid)
         {
             var errno = Marshal.GetLastPInvokeError();
             fd.Dispose();
             if (errno is not (Errno.EMFILE or Errno.ENFILE))
             {
-                HandleError(errno, path, "open"); // throws unless the thread is gone
+                missing = !HandleError(errno, path, "open"); // throws unless the file or thread is gone
             }
 
             return null;
@@ -139,6 +144,44 @@ internal sealed class ProcFileReader : IDisposable
             {
                 return true;
             }
+        }
+    }
+
+    /// <summary>
+    /// Re-reads a kept file that may be larger than one record (a host file such as /proc/stat) with one pread at offset 0,
+    /// growing the buffer and reading again from 0 while the content fills it: a pread at a non-zero offset renders the
+    /// file anew, so reading on from there could join two renderings. False when the file reads as empty.
+    /// </summary>
+    internal unsafe bool TryReadKeptWhole(KeptProcFile file, ReadOnlySpan<char> pathForErrors)
+    {
+        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
+        while (true)
+        {
+            _length = 0;
+            nint n;
+            fixed (byte* b = _buffer)
+            {
+                n = Interop.Libc.PRead(file.Handle, b, (nuint)_buffer.Length, 0);
+            }
+
+            if (n < 0)
+            {
+                var errno = Marshal.GetLastPInvokeError();
+                if (errno == Errno.EINTR)
+                {
+                    continue;
+                }
+
+                return HandleError(errno, pathForErrors, "read");
+            }
+
+            if (n < _buffer.Length)
+            {
+                _length = (int)n;
+                return n > 0;
+            }
+
+            Grow();
         }
     }
 

@@ -18,22 +18,16 @@ internal sealed partial class ProcFs : IDisposable
     private static double? _clockTicks;
     private readonly ProcFileReader _reader = new();
 
-    // The host files' paths, made once: they are read every cycle.
-    private readonly string _statPath;
-    private readonly string _schedStatPath;
-    private readonly string _memInfoPath;
-    private readonly string _loadAvgPath;
-    private readonly string[] _pressurePaths;
-
     public ProcFs(string root = "/")
     {
         Root = root;
         ProcDirectory = Path.Combine(root, "proc");
-        _statPath = Path.Combine(ProcDirectory, "stat");
-        _schedStatPath = Path.Combine(ProcDirectory, "schedstat");
-        _memInfoPath = Path.Combine(ProcDirectory, "meminfo");
-        _loadAvgPath = Path.Combine(ProcDirectory, "loadavg");
-        _pressurePaths = PressureStall.Resources.Select(resource => Path.Combine(ProcDirectory, "pressure", resource)).ToArray();
+        _hostPaths = new[] { "stat", "schedstat", "meminfo", "loadavg" }
+            .Concat(PressureStall.Resources.Select(resource => Path.Combine("pressure", resource)))
+            .Select(file => Path.Combine(ProcDirectory, file))
+            .ToArray();
+        _hostFiles = new KeptProcFile?[_hostPaths.Length];
+        _hostFileMissing = new bool[_hostPaths.Length];
     }
 
     public string Root { get; }
@@ -70,31 +64,36 @@ internal sealed partial class ProcFs : IDisposable
 
     public HostProcStat? ReadStat(bool includePerCpu = false)
     {
-        return _reader.TryRead(_statPath) ? HostProcStat.Parse(_reader.Content, _statPath, ClockTicksPerSecond, includePerCpu) : null;
+        return TryReadHostFile(StatFile) ? HostProcStat.Parse(_reader.Content, _hostPaths[StatFile], ClockTicksPerSecond, includePerCpu) : null;
     }
 
     /// <summary>/proc/schedstat summed over CPUs; null where the kernel has no CONFIG_SCHEDSTATS file.</summary>
     public SchedStat? ReadHostSchedStat()
     {
-        return _reader.TryRead(_schedStatPath) ? SchedStat.ParseHost(_reader.Content, _schedStatPath, out _) : null;
+        return TryReadHostFile(SchedStatFile) ? SchedStat.ParseHost(_reader.Content, _hostPaths[SchedStatFile], out _) : null;
     }
 
     public MemInfo? ReadMemInfo()
     {
-        return _reader.TryRead(_memInfoPath) ? MemInfo.Parse(_reader.Content, _memInfoPath) : null;
+        return TryReadHostFile(MemInfoFile) ? MemInfo.Parse(_reader.Content, _hostPaths[MemInfoFile]) : null;
     }
 
     public LoadAverage? ReadLoadAverage()
     {
-        return _reader.TryRead(_loadAvgPath) ? LoadAverage.Parse(_reader.Content, _loadAvgPath) : null;
+        return TryReadHostFile(LoadAvgFile) ? LoadAverage.Parse(_reader.Content, _hostPaths[LoadAvgFile]) : null;
     }
 
     /// <summary><paramref name="resource"/> is cpu, memory or io; null where the kernel has no PSI.</summary>
     public PressureStall? ReadPressure(string resource)
     {
         var index = Array.IndexOf(PressureStall.Resources, resource);
-        var path = index >= 0 ? _pressurePaths[index] : Path.Combine(ProcDirectory, "pressure", resource);
-        return _reader.TryRead(path) ? PressureStall.Parse(_reader.Content, resource, path) : null;
+        if (index < 0)
+        {
+            var path = Path.Combine(ProcDirectory, "pressure", resource);
+            return _reader.TryRead(path) ? PressureStall.Parse(_reader.Content, resource, path) : null;
+        }
+
+        return TryReadHostFile(FirstPressureFile + index) ? PressureStall.Parse(_reader.Content, resource, _hostPaths[FirstPressureFile + index]) : null;
     }
 
     /// <summary>/proc/PID/task/TID/schedstat; false when the thread is gone. Allocates nothing.</summary>
@@ -262,7 +261,11 @@ internal sealed partial class ProcFs : IDisposable
         return pids;
     }
 
-    public void Dispose() => _reader.Dispose();
+    public void Dispose()
+    {
+        CloseHostFiles();
+        _reader.Dispose();
+    }
 
     private string KeptPath(KeptProcFile file) =>
         string.Create(CultureInfo.InvariantCulture, $"{ProcDirectory}/{file.Pid}/task/{file.ThreadId}/{file.Name}");

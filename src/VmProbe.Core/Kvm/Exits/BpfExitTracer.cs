@@ -58,6 +58,8 @@ internal sealed class BpfExitTracer : IKvmExitTracer
         }
     }
 
+    public bool TracksThreads => false;
+
     public void Track(int tgid, IReadOnlyCollection<int> vcpuThreadIds)
     {
     }

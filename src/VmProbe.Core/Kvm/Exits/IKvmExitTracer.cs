@@ -27,6 +27,9 @@ internal interface IKvmExitTracer : IDisposable
     /// <summary>One line for the log and <c>--check</c>: what runs and what it costs (for example the reasons counted).</summary>
     string Description { get; }
 
+    /// <summary>Whether <see cref="Track"/> uses the vCPU threads (a system-wide tracer does not: the source then does not look them up).</summary>
+    bool TracksThreads => true;
+
     /// <summary>The threads of <paramref name="tgid"/> that run vCPUs now (called every cycle; threads gone are dropped, their counts kept).</summary>
     void Track(int tgid, IReadOnlyCollection<int> vcpuThreadIds);
 

@@ -72,7 +72,7 @@ internal static class KvmExitsEmitter
         {
             if (domain.Pid > 0 && byTgid.TryGetValue(domain.Pid, out var process))
             {
-                var uuid = domain.Uuid == Guid.Empty ? string.Empty : domain.Uuid.ToString("D");
+                var uuid = domain.UuidLabel;
                 AddDomain(metrics, process, domain.Name, uuid, options, allow, options.PerVcpu ? vcpuOfThread(domain) : null);
             }
         }

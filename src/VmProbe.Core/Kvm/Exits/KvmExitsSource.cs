@@ -17,7 +17,11 @@ public sealed class KvmExitsSource : IMetricSource, IEarlySetup
     private readonly string _procRoot;
     private readonly Func<KvmExitTracerChoice> _choose;
     private readonly HashSet<int> _tracked = new();
+    private readonly HashSet<int> _present = new();
     private KvmExitTracerChoice? _choice;
+
+    // The mode series' two labels (the mode running, the mode asked for), made once with the choice.
+    private string[]? _modeLabels;
 
     public KvmExitsSource(KvmExitsOptions options, IProbeLog? log = null, string root = "/")
         : this(options, log, root, null)
@@ -43,26 +47,30 @@ public sealed class KvmExitsSource : IMetricSource, IEarlySetup
     public void Collect(CycleContext context, MetricSet metrics)
     {
         Choose();
-        metrics.Family(KvmExitFamilies.Mode).Add(1, KvmExitTracers.ModeName(_choice!.Mode), _options.Mode.ToString().ToLowerInvariant());
-        if (_choice.Tracer is not { } tracer)
+        metrics.Family(KvmExitFamilies.Mode).Add(1, _modeLabels![0], _modeLabels[1]);
+        if (_choice!.Tracer is not { } tracer)
         {
             return;
         }
 
-        var present = new HashSet<int>();
+        var present = _present;
+        present.Clear();
         foreach (var domain in context.Domains)
         {
             context.CancellationToken.ThrowIfCancellationRequested();
-            if (domain.Pid > 0 && present.Add(domain.Pid))
+            if (domain.Pid > 0 && present.Add(domain.Pid) && tracer.TracksThreads)
             {
                 tracer.Track(domain.Pid, VcpuThreads(domain).Keys.ToList());
             }
         }
 
-        foreach (var gone in _tracked.Where(pid => !present.Contains(pid)).ToList())
+        if (!_tracked.IsSubsetOf(present))
         {
-            tracer.Forget(gone);
-            _tracked.Remove(gone);
+            foreach (var gone in _tracked.Where(pid => !present.Contains(pid)).ToList())
+            {
+                tracer.Forget(gone);
+                _tracked.Remove(gone);
+            }
         }
 
         _tracked.UnionWith(present);
@@ -77,6 +85,7 @@ public sealed class KvmExitsSource : IMetricSource, IEarlySetup
         }
 
         _choice = _choose();
+        _modeLabels = new[] { KvmExitTracers.ModeName(_choice.Mode), _options.Mode.ToString().ToLowerInvariant() };
         if (_log.IsEnabled(_choice.Tracer is null ? LogLevel.Warning : LogLevel.Info))
         {
             _log.Write(_choice.Tracer is null ? LogLevel.Warning : LogLevel.Info, _choice.Why);
