@@ -9,9 +9,15 @@ namespace VmProbe.Bpf;
 /// </summary>
 internal static class BpfIteratorRead
 {
-    /// <summary>Reads the iterator of <paramref name="link"/> to the end into <paramref name="buffer"/>; returns the bytes read.</summary>
+    /// <summary>
+    /// Reads the iterator of <paramref name="link"/> to the end into <paramref name="buffer"/> from <paramref name="offset"/>;
+    /// returns the length of what the buffer then holds (offset + the bytes read).
+    /// </summary>
     /// <param name="what">The object/program, for error messages.</param>
-    public static int Run(BpfLinkHandle link, ref byte[] buffer, string what)
+    public static int Run(BpfLinkHandle link, ref byte[] buffer, string what) => Run(link, ref buffer, 0, what);
+
+    /// <inheritdoc cref="Run(BpfLinkHandle, ref byte[], string)"/>
+    public static int Run(BpfLinkHandle link, ref byte[] buffer, int offset, string what)
     {
         var added = false;
         link.DangerousAddRef(ref added);
@@ -24,7 +30,7 @@ internal static class BpfIteratorRead
             }
 
             using var iterator = new SafeFdHandle(fd, FdKind.Transient);
-            return ReadToEnd(iterator, ref buffer, what);
+            return ReadToEnd(iterator, ref buffer, offset, what);
         }
         finally
         {
@@ -32,9 +38,8 @@ internal static class BpfIteratorRead
         }
     }
 
-    private static unsafe int ReadToEnd(SafeFdHandle fd, ref byte[] buffer, string what)
+    private static unsafe int ReadToEnd(SafeFdHandle fd, ref byte[] buffer, int length, string what)
     {
-        var length = 0;
         while (true)
         {
             if (length == buffer.Length)

@@ -181,16 +181,19 @@ public sealed unsafe class BpfMap
     }
 
     /// <summary>
-    /// Maps the values of a BPF_F_MMAPABLE array into this process, read-write and shared with the programs (one page:
-    /// for small maps); null and errno where the kernel refuses (a map without the flag, a kernel before 5.5).
+    /// Maps the values of a BPF_F_MMAPABLE array into this process, read-write and shared with the programs (the first
+    /// <paramref name="bytes"/> rounded up to whole pages, at least one); null and errno where the kernel refuses (a map
+    /// without the flag, a kernel before 5.5, more than the map holds).
     /// </summary>
-    internal MappedMemoryHandle? TryMapValues(out int errno)
+    internal MappedMemoryHandle? TryMapValues(out int errno, int bytes = 0)
     {
+        var page = Environment.SystemPageSize;
+        var length = (nuint)Math.Max(page, (bytes + page - 1) / page * page);
         var added = false;
         _owner.DangerousAddRef(ref added);
         try
         {
-            return MappedMemoryHandle.TryMap(_fd, (nuint)Environment.SystemPageSize, out errno);
+            return MappedMemoryHandle.TryMap(_fd, length, out errno);
         }
         finally
         {

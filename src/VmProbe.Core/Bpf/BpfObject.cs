@@ -131,10 +131,11 @@ public sealed class BpfObject : IDisposable
     }
 
     /// <summary>
-    /// Attaches an iterator program (SEC("iter/...")) over every object of its kind and returns its link, which the object
-    /// owns and detaches at Dispose; <c>bpf_iter_create</c> on the link's fd runs it (<see cref="TaskIterator"/>).
+    /// Attaches an iterator program (SEC("iter/...")) over every object of its kind, or a task iterator over the one thread
+    /// <paramref name="onlyThread"/> (Linux 6.1+), and returns its link, which the object owns and detaches at Dispose;
+    /// <c>bpf_iter_create</c> on the link's fd runs it (<see cref="TaskIterator"/>).
     /// </summary>
-    internal BpfLinkHandle AttachIterator(string program)
+    internal BpfLinkHandle AttachIterator(string program, int? onlyThread = null)
     {
         ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
         var prog = FindProgram(program);
@@ -143,7 +144,9 @@ public sealed class BpfObject : IDisposable
         {
             unsafe
             {
-                var link = Interop.Libbpf.bpf_program__attach_iter(prog, null);
+                var info = new BpfIterTaskLinkInfo { Tid = (uint)(onlyThread ?? 0) };
+                var options = new BpfIterAttachOptions { Size = (nuint)sizeof(BpfIterAttachOptions), LinkInfo = &info, LinkInfoLength = (uint)sizeof(BpfIterTaskLinkInfo) };
+                var link = Interop.Libbpf.bpf_program__attach_iter(prog, onlyThread is null ? null : &options);
                 if (link == IntPtr.Zero)
                 {
                     throw BpfAvailability.FromLoadError("bpf_program__attach_iter", Marshal.GetLastPInvokeError(), Detail($"{Name}/{program}"));

@@ -65,11 +65,16 @@ internal enum TaskRecordKind : uint
 
     /// <summary>A process leader not in the map whose executable's name could not be read.</summary>
     Unreadable = 2,
+
+    /// <summary>The last record of a run of the walk of tracked processes (<see cref="TaskWalk"/>): where the next begins.</summary>
+    End = 3,
 }
 
 /// <summary>
 /// Per-thread scheduler, fault and guest-time data of chosen processes in one read per cycle, from a BPF task iterator
-/// (programs/tasks.bpf.c, Linux 5.8+): <see cref="SetProcesses"/> says which processes (the <c>tgids</c> map),
+/// (programs/tasks.bpf.c): where the kernel has open-coded task iterators (Linux 6.7+) the program visits only the threads
+/// of those processes and the process leaders (<see cref="TaskWalk"/>), elsewhere (Linux 5.8+) every task on the host.
+/// <see cref="SetProcesses"/> says which processes (the <c>tgids</c> map),
 /// <see cref="Read"/> creates an iterator fd, reads it to the end into a reused buffer and closes it, then
 /// <see cref="Threads"/> gives each process's records. The same walk reports the leaders of other processes whose
 /// executable is named like QEMU (<see cref="Candidates"/>) and how many executables it could not name
@@ -83,6 +88,7 @@ internal sealed class TaskIterator : IDisposable
 
     private readonly BpfObject _object;
     private readonly BpfLinkHandle _link;
+    private readonly TaskWalk? _walk;
     private readonly BpfMap _tgids;
     private readonly HashSet<int> _inMap = new();
     private readonly HashSet<int> _wanted = new();
@@ -94,15 +100,27 @@ internal sealed class TaskIterator : IDisposable
     private int _threadRecords;
     private int _candidateCount;
 
-    private TaskIterator(BpfObject obj, BpfLinkHandle link)
+    private TaskIterator(BpfObject obj, BpfLinkHandle link, TaskWalk? walk)
     {
         _object = obj;
         _link = link;
+        _walk = walk;
         _tgids = obj.Map(ProcessMap);
     }
 
     /// <summary>Processes the map can hold; more are refused by <see cref="SetProcesses"/> (their callers read files).</summary>
-    public uint Capacity => _tgids.MaxEntries;
+    public uint Capacity => _walk is null ? _tgids.MaxEntries : Math.Min(_tgids.MaxEntries, TaskWalk.Capacity);
+
+    /// <summary>Whether each read visits every task on the host (a kernel without open-coded task iterators).</summary>
+    public bool WalksEveryTask => _walk is null;
+
+    /// <summary>Iterator runs the last <see cref="Read"/> took: 1 for the walk of every task.</summary>
+    public int LastReadRuns => _walk?.LastRuns ?? 1;
+
+    /// <summary>What a read visits, for the log.</summary>
+    public string Description => _walk is null
+        ? "every task on the host each read (no open-coded task iterators in this kernel)"
+        : "the threads of the tracked processes and the process leaders each read";
 
     /// <summary>The loaded object (tests look at its fds).</summary>
     public BpfObject Object => _object;
@@ -120,16 +138,49 @@ internal sealed class TaskIterator : IDisposable
     public int UnreadableCount { get; private set; }
 
     /// <summary>Loads and attaches the iterator; throws <see cref="BpfUnavailableException"/> or <see cref="BpfException"/>.</summary>
-    public static TaskIterator Open(uint? capacity = null, IProbeLog? log = null)
+    /// <param name="everyTask">Load the walk of every task even where the kernel could walk only the tracked processes.</param>
+    public static TaskIterator Open(uint? capacity = null, IProbeLog? log = null, bool everyTask = false)
     {
         var sizes = capacity is { } entries ? new Dictionary<string, uint> { [ProcessMap] = entries } : null;
-        var obj = BpfObject.Load(ObjectName, BpfObject.LoadEmbedded(ObjectName), sizes, log);
+        var elf = BpfObject.LoadEmbedded(ObjectName);
+        if (!everyTask)
+        {
+            try
+            {
+                return Open(elf, sizes, log, tracked: true);
+            }
+            catch (BpfException error) when (error is not BpfUnavailableException)
+            {
+                if (log is not null && log.IsEnabled(LogLevel.Debug))
+                {
+                    log.Write(LogLevel.Debug, $"procfs: the task iterator over tracked processes does not load here ({error.Message}); walking every task");
+                }
+            }
+        }
+
+        return Open(elf, sizes, log, tracked: false);
+    }
+
+    private static TaskIterator Open(byte[] elf, Dictionary<string, uint>? sizes, IProbeLog? log, bool tracked)
+    {
+        var leaveOut = tracked ? new[] { ProgramName } : new[] { TaskWalk.ProgramName, TaskWalk.MapName };
+        var obj = BpfObject.Load(ObjectName, elf, sizes, log, leaveOut);
+        TaskWalk? walk = null;
         try
         {
-            return new TaskIterator(obj, obj.AttachIterator(ProgramName));
+            if (tracked)
+            {
+                walk = TaskWalk.TryMap(obj) ?? throw new BpfException($"{ObjectName}: cannot mmap the {TaskWalk.MapName} map", "bpf,mmap", ProbeErrorKind.NotSupported);
+            }
+
+            // The walk of tracked processes runs once per read: attached to one task, this process' main thread, which
+            // lives as long as the process (pid 1 is not always visible to the iterator).
+            var link = tracked ? obj.AttachIterator(TaskWalk.ProgramName, onlyThread: Environment.ProcessId) : obj.AttachIterator(ProgramName);
+            return new TaskIterator(obj, link, walk);
         }
         catch
         {
+            walk?.Dispose();
             obj.Dispose();
             throw;
         }
@@ -167,6 +218,7 @@ internal sealed class TaskIterator : IDisposable
             _inMap.Remove(tgid);
         }
 
+        var changed = _stale.Count > 0;
         _stale.Clear();
         foreach (var tgid in _wanted)
         {
@@ -174,7 +226,13 @@ internal sealed class TaskIterator : IDisposable
             {
                 _tgids.Update((uint)tgid, (byte)1);
                 _inMap.Add(tgid);
+                changed = true;
             }
+        }
+
+        if (changed)
+        {
+            _walk?.SetProcesses(_inMap);
         }
     }
 
@@ -187,7 +245,9 @@ internal sealed class TaskIterator : IDisposable
         ObjectDisposedException.ThrowIf(_link.IsClosed, this);
         _ranges.Clear();
         _length = _threadRecords = _candidateCount = UnreadableCount = 0; // a failed read leaves no records
-        _length = BpfIteratorRead.Run(_link, ref _buffer, $"{ObjectName}/{ProgramName}");
+        _length = _walk is null
+            ? BpfIteratorRead.Run(_link, ref _buffer, $"{ObjectName}/{ProgramName}")
+            : _walk.Read(_link, ref _buffer, $"{ObjectName}/{TaskWalk.ProgramName}");
         return Index();
     }
 
@@ -198,7 +258,11 @@ internal sealed class TaskIterator : IDisposable
     /// <summary>Every record of the last <see cref="Read"/>, by (tgid, tid).</summary>
     public ReadOnlySpan<TaskRecord> All => Records();
 
-    public void Dispose() => _object.Dispose();
+    public void Dispose()
+    {
+        _walk?.Dispose();
+        _object.Dispose();
+    }
 
     private Span<TaskRecord> Records() => MemoryMarshal.Cast<byte, TaskRecord>(_buffer.AsSpan(0, _threadRecords * TaskRecord.Size));
 
@@ -232,8 +296,11 @@ internal sealed class TaskIterator : IDisposable
         var records = Records();
         if (!IsSorted(records))
         {
-            // The kernel walks tasks by tid: a process' threads come out interleaved with others' once it made some late.
+            // The walk of every task goes by tid: a process' threads come out interleaved with others' once it made
+            // some late. The walk of tracked processes goes by the list, each process' threads in creation order.
             records.Sort(static (a, b) => a.Tgid != b.Tgid ? a.Tgid.CompareTo(b.Tgid) : a.Tid.CompareTo(b.Tid));
+            _threadRecords = Deduplicate(records);
+            records = Records();
         }
 
         var start = 0;
@@ -280,12 +347,38 @@ internal sealed class TaskIterator : IDisposable
 
                     _candidates[_candidateCount++] = record;
                     break;
-                default:
+                case TaskRecordKind.Unreadable:
                     UnreadableCount++;
                     break;
+                default:
+                    throw new BpfException($"task iterator ({ObjectName}) wrote a record of kind {(uint)record.Kind}", "bpf,layout", ProbeErrorKind.InvalidData);
             }
         }
 
         _threadRecords = threads;
+        var candidates = _candidates.AsSpan(0, _candidateCount);
+        if (!IsSorted(candidates))
+        {
+            candidates.Sort(static (a, b) => a.Tgid.CompareTo(b.Tgid)); // the leaders' walk goes in creation order
+            _candidateCount = Deduplicate(candidates);
+        }
+    }
+
+    // A process split across two runs of the tracked walk that gained or lost a thread in between can give a thread twice:
+    // sorted records keep the first of each (tgid, tid). Returns how many are left at the front.
+    private static int Deduplicate(Span<TaskRecord> sorted)
+    {
+        var kept = 0;
+        for (var i = 0; i < sorted.Length; i++)
+        {
+            if (kept > 0 && sorted[kept - 1].Tgid == sorted[i].Tgid && sorted[kept - 1].Tid == sorted[i].Tid)
+            {
+                continue;
+            }
+
+            sorted[kept++] = sorted[i];
+        }
+
+        return kept;
     }
 }

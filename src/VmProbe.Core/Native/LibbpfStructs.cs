@@ -15,3 +15,34 @@ internal unsafe struct BpfObjectOpenOptions
     /// <summary>const char *object_name: shown in libbpf's messages and bpftool.</summary>
     public byte* ObjectName;
 }
+
+/// <summary>
+/// struct bpf_iter_attach_opts (libbpf.h): size_t sz; union bpf_iter_link_info *link_info; __u32 link_info_len
+/// (24 bytes with the tail padding).
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct BpfIterAttachOptions
+{
+    public nuint Size;
+    public BpfIterTaskLinkInfo* LinkInfo;
+    public uint LinkInfoLength;
+}
+
+/// <summary>
+/// union bpf_iter_link_info (linux/bpf.h), its task member (Linux 6.1+): __u32 tid; __u32 pid; __u32 pid_fd. The union
+/// is 16 bytes (its cgroup member is __u32 order, __u32 cgroup_fd, __u64 cgroup_id); one of the three may be set.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 16)]
+internal struct BpfIterTaskLinkInfo
+{
+    /// <summary>Only this thread is visited.</summary>
+    [FieldOffset(0)]
+    public uint Tid;
+
+    /// <summary>Only the threads of this process are visited.</summary>
+    [FieldOffset(4)]
+    public uint Pid;
+
+    [FieldOffset(8)]
+    public uint PidFd;
+}

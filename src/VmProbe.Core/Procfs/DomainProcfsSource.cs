@@ -184,7 +184,7 @@ internal sealed class DomainProcfsSource : IMetricSource, IEarlySetup
 
             _iterator = new TaskIteratorSampler(_openIterator!());
             Reader = ThreadReader.TaskIterator;
-            Log(log, LogLevel.Info, "procfs: per-thread data from a BPF task iterator (one read per cycle)");
+            Log(log, LogLevel.Info, $"procfs: per-thread data from a BPF task iterator (one read per cycle; it visits {_iterator.Description})");
         }
         catch (BpfException error)
         {

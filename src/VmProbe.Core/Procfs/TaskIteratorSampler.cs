@@ -39,6 +39,9 @@ internal sealed class TaskIteratorSampler : IBulkProcessLister, IDisposable
     /// <summary>Reads of the iterator since start (for tests and diagnostics: one per cycle when the discovery listed).</summary>
     public long Reads { get; private set; }
 
+    /// <summary>What each read visits (<see cref="TaskIterator.Description"/>).</summary>
+    public string Description => _iterator.Description;
+
     /// <summary>
     /// Reads every thread of the domains' QEMU processes, once for the cycle: nothing when this cycle's bulk listing
     /// already read them all. Throws what a failed read threw, including the listing's failure.

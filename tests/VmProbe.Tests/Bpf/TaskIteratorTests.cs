@@ -30,8 +30,10 @@ public class TaskIteratorTests
     /// the map named qemu-system-*, qemu-kvm or kvm are candidates (with their start time), near misses are not, and a
     /// process in the map gives thread records instead.
     /// </summary>
-    [SkippableFact]
-    public void LeadersNamedLikeQemuAreCandidates_ExactlyAsTheUserSpaceCheckNamesThem()
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LeadersNamedLikeQemuAreCandidates_ExactlyAsTheUserSpaceCheckNamesThem(bool everyTask)
     {
         Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
         var bash = Requirements.FindCommand("bash");
@@ -52,7 +54,7 @@ public class TaskIteratorTests
             }
 
             using var proc = new ProcFs();
-            using var iterator = TaskIterator.Open();
+            using var iterator = TaskIterator.Open(everyTask: everyTask);
             var tracked = children["kvm"].Id;
             iterator.SetProcesses(new[] { tracked });
             iterator.Read();
@@ -103,14 +105,16 @@ public class TaskIteratorTests
     }
 
     /// <summary>Threads blocked on an event do not run: their schedstat and stat stay put, so both reads must agree exactly.</summary>
-    [SkippableFact]
-    public void RecordsOfLiveThreadsAreWhatProcfsSays()
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void RecordsOfLiveThreadsAreWhatProcfsSays(bool everyTask)
     {
         Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
         var pid = Environment.ProcessId;
         using var parked = new ParkedThreads(3);
         using var proc = new ProcFs();
-        using var iterator = TaskIterator.Open();
+        using var iterator = TaskIterator.Open(everyTask: everyTask);
         iterator.SetProcesses(new[] { pid });
 
         var before = parked.Tids.ToDictionary(t => t, t => ReadProcfs(proc, pid, t));
@@ -138,15 +142,17 @@ public class TaskIteratorTests
         }
     }
 
-    [SkippableFact]
-    public void OnlyTheProcessesInTheMapAreWrittenAndAFullMapRefusesMore()
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void OnlyTheProcessesInTheMapAreWrittenAndAFullMapRefusesMore(bool everyTask)
     {
         Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
         var pid = Environment.ProcessId;
         using var other = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
         try
         {
-            using var iterator = TaskIterator.Open(capacity: 1);
+            using var iterator = TaskIterator.Open(capacity: 1, everyTask: everyTask);
             Assert.Equal(1U, iterator.Capacity);
 
             iterator.SetProcesses(new[] { pid, other.Id }); // room for the first only

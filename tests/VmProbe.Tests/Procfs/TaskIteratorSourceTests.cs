@@ -142,7 +142,7 @@ public class TaskIteratorSourceTests
                 }
             }
 
-            Assert.Single(log.Lines, l => l.Contains("BPF task iterator (one read per cycle)", StringComparison.Ordinal));
+            Assert.Single(log.Lines, l => l.Contains("BPF task iterator (one read per cycle; it visits ", StringComparison.Ordinal));
             return;
         }
     }

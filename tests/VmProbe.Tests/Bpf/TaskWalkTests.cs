@@ -1,0 +1,101 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using VmProbe.Bpf;
+using VmProbe.Native;
+using VmProbe.Tests.Infrastructure;
+using Xunit;
+
+namespace VmProbe.Tests.Bpf;
+
+/// <summary>
+/// The walk of tracked processes (tasks.bpf.c's dump_tracked, Linux 6.7+): chosen where the kernel has open-coded task
+/// iterators, split into runs of at most 256 records that together give each thread once, and the same records and
+/// candidates as the walk of every task.
+/// </summary>
+[Collection("bpf")]
+public class TaskWalkTests
+{
+    [Fact]
+    public unsafe void TheStructsMatchTheCAndLibbpf()
+    {
+        Assert.Equal(24, sizeof(TaskWalkHeader)); // struct walk: 6 x u32 before tgids[]
+        Assert.Equal(20, (int)Marshal.OffsetOf<TaskWalkHeader>(nameof(TaskWalkHeader.Seen)));
+        Assert.Equal(24, sizeof(BpfIterAttachOptions)); // size_t sz; union bpf_iter_link_info *; __u32 (+ padding)
+        Assert.Equal(16, (int)Marshal.OffsetOf<BpfIterAttachOptions>(nameof(BpfIterAttachOptions.LinkInfoLength)));
+        Assert.Equal(16, sizeof(BpfIterTaskLinkInfo)); // union bpf_iter_link_info: its cgroup member is 16 bytes
+        Assert.Equal(4, (int)Marshal.OffsetOf<BpfIterTaskLinkInfo>(nameof(BpfIterTaskLinkInfo.Pid)));
+        Assert.Equal(8, (int)Marshal.OffsetOf<BpfIterTaskLinkInfo>(nameof(BpfIterTaskLinkInfo.PidFd)));
+        Assert.Equal(3U, (uint)TaskRecordKind.End);
+    }
+
+    [SkippableFact]
+    public void TheWalkOfTrackedProcessesIsChosenWhereTheKernelHasOpenCodedTaskIterators()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        Skip.If(Environment.OSVersion.Version < new Version(6, 7), $"Linux {Environment.OSVersion.Version} has no open-coded task iterators (6.7+): the walk of every task is used");
+        using var iterator = TaskIterator.Open();
+        Assert.False(iterator.WalksEveryTask, iterator.Description);
+        Assert.Equal(new[] { TaskWalk.ProgramName }, iterator.Object.LoadedPrograms());
+        var walk = iterator.Object.Map(TaskWalk.MapName);
+        Assert.Equal(Unsafe.SizeOf<TaskWalkHeader>() + (4 * TaskWalk.Capacity), walk.ValueSize);
+
+        using var everyTask = TaskIterator.Open(everyTask: true);
+        Assert.True(everyTask.WalksEveryTask);
+        Assert.Equal(new[] { TaskIterator.ProgramName }, everyTask.Object.LoadedPrograms());
+    }
+
+    /// <summary>
+    /// 300 parked threads here and 40 one-thread children are more than a run holds: the runs together give every thread
+    /// exactly once, the same threads the walk of every task gives (candidates: the theory in TaskIteratorTests).
+    /// </summary>
+    [SkippableFact]
+    public void ManyThreadsSpanRunsAndEachIsWrittenOnce_AsTheWalkOfEveryTaskWritesThem()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        Skip.If(Environment.OSVersion.Version < new Version(6, 7), "no open-coded task iterators before Linux 6.7");
+        var children = Enumerable.Range(0, 40)
+            .Select(_ => System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sleep", "60") { UseShellExecute = false })!)
+            .ToList();
+        try
+        {
+            using var parked = new ParkedThreads(300);
+            var pids = children.Select(c => c.Id).Prepend(Environment.ProcessId).ToArray();
+            using var tracked = TaskIterator.Open();
+            using var everyTask = TaskIterator.Open(everyTask: true);
+            tracked.SetProcesses(pids);
+            everyTask.SetProcesses(pids);
+
+            var count = tracked.Read();
+            everyTask.Read();
+
+            Assert.True(tracked.LastReadRuns >= 2, $"{count} records in {tracked.LastReadRuns} run(s)");
+            var keys = tracked.All.ToArray().Select(r => (r.Tgid, r.Tid)).ToList();
+            Assert.Equal(keys.Count, keys.Distinct().Count());
+            foreach (var tid in parked.Tids)
+            {
+                Assert.Contains(((uint)Environment.ProcessId, (uint)tid), keys);
+            }
+
+            foreach (var child in children)
+            {
+                Assert.Equal((uint)child.Id, Assert.Single(tracked.Threads(child.Id).ToArray()).Tid);
+            }
+
+            // Threads of this process may start or end between the two reads (the test host's pool): compare the others.
+            var parkedOrChildren = parked.Tids.Select(t => (uint)t).Concat(children.Select(c => (uint)c.Id)).ToHashSet();
+            Assert.Equal(
+                everyTask.All.ToArray().Where(r => parkedOrChildren.Contains(r.Tid)).Select(r => (r.Tgid, r.Tid, r.StartNanoseconds)),
+                tracked.All.ToArray().Where(r => parkedOrChildren.Contains(r.Tid)).Select(r => (r.Tgid, r.Tid, r.StartNanoseconds)));
+            Assert.DoesNotContain(tracked.Candidates.ToArray(), c => pids.Contains((int)c.Tgid)); // tracked: threads, not candidates
+        }
+        finally
+        {
+            foreach (var child in children)
+            {
+                child.Kill();
+                child.WaitForExit();
+                child.Dispose();
+            }
+        }
+    }
+}
