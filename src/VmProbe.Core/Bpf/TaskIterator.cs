@@ -1,74 +1,7 @@
 using System.Runtime.InteropServices;
-using System.Text;
 using VmProbe.Native;
 
 namespace VmProbe.Bpf;
-
-/// <summary>
-/// One thread as programs/tasks.bpf.c writes it (struct task_record, 104 bytes): what /proc/PID/task/TID/schedstat
-/// and stat give, times in ns; or, by <see cref="Kind"/>, a process leader the walk found for the discovery.
-/// </summary>
-[StructLayout(LayoutKind.Sequential)]
-internal unsafe struct TaskRecord
-{
-    public const int Size = 104;
-
-    public uint Tgid;
-    public uint Tid;
-
-    /// <summary>se.sum_exec_runtime (schedstat field 1).</summary>
-    public ulong RunNanoseconds;
-
-    /// <summary>sched_info.run_delay (schedstat field 2).</summary>
-    public ulong WaitNanoseconds;
-
-    /// <summary>sched_info.pcount (schedstat field 3).</summary>
-    public ulong Timeslices;
-    public ulong MinorFaults;
-    public ulong MajorFaults;
-
-    /// <summary>gtime (stat field 43 is this in USER_HZ ticks).</summary>
-    public ulong GuestNanoseconds;
-
-    /// <summary>start_boottime (stat field 22 is this in USER_HZ ticks).</summary>
-    public ulong StartNanoseconds;
-
-    /// <summary>Raw tick-sampled utime; stat's field 14 is scaled to the run time (cputime_adjust), so it differs.</summary>
-    public ulong UserNanoseconds;
-    public ulong SystemNanoseconds;
-    public fixed byte Comm[16];
-
-    /// <summary>What the record is (RECORD_* in the C); a candidate or unreadable record has only tgid, tid, start and comm.</summary>
-    public TaskRecordKind Kind;
-    public uint Reserved;
-
-    /// <summary>The thread's name (up to the first NUL), as /proc/PID/task/TID/comm gives it without the newline.</summary>
-    public readonly string CommText()
-    {
-        fixed (byte* comm = Comm)
-        {
-            var bytes = new ReadOnlySpan<byte>(comm, 16);
-            var end = bytes.IndexOf((byte)0);
-            return Encoding.UTF8.GetString(end < 0 ? bytes : bytes[..end]);
-        }
-    }
-}
-
-/// <summary>What a <see cref="TaskRecord"/> is (task_record.kind).</summary>
-internal enum TaskRecordKind : uint
-{
-    /// <summary>A thread of a process in the <c>tgids</c> map.</summary>
-    Thread = 0,
-
-    /// <summary>A process leader not in the map whose executable's basename is what QEMU's is named.</summary>
-    Candidate = 1,
-
-    /// <summary>A process leader not in the map whose executable's name could not be read.</summary>
-    Unreadable = 2,
-
-    /// <summary>The last record of a run of the walk of tracked processes (<see cref="TaskWalk"/>): where the next begins.</summary>
-    End = 3,
-}
 
 /// <summary>
 /// Per-thread scheduler, fault and guest-time data of chosen processes in one read per cycle, from a BPF task iterator
@@ -96,6 +29,7 @@ internal sealed class TaskIterator : IDisposable
     private readonly Dictionary<int, (int Start, int Count)> _ranges = new();
     private byte[] _buffer = new byte[64 * TaskRecord.Size];
     private TaskRecord[] _candidates = new TaskRecord[8];
+    private TaskRecord[] _passCandidates = Array.Empty<TaskRecord>();
     private int _length;
     private int _threadRecords;
     private int _candidateCount;
@@ -163,7 +97,7 @@ internal sealed class TaskIterator : IDisposable
 
     private static TaskIterator Open(byte[] elf, Dictionary<string, uint>? sizes, IProbeLog? log, bool tracked)
     {
-        var leaveOut = tracked ? new[] { ProgramName } : new[] { TaskWalk.ProgramName, TaskWalk.MapName };
+        var leaveOut = tracked ? new[] { ProgramName } : new[] { TaskWalk.ProgramName, TaskWalk.ExecProgramName, TaskWalk.MapName };
         var obj = BpfObject.Load(ObjectName, elf, sizes, log, leaveOut);
         TaskWalk? walk = null;
         try
@@ -176,6 +110,11 @@ internal sealed class TaskIterator : IDisposable
             // The walk of tracked processes runs once per read: attached to one task, this process' main thread, which
             // lives as long as the process (pid 1 is not always visible to the iterator).
             var link = tracked ? obj.AttachIterator(TaskWalk.ProgramName, onlyThread: Environment.ProcessId) : obj.AttachIterator(ProgramName);
+            if (walk is not null)
+            {
+                walk.CountsExecs = TryAttach(obj, TaskWalk.ExecProgramName, log);
+            }
+
             return new TaskIterator(obj, link, walk);
         }
         catch
@@ -183,6 +122,25 @@ internal sealed class TaskIterator : IDisposable
             walk?.Dispose();
             obj.Dispose();
             throw;
+        }
+    }
+
+    // Without the exec count every read makes the leaders' pass: slower, not wrong.
+    private static bool TryAttach(BpfObject obj, string program, IProbeLog? log)
+    {
+        try
+        {
+            obj.Attach(program);
+            return true;
+        }
+        catch (BpfException error)
+        {
+            if (log is not null && log.IsEnabled(LogLevel.Debug))
+            {
+                log.Write(LogLevel.Debug, $"procfs: {ObjectName}/{program} does not attach ({error.Message}); every read looks at every process leader");
+            }
+
+            return false;
         }
     }
 
@@ -245,11 +203,39 @@ internal sealed class TaskIterator : IDisposable
         ObjectDisposedException.ThrowIf(_link.IsClosed, this);
         _ranges.Clear();
         _length = _threadRecords = _candidateCount = UnreadableCount = 0; // a failed read leaves no records
+        var leaders = _walk?.LeadersDue ?? true;
         _length = _walk is null
             ? BpfIteratorRead.Run(_link, ref _buffer, $"{ObjectName}/{ProgramName}")
-            : _walk.Read(_link, ref _buffer, $"{ObjectName}/{TaskWalk.ProgramName}");
-        return Index();
+            : _walk.Read(_link, ref _buffer, $"{ObjectName}/{TaskWalk.ProgramName}", leaders);
+        var count = Index();
+        LastReadPassedLeaders = leaders;
+        if (leaders)
+        {
+            _walk?.PassedWith(UnreadableCount);
+            _passCandidates = _candidates.AsSpan(0, _candidateCount).ToArray();
+        }
+        else
+        {
+            // No QEMU was exec'd since the pass: its candidates stand, but for those tracked since (threads now).
+            if (_candidates.Length < _passCandidates.Length)
+            {
+                Array.Resize(ref _candidates, _passCandidates.Length);
+            }
+
+            foreach (var candidate in _passCandidates)
+            {
+                if (!_inMap.Contains((int)candidate.Tgid))
+                {
+                    _candidates[_candidateCount++] = candidate;
+                }
+            }
+        }
+
+        return count;
     }
+
+    /// <summary>Whether the last <see cref="Read"/> looked at every process leader (else its candidates are the last such read's).</summary>
+    public bool LastReadPassedLeaders { get; private set; }
 
     /// <summary>The records of <paramref name="tgid"/> from the last <see cref="Read"/>, by thread id; empty when it has none.</summary>
     public ReadOnlySpan<TaskRecord> Threads(int tgid) =>

@@ -18,8 +18,10 @@ public class TaskWalkTests
     [Fact]
     public unsafe void TheStructsMatchTheCAndLibbpf()
     {
-        Assert.Equal(24, sizeof(TaskWalkHeader)); // struct walk: 6 x u32 before tgids[]
+        Assert.Equal(32, sizeof(TaskWalkHeader)); // struct walk: 8 x u32 before tgids[]
+        Assert.Equal(12, (int)Marshal.OffsetOf<TaskWalkHeader>(nameof(TaskWalkHeader.Leaders)));
         Assert.Equal(20, (int)Marshal.OffsetOf<TaskWalkHeader>(nameof(TaskWalkHeader.Seen)));
+        Assert.Equal(24, (int)Marshal.OffsetOf<TaskWalkHeader>(nameof(TaskWalkHeader.Execs)));
         Assert.Equal(24, sizeof(BpfIterAttachOptions)); // size_t sz; union bpf_iter_link_info *; __u32 (+ padding)
         Assert.Equal(16, (int)Marshal.OffsetOf<BpfIterAttachOptions>(nameof(BpfIterAttachOptions.LinkInfoLength)));
         Assert.Equal(16, sizeof(BpfIterTaskLinkInfo)); // union bpf_iter_link_info: its cgroup member is 16 bytes
@@ -35,7 +37,7 @@ public class TaskWalkTests
         Skip.If(Environment.OSVersion.Version < new Version(6, 7), $"Linux {Environment.OSVersion.Version} has no open-coded task iterators (6.7+): the walk of every task is used");
         using var iterator = TaskIterator.Open();
         Assert.False(iterator.WalksEveryTask, iterator.Description);
-        Assert.Equal(new[] { TaskWalk.ProgramName }, iterator.Object.LoadedPrograms());
+        Assert.Equal(new[] { TaskWalk.ProgramName, TaskWalk.ExecProgramName }, iterator.Object.LoadedPrograms());
         var walk = iterator.Object.Map(TaskWalk.MapName);
         Assert.Equal(Unsafe.SizeOf<TaskWalkHeader>() + (4 * TaskWalk.Capacity), walk.ValueSize);
 
@@ -96,6 +98,70 @@ public class TaskWalkTests
                 child.WaitForExit();
                 child.Dispose();
             }
+        }
+    }
+
+    /// <summary>
+    /// The leaders' pass is made after an exec of a program named like QEMU and every LeaderPassEvery reads, not on every
+    /// read; between passes the last pass' candidates stand, but for those tracked since.
+    /// </summary>
+    [SkippableFact]
+    public void TheLeadersPassFollowsQemuExecsAndCandidatesStandBetweenPasses()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        Skip.If(Environment.OSVersion.Version < new Version(6, 7), "no open-coded task iterators before Linux 6.7");
+        var bash = Requirements.FindCommand("bash");
+        Skip.If(bash is null, "no bash executable");
+        using var iterator = TaskIterator.Open();
+        iterator.Read();
+        Assert.True(iterator.LastReadPassedLeaders, "the first read looks at every leader");
+
+        // Other tests may exec QEMU-named programs meanwhile: a read without the pass must show within a few.
+        var skipped = false;
+        for (var i = 0; i < 5 && !skipped; i++)
+        {
+            iterator.Read();
+            skipped = !iterator.LastReadPassedLeaders;
+        }
+
+        Assert.True(skipped, "every read made the leaders' pass though no QEMU was exec'd");
+
+        var dir = Directory.CreateTempSubdirectory("vmprobe-exec-");
+        var exe = Path.Combine(dir.FullName, "qemu-system-walktest");
+        File.Copy(bash!, exe);
+        var psi = new System.Diagnostics.ProcessStartInfo(exe) { UseShellExecute = false };
+        psi.ArgumentList.Add("-c");
+        psi.ArgumentList.Add("sleep 60; :");
+        using var child = System.Diagnostics.Process.Start(psi)!;
+        try
+        {
+            iterator.Read();
+            Assert.True(iterator.LastReadPassedLeaders, "an exec of a QEMU-named program did not bring the pass");
+            Assert.Contains(iterator.Candidates.ToArray(), c => c.Tgid == (uint)child.Id);
+
+            iterator.SetProcesses(new[] { child.Id });
+            for (var i = 0; i < 5; i++)
+            {
+                iterator.Read();
+                Assert.DoesNotContain(iterator.Candidates.ToArray(), c => c.Tgid == (uint)child.Id);
+                Assert.Equal((uint)child.Id, Assert.Single(iterator.Threads(child.Id).ToArray()).Tid);
+            }
+
+            iterator.SetProcesses(Array.Empty<int>());
+            var passes = 0;
+            for (var i = 0; i < TaskWalk.LeaderPassEvery + 1; i++)
+            {
+                iterator.Read();
+                passes += iterator.LastReadPassedLeaders ? 1 : 0;
+            }
+
+            Assert.True(passes >= 1, $"no leaders' pass in {TaskWalk.LeaderPassEvery + 1} reads");
+        }
+        finally
+        {
+            child.Kill();
+            child.WaitForExit();
+            dir.Delete(recursive: true);
         }
     }
 }

@@ -244,11 +244,13 @@ struct walk {
 	__u32 count;                 /* processes in tgids[] */
 	__u32 start;                 /* the index this run begins at; count: the leaders' pass */
 	__u32 skip;                  /* threads (or, in the leaders' pass, leaders) the previous run got through */
-	__u32 reserved;
+	__u32 leaders;               /* 1: make the leaders' pass; 0: end after the processes (nothing was exec'd) */
 	/* The run's counters, kept here rather than on the stack: a counter the verifier knows the value of makes each
 	 * turn of a loop a new state, and the loops would not verify. */
 	__u32 written;               /* records this run wrote */
 	__u32 seen;                  /* threads (leaders) of the current process (pass) visited */
+	__u32 execs;                 /* count_qemu_exec: execs of programs named like QEMU so far */
+	__u32 reserved;
 	__u32 tgids[WALK_CAPACITY];  /* the processes whose threads are written */
 };
 
@@ -334,6 +336,11 @@ int dump_tracked(struct bpf_iter__task *ctx)
 	}
 	bpf_iter_num_destroy(&processes);
 
+	if (!w->leaders) {
+		write_end(seq, count, 0, 1);
+		return 0;
+	}
+
 	/* The leaders' pass: skip counts the leaders a previous run got through. */
 	w->seen = 0;
 	bpf_iter_task_new(&it, NULL, BPF_TASK_ITER_ALL_PROCS);
@@ -353,6 +360,32 @@ int dump_tracked(struct bpf_iter__task *ctx)
 	}
 	bpf_iter_task_destroy(&it);
 	write_end(seq, count, 0, 1);
+	return 0;
+}
+
+static long (*bpf_get_current_comm)(void *buf, __u32 size) = (void *)16;
+
+/* Counts execs of programs named like QEMU (the new comm is the file's basename, cut to 15 bytes), so that user space
+ * makes the leaders' pass only after one (and now and then regardless: a QEMU exec'd under another name). */
+SEC("raw_tp/sched_process_exec")
+int count_qemu_exec(void *ctx)
+{
+	char comm[16] = {};
+	bpf_get_current_comm(comm, sizeof(comm));
+	long len = 0;
+	for (int i = 0; i < 16; i++) {
+		if (comm[i] == 0) {
+			len = i + 1;
+			break;
+		}
+	}
+	if (len == 0 || !is_qemu_name(comm, len))
+		return 0;
+
+	__u32 zero = 0;
+	struct walk *w = bpf_map_lookup_elem(&walk, &zero);
+	if (w)
+		__sync_fetch_and_add(&w->execs, 1);
 	return 0;
 }
 
