@@ -59,6 +59,9 @@ internal sealed class TaskIterator : IDisposable
     /// <summary>The loaded object (tests look at its fds).</summary>
     public BpfObject Object => _object;
 
+    /// <summary>The walk of tracked processes and its link, where it is loaded (tests drive single runs).</summary>
+    internal (TaskWalk Walk, BpfLinkHandle Link)? TrackedWalk => _walk is null ? null : (_walk, _link);
+
     /// <summary>Bytes of thread records the last <see cref="Read"/> returned.</summary>
     public int LastReadBytes => _threadRecords * TaskRecord.Size;
 
@@ -83,8 +86,9 @@ internal sealed class TaskIterator : IDisposable
             {
                 return Open(elf, sizes, log, tracked: true);
             }
-            catch (BpfException error) when (error is not BpfUnavailableException)
+            catch (BpfException error)
             {
+                // Load checked availability first: what fails here is this program (a verifier's EACCES included).
                 if (log is not null && log.IsEnabled(LogLevel.Debug))
                 {
                     log.Write(LogLevel.Debug, $"procfs: the task iterator over tracked processes does not load here ({error.Message}); walking every task");
@@ -209,28 +213,46 @@ internal sealed class TaskIterator : IDisposable
             : _walk.Read(_link, ref _buffer, $"{ObjectName}/{TaskWalk.ProgramName}", leaders);
         var count = Index();
         LastReadPassedLeaders = leaders;
+        if (_walk is null)
+        {
+            return count;
+        }
+
         if (leaders)
         {
-            _walk?.PassedWith(UnreadableCount);
+            _walk.PassedWith(UnreadableCount);
             _passCandidates = _candidates.AsSpan(0, _candidateCount).ToArray();
         }
         else
         {
-            // No QEMU was exec'd since the pass: its candidates stand, but for those tracked since (threads now).
+            // No QEMU was exec'd since the pass: its candidates stand, but for those tracked since (for good: threads now).
             if (_candidates.Length < _passCandidates.Length)
             {
                 Array.Resize(ref _candidates, _passCandidates.Length);
             }
 
+            var kept = 0;
             foreach (var candidate in _passCandidates)
             {
                 if (!_inMap.Contains((int)candidate.Tgid))
                 {
-                    _candidates[_candidateCount++] = candidate;
+                    _candidates[_candidateCount++] = _passCandidates[kept++] = candidate;
                 }
+            }
+
+            if (kept < _passCandidates.Length)
+            {
+                Array.Resize(ref _passCandidates, kept);
             }
         }
 
+        var gone = false;
+        foreach (var tgid in _inMap)
+        {
+            gone |= !_ranges.ContainsKey(tgid);
+        }
+
+        _walk.TrackedWent(gone);
         return count;
     }
 
@@ -350,8 +372,8 @@ internal sealed class TaskIterator : IDisposable
         }
     }
 
-    // A process split across two runs of the tracked walk that gained or lost a thread in between can give a thread twice:
-    // sorted records keep the first of each (tgid, tid). Returns how many are left at the front.
+    // A run of the tracked walk that resumes after a thread which exited meanwhile writes that process again from its
+    // first thread: sorted records keep the first of each (tgid, tid). Returns how many are left at the front.
     private static int Deduplicate(Span<TaskRecord> sorted)
     {
         var kept = 0;

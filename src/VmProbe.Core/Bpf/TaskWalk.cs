@@ -13,21 +13,21 @@ internal struct TaskWalkHeader
     /// <summary>The list index the next run begins at; <see cref="Count"/> for the leaders' pass.</summary>
     public uint Start;
 
-    /// <summary>Threads (or, in the leaders' pass, leaders) of the start the previous run got through.</summary>
-    public uint Skip;
+    /// <summary>The tid (the leader's, in the leaders' pass) the previous run wrote last; 0: from the first.</summary>
+    public uint After;
 
     /// <summary>1: the run ends with the leaders' pass (the candidates); 0: after the processes.</summary>
     public uint Leaders;
 
-    /// <summary>The program's own counters during a run (records written, threads visited); user space leaves them.</summary>
+    /// <summary>The program's own state during a run (records written, whether <see cref="After"/> was met, the last written); user space leaves them.</summary>
     public uint Written;
 
-    public uint Seen;
+    public uint Found;
+
+    public uint Last;
 
     /// <summary>Execs of programs named like QEMU, counted by <c>count_qemu_exec</c>.</summary>
     public uint Execs;
-
-    public uint Reserved;
 }
 
 /// <summary>
@@ -36,7 +36,8 @@ internal struct TaskWalkHeader
 /// buffer's worth of records and ends with a <see cref="TaskRecordKind.End"/> record saying where the next one begins;
 /// <see cref="Read"/> runs it until that record says done. The pass over every process leader, which finds new QEMUs,
 /// is made only when <see cref="LeadersDue"/>: after an exec of a program named like QEMU (<c>count_qemu_exec</c>), after
-/// a pass that could not name a leader, and every <see cref="LeaderPassEvery"/> reads regardless. Not thread-safe.
+/// a read in which a tracked process had no thread, after a pass that could not name a leader, and every
+/// <see cref="LeaderPassEvery"/> reads regardless. Not thread-safe.
 /// </summary>
 internal sealed unsafe class TaskWalk : IDisposable
 {
@@ -53,12 +54,16 @@ internal sealed unsafe class TaskWalk : IDisposable
 
     private const int Bytes = 32 + (4 * Capacity);
 
+    // Far more than any list needs (a run holds 256 records); reached only by a run that keeps meeting exited threads.
+    private const int MaxRuns = 4 * Capacity;
+
     private readonly MappedMemoryHandle _mapped;
     private readonly TaskWalkHeader* _header;
     private readonly uint* _tgids;
     private int _readsSincePass = int.MaxValue;
     private uint _execsAtPass;
     private int _unreadableAtPass;
+    private bool _trackedGone;
 
     private TaskWalk(MappedMemoryHandle mapped)
     {
@@ -78,7 +83,7 @@ internal sealed unsafe class TaskWalk : IDisposable
     public bool CountsExecs { get; set; }
 
     /// <summary>Whether the next <see cref="Read"/> makes the leaders' pass.</summary>
-    public bool LeadersDue => !CountsExecs || _readsSincePass >= LeaderPassEvery || _unreadableAtPass > 0
+    public bool LeadersDue => !CountsExecs || _readsSincePass >= LeaderPassEvery || _unreadableAtPass > 0 || _trackedGone
         || Volatile.Read(ref _header->Execs) != _execsAtPass;
 
     /// <summary>Makes the list hold <paramref name="tgids"/> (at most <see cref="Capacity"/>; the caller checks).</summary>
@@ -118,42 +123,64 @@ internal sealed unsafe class TaskWalk : IDisposable
         }
 
         Volatile.Write(ref _header->Leaders, leaders ? 1U : 0U);
-        var length = 0;
-        uint start = 0, skip = 0;
+        return ReadFrom(link, ref buffer, 0, 0, 0, what);
+    }
+
+    /// <summary>
+    /// The runs from list index <paramref name="start"/>, after thread <paramref name="after"/>, appended to
+    /// <paramref name="buffer"/> from <paramref name="length"/>; returns the length then (a test resumes a read here).
+    /// </summary>
+    internal int ReadFrom(BpfLinkHandle link, ref byte[] buffer, int length, uint start, uint after, string what)
+    {
         for (LastRuns = 1; ; LastRuns++)
         {
-            Volatile.Write(ref _header->Start, start);
-            Volatile.Write(ref _header->Skip, skip);
-            var end = BpfIteratorRead.Run(link, ref buffer, length, what);
-            if (end - length < TaskRecord.Size || (end - length) % TaskRecord.Size != 0)
-            {
-                throw Refused(what, $"a run returned {end - length} bytes, not whole {TaskRecord.Size}-byte records ending with an end record");
-            }
-
-            var last = MemoryMarshal.Read<TaskRecord>(buffer.AsSpan(end - TaskRecord.Size));
-            if (last.Kind != TaskRecordKind.End)
-            {
-                throw Refused(what, $"a run's last record is of kind {(uint)last.Kind}, not an end record");
-            }
-
-            length = end - TaskRecord.Size;
+            var runStart = length;
+            length = RunOnce(link, ref buffer, length, start, after, what, out var last);
             if (last.Reserved != 0)
             {
                 return length;
             }
 
-            // Each run must get further, or a program out of step with this reader would loop forever.
-            if (last.Tgid < start || (last.Tgid == start && last.Tid <= skip))
+            // Each run must write something or get to a later process, or a program out of step with this reader (or a
+            // process whose threads keep exiting under it) would keep it here.
+            if (last.Tgid < start || (last.Tgid == start && length == runStart) || LastRuns == MaxRuns)
             {
-                throw Refused(what, $"a run ended at ({last.Tgid}, {last.Tid}), not past its start ({start}, {skip})");
+                throw Refused(what, $"run {LastRuns} ended at ({last.Tgid}, {last.Tid}), not past its start ({start}, {after})");
             }
 
-            (start, skip) = (last.Tgid, last.Tid);
+            (start, after) = (last.Tgid, last.Tid);
         }
+    }
+
+    /// <summary>One run: its records appended from <paramref name="length"/> (the end record dropped, given in <paramref name="last"/>).</summary>
+    internal int RunOnce(BpfLinkHandle link, ref byte[] buffer, int length, uint start, uint after, string what, out TaskRecord last)
+    {
+        ObjectDisposedException.ThrowIf(_mapped.IsClosed, this);
+        Volatile.Write(ref _header->Start, start);
+        Volatile.Write(ref _header->After, after);
+        var end = BpfIteratorRead.Run(link, ref buffer, length, what);
+        if (end - length < TaskRecord.Size || (end - length) % TaskRecord.Size != 0)
+        {
+            throw Refused(what, $"a run returned {end - length} bytes, not whole {TaskRecord.Size}-byte records ending with an end record");
+        }
+
+        last = MemoryMarshal.Read<TaskRecord>(buffer.AsSpan(end - TaskRecord.Size));
+        if (last.Kind != TaskRecordKind.End)
+        {
+            throw Refused(what, $"a run's last record is of kind {(uint)last.Kind}, not an end record");
+        }
+
+        return end - TaskRecord.Size;
     }
 
     /// <summary>After a read with the leaders' pass: how many leaders it could not name (a next read makes the pass again).</summary>
     public void PassedWith(int unreadable) => _unreadableAtPass = unreadable;
+
+    /// <summary>
+    /// After a read: whether a tracked process had no thread. The next read makes the pass: a QEMU that forks after its
+    /// exec (<c>-daemonize</c>) goes on in a child no exec announced.
+    /// </summary>
+    public void TrackedWent(bool gone) => _trackedGone = gone;
 
     public void Dispose() => _mapped.Dispose();
 

@@ -99,8 +99,12 @@ internal sealed class ProcFileReader : IDisposable
 
     /// <summary>
     /// Re-reads a kept file from offset 0 with pread; false when its thread is gone (ESRCH, ENOENT or nothing to read).
+    /// Each further pread starts where the last ended, which is where the seq file's rendering stands, so the pieces
+    /// come from one rendering. A file of one record ends at the first short read; one of many records
+    /// (<paramref name="manyRecords"/>: /proc/schedstat, a record per CPU) is read until a read returns nothing, since
+    /// the kernel returns at most about a page of records per read.
     /// </summary>
-    internal unsafe bool TryReadKept(KeptProcFile file, ReadOnlySpan<char> pathForErrors)
+    internal unsafe bool TryReadKept(KeptProcFile file, ReadOnlySpan<char> pathForErrors, bool manyRecords = false)
     {
         ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
         _length = 0;
@@ -140,48 +144,10 @@ internal sealed class ProcFileReader : IDisposable
             // Kept files are single-record seq files (schedstat, stat): the first read returns the whole content
             // when it fits, so a short read is the end. Asking again would make procfs render the file once more
             // (a pread at a non-zero offset re-runs the show function), doubling the cost of the read.
-            if (n < requested)
+            if (n < requested && !manyRecords)
             {
                 return true;
             }
-        }
-    }
-
-    /// <summary>
-    /// Re-reads a kept file that may be larger than one record (a host file such as /proc/stat) with one pread at offset 0,
-    /// growing the buffer and reading again from 0 while the content fills it: a pread at a non-zero offset renders the
-    /// file anew, so reading on from there could join two renderings. False when the file reads as empty.
-    /// </summary>
-    internal unsafe bool TryReadKeptWhole(KeptProcFile file, ReadOnlySpan<char> pathForErrors)
-    {
-        ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
-        while (true)
-        {
-            _length = 0;
-            nint n;
-            fixed (byte* b = _buffer)
-            {
-                n = Interop.Libc.PRead(file.Handle, b, (nuint)_buffer.Length, 0);
-            }
-
-            if (n < 0)
-            {
-                var errno = Marshal.GetLastPInvokeError();
-                if (errno == Errno.EINTR)
-                {
-                    continue;
-                }
-
-                return HandleError(errno, pathForErrors, "read");
-            }
-
-            if (n < _buffer.Length)
-            {
-                _length = (int)n;
-                return n > 0;
-            }
-
-            Grow();
         }
     }
 

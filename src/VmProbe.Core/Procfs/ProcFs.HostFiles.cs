@@ -46,7 +46,7 @@ internal sealed partial class ProcFs
         var read = false;
         try
         {
-            read = _reader.TryReadKeptWhole(kept, path);
+            read = _reader.TryReadKept(kept, path, manyRecords: index == SchedStatFile);
         }
         finally
         {

@@ -42,7 +42,8 @@ internal sealed partial class ProcessDomainDiscovery
     /// <summary>
     /// The task iterator's walk instead of the listing: the QEMUs known so far, by their threads (one with none is
     /// gone), and the processes the kernel found named like QEMU, each checked as a new listed pid is. No young re-check:
-    /// the kernel checks every process' executable each cycle, so one that execs QEMU later is a candidate then.
+    /// the kernel checks the executables again after an exec of a program named like QEMU (and now and then), so one
+    /// that execs QEMU later is a candidate then (Bpf/TaskWalk).
     /// </summary>
     private bool FindInWalk(ThreadListingCache listings, ProcFs proc, long cycle)
     {

@@ -42,7 +42,7 @@ public class HostFileTests
     }
 
     [Fact]
-    public void AKeptFileLargerThanTheBufferIsReadWholeFromOneRendering()
+    public void AKeptFileLargerThanTheBufferIsReadWhole()
     {
         var path = Path.Combine(Path.GetTempPath(), "vmprobe-keptwhole-" + Guid.NewGuid().ToString("N"));
         try
@@ -54,19 +54,48 @@ public class HostFileTests
             Assert.NotNull(kept);
             Assert.False(missing);
 
-            Assert.True(reader.TryReadKeptWhole(kept!, path));
+            Assert.True(reader.TryReadKept(kept!, path));
             Assert.Equal(large, Encoding.ASCII.GetString(reader.Content));
 
             File.WriteAllText(path, "short\n");
-            Assert.True(reader.TryReadKeptWhole(kept!, path));
+            Assert.True(reader.TryReadKept(kept!, path));
             Assert.Equal("short\n", Encoding.ASCII.GetString(reader.Content));
 
             File.WriteAllText(path, string.Empty);
-            Assert.False(reader.TryReadKeptWhole(kept!, path));
+            Assert.False(reader.TryReadKept(kept!, path));
         }
         finally
         {
             File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// A seq file of many small records (like /proc/schedstat, a record per CPU) comes at most a kernel buffer (a page)
+    /// per read: read until a read returns nothing, all of it is there. This process' /proc/self/maps is such a file,
+    /// longer than a page, and its last line ([vsyscall] or [stack]) stays put.
+    /// </summary>
+    [SkippableFact]
+    public void AKeptFileOfManyRecordsIsReadToItsEnd()
+    {
+        const string Path = "/proc/self/maps";
+        static string LastLine(string text) => text.TrimEnd('\n').Split('\n')[^1];
+        var whole = File.ReadAllText(Path);
+        Skip.IfNot(whole.Length > 8192, $"{Path} is no longer than two pages here");
+        using var reader = new ProcFileReader();
+        using var kept = reader.TryOpenKept(Path, 0, 0, "maps", out _);
+        Assert.NotNull(kept);
+
+        // Taking the first short read for the end, as for a file of one record, would cut it.
+        Assert.True(reader.TryReadKept(kept!, Path));
+        Assert.True(reader.Content.Length < whole.Length / 2 + 4096, $"one read gave {reader.Content.Length} of {whole.Length} bytes");
+
+        for (var i = 0; i < 2; i++)
+        {
+            Assert.True(reader.TryReadKept(kept!, Path, manyRecords: true));
+            var text = Encoding.ASCII.GetString(reader.Content);
+            Assert.True(text.Length > 8192, $"{text.Length} bytes");
+            Assert.Equal(LastLine(File.ReadAllText(Path)), LastLine(text));
         }
     }
 
