@@ -120,7 +120,8 @@ proc_bpf_fds() { find "/proc/$1/fd" -lname 'anon_inode:bpf*' 2>/dev/null | wc -l
 
 # proc_bpf_maps PID: NAME=ENTRIES for every BPF map the process holds an fd to (map ids from /proc/PID/fdinfo, each id
 # once, sorted by name), space separated. Entries by `bpftool -j map dump` for maps user space can walk (hash, LRU hash);
-# an array always holds max_entries (NAME=[MAX]; a one-slot array shows its value, NAME=v:VALUE); a map user space
+# an array always holds max_entries (NAME=[MAX]; a one-slot array shows its value, NAME=v:VALUE, an array field in it
+# as its count of non-zero items); a map user space
 # cannot walk (task storage) is NAME=?.
 proc_bpf_maps() {
     local fd ids id maps name type count
@@ -136,7 +137,10 @@ proc_bpf_maps() {
             hash | lru_hash | percpu_hash | lru_percpu_hash) count="$(bpftool -j map dump id "$id" 2>/dev/null | jq length)" ;;
             array | percpu_array) # a one-slot array is a counter (ts_created: task-storage blocks ever made): its value
                 if [[ "$count" == 1 ]]; then
-                    count="v:$(bpftool -j map dump id "$id" 2>/dev/null | jq -r '.[0].formatted.value // .[0].value | tostring')"
+                    # (an array inside the value, like the task walk's process list, shows as its non-zero length)
+                    count="v:$(bpftool -j map dump id "$id" 2>/dev/null | jq -c -r '.[0].formatted.value // .[0].value
+                        | if type == "object" then with_entries(if (.value | type) == "array" then .value |= "nonzero:\(map(select(. != 0)) | length)" else . end) else . end
+                        | tostring')"
                 else
                     count="[$count]"
                 fi ;;
