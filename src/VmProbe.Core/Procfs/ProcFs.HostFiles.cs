@@ -1,3 +1,5 @@
+using VmProbe.Native;
+
 namespace VmProbe.Procfs;
 
 /// <summary>The host-wide files, kept open: each cycle reads them with one pread instead of an open, a read and a close.</summary>
@@ -19,7 +21,8 @@ internal sealed partial class ProcFs
 
     /// <summary>
     /// Reads host file <paramref name="index"/> into the reader; false when it does not exist. Opened on first use and
-    /// kept; a process out of fds reads it by path instead, and a read that fails drops the kept fd so that the next
+    /// kept where the open-file limit leaves room for kept fds (<see cref="FdLimits.Fits"/>); else, and in a process out
+    /// of fds, read by path, and a read that fails drops the kept fd so that the next
     /// cycle opens the file again.
     /// </summary>
     private bool TryReadHostFile(int index)
@@ -31,6 +34,12 @@ internal sealed partial class ProcFs
             if (_hostFileMissing[index])
             {
                 return false;
+            }
+
+            // Kept fds count against RLIMIT_NOFILE with the perf and other kept fds: under a small limit, open and close.
+            if (!FdLimits.Fits(1))
+            {
+                return _reader.TryRead(path);
             }
 
             kept = _reader.TryOpenKept(path, 0, 0, Path.GetFileName(path), out var missing);
