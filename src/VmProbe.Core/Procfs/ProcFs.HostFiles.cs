@@ -21,9 +21,8 @@ internal sealed partial class ProcFs
 
     /// <summary>
     /// Reads host file <paramref name="index"/> into the reader; false when it does not exist. Opened on first use and
-    /// kept where the open-file limit leaves room for kept fds (<see cref="FdLimits.Fits"/>); else, and in a process out
-    /// of fds, read by path, and a read that fails drops the kept fd so that the next
-    /// cycle opens the file again.
+    /// kept where the open-file limit leaves room for kept fds (<see cref="FdLimits.Fits"/>); read by path otherwise and
+    /// in a process out of fds. A read that fails drops the kept fd, so that the next cycle opens the file again.
     /// </summary>
     private bool TryReadHostFile(int index)
     {

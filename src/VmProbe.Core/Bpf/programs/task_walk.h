@@ -57,11 +57,11 @@ struct {
 	__type(value, struct walk);
 } walk SEC(".maps");
 
-static __always_inline void write_end(struct seq_file *seq, __u32 next, __u32 skip, __u32 done)
+static __always_inline void write_end(struct seq_file *seq, __u32 next, __u32 after, __u32 done)
 {
 	struct task_record rec = {};
 	rec.tgid = next;
-	rec.tid = skip;
+	rec.tid = after;
 	rec.kind = RECORD_END;
 	rec.reserved = done;
 	bpf_seq_write(seq, &rec, sizeof(rec));

@@ -98,7 +98,7 @@ struct {
 #define RECORD_THREAD 0     /* a thread of a process in `tgids` */
 #define RECORD_CANDIDATE 1  /* a process leader not in `tgids` whose executable is named like QEMU */
 #define RECORD_UNREADABLE 2 /* a process leader not in `tgids` whose executable's name could not be read */
-#define RECORD_END 3        /* dump_tracked's last record of a run: tgid = next start, tid = next skip, reserved = done */
+#define RECORD_END 3        /* dump_tracked's last record of a run: tgid = next start, tid = next after, reserved = done */
 
 /* One thread; 104 bytes, mirrored by TaskRecord in Bpf/TaskIterator.cs (a layout test checks the size). */
 struct task_record {
