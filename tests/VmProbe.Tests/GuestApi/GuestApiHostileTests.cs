@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using VmProbe.GuestApi;
+using VmProbe.Tests.Infrastructure;
 using VmProbe.Tests.Perf;
 using VmProbe.Tests.Prometheus;
 using Xunit;
@@ -12,6 +13,8 @@ namespace VmProbe.Tests.GuestApi;
 /// What a hostile peer can send or hold, over real TCP on 127.0.0.1: bytes that are not UTF-8, refusals after an
 /// accepted session (still logged), and many connections from one address (they cannot crowd out another peer).
 /// </summary>
+// FakeVcpus names threads of this process CPU n/KVM: not beside tests that discover this process as an unnamed QEMU.
+[Collection(ProcessWideCollection.Name)]
 public sealed class GuestApiHostileTests : IDisposable
 {
     private static readonly GuestIdentity Self = new("vmprobe-test-hostile", Guid.Parse("0b7e4a32-5d1f-4c3e-9f11-2a6c1d9e0b02"));

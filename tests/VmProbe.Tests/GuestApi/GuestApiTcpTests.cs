@@ -13,6 +13,8 @@ namespace VmProbe.Tests.GuestApi;
 /// and the accepted path, counting this test process's threads as a domain's (the peer check is the resolver seam here;
 /// GuestApiLibvirtTests checks it on libvirt's data).
 /// </summary>
+// FakeVcpus names threads of this process CPU n/KVM: not beside tests that discover this process as an unnamed QEMU.
+[Collection(ProcessWideCollection.Name)]
 public sealed class GuestApiTcpTests : IDisposable
 {
     private static readonly GuestIdentity Self = new("vmprobe-test-self", Guid.Parse("0b7e4a32-5d1f-4c3e-9f11-2a6c1d9e0b01"));

@@ -14,6 +14,8 @@ namespace VmProbe.Tests.GuestApi;
 /// say the report is partial and exit non-zero, never pair the command's time with the host's partial counts. Also
 /// what <c>vmprobe guest</c> does against something that is not the guest endpoint, and the shell client's unsupported events.
 /// </summary>
+// FakeVcpus names threads of this process CPU n/KVM: not beside tests that discover this process as an unnamed QEMU.
+[Collection(ProcessWideCollection.Name)]
 public sealed class GuestClientEarlyEndTests : IDisposable
 {
     private static readonly GuestIdentity Self = new("vmprobe-test-early", Guid.NewGuid());

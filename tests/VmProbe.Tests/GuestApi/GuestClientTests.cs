@@ -12,6 +12,8 @@ namespace VmProbe.Tests.GuestApi;
 /// The two guest clients against a real endpoint on 127.0.0.1 (this process's threads stand for the VM, the peer
 /// check is the resolver seam): scripts/vmprobe-guest (sh + curl or nc, as in a minimal guest) and <c>vmprobe guest</c>.
 /// </summary>
+// FakeVcpus names threads of this process CPU n/KVM: not beside tests that discover this process as an unnamed QEMU.
+[Collection(ProcessWideCollection.Name)]
 public sealed class GuestClientTests : IDisposable
 {
     private static readonly GuestIdentity Self = new("vmprobe-test-client", Guid.NewGuid());

@@ -295,6 +295,7 @@ internal sealed class FakeVcpus : IDisposable
 {
     public FakeVcpus(int count)
     {
+        Infrastructure.ProcessWidePhase.Require("FakeVcpus (threads of this process named CPU n/KVM)");
         Workers = Enumerable.Range(0, count).Select(_ => new WorkerThread()).ToArray();
         for (var i = 0; i < count; i++)
         {

@@ -152,6 +152,7 @@ public class QemuProcessTests
     [Fact]
     public void Inspect_LiveThreadsNamedLikeVcpus_AreMapped_AndSampled()
     {
+        Infrastructure.ProcessWidePhase.Require("threads of this process named CPU n/KVM");
         var tids = new int[2];
         using var ready = new CountdownEvent(2);
         using var release = new ManualResetEventSlim();
