@@ -22,6 +22,10 @@ internal static partial class Interop
         [LibraryImport(Libraries.Libbpf)]
         public static partial int bpf_program__set_autoload(IntPtr program, [MarshalAs(UnmanagedType.U1)] bool autoload);
 
+        /// <summary>int bpf_prog_test_run_opts(int prog_fd, struct bpf_test_run_opts *opts): BPF_PROG_TEST_RUN; 0, or -errno.</summary>
+        [LibraryImport(Libraries.Libbpf, SetLastError = true)]
+        public static partial int bpf_prog_test_run_opts(int programFd, BpfTestRunOptions* options);
+
         /// <summary>int bpf_link__destroy(struct bpf_link *link): detaches and frees.</summary>
         [LibraryImport(Libraries.Libbpf)]
         public static partial int bpf_link__destroy(IntPtr link);

@@ -46,3 +46,27 @@ internal struct BpfIterTaskLinkInfo
     [FieldOffset(8)]
     public uint PidFd;
 }
+
+/// <summary>
+/// struct bpf_test_run_opts (bpf.h, libbpf 1.1; 80 bytes): only what a raw_tp test run sets (sz, ctx_in,
+/// ctx_size_in) and reads back (retval); the kernel refuses data, repeat and batch for raw_tp programs.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct BpfTestRunOptions
+{
+    public nuint Size;
+    public void* DataIn;
+    public void* DataOut;
+    public uint DataSizeIn;
+    public uint DataSizeOut;
+    public void* ContextIn;
+    public void* ContextOut;
+    public uint ContextSizeIn;
+    public uint ContextSizeOut;
+    public uint ReturnValue;
+    public int Repeat;
+    public uint Duration;
+    public uint Flags;
+    public uint Cpu;
+    public uint BatchSize;
+}

@@ -25,6 +25,11 @@ public class BpfLayoutTests
         Assert.Equal(ThreadCountRecord.Size, sizeof(ThreadCountRecord)); // struct ts_record: agg_count_key + u64 count
         Assert.Equal(16, Offset<ThreadCountRecord>(nameof(ThreadCountRecord.Count)));
         Assert.Equal(16, sizeof(BpfObjectOpenOptions)); // size_t sz; const char *object_name
+        Assert.Equal(80, sizeof(BpfTestRunOptions)); // bpf.h (libbpf 1.1), batch_size its last field
+        Assert.Equal(32, Offset<BpfTestRunOptions>(nameof(BpfTestRunOptions.ContextIn)));
+        Assert.Equal(48, Offset<BpfTestRunOptions>(nameof(BpfTestRunOptions.ContextSizeIn)));
+        Assert.Equal(56, Offset<BpfTestRunOptions>(nameof(BpfTestRunOptions.ReturnValue)));
+        Assert.Equal(76, Offset<BpfTestRunOptions>(nameof(BpfTestRunOptions.BatchSize)));
     }
 
     [SkippableFact]

@@ -49,6 +49,11 @@ enum bpf_func_id { BPF_FUNC_loop = 181 };
 /* CO-RE: enum bpf_enum_value_kind BPF_ENUMVAL_EXISTS. */
 #define bpf_core_enum_value_exists(enum_type, enum_value) __builtin_preserve_enum_value(*(typeof(enum_type) *)enum_value, 0)
 
+/* A raw_tp/ program's context: the tracepoint's TP_PROTO arguments, each widened to 64 bits (uapi's layout). */
+struct bpf_raw_tracepoint_args {
+	__u64 args[0];
+};
+
 /* The records' common header (struct trace_entry), so the tracepoint structs below match the kernel's BTF. */
 struct trace_entry {
 	unsigned short type;

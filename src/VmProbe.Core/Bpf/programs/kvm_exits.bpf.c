@@ -52,24 +52,6 @@ struct trace_event_raw_kvm_exit {
 	__u32 isa;
 } __attribute__((preserve_access_index));
 
-struct trace_event_raw_kvm_userspace_exit {
-	struct trace_entry ent;
-	__u32 reason;
-	int errno;
-} __attribute__((preserve_access_index));
-
-struct trace_event_raw_kvm_halt_poll_ns {
-	struct trace_entry ent;
-	bool grow;
-} __attribute__((preserve_access_index));
-
-struct trace_event_raw_kvm_vcpu_wakeup {
-	struct trace_entry ent;
-	__u64 ns;
-	bool waited;
-	bool valid;
-} __attribute__((preserve_access_index));
-
 static __always_inline void count_event(__u32 kind, __u32 sub)
 {
 	struct event_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .kind = kind, .sub = sub };
@@ -99,8 +81,8 @@ int kvm_exit_latency(struct trace_event_raw_kvm_exit *rec)
 	return 0;
 }
 
-SEC("tp/kvm/kvm_entry")
-int kvm_entry(void *rec)
+SEC("raw_tp/kvm_entry")
+int kvm_entry(void *ctx)
 {
 	agg_pair_end((__u32)bpf_get_current_pid_tgid());
 	return 0;
@@ -133,77 +115,84 @@ int kvm_entry_ts(void *ctx)
 	return 0;
 }
 
-SEC("tp/kvm/kvm_userspace_exit")
-int kvm_userspace_exit(struct trace_event_raw_kvm_userspace_exit *rec)
+/* The other events are raw_tp programs: what they count is in the tracepoint's arguments (TP_PROTO, read from
+ * ctx->args, each widened to 64 bits), so no record is built, and detaching one waits for no RCU grace period under
+ * the kernel's event_mutex, which a tp/ program's perf event does (~16 ms each here, one after the other at exit). */
+
+/* kvm_userspace_exit(__u32 reason, int errno) */
+SEC("raw_tp/kvm_userspace_exit")
+int kvm_userspace_exit(struct bpf_raw_tracepoint_args *ctx)
 {
-	int err = rec->errno;
-	count_event(EV_USERSPACE_EXIT, err < 0 ? 0x80000000u | (__u32)-err : rec->reason);
+	int err = (int)ctx->args[1];
+	count_event(EV_USERSPACE_EXIT, err < 0 ? 0x80000000u | (__u32)-err : (__u32)ctx->args[0]);
 	return 0;
 }
 
-SEC("tp/kvm/kvm_page_fault")
-int kvm_page_fault(void *rec)
+SEC("raw_tp/kvm_page_fault")
+int kvm_page_fault(void *ctx)
 {
 	count_event(EV_PAGE_FAULT, 0);
 	return 0;
 }
 
-SEC("tp/kvmmmu/handle_mmio_page_fault")
-int kvm_mmio_page_fault(void *rec)
+SEC("raw_tp/handle_mmio_page_fault")
+int kvm_mmio_page_fault(void *ctx)
 {
 	count_event(EV_MMIO, 0);
 	return 0;
 }
 
-SEC("tp/kvm/kvm_fast_mmio")
-int kvm_fast_mmio(void *rec)
+SEC("raw_tp/kvm_fast_mmio")
+int kvm_fast_mmio(void *ctx)
 {
 	count_event(EV_MMIO, 1);
 	return 0;
 }
 
-SEC("tp/kvm/kvm_halt_poll_ns")
-int kvm_halt_poll_ns(struct trace_event_raw_kvm_halt_poll_ns *rec)
+/* kvm_halt_poll_ns(bool grow, unsigned int vcpu_id, unsigned int new, unsigned int old) */
+SEC("raw_tp/kvm_halt_poll_ns")
+int kvm_halt_poll_ns(struct bpf_raw_tracepoint_args *ctx)
 {
-	count_event(EV_HALT_POLL, rec->grow ? 1 : 0);
+	count_event(EV_HALT_POLL, (__u8)ctx->args[0] ? 1 : 0);
 	return 0;
 }
 
-SEC("tp/kvm/kvm_vcpu_wakeup")
-int kvm_vcpu_wakeup(struct trace_event_raw_kvm_vcpu_wakeup *rec)
+/* kvm_vcpu_wakeup(__u64 ns, bool waited, bool valid) */
+SEC("raw_tp/kvm_vcpu_wakeup")
+int kvm_vcpu_wakeup(struct bpf_raw_tracepoint_args *ctx)
 {
-	bool waited = rec->waited;
-	count_event(EV_WAKEUP, (rec->valid ? 1 : 0) | (waited ? 2 : 0));
+	bool waited = (__u8)ctx->args[1];
+	count_event(EV_WAKEUP, ((__u8)ctx->args[2] ? 1 : 0) | (waited ? 2 : 0));
 	struct agg_hist_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .field = waited ? 1 : 0 };
-	agg_observe(&wakeup_ns, &key, rec->ns);
+	agg_observe(&wakeup_ns, &key, ctx->args[0]);
 	return 0;
 }
 
 /* IRQ injections are counted for the task that injects: the vCPU thread for kvm_inj_virq, QEMU's or vhost's thread
  * (or a kworker, for an irqfd) for the others. */
-SEC("tp/kvm/kvm_inj_virq")
-int kvm_inj_virq(void *rec)
+SEC("raw_tp/kvm_inj_virq")
+int kvm_inj_virq(void *ctx)
 {
 	count_event(EV_IRQ, 0);
 	return 0;
 }
 
-SEC("tp/kvm/kvm_msi_set_irq")
-int kvm_msi_set_irq(void *rec)
+SEC("raw_tp/kvm_msi_set_irq")
+int kvm_msi_set_irq(void *ctx)
 {
 	count_event(EV_IRQ, 1);
 	return 0;
 }
 
-SEC("tp/kvm/kvm_pic_set_irq")
-int kvm_pic_set_irq(void *rec)
+SEC("raw_tp/kvm_pic_set_irq")
+int kvm_pic_set_irq(void *ctx)
 {
 	count_event(EV_IRQ, 2);
 	return 0;
 }
 
-SEC("tp/kvm/kvm_ioapic_set_irq")
-int kvm_ioapic_set_irq(void *rec)
+SEC("raw_tp/kvm_ioapic_set_irq")
+int kvm_ioapic_set_irq(void *ctx)
 {
 	count_event(EV_IRQ, 3);
 	return 0;

@@ -99,10 +99,6 @@ int sys_exit_ts(void *rec)
 }
 
 /* ... and raw_tp/ ones, which skip the record copy: sys_enter's (struct pt_regs *regs, long id) are the arguments. */
-struct bpf_raw_tracepoint_args {
-	__u64 args[2];
-};
-
 SEC("raw_tp/sys_enter")
 int sys_enter_raw(struct bpf_raw_tracepoint_args *ctx)
 {
