@@ -3,7 +3,7 @@ using System.Globalization;
 namespace VmProbe.Cli;
 
 /// <summary>One line per event on stderr: <c>2026-11-22T10:00:00.123Z info  message</c>.</summary>
-internal sealed class StderrProbeLog : IProbeLog
+internal sealed class StderrProbeLog : IConcurrentProbeLog
 {
     private readonly TextWriter _writer;
     private readonly LogLevel _minimum;

@@ -46,6 +46,7 @@ public sealed class ProbeCycle
     // CPU ns of each part of the last cycle (discovery, each source, the probe's own series), measured only when the
     // log takes debug lines: the runner's per-source split (--log-level debug) without a clock read per part otherwise.
     private readonly long[] _partCpuNs;
+    private readonly EarlySetups _setUps;
     private bool _timed;
 
     public ProbeCycle(IDomainDiscovery? discovery, IReadOnlyList<IMetricSource> sources, IProbeLog log, int delayMs, IProbeClock? clock = null)
@@ -85,6 +86,7 @@ public sealed class ProbeCycle
         RegisterErrorLabel(ExportSourceName);
         _errorLabelValues = _errorLabels.Select(label => new[] { label }).ToArray();
         _partCpuNs = new long[_sources.Length + 2];
+        _setUps = new EarlySetups(_sources, log);
     }
 
     /// <summary>
@@ -124,12 +126,14 @@ public sealed class ProbeCycle
     public long ErrorCount(string source) => _errors.TryGetValue(source, out var count) ? count : 0;
 
     /// <summary>
-    /// Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it, then
-    /// <see cref="IEarlySetup.SetUp"/>; failures are counted like collection failures.
+    /// Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it, with
+    /// <see cref="IEarlySetup.SetUp"/> beside them or after them (<see cref="EarlySetups"/>); failures are counted like
+    /// collection failures.
     /// </summary>
     public void Prepare(CancellationToken cancellationToken)
     {
         _shared.BeginCycle();
+        _setUps.TryBeginInBackground();
         var context = new CycleContext(Discover(cancellationToken), _clock.UtcNow, _log, cancellationToken) { Shared = _shared };
         for (var i = 0; i < _sources.Length; i++)
         {
@@ -149,17 +153,27 @@ public sealed class ProbeCycle
             }
         }
 
-        // After the counters are open, so that the set-ups overlap the first delay without shortening what they count.
-        for (var i = 0; i < _sources.Length; i++)
+        CountersOpenedAtMs = _clock.MonotonicMilliseconds;
+
+        // Else after the counters are open, so that the set-ups overlap the first delay without shortening what they count.
+        _setUps.RunHereUnlessBegun();
+        if (!_setUps.InBackground)
         {
-            try
-            {
-                (_sources[i] as IEarlySetup)?.SetUp(_log);
-            }
-            catch (Exception error)
-            {
-                CountFailure(_sourceHealth[i], error);
-            }
+            CountSetUpFailures();
+        }
+    }
+
+    /// <summary>When the last <see cref="Prepare"/> had the counters open: the first delay counts from here.</summary>
+    public long CountersOpenedAtMs { get; private set; }
+
+    /// <summary>Waits for set-ups still running in the background (before the sources are disposed).</summary>
+    public void WaitForSetUps() => CountSetUpFailures();
+
+    private void CountSetUpFailures()
+    {
+        foreach (var (index, error) in _setUps.Finish())
+        {
+            CountFailure(_sourceHealth[index], error);
         }
     }
 
@@ -171,6 +185,7 @@ public sealed class ProbeCycle
         var timestamp = _clock.UtcNow;
         _metrics.Reset();
 
+        CountSetUpFailures();
         _shared.BeginCycle();
         _timed = _log.IsEnabled(LogLevel.Debug);
         var mark = _timed ? VmProbe.Native.ThreadCpuTime.Nanoseconds() : 0;

@@ -45,6 +45,9 @@ public sealed class ProbeLoop
     /// <summary>Cycles collected and handed to the sink (exported or failed).</summary>
     public long CyclesCompleted { get; private set; }
 
+    /// <summary>Waits for the sources' set-ups still running in the background: call before disposing the sources.</summary>
+    public void WaitForSetUps() => _cycle.WaitForSetUps();
+
     /// <summary>Cycles whose export failed.</summary>
     public long ExportFailures { get; private set; }
 
@@ -76,6 +79,9 @@ public sealed class ProbeLoop
             {
                 _cycle.Prepare(CancellationToken.None);
                 _tick = 1;
+
+                // One delay of counting: the grid starts when the counters opened, however long the discovery took.
+                _startMs = _cycle.CountersOpenedAtMs;
 
                 // The first cycle is in progress from Prepare on: a stop during its interval still collects and exports it.
                 await _clock.DelayUntilAsync(_startMs + _delayMs, stopToken).ConfigureAwait(false);

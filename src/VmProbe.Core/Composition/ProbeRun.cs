@@ -68,6 +68,8 @@ public sealed class ProbeRun : IDisposable
             return;
         }
 
+        Loop.WaitForSetUps(); // a background eBPF load must end before its source is disposed
+
         // Reverse order: sources before the discovery whose connection they may share.
         for (var i = _owned.Count - 1; i >= 0; i--)
         {

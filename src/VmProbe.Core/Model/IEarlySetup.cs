@@ -3,8 +3,9 @@ namespace VmProbe;
 /// <summary>
 /// A source with a slow one-time set-up that needs no domains (loading and verifying eBPF programs). When the loop
 /// prepares the first interval (some source is an <see cref="IPreparedSource"/>), the cycle calls <see cref="SetUp"/>
-/// after the prepared sources, on the same thread: the set-up then overlaps the first delay instead of lengthening the
-/// first collection, which <c>--once</c> waits for. Without that, the source sets up in its first Collect as before.
+/// on a thread of its own from before the first discovery where the log takes lines from any thread, else after the
+/// prepared sources on the cycle's thread (Composition/EarlySetups); either way the first Collect comes after it.
+/// Without a prepared source, the source sets up in its first Collect. SetUp must touch only the source's own state.
 /// </summary>
 internal interface IEarlySetup : IMetricSource
 {

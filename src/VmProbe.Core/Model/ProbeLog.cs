@@ -19,6 +19,11 @@ public interface IProbeLog
     void Write(LogLevel level, string message);
 }
 
+/// <summary>A log whose <see cref="IProbeLog.Write"/> may be called from any thread at once (the engine then sets up in the background).</summary>
+public interface IConcurrentProbeLog : IProbeLog
+{
+}
+
 public sealed class NullProbeLog : IProbeLog
 {
     public static readonly NullProbeLog Instance = new();

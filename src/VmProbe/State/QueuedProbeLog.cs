@@ -8,7 +8,7 @@ namespace VmProbe.Commands;
 /// thread while the loop waits, and a cmdlet may write to its streams only from the pipeline thread, so lines are queued
 /// and each command drains them into its own streams.
 /// </summary>
-internal sealed class QueuedProbeLog : IProbeLog
+internal sealed class QueuedProbeLog : IConcurrentProbeLog
 {
     // Bounded: a probe stepped by nobody for a long time must not grow without limit; the newest lines are dropped.
     private const int Capacity = 1000;

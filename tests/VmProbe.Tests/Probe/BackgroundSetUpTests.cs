@@ -1,0 +1,162 @@
+using VmProbe.Composition;
+using Xunit;
+
+namespace VmProbe.Tests.Probe;
+
+/// <summary>
+/// Where the log takes lines from any thread, the sources' slow set-ups (eBPF loads) run on a thread of their own from
+/// before the first discovery, and the first collection waits for them; the first delay counts from when the counters
+/// opened, however long the discovery took.
+/// </summary>
+public class BackgroundSetUpTests
+{
+    [Fact]
+    public void TheSetUpRunsBesideTheFirstDiscovery_AndTheFirstCollectWaitsForIt()
+    {
+        using var setUp = new BlockingSetUpSource("bpf");
+        var discovery = new WaitingDiscovery(setUp.Started);
+        var perf = new PreparedKnownSource("perf", new ManualProbeClock());
+        var cycle = new ProbeCycle(discovery, new IMetricSource[] { setUp, perf }, new ConcurrentLog(), 200);
+
+        cycle.Prepare(CancellationToken.None);
+        Assert.True(discovery.SawTheSetUpRunning, "the set-up had not begun while the discovery ran");
+        Assert.NotEqual(Environment.CurrentManagedThreadId, setUp.SetUpThread);
+
+        setUp.Release.Set();
+        cycle.Collect(CancellationToken.None);
+        Assert.True(setUp.CollectedAfterSetUp, "the first Collect did not wait for the set-up");
+        Assert.Equal(0, cycle.ErrorCount("bpf"));
+    }
+
+    [Fact]
+    public void ALogForOneThreadKeepsTheSetUpOnTheCyclesThread()
+    {
+        using var setUp = new BlockingSetUpSource("bpf");
+        setUp.Release.Set();
+        var cycle = new ProbeCycle(new WaitingDiscovery(setUp.Started, waitMs: 0), new IMetricSource[] { setUp }, NullProbeLog.Instance, 200);
+
+        cycle.Prepare(CancellationToken.None);
+
+        Assert.Equal(Environment.CurrentManagedThreadId, setUp.SetUpThread);
+    }
+
+    [Fact]
+    public void ABackgroundFailureIsCountedAtTheFirstCollect_AndWaitForSetUpsEndsTheThread()
+    {
+        using var failing = new BlockingSetUpSource("bpf") { Fails = true };
+        failing.Release.Set();
+        var cycle = new ProbeCycle(new WaitingDiscovery(failing.Started), new IMetricSource[] { failing }, new ConcurrentLog(), 200);
+
+        cycle.Prepare(CancellationToken.None);
+        cycle.WaitForSetUps();
+        Assert.False(failing.Running);
+        Assert.Equal(1, cycle.ErrorCount("bpf"));
+        cycle.Collect(CancellationToken.None);
+        Assert.Equal(1, cycle.ErrorCount("bpf")); // counted once, not again by the Collect that waited
+    }
+
+    [Fact]
+    public async Task TheFirstDelayCountsFromWhenTheCountersOpened()
+    {
+        var clock = new ManualProbeClock { MonotonicMilliseconds = 1_000 };
+        var perf = new PreparedKnownSource("perf", clock);
+        var slowDiscovery = new WaitingDiscovery(new ManualResetEventSlim(true), waitMs: 0) { Advance = () => clock.MonotonicMilliseconds += 500 };
+        var loop = new ProbeLoop(new ProbeCycle(slowDiscovery, new IMetricSource[] { perf }, NullProbeLog.Instance, 200, clock), new SnapshotSink(), NullProbeLog.Instance, 200, clock);
+
+        await loop.RunNextAsync(CancellationToken.None);
+
+        Assert.Equal(new long[] { 1_500 }, perf.PrepareTimes);
+        Assert.Equal(1_700, perf.CollectTimes[0]); // not 1_200: the counters would have counted for no time at all
+    }
+
+    private sealed class ConcurrentLog : IConcurrentProbeLog
+    {
+        public bool IsEnabled(LogLevel level) => false;
+
+        public void Write(LogLevel level, string message)
+        {
+        }
+    }
+
+    private sealed class WaitingDiscovery : IDomainDiscovery
+    {
+        private readonly ManualResetEventSlim _setUpStarted;
+        private readonly int _waitMs;
+
+        public WaitingDiscovery(ManualResetEventSlim setUpStarted, int waitMs = 10_000)
+        {
+            _setUpStarted = setUpStarted;
+            _waitMs = waitMs;
+        }
+
+        public string Name => "test";
+
+        public bool SawTheSetUpRunning { get; private set; }
+
+        /// <summary>Run by the first discovery only (the slow one).</summary>
+        public Action? Advance { get; set; }
+
+        public IReadOnlyList<VmDomain> Discover(IProbeLog log, CancellationToken cancellationToken)
+        {
+            SawTheSetUpRunning |= _setUpStarted.Wait(_waitMs);
+            Advance?.Invoke();
+            Advance = null;
+            return Array.Empty<VmDomain>();
+        }
+    }
+
+    private sealed class BlockingSetUpSource : KnownSource, IEarlySetup
+    {
+        private volatile bool _done;
+
+        public BlockingSetUpSource(string name)
+            : base(name)
+        {
+        }
+
+        public ManualResetEventSlim Started { get; } = new();
+
+        public ManualResetEventSlim Release { get; } = new();
+
+        public bool Fails { get; init; }
+
+        public int SetUpThread { get; private set; }
+
+        public volatile bool Running;
+
+        public bool CollectedAfterSetUp { get; private set; }
+
+        public void SetUp(IProbeLog log)
+        {
+            if (_done)
+            {
+                return;
+            }
+
+            Running = true;
+            SetUpThread = Environment.CurrentManagedThreadId;
+            Started.Set();
+            Release.Wait(10_000);
+            Thread.Sleep(50); // a Collect that did not wait would run inside this
+            Running = false;
+            if (Fails)
+            {
+                throw new VmProbeException("the load broke", "setup,broken", ProbeErrorKind.Unknown);
+            }
+
+            _done = true;
+        }
+
+        public override void Collect(CycleContext context, MetricSet metrics)
+        {
+            CollectedAfterSetUp = _done && !Running;
+            base.Collect(context, metrics);
+        }
+
+        public new void Dispose()
+        {
+            Started.Dispose();
+            Release.Dispose();
+        }
+    }
+}
