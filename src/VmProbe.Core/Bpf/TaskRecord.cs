@@ -41,6 +41,15 @@ internal unsafe struct TaskRecord
     public TaskRecordKind Kind;
     public uint Reserved;
 
+    /// <summary>Copies the thread's 16 name bytes (NUL-padded) into <paramref name="into"/>.</summary>
+    public readonly void CopyComm(Span<byte> into)
+    {
+        fixed (byte* comm = Comm)
+        {
+            new ReadOnlySpan<byte>(comm, 16).CopyTo(into);
+        }
+    }
+
     /// <summary>The thread's name (up to the first NUL), as /proc/PID/task/TID/comm gives it without the newline.</summary>
     public readonly string CommText()
     {

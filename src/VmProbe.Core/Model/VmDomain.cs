@@ -60,5 +60,20 @@ public sealed class VmDomain
     /// <summary>The libvirt URI it came from, or <c>process</c> when found by scanning /proc.</summary>
     public string? Uri { get; init; }
 
+    /// <summary>The same domain with other vCPU threads (the process discovery's re-check of thread names).</summary>
+    internal VmDomain WithVcpus(IReadOnlyList<VmVcpu> vcpus) => new()
+    {
+        Name = Name,
+        Uuid = Uuid,
+        Id = Id,
+        State = State,
+        Pid = Pid,
+        Vcpus = vcpus,
+        CgroupPath = CgroupPath,
+        PerfCgroupPath = PerfCgroupPath,
+        MemoryBytes = MemoryBytes,
+        Uri = Uri,
+    };
+
     public override string ToString() => Name;
 }

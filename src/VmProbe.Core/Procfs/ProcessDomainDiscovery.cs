@@ -15,8 +15,9 @@ namespace VmProbe.Procfs;
 /// /proc per cycle: a pid is inspected (exe, and for QEMU cmdline, threads, cgroups) when it first appears; a pid that is not QEMU is not
 /// looked at again, except while it is young (a process that forks and only then execs QEMU, as libvirt does, is
 /// re-checked each cycle during its first <see cref="YoungSeconds"/> seconds); a QEMU process is re-inspected only when
-/// its /proc/PID/task listing changed (threads came or went, or the pid was reused), in the cycle after such a change and
-/// while it is young (a thread may be listed before QEMU names it <c>CPU n/KVM</c>). Vanished pids are dropped.
+/// its /proc/PID/task listing changed (threads came or went, or the pid was reused) and while it is young; the cycle after
+/// a change re-reads only its thread names (a thread may be listed before QEMU names it <c>CPU n/KVM</c>: see
+/// <see cref="RecheckNames"/>). Vanished pids are dropped.
 /// <para>
 /// Only a QEMU the host's virtualization stack started is taken for a VM (<see cref="QemuTrust"/>: run as root or
 /// libvirt's QEMU user, from a root-owned QEMU binary nobody else can write, agreeing with libvirt's pid file when there
@@ -116,8 +117,14 @@ internal sealed partial class ProcessDomainDiscovery : IDomainDiscovery, IShares
             var changed = process.Domain is null || !process.Threads.AsSpan().SequenceEqual(CollectionsMarshal.AsSpan(_tids));
 
             // QEMU names a thread (CPU n/KVM) just after creating it: a listing can catch a new thread under its parent's
-            // name, so a young process and the cycle after a change are inspected again.
-            if (changed || process.InspectAgain || IsYoung(process, nowTicks))
+            // name, so a young process is inspected again, and the cycle after a change re-reads the names alone.
+            var young = IsYoung(process, nowTicks);
+            if (!changed && process.InspectAgain && !young)
+            {
+                process.InspectAgain = false;
+                RecheckNames(process, listings, proc, pid);
+            }
+            else if (changed || process.InspectAgain || young)
             {
                 process.InspectAgain = changed;
                 // Threads changed: the pid may also have been reused by another program.
@@ -298,6 +305,8 @@ internal sealed partial class ProcessDomainDiscovery : IDomainDiscovery, IShares
         public int[] Threads = Array.Empty<int>();
         public VmDomain? Domain;
         public long SeenCycle;
+
+        /// <summary>Its threads changed at the last inspection: their names are re-read next cycle (<see cref="RecheckNames"/>).</summary>
         public bool InspectAgain;
         public int Pid;
 

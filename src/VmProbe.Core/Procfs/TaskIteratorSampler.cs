@@ -22,6 +22,7 @@ internal sealed class TaskIteratorSampler : IBulkProcessLister, IDisposable
     private readonly ulong _nsPerTick;
     private int[] _tids = new int[64];
     private ulong[] _runs = new ulong[64];
+    private byte[] _comms = new byte[64 * ThreadListingCache.CommBytes];
     private long _listedCycle = -1;
     private BpfException? _listError;
 
@@ -172,15 +173,19 @@ internal sealed class TaskIteratorSampler : IBulkProcessLister, IDisposable
             {
                 _tids = new int[Math.Max(threads.Length, _tids.Length * 2)];
                 _runs = new ulong[_tids.Length];
+                _comms = new byte[_tids.Length * ThreadListingCache.CommBytes];
             }
 
             for (var i = 0; i < threads.Length; i++)
             {
                 _tids[i] = (int)threads[i].Tid;
                 _runs[i] = threads[i].RunNanoseconds;
+                threads[i].CopyComm(_comms.AsSpan(i * ThreadListingCache.CommBytes, ThreadListingCache.CommBytes));
             }
 
-            into.Store(ProcDirectory, pid, _tids.AsSpan(0, threads.Length), _runs.AsSpan(0, threads.Length));
+            // The names too: the discovery's re-check of a new QEMU's thread names then reads no comm file.
+            into.Store(ProcDirectory, pid, _tids.AsSpan(0, threads.Length), _runs.AsSpan(0, threads.Length),
+                _comms.AsSpan(0, threads.Length * ThreadListingCache.CommBytes));
         }
 
         _listedCycle = into.Cycle;

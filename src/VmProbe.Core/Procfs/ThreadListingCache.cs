@@ -46,6 +46,9 @@ internal sealed class ThreadListingCache : ICycleScoped
     private string? _procDirectory;
     private long _cycle;
 
+    /// <summary>Bytes of one thread's name in <see cref="Store(string, int, ReadOnlySpan{int}, ReadOnlySpan{ulong}, ReadOnlySpan{byte})"/> (TASK_COMM_LEN).</summary>
+    public const int CommBytes = 16;
+
     /// <summary>Listings served from the cache since start (for tests and diagnostics).</summary>
     public long Hits { get; private set; }
 
@@ -119,7 +122,14 @@ internal sealed class ThreadListingCache : ICycleScoped
     /// Records a listing with each thread's run time (<c>se.sum_exec_runtime</c>, ns) read at the same moment;
     /// <paramref name="threadIds"/> ascending. <see cref="TryGetRunTime"/> serves them this cycle.
     /// </summary>
-    public void Store(string procDirectory, int pid, ReadOnlySpan<int> threadIds, ReadOnlySpan<ulong> runNanoseconds)
+    public void Store(string procDirectory, int pid, ReadOnlySpan<int> threadIds, ReadOnlySpan<ulong> runNanoseconds) =>
+        Store(procDirectory, pid, threadIds, runNanoseconds, default);
+
+    /// <summary>
+    /// Records a listing with run times and each thread's name (<paramref name="comms"/>: <see cref="CommBytes"/> bytes per
+    /// thread, NUL-padded, as the task iterator's records carry them); <see cref="TryGetComm"/> serves the names this cycle.
+    /// </summary>
+    public void Store(string procDirectory, int pid, ReadOnlySpan<int> threadIds, ReadOnlySpan<ulong> runNanoseconds, ReadOnlySpan<byte> comms)
     {
         if (!SameTree(procDirectory))
         {
@@ -146,6 +156,42 @@ internal sealed class ThreadListingCache : ICycleScoped
 
             runNanoseconds.CopyTo(slot.RunNanoseconds);
         }
+
+        slot.HasComms = comms.Length == threadIds.Length * CommBytes && threadIds.Length > 0;
+        if (slot.HasComms)
+        {
+            if (slot.Comms.Length < comms.Length)
+            {
+                slot.Comms = new byte[slot.ThreadIds.Length * CommBytes];
+            }
+
+            comms.CopyTo(slot.Comms);
+        }
+    }
+
+    /// <summary>
+    /// A thread's name (up to its first NUL) from this cycle's listing, when the lister gave names (the task iterator
+    /// does): the discovery's re-check of names reads no comm file then.
+    /// </summary>
+    public bool TryGetComm(ProcFs proc, int pid, int tid, out ReadOnlySpan<byte> comm)
+    {
+        ArgumentNullException.ThrowIfNull(proc);
+        comm = default;
+        if (!SameTree(proc) || !_listings.TryGetValue(pid, out var listing) || listing.Cycle != _cycle || !listing.HasComms)
+        {
+            return false;
+        }
+
+        var at = Array.BinarySearch(listing.ThreadIds, 0, listing.Count, tid);
+        if (at < 0)
+        {
+            return false;
+        }
+
+        comm = listing.Comms.AsSpan(at * CommBytes, CommBytes);
+        var end = comm.IndexOf((byte)0);
+        comm = end < 0 ? comm : comm[..end];
+        return true;
     }
 
     /// <summary>A thread's run time from this cycle's listing, when the lister gave run times (the task iterator does).</summary>
@@ -220,5 +266,7 @@ internal sealed class ThreadListingCache : ICycleScoped
         public long Cycle = -1;
         public ulong[] RunNanoseconds = Array.Empty<ulong>();
         public bool HasRunTimes;
+        public byte[] Comms = Array.Empty<byte>();
+        public bool HasComms;
     }
 }

@@ -91,6 +91,55 @@ public class DiscoveryWalkTests
     }
 
     /// <summary>
+    /// The cycle after a QEMU appeared takes its thread names from the walk: a thread the walk now names <c>CPU n/KVM</c>
+    /// is mapped with no comm file read (the file still says the parent's name here) and no second full inspection.
+    /// </summary>
+    [Fact]
+    public void Walk_CycleAfterANewQemu_MapsAThreadNamedSince_FromTheWalksNames()
+    {
+        var root = DomainProcfsSourceTests.CopyKvmHostProcesses();
+        try
+        {
+            var proc = Path.Combine(root, "proc");
+            ProcfsCostTests.AddThread(root, 4242, 4270, "qemu-kvm");
+            using var discovery = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree);
+            var shared = new CycleState();
+            discovery.Shared = shared;
+            var walk = new StandInWalk(proc) { Candidates = { [4242] = 100, [5353] = 200 }, Names = new() };
+            shared.Get<ThreadListingCache>().Bulk = walk;
+            IReadOnlyList<VmDomain> Cycle()
+            {
+                shared.BeginCycle();
+                return discovery.Discover(NullProbeLog.Instance, default);
+            }
+
+            var first = Cycle();
+            Assert.Equal(1, discovery.WalkCycles);
+            Assert.Equal(2, discovery.Inspections);
+            Assert.DoesNotContain(first[0].Vcpus, v => v.ThreadId == 4270);
+            var vcpus = first[0].Vcpus.Count;
+
+            walk.Candidates.Clear();
+            walk.Starts[4242] = 100;
+            walk.Starts[5353] = 200;
+            walk.Names[4270] = $"CPU {vcpus}/KVM";
+            var second = Cycle();
+            Assert.Equal(2, discovery.WalkCycles);
+            Assert.Equal(2, discovery.Inspections);
+            Assert.Equal(2, discovery.NameChecks);
+            Assert.Equal(0, discovery.CommFileReads);
+            Assert.Equal(first.Select(d => d.Name), second.Select(d => d.Name));
+            Assert.Contains(second[0].Vcpus, v => v.ThreadId == 4270 && v.Index == vcpus);
+            Assert.Equal(vcpus + 1, second[0].Vcpus.Count);
+            Assert.Equal(second[0].Vcpus.OrderBy(v => v.Index), second[0].Vcpus);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// Live fake QEMUs (bash copied under QEMU's name): the walk finds what a /proc listing finds, a process that execs QEMU
     /// after its fork on the next cycle, and drops one that exits.
     /// </summary>
@@ -212,6 +261,9 @@ public class DiscoveryWalkTests
 
         public bool Serves { get; set; } = true;
 
+        /// <summary>When set, the walk gives thread names: these, else the comm files'.</summary>
+        public Dictionary<int, string>? Names { get; set; }
+
         public List<int[]> Tracked { get; } = new();
 
         public List<int[]> ThreadListings { get; } = new();
@@ -224,10 +276,28 @@ public class DiscoveryWalkTests
             foreach (var pid in pids)
             {
                 var task = Path.Combine(procDirectory, pid.ToString(), "task");
-                if (Directory.Exists(task))
+                if (!Directory.Exists(task))
                 {
-                    into.Store(procDirectory, pid, Directory.GetDirectories(task).Select(d => int.Parse(Path.GetFileName(d))).Order().ToArray());
+                    continue;
                 }
+
+                var tids = Directory.GetDirectories(task).Select(d => int.Parse(Path.GetFileName(d))).Order().ToArray();
+                if (Names is null)
+                {
+                    into.Store(procDirectory, pid, tids);
+                    continue;
+                }
+
+                // As the iterator's records carry them: 16 bytes per thread, NUL-padded.
+                var comms = new byte[tids.Length * ThreadListingCache.CommBytes];
+                for (var i = 0; i < tids.Length; i++)
+                {
+                    var comm = Names.GetValueOrDefault(tids[i]) ?? File.ReadAllText(Path.Combine(task, tids[i].ToString(), "comm")).TrimEnd('\n');
+                    var bytes = System.Text.Encoding.UTF8.GetBytes(comm);
+                    bytes.AsSpan(0, Math.Min(bytes.Length, 15)).CopyTo(comms.AsSpan(i * ThreadListingCache.CommBytes));
+                }
+
+                into.Store(procDirectory, pid, tids, new ulong[tids.Length], comms);
             }
         }
 

@@ -164,14 +164,16 @@ public class ProcfsCostTests
             Assert.Equal(new[] { "web-01", "db.prod \"eu\",main" }, first.Select(d => d.Name));
             Assert.Equal(2, discovery.Inspections);
 
-            // A new process is inspected once more the cycle after it appeared (QEMU may not have named its threads yet), then no more.
+            // The cycle after a new process appeared re-reads its thread names alone (QEMU may not have named them yet), then nothing.
             discovery.Discover(NullProbeLog.Instance, default);
-            Assert.Equal(4, discovery.Inspections);
+            Assert.Equal(2, discovery.Inspections);
+            Assert.Equal(2, discovery.NameChecks);
             var third = discovery.Discover(NullProbeLog.Instance, default);
-            Assert.Equal(4, discovery.Inspections);
+            Assert.Equal(2, discovery.Inspections);
+            Assert.Equal(2, discovery.NameChecks);
             Assert.Equal(first.Select(d => d.Name), third.Select(d => d.Name));
 
-            // A new vCPU thread (hotplug): the process is inspected again, and once more the cycle after.
+            // A new vCPU thread (hotplug): the process is inspected again, and its names re-read the cycle after.
             var vcpusBefore = third[0].Vcpus.Count;
             var newThread = Path.Combine(root, "proc", "4242", "task", "4270");
             Directory.CreateDirectory(newThread);
@@ -182,13 +184,15 @@ public class ProcfsCostTests
 
             File.WriteAllText(Path.Combine(newThread, "comm"), $"CPU {vcpusBefore}/KVM\n");
             var changed = discovery.Discover(NullProbeLog.Instance, default);
-            Assert.Equal(5, discovery.Inspections);
+            Assert.Equal(3, discovery.Inspections);
             Assert.Equal(vcpusBefore + 1, changed[0].Vcpus.Count);
             Assert.Contains(changed[0].Vcpus, v => v.ThreadId == 4270 && v.Index == vcpusBefore);
             discovery.Discover(NullProbeLog.Instance, default);
-            Assert.Equal(6, discovery.Inspections);
+            Assert.Equal(3, discovery.Inspections);
+            Assert.Equal(3, discovery.NameChecks);
             discovery.Discover(NullProbeLog.Instance, default);
-            Assert.Equal(6, discovery.Inspections);
+            Assert.Equal(3, discovery.Inspections);
+            Assert.Equal(3, discovery.NameChecks);
 
             // A vanished process is dropped.
             Directory.Delete(Path.Combine(root, "proc", "5353"), recursive: true);
@@ -200,5 +204,71 @@ public class ProcfsCostTests
         {
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// A thread listed under its parent's name, named <c>CPU n/KVM</c> only after that listing (QEMU names its threads just
+    /// after creating them), is mapped the next cycle from its comm file alone: no second full inspection.
+    /// </summary>
+    [Fact]
+    public void Discovery_CycleAfterANewProcess_MapsAThreadNamedSince_FromTheNamesAlone()
+    {
+        var root = DomainProcfsSourceTests.CopyKvmHostProcesses();
+        try
+        {
+            var unnamed = AddThread(root, 4242, 4270, "qemu-kvm"); // still its parent's name
+            using var discovery = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree);
+            var first = discovery.Discover(NullProbeLog.Instance, default);
+            Assert.Equal(2, discovery.Inspections);
+            Assert.DoesNotContain(first[0].Vcpus, v => v.ThreadId == 4270);
+            var vcpus = first[0].Vcpus.Count;
+
+            File.WriteAllText(unnamed, $"CPU {vcpus}/KVM\n");
+            var second = discovery.Discover(NullProbeLog.Instance, default);
+            Assert.Equal(2, discovery.Inspections); // no cmdline, cgroups or trust check again
+            Assert.Equal(2, discovery.NameChecks);
+            Assert.Contains(second[0].Vcpus, v => v.ThreadId == 4270 && v.Index == vcpus);
+
+            // The same domains and vCPUs as a full inspection finds; only the threads not yet vCPUs were read.
+            using (var fresh = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree))
+            {
+                var inspected = fresh.Discover(NullProbeLog.Instance, default);
+                Assert.Equal(inspected.Select(d => (d.Name, d.Uuid, d.Pid, d.CgroupPath, d.PerfCgroupPath)), second.Select(d => (d.Name, d.Uuid, d.Pid, d.CgroupPath, d.PerfCgroupPath)));
+                for (var i = 0; i < inspected.Count; i++)
+                {
+                    Assert.Equal(inspected[i].Vcpus, second[i].Vcpus);
+                }
+            }
+
+            var notVcpus = first.Sum(d => Directory.GetDirectories(Path.Combine(root, "proc", d.Pid.ToString(), "task")).Length - d.Vcpus.Count);
+            Assert.Equal(notVcpus, discovery.CommFileReads);
+
+            // Then nothing more is read while the threads stay.
+            Assert.Equal(second[0].Vcpus, discovery.Discover(NullProbeLog.Instance, default)[0].Vcpus);
+            Assert.Equal(2, discovery.Inspections);
+            Assert.Equal(2, discovery.NameChecks);
+            Assert.Equal(notVcpus, discovery.CommFileReads);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    /// <summary>Adds a thread to a fixture process (files copied from its first vCPU thread); returns its comm file.</summary>
+    internal static string AddThread(string root, int pid, int tid, string comm)
+    {
+        var task = Path.Combine(root, "proc", pid.ToString(), "task");
+        var from = Directory.GetDirectories(task).Select(d => int.Parse(Path.GetFileName(d))).Order().First(t => t != pid);
+        var thread = Path.Combine(task, tid.ToString());
+        Directory.CreateDirectory(thread);
+        foreach (var file in new[] { "schedstat", "stat" })
+        {
+            File.Copy(Path.Combine(task, from.ToString(), file), Path.Combine(thread, file));
+        }
+
+        var commFile = Path.Combine(thread, "comm");
+        File.WriteAllText(commFile, comm + "\n");
+        return commFile;
     }
 }

@@ -72,6 +72,28 @@ public class TaskIteratorSourceTests
         }
     }
 
+    /// <summary>The iterator's read stores each thread's name with the cycle's listing: the discovery's re-check of names reads no file.</summary>
+    [SkippableFact]
+    public void TheIteratorsListingCarriesTheThreadNames()
+    {
+        Skip.IfNot(BpfHost.Available, BpfHost.SkipReason);
+        using var parked = new ParkedThreads(2);
+        using var proc = new ProcFs();
+        using var source = DomainProcfsSource.WithTaskIterator();
+        var shared = new CycleState();
+        var listings = shared.Get<ThreadListingCache>();
+        var domain = new VmDomain { Name = "self names", Pid = Environment.ProcessId };
+        shared.BeginCycle();
+        source.Collect(new CycleContext(new[] { domain }, DateTimeOffset.UtcNow, NullProbeLog.Instance, default) { Shared = shared }, new MetricSet());
+        Skip.IfNot(source.Reader == ThreadReader.TaskIterator, "the task iterator did not load");
+
+        foreach (var tid in parked.Tids.Append(domain.Pid))
+        {
+            Assert.True(listings.TryGetComm(proc, domain.Pid, tid, out var comm), $"no name for thread {tid}");
+            Assert.Equal(proc.ReadTaskComm(domain.Pid, tid), System.Text.Encoding.UTF8.GetString(comm));
+        }
+    }
+
     [Fact]
     public void FallsBackToFilesOnceWhenTheIteratorCannotLoad()
     {

@@ -55,6 +55,32 @@ public class ThreadListingCacheTests
     }
 
     [Fact]
+    public void TryGetComm_ServesTheNamesStoredThisCycle_UpToTheirNul()
+    {
+        using var proc = new ProcFs();
+        var cache = new ThreadListingCache();
+        var comms = new byte[2 * ThreadListingCache.CommBytes];
+        "qemu-kvm"u8.CopyTo(comms);
+        "CPU 0/KVM"u8.CopyTo(comms.AsSpan(ThreadListingCache.CommBytes));
+        cache.BeginCycle();
+        cache.Store(proc.ProcDirectory, 4242, new[] { 4242, 4251 }, new ulong[2], comms);
+        cache.Store(proc, 5353, new[] { 5353 }); // a listing without names
+
+        Assert.True(cache.TryGetComm(proc, 4242, 4251, out var comm));
+        Assert.Equal("CPU 0/KVM", System.Text.Encoding.UTF8.GetString(comm));
+        Assert.True(cache.TryGetComm(proc, 4242, 4242, out comm));
+        Assert.Equal("qemu-kvm", System.Text.Encoding.UTF8.GetString(comm));
+        Assert.False(cache.TryGetComm(proc, 4242, 4299, out _)); // not in the listing
+        Assert.False(cache.TryGetComm(proc, 5353, 5353, out _));
+
+        // Names are this cycle's only; a listing stored again without them has none.
+        cache.BeginCycle();
+        Assert.False(cache.TryGetComm(proc, 4242, 4251, out _));
+        cache.Store(proc, 4242, new[] { 4242, 4251 });
+        Assert.False(cache.TryGetComm(proc, 4242, 4251, out _));
+    }
+
+    [Fact]
     public void ProcfsSource_ReusesTheCyclesListing()
     {
         using var proc = new ProcFs();
