@@ -7,10 +7,12 @@
  *     read_format PERF_FORMAT_GROUP|ID|TOTAL_TIME_ENABLED|TOTAL_TIME_RUNNING.
  *   per cycle: one read() per group; open/read/close of /proc/PID/task/TID/schedstat per thread; the host
  *     files (/proc/stat, /proc/meminfo, /proc/loadavg); one write+fsync+rename of a file of --out-size bytes.
+ *   --host-groups: also one system-wide group of the same events per online CPU (pid=-1, cpu=N), read each cycle,
+ *     as vmprobe reads for its host totals (reading a group counting on another CPU costs an IPI to that CPU).
  *
  * CPU time is the process' CPU-time clock (CLOCK_PROCESS_CPUTIME_ID, ns), from after --warmup cycles to the end, divided by --cycles.
  *
- *   floor [--cycles N] [--warmup N] [--delay-ms MS] [--events E] [--out FILE] [--out-size BYTES] [--keep-open] PID...
+ *   floor [--cycles N] [--warmup N] [--delay-ms MS] [--events E] [--out FILE] [--out-size BYTES] [--keep-open] [--host-groups] PID...
  *
  * --keep-open: keep every schedstat file open and pread() it at offset 0 each cycle instead of open/read/close
  * (one more fd per thread): shows what the per-thread open costs.
@@ -45,7 +47,7 @@ static const uint64_t software_events[] = {
     PERF_COUNT_SW_CPU_MIGRATIONS,
 };
 
-static int open_event(int tid, uint64_t config, int group_fd)
+static int open_event_on(int tid, int cpu, uint64_t config, int group_fd)
 {
     struct perf_event_attr attr;
     memset(&attr, 0, sizeof attr);
@@ -54,7 +56,12 @@ static int open_event(int tid, uint64_t config, int group_fd)
     attr.config = config;
     attr.read_format = PERF_FORMAT_GROUP | PERF_FORMAT_ID | PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
     attr.exclude_hv = 1;
-    return (int)syscall(SYS_perf_event_open, &attr, tid, -1, group_fd, PERF_FLAG_FD_CLOEXEC);
+    return (int)syscall(SYS_perf_event_open, &attr, tid, cpu, group_fd, PERF_FLAG_FD_CLOEXEC);
+}
+
+static int open_event(int tid, uint64_t config, int group_fd)
+{
+    return open_event_on(tid, -1, config, group_fd);
 }
 
 static long read_whole(const char *path, char *buf, size_t size)
@@ -99,13 +106,13 @@ static void sleep_ms(long ms)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: floor [--cycles N] [--warmup N] [--delay-ms MS] [--events 1..4] [--out FILE] [--out-size BYTES] [--keep-open] PID...\n");
+    fprintf(stderr, "usage: floor [--cycles N] [--warmup N] [--delay-ms MS] [--events 1..4] [--out FILE] [--out-size BYTES] [--keep-open] [--host-groups] PID...\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    long cycles = 50, warmup = 3, delay_ms = 200, events = 4, out_size = 65536, keep_open = 0;
+    long cycles = 50, warmup = 3, delay_ms = 200, events = 4, out_size = 65536, keep_open = 0, host_groups = 0;
     const char *out = "/tmp/vmprobe-floor.prom";
     int first_pid = argc;
     for (int i = 1; i < argc; i++) {
@@ -115,6 +122,10 @@ int main(int argc, char **argv)
         }
         if (strcmp(argv[i], "--keep-open") == 0) {
             keep_open = 1;
+            continue;
+        }
+        if (strcmp(argv[i], "--host-groups") == 0) {
+            host_groups = 1;
             continue;
         }
         if (i + 1 >= argc)
@@ -180,6 +191,22 @@ int main(int argc, char **argv)
         }
     }
 
+    long cpus = host_groups ? sysconf(_SC_NPROCESSORS_ONLN) : 0;
+    int *host_fds = calloc((size_t)(cpus > 0 ? cpus : 1), sizeof *host_fds);
+    for (long cpu = 0; cpu < cpus; cpu++) {
+        host_fds[cpu] = open_event_on(-1, (int)cpu, software_events[0], -1);
+        if (host_fds[cpu] < 0) {
+            fprintf(stderr, "floor: perf_event_open(cpu %ld): %s\n", cpu, strerror(errno));
+            return 1;
+        }
+        for (long e = 1; e < events; e++) {
+            if (open_event_on(-1, (int)cpu, software_events[e], host_fds[cpu]) < 0) {
+                fprintf(stderr, "floor: perf_event_open(cpu %ld, member %ld): %s\n", cpu, e, strerror(errno));
+                return 1;
+            }
+        }
+    }
+
     char *payload = malloc((size_t)out_size);
     memset(payload, 'x', (size_t)out_size);
     payload[out_size - 1] = '\n';
@@ -191,7 +218,7 @@ int main(int argc, char **argv)
     unsigned long long checksum = 0;
     double start = 0;
     /* Where the time goes, per phase (thread CPU clock; this program is single-threaded). */
-    double phase[2] = { 0, 0 }, mark = 0, perf_us = 0;
+    double phase[2] = { 0, 0 }, mark = 0, perf_us = 0, host_us = 0;
 
     for (long c = 0; c < warmup + cycles; c++) {
         if (c == warmup)
@@ -201,8 +228,15 @@ int main(int argc, char **argv)
             if (read(tasks[t].group_fd, group_buf, sizeof group_buf) > 0)
                 checksum += group_buf[3];
         }
-        if (c >= warmup)
+        double host_mark = thread_cpu_us();
+        for (long cpu = 0; cpu < cpus; cpu++) {
+            if (read(host_fds[cpu], group_buf, sizeof group_buf) > 0)
+                checksum += group_buf[3];
+        }
+        if (c >= warmup) {
             perf_us += thread_cpu_us() - mark;
+            host_us += thread_cpu_us() - host_mark;
+        }
         for (size_t t = 0; t < count; t++) {
             long n;
             if (keep_open) {
@@ -236,8 +270,8 @@ int main(int argc, char **argv)
            count, groups, events, cycles, per_cycle, checksum % 1000);
     printf("floor: per cycle %.1f us reading (of which %.1f us perf group reads; the rest schedstat and host files), %.1f us writing (write+fsync+rename of %ld bytes)\n",
            phase[0] / (double)cycles, perf_us / (double)cycles, phase[1] / (double)cycles, out_size);
-    printf("floor_result threads=%zu groups=%zu events=%ld cycles=%ld cpu_us_per_cycle=%.1f read_us=%.1f perf_read_us=%.1f write_us=%.1f\n", count, groups,
-           events, cycles, per_cycle, phase[0] / (double)cycles, perf_us / (double)cycles, phase[1] / (double)cycles);
+    printf("floor_result threads=%zu groups=%zu events=%ld cycles=%ld cpu_us_per_cycle=%.1f read_us=%.1f perf_read_us=%.1f write_us=%.1f host_groups=%ld host_read_us=%.1f\n", count, groups,
+           events, cycles, per_cycle, phase[0] / (double)cycles, perf_us / (double)cycles, phase[1] / (double)cycles, cpus, host_us / (double)cycles);
     unlink(out);
     return 0;
 }

@@ -58,7 +58,7 @@ sleep "$settle"
 floor_pid=""
 if ((floor)); then
     # shellcheck disable=SC2046
-    "$BENCH_OUT/floor" --keep-open --cycles "$((seconds * 1000 / delay_ms - 10))" --warmup 5 --delay-ms "$delay_ms" --events 4 \
+    "$BENCH_OUT/floor" --keep-open --host-groups --cycles "$((seconds * 1000 / delay_ms - 10))" --warmup 5 --delay-ms "$delay_ms" --events 4 \
         --out "$WORK/floor.prom" --out-size "$((300 * count * (vcpus + 4)))" $(fake_pids) >"$WORK/floor.out" 2>&1 &
     floor_pid=$!
 fi
