@@ -64,6 +64,30 @@ static int open_event(int tid, uint64_t config, int group_fd)
     return open_event_on(tid, -1, config, group_fd);
 }
 
+/* The online CPUs (/sys/devices/system/cpu/online, "0-3,6"): ids need not be 0..n-1 (offline CPUs, nosmt). */
+static long online_cpus(int *ids, long cap)
+{
+    char list[4096];
+    FILE *f = fopen("/sys/devices/system/cpu/online", "re");
+    if (!f || !fgets(list, sizeof list, f)) {
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    long n = 0;
+    for (char *p = list; *p && *p != '\n';) {
+        long lo = strtol(p, &p, 10), hi = lo;
+        if (*p == '-')
+            hi = strtol(p + 1, &p, 10);
+        for (long c = lo; c <= hi && n < cap; c++)
+            ids[n++] = (int)c;
+        if (*p == ',')
+            p++;
+    }
+    return n;
+}
+
 static long read_whole(const char *path, char *buf, size_t size)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -191,17 +215,21 @@ int main(int argc, char **argv)
         }
     }
 
-    long cpus = host_groups ? sysconf(_SC_NPROCESSORS_ONLN) : 0;
-    int *host_fds = calloc((size_t)(cpus > 0 ? cpus : 1), sizeof *host_fds);
-    for (long cpu = 0; cpu < cpus; cpu++) {
-        host_fds[cpu] = open_event_on(-1, (int)cpu, software_events[0], -1);
-        if (host_fds[cpu] < 0) {
-            fprintf(stderr, "floor: perf_event_open(cpu %ld): %s\n", cpu, strerror(errno));
+    static int cpu_ids[8192], host_fds[8192];
+    long cpus = host_groups ? online_cpus(cpu_ids, 8192) : 0;
+    if (cpus < 0) {
+        fprintf(stderr, "floor: /sys/devices/system/cpu/online: %s\n", strerror(errno));
+        return 1;
+    }
+    for (long i = 0; i < cpus; i++) {
+        host_fds[i] = open_event_on(-1, cpu_ids[i], software_events[0], -1);
+        if (host_fds[i] < 0) {
+            fprintf(stderr, "floor: perf_event_open(cpu %d): %s\n", cpu_ids[i], strerror(errno));
             return 1;
         }
         for (long e = 1; e < events; e++) {
-            if (open_event_on(-1, (int)cpu, software_events[e], host_fds[cpu]) < 0) {
-                fprintf(stderr, "floor: perf_event_open(cpu %ld, member %ld): %s\n", cpu, e, strerror(errno));
+            if (open_event_on(-1, cpu_ids[i], software_events[e], host_fds[i]) < 0) {
+                fprintf(stderr, "floor: perf_event_open(cpu %d, member %ld): %s\n", cpu_ids[i], e, strerror(errno));
                 return 1;
             }
         }
@@ -229,8 +257,8 @@ int main(int argc, char **argv)
                 checksum += group_buf[3];
         }
         double host_mark = thread_cpu_us();
-        for (long cpu = 0; cpu < cpus; cpu++) {
-            if (read(host_fds[cpu], group_buf, sizeof group_buf) > 0)
+        for (long i = 0; i < cpus; i++) {
+            if (read(host_fds[i], group_buf, sizeof group_buf) > 0)
                 checksum += group_buf[3];
         }
         if (c >= warmup) {

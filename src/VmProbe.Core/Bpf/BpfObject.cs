@@ -50,10 +50,8 @@ public sealed class BpfObject : IDisposable
     {
         ArgumentNullException.ThrowIfNull(elf);
         BpfAvailability.Check();
-        if (log is not null && log.IsEnabled(LogLevel.Debug))
-        {
-            LibbpfLibrary.Sink = line => log.Write(LogLevel.Debug, "libbpf: " + line);
-        }
+        // Replaced on every load: a sink left from an earlier load could be a log of another command or thread.
+        LibbpfLibrary.Sink = log is not null && log.IsEnabled(LogLevel.Debug) ? line => log.Write(LogLevel.Debug, "libbpf: " + line) : null;
 
         var nameBytes = Marshal.StringToCoTaskMemUTF8(name);
         LibbpfLibrary.BeginCapture();

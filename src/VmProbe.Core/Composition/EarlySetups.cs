@@ -59,14 +59,13 @@ internal sealed class EarlySetups
         }
     }
 
-    /// <summary>Waits for a background run (at once if none) and returns the failures not handed back yet.</summary>
+    /// <summary>Waits for a background run to end (at once if none); safe from any thread, changes nothing.</summary>
+    public void Join() => Volatile.Read(ref _thread)?.Join();
+
+    /// <summary>On the cycle's thread: waits for a background run and returns the failures not handed back yet.</summary>
     public IReadOnlyList<(int Index, Exception Error)> Finish()
     {
-        if (_thread is { } thread)
-        {
-            thread.Join();
-            _thread = null;
-        }
+        Join();
 
         if (_failures.Count == 0)
         {

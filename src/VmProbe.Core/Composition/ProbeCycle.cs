@@ -166,8 +166,11 @@ public sealed class ProbeCycle
     /// <summary>When the last <see cref="Prepare"/> had the counters open: the first delay counts from here.</summary>
     public long CountersOpenedAtMs { get; private set; }
 
-    /// <summary>Waits for set-ups still running in the background (before the sources are disposed).</summary>
-    public void WaitForSetUps() => CountSetUpFailures();
+    /// <summary>
+    /// Waits for set-ups still running in the background, from any thread (before the sources are disposed); their
+    /// failures are counted by the next <see cref="Collect"/>.
+    /// </summary>
+    public void WaitForSetUps() => _setUps.Join();
 
     private void CountSetUpFailures()
     {
@@ -181,11 +184,11 @@ public sealed class ProbeCycle
     /// <param name="cancellationToken">Handed to the sources to abort early; the loop passes none so that a stop finishes the cycle.</param>
     public MetricSet Collect(CancellationToken cancellationToken)
     {
+        CountSetUpFailures(); // before the cycle's clock starts: waiting for a set-up is not the cycle's time
         var startedTicks = Stopwatch.GetTimestamp();
         var timestamp = _clock.UtcNow;
         _metrics.Reset();
 
-        CountSetUpFailures();
         _shared.BeginCycle();
         _timed = _log.IsEnabled(LogLevel.Debug);
         var mark = _timed ? VmProbe.Native.ThreadCpuTime.Nanoseconds() : 0;

@@ -104,6 +104,7 @@ public sealed class ProbeLoop
             }
         }
 
+        _cycle.WaitForSetUps(); // the cycle's start and timestamp come after a set-up still running
         _lastCycleStartMs = _clock.MonotonicMilliseconds;
         return RunCycle(skipped);
     }

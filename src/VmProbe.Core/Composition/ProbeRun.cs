@@ -68,7 +68,14 @@ public sealed class ProbeRun : IDisposable
             return;
         }
 
-        Loop.WaitForSetUps(); // a background eBPF load must end before its source is disposed
+        try
+        {
+            Loop.WaitForSetUps(); // a background eBPF load must end before its source is disposed
+        }
+        catch (Exception error)
+        {
+            _log.Write(LogLevel.Warning, $"waiting for the sources' set-ups failed: {VmProbeException.Describe(error)}");
+        }
 
         // Reverse order: sources before the discovery whose connection they may share.
         for (var i = _owned.Count - 1; i >= 0; i--)

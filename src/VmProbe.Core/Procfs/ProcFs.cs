@@ -15,7 +15,7 @@ internal sealed partial class ProcFs : IDisposable
     // The hot per-thread readers build their path on the stack; the string is made only if parsing fails.
     private const string PathPlaceholder = "<task file>";
 
-    private static double? _clockTicks;
+    private static double _clockTicks; // 0 until read: a double is read and written whole, unlike a double? (set-ups run on their own thread)
     private readonly ProcFileReader _reader = new();
 
     public ProcFs(string root = "/")
@@ -36,7 +36,7 @@ internal sealed partial class ProcFs : IDisposable
     public string ProcDirectory { get; }
 
     /// <summary>USER_HZ, the unit of /proc/stat and /proc/PID/stat times: sysconf(_SC_CLK_TCK), 100 on every Linux ABI.</summary>
-    public static double ClockTicksPerSecond => _clockTicks ??= QueryClockTicks();
+    public static double ClockTicksPerSecond => _clockTicks > 0 ? _clockTicks : _clockTicks = QueryClockTicks();
 
     /// <summary>
     /// Whether this process runs in a PID namespace other than the host's: eBPF programs see the host's ids, which then do
