@@ -22,12 +22,13 @@ internal sealed class EarlySetups
 
     public EarlySetups(IReadOnlyList<IMetricSource> sources, IProbeLog log)
     {
-        _setUps = sources.Select((source, index) => (index, source as IEarlySetup)).Where(s => s.Item2 is not null).Select(s => (s.index, s.Item2!)).ToArray();
+        _setUps = sources.Select((source, index) => (index, source)).Where(s => s.source is IEarlySetup)
+            .Select(s => (s.index, (IEarlySetup)s.source)).ToArray();
         _log = log;
     }
 
     /// <summary>Whether the set-ups run (or ran) on a thread of their own.</summary>
-    public bool InBackground { get; private set; }
+    public bool InBackground => _thread is not null;
 
     /// <summary>Before the first discovery: starts the set-ups on their own thread where they may run there.</summary>
     public void TryBeginInBackground()
@@ -39,13 +40,14 @@ internal sealed class EarlySetups
 
         try
         {
-            _thread = new Thread(RunAll, maxStackSize: 1024 * 1024) { IsBackground = true, Name = "vmprobe set-up" };
-            _thread.Start();
-            _begun = InBackground = true;
+            var thread = new Thread(RunAll, maxStackSize: 1024 * 1024) { IsBackground = true, Name = "vmprobe set-up" };
+            thread.Start();
+            _thread = thread;
+            _begun = true;
         }
         catch (Exception error) when (error is OutOfMemoryException or ThreadStartException)
         {
-            _thread = null; // no thread to be had: they run on the cycle's thread
+            // No thread to be had: they run on the cycle's thread.
         }
     }
 
