@@ -236,30 +236,10 @@ public sealed class BpfObject : IDisposable
     // the 12 links of kvm_exits took a quarter of a second at exit. Detached from threads of their own, the waits overlap.
     private void DetachAll()
     {
-        if (_links.Count < 2)
+        var failed = ConcurrentDisposal.DisposeAll(_links.Select(l => (IDisposable)l.Link).ToList(), stackSize: 64 * 1024);
+        if (failed.Count > 0)
         {
-            _links.ForEach(l => l.Link.Dispose());
-            return;
-        }
-
-        var started = new List<Thread>(_links.Count);
-        try
-        {
-            foreach (var (_, link) in _links)
-            {
-                var thread = new Thread(() => link.Dispose(), maxStackSize: 64 * 1024) { IsBackground = true, Name = "bpf detach" };
-                thread.Start();
-                started.Add(thread);
-            }
-        }
-        catch (OutOfMemoryException)
-        {
-            // No thread to be had: the links not handed to one are detached below, here.
-        }
-        finally
-        {
-            started.ForEach(t => t.Join());
-            _links.ForEach(l => l.Link.Dispose()); // a no-op for the detached ones
+            throw failed[0].Error;
         }
     }
 

@@ -83,21 +83,48 @@ internal sealed class ProbeComposition : IDisposable
 
         _disposed = true;
 
-        // Reverse creation order: the sources before the discovery whose libvirt session they may use.
-        for (var i = _owned.Count - 1; i >= 0; i--)
+        // Reverse creation order: the sink, the sources, then the discovery whose libvirt session they may use. The
+        // sources share nothing, so where the log takes lines from any thread they close at once: perf's thousands of fd
+        // closes then overlap the eBPF links' grace periods instead of following them.
+        for (var i = _owned.Count - 1; i >= 0;)
         {
-            try
+            var first = i;
+            while (first > 0 && _owned[first] is IMetricSource && _owned[first - 1] is IMetricSource)
             {
-                _owned[i].Dispose();
+                first--;
             }
-            catch (Exception error)
+
+            var parts = _owned.GetRange(first, i - first + 1);
+            parts.Reverse();
+            if (parts.Count > 1 && _log is IConcurrentProbeLog)
             {
-                _log.Write(LogLevel.Warning, $"closing {_owned[i].GetType().Name} failed: {error.Message}");
+                ConcurrentDisposal.DisposeAll(parts).ForEach(f => SayCloseFailed(f.Part, f.Error));
             }
+            else
+            {
+                parts.ForEach(Close);
+            }
+
+            i = first - 1;
         }
 
         _owned.Clear();
     }
+
+    private void Close(IDisposable part)
+    {
+        try
+        {
+            part.Dispose();
+        }
+        catch (Exception error)
+        {
+            SayCloseFailed(part, error);
+        }
+    }
+
+    private void SayCloseFailed(IDisposable part, Exception error) =>
+        _log.Write(LogLevel.Warning, $"closing {part.GetType().Name} failed: {error.Message}");
 
     /// <summary>The libvirt session shared by the discovery and the libvirt source; null when the config does not use libvirt.</summary>
     public LibvirtSession? LibvirtSession { get; private set; }

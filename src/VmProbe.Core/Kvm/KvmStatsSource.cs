@@ -135,14 +135,15 @@ public sealed partial class KvmStatsSource : IMetricSource
 
     private void CollectDomain(CycleContext context, MetricSet metrics, VmDomain domain, HypervisorStatsShare? share)
     {
-        var state = StateOf(domain.Pid);
+        var state = StateOf(domain.Pid, out var isNew);
         if (state.Fds.Count == 0 && state.CyclesUntilRescan-- <= 0)
         {
             state.CyclesUntilRescan = RescanCycles - 1;
-            // A pid reused by another process shows as a changed fd count too: its start time is read only then.
+            // A pid reused by another process shows as a changed fd count too: its start time is read only then (a
+            // state made this cycle has just read it).
             if (!FdsUnchanged(domain.Pid, state))
             {
-                if (ProcessChanged(domain.Pid, state))
+                if (!isNew && ProcessChanged(domain.Pid, state))
                 {
                     state = StateOf(domain.Pid);
                     state.CyclesUntilRescan = RescanCycles - 1;
@@ -300,10 +301,14 @@ public sealed partial class KvmStatsSource : IMetricSource
         }
     }
 
-    private KvmDomainState StateOf(int pid)
+    private KvmDomainState StateOf(int pid) => StateOf(pid, out _);
+
+    private KvmDomainState StateOf(int pid, out bool isNew)
     {
+        isNew = false;
         if (!_domains.TryGetValue(pid, out var state))
         {
+            isNew = true;
             state = new KvmDomainState(StartTicks(pid));
             _domains.Add(pid, state);
         }

@@ -4,7 +4,8 @@ using System.Runtime.InteropServices;
 namespace VmProbe.Native;
 
 /// <summary>
-/// The numeric subdirectories of a directory (/proc's pids, /proc/PID/task's tids) from getdents64 alone: .NET's
+/// The numeric subdirectories of a directory (/proc's pids, /proc/PID/task's tids), or its numeric links
+/// (/proc/PID/fd's fds), from getdents64 alone: .NET's
 /// directory enumeration makes one native call per entry, which at a few hundred processes per cycle was a visible part
 /// of the discovery.
 /// </summary>
@@ -12,6 +13,7 @@ internal static unsafe class NumericDirectoryListing
 {
     private const byte DtUnknown = 0;
     private const byte DtDir = 4;
+    private const byte DtLnk = 10;
     private const int BufferBytes = 32 * 1024;
 
     /// <summary>
@@ -19,7 +21,12 @@ internal static unsafe class NumericDirectoryListing
     /// directory does not exist (or its process is gone). Other failures throw: <see cref="UnauthorizedAccessException"/>
     /// for EACCES/EPERM, <see cref="IOException"/> naming errno and directory otherwise (EMFILE among them).
     /// </summary>
-    public static bool TryList(string directory, List<int> into)
+    public static bool TryList(string directory, List<int> into) => TryList(directory, into, links: false);
+
+    /// <summary>As <see cref="TryList(string, List{int})"/>, for the all-digit symbolic links instead (/proc/PID/fd).</summary>
+    public static bool TryListLinks(string directory, List<int> into) => TryList(directory, into, links: true);
+
+    private static bool TryList(string directory, List<int> into, bool links)
     {
         using var dirFd = Interop.Libc.Open(directory, Interop.Libc.O_RDONLY | Interop.Libc.O_DIRECTORY | Interop.Libc.O_CLOEXEC);
         if (dirFd.IsInvalid)
@@ -51,7 +58,7 @@ internal static unsafe class NumericDirectoryListing
                         return true;
                     }
 
-                    AddNumericDirectories(new ReadOnlySpan<byte>(start, (int)n), into);
+                    AddNumericEntries(new ReadOnlySpan<byte>(start, (int)n), into, links ? DtLnk : DtDir);
                 }
             }
         }
@@ -62,7 +69,9 @@ internal static unsafe class NumericDirectoryListing
     }
 
     /// <summary>Adds the all-digit directory names of a getdents64 buffer (records checked against its length).</summary>
-    internal static void AddNumericDirectories(ReadOnlySpan<byte> records, List<int> into)
+    internal static void AddNumericDirectories(ReadOnlySpan<byte> records, List<int> into) => AddNumericEntries(records, into, DtDir);
+
+    private static void AddNumericEntries(ReadOnlySpan<byte> records, List<int> into, byte wantedType)
     {
         const int NameOffset = Interop.Libc.LinuxDirent64.NameOffset;
         var offset = 0;
@@ -77,7 +86,7 @@ internal static unsafe class NumericDirectoryListing
             var type = records[offset + NameOffset - 1];
             var name = records.Slice(offset + NameOffset, length - NameOffset);
             var end = name.IndexOf((byte)0);
-            if ((type == DtDir || type == DtUnknown) && TryParseId(end < 0 ? name : name[..end], out var id))
+            if ((type == wantedType || type == DtUnknown) && TryParseId(end < 0 ? name : name[..end], out var id))
             {
                 into.Add(id);
             }

@@ -42,6 +42,7 @@ internal sealed partial class PerfMetricsSource
             }
         }
 
+        OpenNewThreads();
         toDrop.Clear();
         foreach (var key in domains.Keys)
         {
@@ -136,48 +137,6 @@ internal sealed partial class PerfMetricsSource
     // The cycle's shared listing when there is one (the discovery or the procfs source made it), else a listing of our own.
     private bool ListThreads(int pid) =>
         threadListings?.TryList(procFs, pid, threadIds) ?? procFs.TryListThreads(pid, threadIds);
-
-    private void SyncThreads(DomainKey key, DomainPerf perf)
-    {
-        if (!ListThreads(perf.Domain.Pid))
-        {
-            return; // Gone: keep the last counts until the domain is no longer listed.
-        }
-
-        try
-        {
-            perf.Threads!.Sync(threadIds);
-        }
-        catch (PerfFdBudgetExceededException ex)
-        {
-            // Retried every cycle; summarised with the other domains in the same state, counted per domain and cycle.
-            RefuseThreads(key, perf.Domain, ex);
-        }
-        catch (PerfEventException ex) when (ex.Kind == ProbeErrorKind.PermissionDenied)
-        {
-            // Not root: every VM fails alike; one summary line (ReportDenied) instead of one line per VM.
-            deniedDomains++;
-            deniedExample ??= $"domain '{perf.Domain.Name}': {ex.Message} [{ex.ErrorId}]";
-            perf.OpenFailureLogged = true;
-        }
-        catch (PerfEventException ex)
-        {
-            if (!perf.OpenFailureLogged)
-            {
-                perf.OpenFailureLogged = true;
-                log.Write(LogLevel.Warning, $"perf: domain '{perf.Domain.Name}': some threads are not counted: {ex.Message} [{ex.ErrorId}]");
-            }
-        }
-
-        var status = perf.Threads!.Status;
-        for (var i = 0; i < status.Count; i++)
-        {
-            if (status[i] is { } s)
-            {
-                MergeStatus(s, perf.EventMap[i], judgesEvents: true);
-            }
-        }
-    }
 
     private readonly record struct DomainKey(Guid Uuid, string Name, int Pid);
 

@@ -12,6 +12,7 @@ internal sealed class ThreadPerfSession : IDisposable
     private readonly Dictionary<int, PerfCounterSet> threads = new();
     private readonly HashSet<int> wanted = new();
     private readonly List<int> toRetire = new();
+    private readonly List<int> toOpen = new();
     private readonly PerfCount[] retired;
     private readonly PerfCount[] totals;
     private readonly PerfEventStatus?[] status;
@@ -46,6 +47,29 @@ internal sealed class ThreadPerfSession : IDisposable
     /// <summary>Opens counters for new TIDs and retires those no longer listed.</summary>
     public ThreadSyncResult Sync(IEnumerable<int> threadIds)
     {
+        var retiredNow = Retire(threadIds, toOpen);
+        int opened = 0, vanished = 0;
+        foreach (var tid in toOpen)
+        {
+            if (Open(tid))
+            {
+                opened++;
+            }
+            else
+            {
+                vanished++;
+            }
+        }
+
+        return new ThreadSyncResult(opened, retiredNow, vanished);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Sync"/>: retires the threads no longer listed (their last counts kept) and fills
+    /// <paramref name="newThreads"/> with the listed ones not counted yet, for <see cref="Open"/>. Returns how many retired.
+    /// </summary>
+    public int Retire(IEnumerable<int> threadIds, List<int> newThreads)
+    {
         wanted.Clear();
         foreach (var tid in threadIds)
         {
@@ -75,38 +99,50 @@ internal sealed class ThreadPerfSession : IDisposable
             runAtRead.Remove(tid);
         }
 
-        int opened = 0, vanished = 0;
+        newThreads.Clear();
         foreach (var tid in wanted)
         {
-            if (threads.ContainsKey(tid))
+            if (!threads.ContainsKey(tid))
             {
-                continue;
-            }
-
-            budget?.EnsureFits(Events.Count, $"{Events.Count} perf events on thread {tid}");
-            PerfCounterSet set;
-            try
-            {
-                set = PerfCounterSet.Open(PerfTarget.Thread(tid), Events, Options);
-            }
-            catch (PerfEventException ex) when (ex.Errno == Native.Errno.ESRCH)
-            {
-                vanished++;
-                continue;
-            }
-
-            threads.Add(tid, set);
-            opened++;
-            for (var e = 0; e < status.Length; e++)
-            {
-                if (status[e] is not { Supported: true })
-                {
-                    status[e] = set.Status[e];
-                }
+                newThreads.Add(tid);
             }
         }
 
-        return new ThreadSyncResult(opened, toRetire.Count, vanished);
+        return toRetire.Count;
+    }
+
+    /// <summary>
+    /// Opens the counters of thread <paramref name="tid"/>; false when the thread is gone (ESRCH). Throws
+    /// <see cref="PerfFdBudgetExceededException"/> and <see cref="PerfEventException"/> as <see cref="Sync"/> does.
+    /// </summary>
+    public bool Open(int tid)
+    {
+        if (threads.ContainsKey(tid))
+        {
+            return true;
+        }
+
+        budget?.EnsureFits(Events.Count, $"{Events.Count} perf events on thread {tid}");
+        PerfCounterSet set;
+        try
+        {
+            set = PerfCounterSet.Open(PerfTarget.Thread(tid), Events, Options);
+        }
+        catch (PerfEventException ex) when (ex.Errno == Native.Errno.ESRCH)
+        {
+            return false;
+        }
+
+        threads.Add(tid, set);
+        for (var e = 0; e < status.Length; e++)
+        {
+            if (status[e] is not { Supported: true })
+            {
+                status[e] = set.Status[e];
+            }
+        }
+
+        return true;
     }
 
     /// <summary>

@@ -14,7 +14,8 @@ internal struct TrackedThread
 /// <summary>What <see cref="DomainProcfsSource"/> keeps per domain between cycles; allocated once per domain, reused while it runs.</summary>
 internal sealed class DomainProcfsState
 {
-    private readonly Dictionary<int, TrackedThread> _threads = new();
+    // Sized for a small VM's QEMU (vCPUs, I/O and worker threads) so that its first cycle does not grow it three times.
+    private readonly Dictionary<int, TrackedThread> _threads = new(capacity: 16);
     private string[][] _vcpuLabels = Array.Empty<string[]>();
     private int[] _vcpuIndexes = Array.Empty<int>();
     private string? _name;

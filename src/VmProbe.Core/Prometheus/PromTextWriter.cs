@@ -72,8 +72,26 @@ public sealed partial class PromTextWriter
     public ReadOnlyMemory<byte> Render(MetricSet metrics, out PromWriteResult result)
     {
         _buffer.ResetWrittenCount();
+        ReserveFor(metrics);
         result = Write(metrics, _buffer);
         return _buffer.WrittenMemory;
+    }
+
+    // The buffer grows by doubling: a first megabyte-sized file would allocate (and fault in) about four megabytes of
+    // new arrays on the way, each copied into the next. Reserving what the set will need makes it one array.
+    private void ReserveFor(MetricSet metrics)
+    {
+        const int BytesPerSeries = 128, BytesPerFamily = 256;
+        long estimate = 0;
+        foreach (var family in metrics.Families)
+        {
+            estimate += BytesPerFamily + ((long)family.Samples.Count * BytesPerSeries);
+        }
+
+        if (estimate > _buffer.Capacity && estimate < int.MaxValue / 2)
+        {
+            _buffer.GetSpan((int)estimate);
+        }
     }
 
     /// <summary>Writes the exposition to a stream (rendered into the reusable buffer first, then one write).</summary>

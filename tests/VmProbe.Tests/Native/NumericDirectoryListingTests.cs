@@ -27,6 +27,25 @@ public class NumericDirectoryListingTests
     }
 
     [Fact]
+    public void ListsTheFdsOfThisProcessAsLinksAndNoDirectories()
+    {
+        using var held = File.OpenRead("/proc/self/stat");
+        var fd = (int)held.SafeFileHandle.DangerousGetHandle();
+        var links = new List<int>();
+        Assert.True(NumericDirectoryListing.TryListLinks($"/proc/{Environment.ProcessId}/fd", links));
+        Assert.Contains(fd, links);
+        Assert.Contains(0, links);
+
+        var directories = new List<int>();
+        Assert.True(NumericDirectoryListing.TryList($"/proc/{Environment.ProcessId}/fd", directories));
+        Assert.Empty(directories); // the fds are links, not directories: each listing keeps to its own kind
+
+        var tasks = new List<int>();
+        Assert.True(NumericDirectoryListing.TryListLinks($"/proc/{Environment.ProcessId}/task", tasks));
+        Assert.Empty(tasks);
+    }
+
+    [Fact]
     public void AFileAMissingDirectoryAndOtherNamesAreNotIds()
     {
         var root = Directory.CreateTempSubdirectory("vmprobe-numeric-").FullName;

@@ -157,6 +157,40 @@ public class PerfMetricsSourceTests
     }
 
     [SkippableFact]
+    public void AFirstCycleOfManyThreadsOpensEveryOneFromItsCpuAndLeavesTheCallersAffinityAlone()
+    {
+        Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
+        var count = OnTargetCpu.MinimumBatch + 8; // with this process' own threads, one batch pinned per CPU
+        using var vcpus = new FakeVcpus(count);
+        var domain = vcpus.Domain("many", VmUuid);
+        using var source = new PerfMetricsSource(Config(PerfAttribution.Thread, "task-clock", "context-switches"), new RecordingLog());
+        var before = AllowedCpus();
+
+        source.Prepare(Context(domain));
+        Assert.Equal(before, AllowedCpus());
+        foreach (var worker in vcpus.Workers)
+        {
+            worker.Do(() => Thread.Sleep(1));
+        }
+
+        var metrics = Collect(source, domain);
+        var uuid = VmUuid.ToString("D");
+        for (var i = 0; i < count; i++)
+        {
+            Assert.True(Value(metrics, "domain_vcpu_perf_events_total", "many", uuid, i.ToString(), "context_switches") >= 1, $"vCPU {i} counted no context switch");
+        }
+
+        Assert.True(Value(metrics, "probe_perf_open_fds") >= 2 * count);
+    }
+
+    private static List<int> AllowedCpus()
+    {
+        var affinity = ThreadAffinity.TryCapture();
+        Assert.NotNull(affinity);
+        return Enumerable.Range(0, 4096).Where(affinity!.Allows).ToList();
+    }
+
+    [SkippableFact]
     public void NewThreadsArePickedUpAtTheNextCycle()
     {
         Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);

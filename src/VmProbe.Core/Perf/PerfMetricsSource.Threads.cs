@@ -1,0 +1,97 @@
+namespace VmProbe.Perf;
+
+/// <summary>
+/// The perf source, part 3: the threads of the domains counted per thread. Each cycle retires the threads gone and
+/// gathers every domain's new ones, then opens them in one batch from the CPU each last ran on (<see cref="OnTargetCpu"/>).
+/// </summary>
+internal sealed partial class PerfMetricsSource
+{
+    private readonly List<int> newThreads = new();
+    private readonly List<PendingOpen> pendingOpens = new();
+    private readonly List<DomainPerf> syncedThisCycle = new();
+    private readonly HashSet<DomainPerf> failedThisCycle = new();
+
+    private void SyncThreads(DomainKey key, DomainPerf perf)
+    {
+        if (!ListThreads(perf.Domain.Pid))
+        {
+            return; // Gone: keep the last counts until the domain is no longer listed.
+        }
+
+        perf.Threads!.Retire(threadIds, newThreads);
+        foreach (var tid in newThreads)
+        {
+            pendingOpens.Add(new PendingOpen(key, perf, tid));
+        }
+
+        syncedThisCycle.Add(perf);
+    }
+
+    private void OpenNewThreads()
+    {
+        try
+        {
+            OnTargetCpu.Run(pendingOpens, LastCpu, Open);
+            foreach (var perf in syncedThisCycle)
+            {
+                var status = perf.Threads!.Status;
+                for (var i = 0; i < status.Count; i++)
+                {
+                    if (status[i] is { } s)
+                    {
+                        MergeStatus(s, perf.EventMap[i], judgesEvents: true);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            pendingOpens.Clear();
+            failedThisCycle.Clear();
+            syncedThisCycle.Clear();
+        }
+    }
+
+    private int LastCpu(PendingOpen open) =>
+        procFs.TryReadTaskStat(open.Perf.Domain.Pid, open.Tid, out var stat) ? stat.LastCpu : -1;
+
+    // A domain whose open fails opens no more threads this cycle; the next cycle tries again.
+    private void Open(PendingOpen open)
+    {
+        var perf = open.Perf;
+        if (failedThisCycle.Contains(perf))
+        {
+            return;
+        }
+
+        try
+        {
+            perf.Threads!.Open(open.Tid);
+            return;
+        }
+        catch (PerfFdBudgetExceededException ex)
+        {
+            // Summarised with the other domains in the same state, counted per domain and cycle.
+            RefuseThreads(open.Key, perf.Domain, ex);
+        }
+        catch (PerfEventException ex) when (ex.Kind == ProbeErrorKind.PermissionDenied)
+        {
+            // Not root: every VM fails alike; one summary line (ReportDenied) instead of one line per VM.
+            deniedDomains++;
+            deniedExample ??= $"domain '{perf.Domain.Name}': {ex.Message} [{ex.ErrorId}]";
+            perf.OpenFailureLogged = true;
+        }
+        catch (PerfEventException ex)
+        {
+            if (!perf.OpenFailureLogged)
+            {
+                perf.OpenFailureLogged = true;
+                log.Write(LogLevel.Warning, $"perf: domain '{perf.Domain.Name}': some threads are not counted: {ex.Message} [{ex.ErrorId}]");
+            }
+        }
+
+        failedThisCycle.Add(perf);
+    }
+
+    private readonly record struct PendingOpen(DomainKey Key, DomainPerf Perf, int Tid);
+}

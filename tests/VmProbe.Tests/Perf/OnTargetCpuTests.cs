@@ -1,0 +1,106 @@
+using VmProbe.Native;
+using VmProbe.Perf;
+using Xunit;
+
+namespace VmProbe.Tests.Perf;
+
+public class OnTargetCpuTests
+{
+    [SkippableFact]
+    public void EachItemRunsOnItsCpuInOrderAndTheUnknownOnesLastWithTheAffinityGivenBack()
+    {
+        var (first, second) = TwoAllowedCpus();
+        var items = new List<(int Id, int Cpu)>();
+        for (var i = 0; i < OnTargetCpu.MinimumBatch; i++)
+        {
+            items.Add((i, i % 3 == 0 ? first : second));
+        }
+
+        items.Add((1000, -1));
+        items.Add((1001, 1 << 20)); // no such CPU
+        var ran = new List<(int Id, int OnCpu)>();
+        var allowedAfter = OnOwnThread(() =>
+        {
+            OnTargetCpu.Run(items, item => item.Cpu, item => ran.Add((item.Id, Thread.GetCurrentProcessorId())));
+            return Allowed();
+        });
+
+        Assert.Equal(items.Select(i => i.Id).Order(), ran.Select(r => r.Id).Order());
+        foreach (var (id, cpu) in items.Where(i => i.Cpu >= 0 && i.Cpu < 1 << 20))
+        {
+            Assert.Equal(cpu, ran.Single(r => r.Id == id).OnCpu);
+        }
+
+        // Grouped by CPU, in the items' order within each; the two without a usable CPU after them.
+        var onFirst = items.Where(i => i.Cpu == first).Select(i => i.Id).ToList();
+        var onSecond = items.Where(i => i.Cpu == second).Select(i => i.Id).ToList();
+        var order = ran.Select(r => r.Id).ToList();
+        Assert.True(
+            order.SequenceEqual(onFirst.Concat(onSecond).Append(1000).Append(1001)) || order.SequenceEqual(onSecond.Concat(onFirst).Append(1000).Append(1001)),
+            "ran in the order " + string.Join(",", order));
+        Assert.Equal(OnOwnThread(Allowed), allowedAfter);
+    }
+
+    [SkippableFact]
+    public void AWorkThatThrowsLeavesTheThreadWithItsAffinity()
+    {
+        var (first, _) = TwoAllowedCpus();
+        var items = Enumerable.Range(0, OnTargetCpu.MinimumBatch).ToList();
+        var allowedAfter = OnOwnThread(() =>
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => OnTargetCpu.Run(items, _ => first, i => throw new InvalidOperationException($"item {i}")));
+            Assert.Equal("item 0", error.Message);
+            return Allowed();
+        });
+
+        Assert.Equal(OnOwnThread(Allowed), allowedAfter);
+    }
+
+    [Fact]
+    public void ASmallBatchRunsWhereTheThreadIsWithoutAskingForCpus()
+    {
+        var items = Enumerable.Range(0, OnTargetCpu.MinimumBatch - 1).ToList();
+        var ran = new List<int>();
+        OnTargetCpu.Run(items, _ => throw new InvalidOperationException("a small batch must not read CPUs"), ran.Add);
+        Assert.Equal(items, ran);
+    }
+
+    private static (int First, int Second) TwoAllowedCpus()
+    {
+        var allowed = OnOwnThread(Allowed);
+        Skip.If(allowed.Count < 2, $"this process may run on {allowed.Count} CPU: running on a CPU cannot be told from not moving");
+        return (allowed[^1], allowed[0]); // the items alternate between them: each CPU's must still run together
+    }
+
+    private static List<int> Allowed()
+    {
+        var affinity = ThreadAffinity.TryCapture();
+        Assert.NotNull(affinity);
+        return Enumerable.Range(0, 4096).Where(affinity!.Allows).ToList();
+    }
+
+    private static T OnOwnThread<T>(Func<T> body)
+    {
+        T result = default!;
+        Exception? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = body();
+            }
+            catch (Exception error)
+            {
+                failure = error;
+            }
+        });
+        thread.Start();
+        thread.Join();
+        if (failure is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+        }
+
+        return result;
+    }
+}
