@@ -22,6 +22,9 @@ internal sealed unsafe class KvmStatsFd : IDisposable
     private readonly SafeFdHandle _handle;
     private readonly ulong[] _data;
     private KvmStatsSnapshot? _snapshot;
+    private IReadOnlyList<KvmStatDescriptor> _kept;
+    private int _firstWord;
+    private int _words;
 
     private KvmStatsFd(SafeFdHandle handle, KvmStatsLayout layout, string target, KvmStatsFdLink link = default)
     {
@@ -36,6 +39,8 @@ internal sealed unsafe class KvmStatsFd : IDisposable
         }
 
         _data = new ulong[layout.DataLength / sizeof(ulong)];
+        _kept = layout.Descriptors;
+        _words = _data.Length;
     }
 
     public KvmStatsLayout Layout { get; }
@@ -135,19 +140,43 @@ internal sealed unsafe class KvmStatsFd : IDisposable
     }
 
     /// <summary>
-    /// Reads the data block (one pread into the fd's own buffer) and returns every statistic's values. The snapshot and
-    /// its value arrays are this fd's, made once and refilled by each read (no allocation per cycle): valid until the
-    /// next <see cref="Read"/>, which is what a cycle's emitter needs.
+    /// From now on reads and returns only the statistics <paramref name="allow"/> accepts (<c>kvmstatsallow</c>): the
+    /// pread covers the span of the data block that holds them, and the snapshot lists only them, so that a cycle does
+    /// not copy, walk and filter the hundred-odd statistics it leaves out.
+    /// </summary>
+    public void KeepOnly(Func<string, bool> allow)
+    {
+        _kept = Layout.Descriptors.Where(d => allow(d.Name)).ToArray();
+        _snapshot = null;
+        if (_kept.Count == 0)
+        {
+            (_firstWord, _words) = (0, 0);
+            return;
+        }
+
+        // The layout checked every descriptor's window against the data block; the span is the union of the kept ones.
+        _firstWord = _kept.Min(d => d.Offset / sizeof(ulong));
+        _words = _kept.Max(d => (d.Offset / sizeof(ulong)) + d.Size) - _firstWord;
+    }
+
+    /// <summary>
+    /// Reads the data block (one pread into the fd's own buffer) and returns every statistic's values (those kept by
+    /// <see cref="KeepOnly"/>). The snapshot and its value arrays are this fd's, made once and refilled by each read (no
+    /// allocation per cycle): valid until the next <see cref="Read"/>, which is what a cycle's emitter needs.
     /// </summary>
     public KvmStatsSnapshot Read()
     {
-        PReadExactly(_handle, MemoryMarshal.AsBytes(_data.AsSpan()), Layout.DataOffset, Target);
+        if (_words > 0)
+        {
+            PReadExactly(_handle, MemoryMarshal.AsBytes(_data.AsSpan(_firstWord, _words)), Layout.DataOffset + ((long)_firstWord * sizeof(ulong)), Target);
+        }
+
         if (_snapshot is null)
         {
-            var readings = new KvmStatReading[Layout.Descriptors.Count];
+            var readings = new KvmStatReading[_kept.Count];
             for (var i = 0; i < readings.Length; i++)
             {
-                var descriptor = Layout.Descriptors[i];
+                var descriptor = _kept[i];
                 readings[i] = new KvmStatReading(descriptor, new ArraySegment<ulong>(_data, descriptor.Offset / sizeof(ulong), descriptor.Size));
             }
 

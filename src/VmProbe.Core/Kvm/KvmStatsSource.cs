@@ -251,7 +251,12 @@ public sealed partial class KvmStatsSource : IMetricSource
             {
                 try
                 {
-                    state.Fds.Add(KvmStatsFd.Duplicate(pidFd, domain.Pid, link));
+                    var fd = KvmStatsFd.Duplicate(pidFd, domain.Pid, link);
+                    state.Fds.Add(fd);
+                    if (_allow is not null)
+                    {
+                        fd.KeepOnly(_allow);
+                    }
                 }
                 catch (KvmStatsException ex)
                 {

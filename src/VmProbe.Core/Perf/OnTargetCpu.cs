@@ -24,9 +24,9 @@ internal static class OnTargetCpu
         var affinity = items.Count >= MinimumBatch ? ThreadAffinity.TryCapture() : null;
         if (affinity is null)
         {
-            foreach (var item in items)
+            for (var i = 0; i < items.Count; i++)
             {
-                work(item);
+                work(items[i]); // by index: this runs every cycle, and an interface enumerator is an allocation
             }
 
             return;

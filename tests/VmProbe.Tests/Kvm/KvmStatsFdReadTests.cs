@@ -38,6 +38,32 @@ public sealed class KvmStatsFdReadTests : IDisposable
     }
 
     [Fact]
+    public void KeepOnlyReadsTheKeptStatisticsWithTheirCurrentValuesAndNoOthers()
+    {
+        var fixture = X86Vcpu(1, seed: 3);
+        using var fd = Open(fixture.Build());
+        var all = Read(fixture.Build()).Readings;
+        Assert.True(all.Count > 10);
+        var allow = KvmStatsFilter.Create(new[] { "halt_*", all[^1].Descriptor.Name })!;
+        fd.KeepOnly(allow);
+        var kept = all.Where(r => allow(r.Descriptor.Name)).ToList();
+        Assert.InRange(kept.Count, 2, all.Count - 1);
+
+        var first = fd.Read();
+        Assert.Equal(kept.Select(r => (r.Descriptor.Name, r.Values.ToArray())), first.Readings.Select(r => (r.Descriptor.Name, r.Values.ToArray())));
+
+        // Values move with the file, those kept included; the ones left out are never read.
+        var changed = X86Vcpu(1, seed: 4);
+        File.WriteAllBytes(fd.Target, changed.Build());
+        var expected = Read(changed.Build()).Readings.Where(r => allow(r.Descriptor.Name)).Select(r => r.Values.ToArray()).ToList();
+        Assert.Equal(expected, fd.Read().Readings.Select(r => r.Values.ToArray()));
+        Assert.NotEqual(kept.Select(r => r.Values.ToArray()), expected);
+
+        fd.KeepOnly(_ => false);
+        Assert.Empty(fd.Read().Readings);
+    }
+
+    [Fact]
     public void AStatisticAtAnOffsetThatIsNotAU64IsRejectedNamingTheFile()
     {
         var blob = new KvmStatsFixture().Stat("a", Cumulative, 0, 1).Add("misaligned", Cumulative, 0, 1, 0, new ulong[] { 2 }, offset: 12).Build();
