@@ -117,9 +117,10 @@ internal sealed partial class ProcessDomainDiscovery : IDomainDiscovery, IShares
             var changed = process.Domain is null || !process.Threads.AsSpan().SequenceEqual(CollectionsMarshal.AsSpan(_tids));
 
             // QEMU names a thread (CPU n/KVM) just after creating it: a listing can catch a new thread under its parent's
-            // name, so a young process is inspected again, and the cycle after a change re-reads the names alone.
+            // name, so a young process is inspected again, and the cycle after a change re-reads the names alone; but
+            // not for a process found untrusted, whose trust is checked again (libvirt may have rewritten a stale pid file).
             var young = IsYoung(process, nowTicks);
-            if (!changed && process.InspectAgain && !young)
+            if (!changed && process.InspectAgain && !young && process.Distrust is null)
             {
                 process.InspectAgain = false;
                 RecheckNames(process, listings, proc, pid);

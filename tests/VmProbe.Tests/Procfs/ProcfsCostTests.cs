@@ -255,6 +255,46 @@ public class ProcfsCostTests
         }
     }
 
+    /// <summary>
+    /// A QEMU found untrusted (here: libvirt's pid file names another pid) is inspected in full again the cycle after its
+    /// threads changed, trust check included, not given the names-only re-check: once libvirt has rewritten its pid file,
+    /// the VM is counted without waiting for another thread to come or go.
+    /// </summary>
+    [SkippableFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Discovery_AnUntrustedProcessIsCheckedInFullTheCycleAfterAChange()
+    {
+        Skip.IfNot(Requirements.IsRoot, "the trust rule wants QEMU's executable owned by root; the test runs as " + Environment.UserName);
+        var root = DomainProcfsSourceTests.CopyKvmHostProcesses();
+        try
+        {
+            var bin = Directory.CreateDirectory(Path.Combine(root, "bin")).FullName;
+            var exe = Path.Combine(bin, "qemu-system-x86_64");
+            File.WriteAllText(exe, string.Empty);
+            File.SetUnixFileMode(exe, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            File.SetUnixFileMode(bin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            File.CreateSymbolicLink(Path.Combine(root, "proc", "4242", "exe"), exe);
+            var pids = Directory.CreateDirectory(Path.Combine(root, "run")).FullName;
+            var pidFile = Path.Combine(pids, "web-01.pid");
+            File.WriteAllText(pidFile, "999\n"); // stale: an earlier QEMU of web-01
+
+            using var discovery = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree, new QemuTrust(pids));
+            Assert.DoesNotContain(discovery.Discover(NullProbeLog.Instance, default), d => d.Name == "web-01");
+            AddThread(root, 4242, 4270, "worker");
+            Assert.DoesNotContain(discovery.Discover(NullProbeLog.Instance, default), d => d.Name == "web-01");
+            var inspections = discovery.Inspections;
+
+            File.WriteAllText(pidFile, "4242\n");
+            var domains = discovery.Discover(NullProbeLog.Instance, default);
+            Assert.Equal(inspections + 1, discovery.Inspections);
+            Assert.Contains(domains, d => d.Name == "web-01" && d.Pid == 4242);
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     /// <summary>Adds a thread to a fixture process (files copied from its first vCPU thread); returns its comm file.</summary>
     internal static string AddThread(string root, int pid, int tid, string comm)
     {
