@@ -203,16 +203,39 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
         disposed = true;
         host?.Dispose();
         host = null;
-        foreach (var domain in domains.Values)
-        {
-            domain.Dispose();
-        }
-
+        CloseDomains();
         domains.Clear();
         if (ownsProcFs)
         {
             procFs.Dispose();
         }
+    }
+
+    // Thousands of counter fds close faster in halves side by side (the kernel's work per close, mostly CPU); a few
+    // domains close here.
+    private void CloseDomains()
+    {
+        var all = domains.Values.ToList();
+        var parts = Math.Min(Math.Min(Environment.ProcessorCount, 4), all.Count / 16);
+        if (parts < 2)
+        {
+            all.ForEach(d => d.Dispose());
+            return;
+        }
+
+        var chunks = new List<IDisposable>(parts);
+        for (var p = 0; p < parts; p++)
+        {
+            var chunk = all.Where((_, i) => i % parts == p).ToList();
+            chunks.Add(new DisposeAction(() => chunk.ForEach(d => d.Dispose())));
+        }
+
+        ConcurrentDisposal.DisposeAll(chunks);
+    }
+
+    private sealed class DisposeAction(Action dispose) : IDisposable
+    {
+        public void Dispose() => dispose();
     }
 
     private void EnsureHost()
