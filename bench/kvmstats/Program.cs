@@ -84,7 +84,6 @@ var layout = statsFds[0].Layout;
 Console.WriteLine($"# {pids.Count} VMs x {vcpus} vCPUs: {kept.Count} schedstat files, {statsFds.Count} stats fds "
     + $"({blobBytes} bytes each, {layout.Descriptors.Count} statistics, data block {layout.DataLength} bytes); {cycles} cycles after {warmup}");
 
-
 var cases = new (string What, Action Cycle)[]
 {
     ("schedstat (kept, pread + parse)", () =>

@@ -237,9 +237,13 @@ public sealed class BpfObject : IDisposable
     private void DetachAll()
     {
         var failed = ConcurrentDisposal.DisposeAll(_links.Select(l => (IDisposable)l.Link).ToList(), stackSize: 64 * 1024);
-        if (failed.Count > 0)
+        if (failed.Count == 1)
         {
-            throw failed[0].Error;
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failed[0].Error);
+        }
+        else if (failed.Count > 1)
+        {
+            throw new AggregateException("Detaching some eBPF links failed.", failed.Select(f => f.Error));
         }
     }
 

@@ -4,10 +4,9 @@ using System.Runtime.InteropServices;
 namespace VmProbe.Native;
 
 /// <summary>
-/// The numeric subdirectories of a directory (/proc's pids, /proc/PID/task's tids), or its numeric links
-/// (/proc/PID/fd's fds), from getdents64 alone: .NET's
-/// directory enumeration makes one native call per entry, which at a few hundred processes per cycle was a visible part
-/// of the discovery.
+/// The numeric subdirectories of a directory (/proc's pids, /proc/PID/task's tids), or its numeric links (/proc/PID/fd's
+/// fds), from getdents64 alone: .NET's directory enumeration makes one native call per entry, which at a few hundred
+/// processes per cycle is a visible part of the discovery.
 /// </summary>
 internal static unsafe class NumericDirectoryListing
 {

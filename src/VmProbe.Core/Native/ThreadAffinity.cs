@@ -63,12 +63,24 @@ internal sealed unsafe class ThreadAffinity
         }
     }
 
-    /// <summary>Gives the calling thread back the affinity it had when captured.</summary>
+    /// <summary>
+    /// Gives the calling thread back the affinity it had when captured; should the kernel refuse it (a cpuset shrunk
+    /// meanwhile), every CPU, which the kernel narrows to what the thread may use: never left on one CPU.
+    /// </summary>
     public void Restore()
     {
         fixed (ulong* p = _original)
         {
-            _ = Interop.Libc.SchedSetAffinity(0, (nuint)(_original.Length * sizeof(ulong)), p);
+            if (Interop.Libc.SchedSetAffinity(0, (nuint)(_original.Length * sizeof(ulong)), p) == 0)
+            {
+                return;
+            }
+        }
+
+        Array.Fill(_single, ulong.MaxValue);
+        fixed (ulong* p = _single)
+        {
+            _ = Interop.Libc.SchedSetAffinity(0, (nuint)(_single.Length * sizeof(ulong)), p);
         }
     }
 }

@@ -14,9 +14,13 @@ internal static class OnTargetCpu
     /// <summary>Batches smaller than this run where the calling thread is.</summary>
     public const int MinimumBatch = 32;
 
+    // CPUs set apart for latency-sensitive work (isolcpus, nohz_full): the probe is not moved onto them.
+    private static readonly Lazy<HashSet<int>> SetApart = new(() => ReadCpus("isolated").Concat(ReadCpus("nohz_full")).ToHashSet());
+
     /// <summary>
     /// Calls <paramref name="work"/> for every item: grouped by <paramref name="lastCpu"/> (-1: unknown) with the calling
-    /// thread pinned to that CPU, in the items' order within a CPU; items of an unknown or unallowed CPU last, unpinned.
+    /// thread pinned to that CPU, in the items' order within a CPU; items of an unknown, unallowed or isolated CPU last,
+    /// unpinned.
     /// The calling thread's affinity is given back before this returns, also when <paramref name="work"/> throws.
     /// </summary>
     public static void Run<T>(IReadOnlyList<T> items, Func<T, int> lastCpu, Action<T> work)
@@ -37,7 +41,7 @@ internal static class OnTargetCpu
         foreach (var item in items)
         {
             var cpu = lastCpu(item);
-            if (!affinity.Allows(cpu))
+            if (!affinity.Allows(cpu) || SetApart.Value.Contains(cpu))
             {
                 elsewhere.Add(item);
             }
@@ -70,5 +74,17 @@ internal static class OnTargetCpu
         }
 
         elsewhere.ForEach(work);
+    }
+
+    private static IEnumerable<int> ReadCpus(string list)
+    {
+        try
+        {
+            return CpuList.Parse(File.ReadAllText($"/sys/devices/system/cpu/{list}"), list);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException or VmProbeException)
+        {
+            return Array.Empty<int>(); // no such list on this kernel: nothing set apart
+        }
     }
 }

@@ -11,6 +11,7 @@ internal sealed partial class PerfMetricsSource
     {
         threadListings = context.Shared?.Get<ThreadListingCache>();
         seenThisCycle.Clear();
+        ClearPendingOpens(); // a cycle that threw midway left its own
         foreach (var domain in context.Domains)
         {
             if (domain.Pid <= 0)
@@ -123,7 +124,7 @@ internal sealed partial class PerfMetricsSource
         }
 
         var threadFds = PerfFdBudget.Estimate(domainEvents.Length, threadIds.Count);
-        if (!budget.Fits(threadFds))
+        if (!budget.Fits(threadFds + pendingThreadFds))
         {
             RefuseForBudget(key, domain, threadFds, $"{domainEvents.Length} events x {threadIds.Count} threads");
             return null;

@@ -1,7 +1,7 @@
 namespace VmProbe.Perf;
 
 /// <summary>
-/// The perf source, part 3: the threads of the domains counted per thread. Each cycle retires the threads gone and
+/// The perf source's threads of the domains counted per thread. Each cycle retires the threads gone and
 /// gathers every domain's new ones, then opens them in one batch from the CPU each last ran on (<see cref="OnTargetCpu"/>).
 /// </summary>
 internal sealed partial class PerfMetricsSource
@@ -10,6 +10,11 @@ internal sealed partial class PerfMetricsSource
     private readonly List<PendingOpen> pendingOpens = new();
     private readonly List<DomainPerf> syncedThisCycle = new();
     private readonly HashSet<DomainPerf> failedThisCycle = new();
+    private Func<PendingOpen, int>? lastCpu;
+    private Action<PendingOpen>? open;
+
+    // The fds the pending opens will take: a domain admitted after others in the same cycle is judged against them too.
+    private long pendingThreadFds;
 
     private void SyncThreads(DomainKey key, DomainPerf perf)
     {
@@ -24,6 +29,8 @@ internal sealed partial class PerfMetricsSource
             pendingOpens.Add(new PendingOpen(key, perf, tid));
         }
 
+        pendingThreadFds += (long)newThreads.Count * perf.Events.Length;
+
         syncedThisCycle.Add(perf);
     }
 
@@ -31,7 +38,7 @@ internal sealed partial class PerfMetricsSource
     {
         try
         {
-            OnTargetCpu.Run(pendingOpens, LastCpu, Open);
+            OnTargetCpu.Run(pendingOpens, lastCpu ??= LastCpu, open ??= Open);
             foreach (var perf in syncedThisCycle)
             {
                 var status = perf.Threads!.Status;
@@ -46,19 +53,36 @@ internal sealed partial class PerfMetricsSource
         }
         finally
         {
-            pendingOpens.Clear();
-            failedThisCycle.Clear();
-            syncedThisCycle.Clear();
+            ClearPendingOpens();
         }
     }
 
-    private int LastCpu(PendingOpen open) =>
-        procFs.TryReadTaskStat(open.Perf.Domain.Pid, open.Tid, out var stat) ? stat.LastCpu : -1;
+    private void ClearPendingOpens()
+    {
+        pendingOpens.Clear();
+        failedThisCycle.Clear();
+        syncedThisCycle.Clear();
+        pendingThreadFds = 0;
+    }
+
+    // Only a hint: unknown (-1) when unreadable, and for a real-time thread, which could keep a probe pinned behind it
+    // from running at all.
+    private int LastCpu(PendingOpen pending)
+    {
+        try
+        {
+            return procFs.TryReadTaskStat(pending.Perf.Domain.Pid, pending.Tid, out var stat) && !stat.IsRealTime ? stat.LastCpu : -1;
+        }
+        catch (VmProbeException)
+        {
+            return -1;
+        }
+    }
 
     // A domain whose open fails opens no more threads this cycle; the next cycle tries again.
-    private void Open(PendingOpen open)
+    private void Open(PendingOpen pending)
     {
-        var perf = open.Perf;
+        var perf = pending.Perf;
         if (failedThisCycle.Contains(perf))
         {
             return;
@@ -66,13 +90,13 @@ internal sealed partial class PerfMetricsSource
 
         try
         {
-            perf.Threads!.Open(open.Tid);
+            perf.Threads!.Open(pending.Tid);
             return;
         }
         catch (PerfFdBudgetExceededException ex)
         {
             // Summarised with the other domains in the same state, counted per domain and cycle.
-            RefuseThreads(open.Key, perf.Domain, ex);
+            RefuseThreads(pending.Key, perf.Domain, ex);
         }
         catch (PerfEventException ex) when (ex.Kind == ProbeErrorKind.PermissionDenied)
         {

@@ -203,34 +203,59 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
         disposed = true;
         host?.Dispose();
         host = null;
-        CloseDomains();
+        var failures = CloseDomains();
         domains.Clear();
         if (ownsProcFs)
         {
             procFs.Dispose();
         }
+
+        if (failures.Count > 0)
+        {
+            throw new AggregateException("Closing some domains' perf counters failed.", failures);
+        }
     }
 
-    // Thousands of counter fds close faster in halves side by side (the kernel's work per close, mostly CPU); a few
-    // domains close here.
-    private void CloseDomains()
+    // Thousands of counter fds close faster in parts side by side (the kernel's work per close is CPU); a few domains
+    // close here. Every domain is closed whatever another one threw.
+    private List<Exception> CloseDomains()
     {
         var all = domains.Values.ToList();
         var parts = Math.Min(Math.Min(Environment.ProcessorCount, 4), all.Count / 16);
+        var failures = new List<Exception>();
         if (parts < 2)
         {
-            all.ForEach(d => d.Dispose());
-            return;
+            CloseEach(all, failures);
+            return failures;
         }
 
         var chunks = new List<IDisposable>(parts);
+        var chunkFailures = new List<Exception>[parts];
         for (var p = 0; p < parts; p++)
         {
             var chunk = all.Where((_, i) => i % parts == p).ToList();
-            chunks.Add(new DisposeAction(() => chunk.ForEach(d => d.Dispose())));
+            var own = chunkFailures[p] = new List<Exception>();
+            chunks.Add(new DisposeAction(() => CloseEach(chunk, own)));
         }
 
-        ConcurrentDisposal.DisposeAll(chunks);
+        ConcurrentDisposal.DisposeAll(chunks).ForEach(f => failures.Add(f.Error));
+        failures.AddRange(chunkFailures.SelectMany(f => f));
+        return failures;
+    }
+
+    private static void CloseEach(List<DomainPerf> chunk, List<Exception> failures)
+    {
+        foreach (var domain in chunk)
+        {
+            try
+            {
+                domain.Dispose();
+            }
+            catch (Exception error)
+            {
+                failures.Add(error);
+            }
+        }
     }
 
     private sealed class DisposeAction(Action dispose) : IDisposable

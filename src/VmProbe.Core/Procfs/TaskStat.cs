@@ -14,8 +14,12 @@ internal readonly record struct TaskStat(
     long NumThreads,
     ulong StartTimeTicks,
     int LastCpu,
-    ulong GuestTicks)
+    ulong GuestTicks,
+    int Policy = 0)
 {
+    /// <summary>SCHED_FIFO and SCHED_RR (sched(7)): a real-time thread, which may keep its CPU from others indefinitely.</summary>
+    public bool IsRealTime => Policy is 1 or 2;
+
     /// <summary>
     /// Parses a stat line. The comm (field 2) may contain spaces and parentheses (<c>(CPU 0/TCG)</c>, or a process
     /// that names itself <c>a) b</c>), so the fields are counted from after the LAST <c>)</c>.
@@ -42,7 +46,7 @@ internal readonly record struct TaskStat(
             throw ProcfsException.Parse(path, "field 'state' is not one character");
         }
 
-        int ppid = 0, lastCpu = -1;
+        int ppid = 0, lastCpu = -1, policy = 0;
         ulong minflt = 0, majflt = 0, utime = 0, stime = 0, start = 0, guest = 0;
         long threads = 0;
         var field = 3;
@@ -81,6 +85,9 @@ internal readonly record struct TaskStat(
                 case 39:
                     lastCpu = (int)ProcText.ParseUInt64(token, path, "processor");
                     break;
+                case 41:
+                    policy = (int)ProcText.ParseUInt64(token, path, "policy");
+                    break;
                 case 43:
                     guest = ProcText.ParseUInt64(token, path, "guest_time");
                     break;
@@ -92,6 +99,6 @@ internal readonly record struct TaskStat(
             throw ProcfsException.Parse(path, $"only {field} fields, expected at least 22");
         }
 
-        return new TaskStat((char)state[0], ppid, minflt, majflt, utime, stime, threads, start, lastCpu, guest);
+        return new TaskStat((char)state[0], ppid, minflt, majflt, utime, stime, threads, start, lastCpu, guest, policy);
     }
 }

@@ -44,7 +44,7 @@ public sealed class KvmStatsFdReadTests : IDisposable
         using var fd = Open(fixture.Build());
         var all = Read(fixture.Build()).Readings;
         Assert.True(all.Count > 10);
-        var allow = KvmStatsFilter.Create(new[] { "halt_*", all[^1].Descriptor.Name })!;
+        var allow = KvmStatsFilter.Create(new[] { "halt_*", all[0].Descriptor.Name })!;
         fd.KeepOnly(allow);
         var kept = all.Where(r => allow(r.Descriptor.Name)).ToList();
         Assert.InRange(kept.Count, 2, all.Count - 1);
@@ -58,6 +58,18 @@ public sealed class KvmStatsFdReadTests : IDisposable
         var expected = Read(changed.Build()).Readings.Where(r => allow(r.Descriptor.Name)).Select(r => r.Values.ToArray()).ToList();
         Assert.Equal(expected, fd.Read().Readings.Select(r => r.Values.ToArray()));
         Assert.NotEqual(kept.Select(r => r.Values.ToArray()), expected);
+
+        // Only their span is read: a file cut right after it still reads, where the whole data block would be short.
+        var keptEnd = kept.Max(r => r.Descriptor.Offset + (r.Descriptor.Size * sizeof(ulong)));
+        Assert.True(keptEnd < fd.Layout.DataLength, "the kept statistics reach the end of the data block: pick others");
+        var blob = changed.Build();
+        File.WriteAllBytes(fd.Target, blob[..(fd.Layout.DataOffset + keptEnd)]);
+        Assert.Equal(expected, fd.Read().Readings.Select(r => r.Values.ToArray()));
+        using (var whole = Open(blob))
+        {
+            File.WriteAllBytes(whole.Target, blob[..(fd.Layout.DataOffset + keptEnd)]);
+            Assert.Equal("kvm_stats_format,truncated", Assert.Throws<KvmStatsException>(() => whole.Read()).ErrorId);
+        }
 
         fd.KeepOnly(_ => false);
         Assert.Empty(fd.Read().Readings);

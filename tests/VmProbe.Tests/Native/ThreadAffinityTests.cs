@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using VmProbe.Native;
 using Xunit;
 
@@ -21,7 +22,7 @@ public class ThreadAffinityTests
                 foreach (var cpu in allowed)
                 {
                     Assert.True(before.TryPin(cpu), $"pin to CPU {cpu}");
-                    Assert.Equal(cpu, Thread.GetCurrentProcessorId());
+                    Assert.Equal(cpu, SchedGetCpu());
                     Assert.Equal(new[] { cpu }, AllowedNow(allowed));
                 }
 
@@ -50,4 +51,8 @@ public class ThreadAffinityTests
         Assert.NotNull(now);
         return candidates.Where(now!.Allows).ToList();
     }
+
+    // sched_getcpu itself: Thread.GetCurrentProcessorId may answer from a cache made before the thread moved.
+    [DllImport("libc", EntryPoint = "sched_getcpu")]
+    private static extern int SchedGetCpu();
 }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using VmProbe.Native;
 using VmProbe.Perf;
 using Xunit;
@@ -21,7 +22,7 @@ public class OnTargetCpuTests
         var ran = new List<(int Id, int OnCpu)>();
         var allowedAfter = OnOwnThread(() =>
         {
-            OnTargetCpu.Run(items, item => item.Cpu, item => ran.Add((item.Id, Thread.GetCurrentProcessorId())));
+            OnTargetCpu.Run(items, item => item.Cpu, item => ran.Add((item.Id, SchedGetCpu())));
             return Allowed();
         });
 
@@ -48,8 +49,14 @@ public class OnTargetCpuTests
         var items = Enumerable.Range(0, OnTargetCpu.MinimumBatch).ToList();
         var allowedAfter = OnOwnThread(() =>
         {
-            var error = Assert.Throws<InvalidOperationException>(() => OnTargetCpu.Run(items, _ => first, i => throw new InvalidOperationException($"item {i}")));
+            var threwOn = -1;
+            var error = Assert.Throws<InvalidOperationException>(() => OnTargetCpu.Run(items, _ => first, i =>
+            {
+                threwOn = SchedGetCpu();
+                throw new InvalidOperationException($"item {i}");
+            }));
             Assert.Equal("item 0", error.Message);
+            Assert.Equal(first, threwOn); // it threw while pinned
             return Allowed();
         });
 
@@ -103,4 +110,8 @@ public class OnTargetCpuTests
 
         return result;
     }
+
+    // sched_getcpu itself: Thread.GetCurrentProcessorId may answer from a cache made before the thread moved.
+    [DllImport("libc", EntryPoint = "sched_getcpu")]
+    private static extern int SchedGetCpu();
 }

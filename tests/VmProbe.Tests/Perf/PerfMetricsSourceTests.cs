@@ -164,10 +164,20 @@ public class PerfMetricsSourceTests
         using var vcpus = new FakeVcpus(count);
         var domain = vcpus.Domain("many", VmUuid);
         using var source = new PerfMetricsSource(Config(PerfAttribution.Thread, "task-clock", "context-switches"), new RecordingLog());
-        var before = AllowedCpus();
 
-        source.Prepare(Context(domain));
-        Assert.Equal(before, AllowedCpus());
+        // On a thread of its own: were the affinity not given back, the test runner's thread would keep it.
+        List<int>? before = null, after = null;
+        var preparing = new Thread(() =>
+        {
+            before = AllowedCpus();
+            source.Prepare(Context(domain));
+            after = AllowedCpus();
+        });
+        preparing.Start();
+        preparing.Join();
+        Assert.NotNull(before);
+        Assert.Equal(before, after);
+
         foreach (var worker in vcpus.Workers)
         {
             worker.Do(() => Thread.Sleep(1));
@@ -180,7 +190,40 @@ public class PerfMetricsSourceTests
             Assert.True(Value(metrics, "domain_vcpu_perf_events_total", "many", uuid, i.ToString(), "context_switches") >= 1, $"vCPU {i} counted no context switch");
         }
 
-        Assert.True(Value(metrics, "probe_perf_open_fds") >= 2 * count);
+        Assert.True(source.OpenFdCount >= 2 * count, $"{source.OpenFdCount} fds for {count} vCPU threads x 2 events");
+    }
+
+    [SkippableFact]
+    public void DomainsAdmittedInOneCycleAreJudgedAgainstTheThreadsQueuedBeforeThem()
+    {
+        Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
+        var limit = new PerfFdBudget().Limit;
+        Skip.If(limit > int.MaxValue, $"RLIMIT_NOFILE {limit} is too large to leave room for exactly one domain");
+        // Two single-threaded processes (this one's thread count moves with the tests running beside it). Room for the
+        // host and one of them, not both: the second is refused whole. Its thread opens with the first's in one batch
+        // after both were admitted, so the first's must count against it when it is admitted.
+        using var a = System.Diagnostics.Process.Start("sleep", "60");
+        using var b = System.Diagnostics.Process.Start("sleep", "60");
+        try
+        {
+            var room = CpuList.ReadOnline().Length + 1;
+            var budget = new PerfFdBudget((int)((long)limit - PerfFdBudget.OpenPerfFds - PerfFdBudget.KeptProcfsFds - room));
+            var first = new VmDomain { Name = "first", Uuid = VmUuid, Pid = a.Id, Vcpus = new[] { new VmVcpu(0, a.Id) } };
+            var second = new VmDomain { Name = "second", Uuid = Guid.Parse("6f1c2d3e-0000-4000-8000-00000000a002"), Pid = b.Id, Vcpus = new[] { new VmVcpu(0, b.Id) } };
+            var log = new RecordingLog();
+            using var source = new PerfMetricsSource(Config(PerfAttribution.Thread, "task-clock"), log, budget);
+            source.Prepare(Context(first, second));
+
+            Assert.Equal(1, source.DomainCount);
+            var metrics = Collect(source, first, second);
+            Assert.Equal(new[] { "first" }, Samples(metrics, "domain_perf_events_total").Select(s => s.LabelValues[0]));
+            Assert.Contains(log.Lines, l => l.Level == LogLevel.Error && l.Message.Contains("'second'", StringComparison.Ordinal));
+        }
+        finally
+        {
+            a.Kill();
+            b.Kill();
+        }
     }
 
     private static List<int> AllowedCpus()

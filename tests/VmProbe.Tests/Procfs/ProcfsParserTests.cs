@@ -125,6 +125,16 @@ public class ProcfsParserTests
         Assert.Equal(9002UL, stat.StartTimeTicks);
         Assert.Equal(1, stat.LastCpu);
         Assert.Equal(44UL, stat.GuestTicks);
+        Assert.False(stat.IsRealTime);
+
+        // Field 40 rt_priority, 41 policy: SCHED_FIFO (1) and SCHED_RR (2) are real-time, SCHED_BATCH (3) is not.
+        foreach (var (policy, realTime) in new[] { (1, true), (2, true), (3, false) })
+        {
+            var rt = TaskStat.Parse(Encoding.ASCII.GetBytes($"77 (CPU 0/KVM) S 1 76 76 0 -1 4194560 20 0 5 0 70 6 0 0 20 0 3 0 9002 1 1 1 1 1 0 0 0 0 0 0 0 0 0 0 17 1 50 {policy} 0 44 0"), "t");
+            Assert.Equal(policy, rt.Policy);
+            Assert.Equal(realTime, rt.IsRealTime);
+            Assert.Equal(1, rt.LastCpu);
+        }
     }
 
     [Fact]
