@@ -114,6 +114,21 @@ var cases = new (string What, Action Cycle)[]
         KvmStatsEmitter.AddDomain(metrics, false, name, "00000000-0000-0000-0000-000000000000", snapshots, null);
     }
 }),
+    ($"... {allowText}, filtered at emit only", () =>
+{
+    // Before KvmStatsFd.KeepOnly: every statistic read, the filter applied while emitting.
+    var metrics = new MetricSet();
+    foreach (var (name, fds) in domains)
+    {
+        var snapshots = new List<KvmStatsSnapshot>(fds.Count);
+        foreach (var fd in fds)
+        {
+            snapshots.Add(fd.Read());
+        }
+
+        KvmStatsEmitter.AddDomain(metrics, false, name, "00000000-0000-0000-0000-000000000000", snapshots, allow);
+    }
+}),
     ($"kvm stats fds + emit, {allowText}", () =>
 {
     var metrics = new MetricSet();
