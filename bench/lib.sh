@@ -149,3 +149,15 @@ proc_bpf_maps() {
         echo "$name=${count:-?}"
     done <<<"$maps" | sort | tr '\n' ' ' | sed 's/ $//'
 }
+
+# ratio A B: A/B to two decimals, "-" when either is missing.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", a / b; else printf "-" }'; }
+
+# slope ARRAY-NAME: least-squares us per VM over the N values in $ns (the caller's).
+slope() {
+    local -n values="$1"
+    local pairs="" n
+    for n in $ns; do pairs+="$n ${values[$n]} "; done
+    awk -v p="$pairs" 'BEGIN { k = split(p, a, " "); m = k / 2; for (i = 1; i <= k; i += 2) { sx += a[i]; sy += a[i+1]; sxx += a[i]*a[i]; sxy += a[i]*a[i+1] }
+        d = m * sxx - sx * sx; if (m < 2 || d == 0 || a[2] == "") { printf "-"; exit } printf "%.1f", (m * sxy - sx * sy) / d }'
+}
