@@ -217,34 +217,22 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
     }
 
     // Thousands of counter fds close faster in parts side by side (the kernel's work per close is CPU); a few domains
-    // close here. Every domain is closed whatever another one threw.
+    // make one part, closed here. Every domain is closed whatever another one threw.
     private List<Exception> CloseDomains()
     {
         var all = domains.Values.ToList();
-        var parts = Math.Min(Math.Min(Environment.ProcessorCount, 4), all.Count / 16);
-        var failures = new List<Exception>();
-        if (parts < 2)
-        {
-            CloseEach(all, failures);
-            return failures;
-        }
-
-        var chunks = new List<IDisposable>(parts);
-        var chunkFailures = new List<Exception>[parts];
-        for (var p = 0; p < parts; p++)
-        {
-            var chunk = all.Where((_, i) => i % parts == p).ToList();
-            var own = chunkFailures[p] = new List<Exception>();
-            chunks.Add(new DisposeAction(() => CloseEach(chunk, own)));
-        }
-
-        ConcurrentDisposal.DisposeAll(chunks).ForEach(f => failures.Add(f.Error));
-        failures.AddRange(chunkFailures.SelectMany(f => f));
-        return failures;
+        var parts = Math.Clamp(Math.Min(Environment.ProcessorCount, all.Count / 16), 1, 4);
+        var chunks = Enumerable.Range(0, parts)
+            .Select(p => (IDisposable)new DisposeAction(() => CloseEach(all.Where((_, i) => i % parts == p))))
+            .ToList();
+        return ConcurrentDisposal.DisposeAll(chunks)
+            .SelectMany(f => f.Error is AggregateException each ? each.InnerExceptions : (IEnumerable<Exception>)new[] { f.Error })
+            .ToList();
     }
 
-    private static void CloseEach(List<DomainPerf> chunk, List<Exception> failures)
+    private static void CloseEach(IEnumerable<DomainPerf> chunk)
     {
+        List<Exception>? failures = null;
         foreach (var domain in chunk)
         {
             try
@@ -253,8 +241,13 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
             }
             catch (Exception error)
             {
-                failures.Add(error);
+                (failures ??= new()).Add(error);
             }
+        }
+
+        if (failures is not null)
+        {
+            throw new AggregateException(failures);
         }
     }
 
