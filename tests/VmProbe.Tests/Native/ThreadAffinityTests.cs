@@ -1,5 +1,5 @@
-using System.Runtime.InteropServices;
 using VmProbe.Native;
+using VmProbe.Tests.Infrastructure;
 using Xunit;
 
 namespace VmProbe.Tests.Native;
@@ -9,50 +9,23 @@ public class ThreadAffinityTests
     [SkippableFact]
     public void PinsTheCallingThreadToOneCpuAndGivesBackWhatItHad()
     {
-        // A thread of its own: the test runner's thread keeps its affinity whatever happens here.
-        Exception? failure = null;
-        var thread = new Thread(() =>
+        ThreadCpus.OnOwnThread(() =>
         {
-            try
+            var before = ThreadAffinity.TryCapture();
+            Assert.NotNull(before);
+            var allowed = ThreadCpus.Allowed();
+            Skip.If(allowed.Count < 2, $"this thread may run on {allowed.Count} CPU: pinning cannot be told from not moving");
+            foreach (var cpu in allowed)
             {
-                var before = ThreadAffinity.TryCapture();
-                Assert.NotNull(before);
-                var allowed = Enumerable.Range(0, Environment.ProcessorCount * 4).Where(before!.Allows).ToList();
-                Skip.If(allowed.Count < 2, $"this thread may run on {allowed.Count} CPU: pinning cannot be told from not moving");
-                foreach (var cpu in allowed)
-                {
-                    Assert.True(before.TryPin(cpu), $"pin to CPU {cpu}");
-                    Assert.Equal(cpu, SchedGetCpu());
-                    Assert.Equal(new[] { cpu }, AllowedNow(allowed));
-                }
+                Assert.True(before!.TryPin(cpu), $"pin to CPU {cpu}");
+                Assert.Equal(cpu, ThreadCpus.Current());
+                Assert.Equal(new[] { cpu }, ThreadCpus.Allowed());
+            }
 
-                Assert.False(before.TryPin(-1));
-                before.Restore();
-                Assert.Equal(allowed, AllowedNow(allowed));
-            }
-            catch (Exception error)
-            {
-                failure = error;
-            }
+            Assert.False(before!.TryPin(-1));
+            before.Restore();
+            Assert.Equal(allowed, ThreadCpus.Allowed());
+            return 0;
         });
-        thread.Start();
-        thread.Join();
-        if (failure is SkipException skip)
-        {
-            throw skip;
-        }
-
-        Assert.Null(failure);
     }
-
-    private static List<int> AllowedNow(List<int> candidates)
-    {
-        var now = ThreadAffinity.TryCapture();
-        Assert.NotNull(now);
-        return candidates.Where(now!.Allows).ToList();
-    }
-
-    // sched_getcpu itself: Thread.GetCurrentProcessorId may answer from a cache made before the thread moved.
-    [DllImport("libc", EntryPoint = "sched_getcpu")]
-    private static extern int SchedGetCpu();
 }

@@ -1,6 +1,5 @@
-using System.Runtime.InteropServices;
-using VmProbe.Native;
 using VmProbe.Perf;
+using VmProbe.Tests.Infrastructure;
 using Xunit;
 
 namespace VmProbe.Tests.Perf;
@@ -20,10 +19,10 @@ public class OnTargetCpuTests
         items.Add((1000, -1));
         items.Add((1001, 1 << 20)); // no such CPU
         var ran = new List<(int Id, int OnCpu)>();
-        var allowedAfter = OnOwnThread(() =>
+        var allowedAfter = ThreadCpus.OnOwnThread(() =>
         {
-            OnTargetCpu.Run(items, item => item.Cpu, item => ran.Add((item.Id, SchedGetCpu())));
-            return Allowed();
+            OnTargetCpu.Run(items, item => item.Cpu, item => ran.Add((item.Id, ThreadCpus.Current())));
+            return ThreadCpus.Allowed();
         });
 
         Assert.Equal(items.Select(i => i.Id).Order(), ran.Select(r => r.Id).Order());
@@ -39,7 +38,7 @@ public class OnTargetCpuTests
         Assert.True(
             order.SequenceEqual(onFirst.Concat(onSecond).Append(1000).Append(1001)) || order.SequenceEqual(onSecond.Concat(onFirst).Append(1000).Append(1001)),
             "ran in the order " + string.Join(",", order));
-        Assert.Equal(OnOwnThread(Allowed), allowedAfter);
+        Assert.Equal(ThreadCpus.OnOwnThread(ThreadCpus.Allowed), allowedAfter);
     }
 
     [SkippableFact]
@@ -47,20 +46,20 @@ public class OnTargetCpuTests
     {
         var (first, _) = TwoAllowedCpus();
         var items = Enumerable.Range(0, OnTargetCpu.MinimumBatch).ToList();
-        var allowedAfter = OnOwnThread(() =>
+        var allowedAfter = ThreadCpus.OnOwnThread(() =>
         {
             var threwOn = -1;
             var error = Assert.Throws<InvalidOperationException>(() => OnTargetCpu.Run(items, _ => first, i =>
             {
-                threwOn = SchedGetCpu();
+                threwOn = ThreadCpus.Current();
                 throw new InvalidOperationException($"item {i}");
             }));
             Assert.Equal("item 0", error.Message);
             Assert.Equal(first, threwOn); // it threw while pinned
-            return Allowed();
+            return ThreadCpus.Allowed();
         });
 
-        Assert.Equal(OnOwnThread(Allowed), allowedAfter);
+        Assert.Equal(ThreadCpus.OnOwnThread(ThreadCpus.Allowed), allowedAfter);
     }
 
     [Fact]
@@ -74,44 +73,8 @@ public class OnTargetCpuTests
 
     private static (int First, int Second) TwoAllowedCpus()
     {
-        var allowed = OnOwnThread(Allowed);
+        var allowed = ThreadCpus.OnOwnThread(ThreadCpus.Allowed);
         Skip.If(allowed.Count < 2, $"this process may run on {allowed.Count} CPU: running on a CPU cannot be told from not moving");
         return (allowed[^1], allowed[0]); // the items alternate between them: each CPU's must still run together
     }
-
-    private static List<int> Allowed()
-    {
-        var affinity = ThreadAffinity.TryCapture();
-        Assert.NotNull(affinity);
-        return Enumerable.Range(0, 4096).Where(affinity!.Allows).ToList();
-    }
-
-    private static T OnOwnThread<T>(Func<T> body)
-    {
-        T result = default!;
-        Exception? failure = null;
-        var thread = new Thread(() =>
-        {
-            try
-            {
-                result = body();
-            }
-            catch (Exception error)
-            {
-                failure = error;
-            }
-        });
-        thread.Start();
-        thread.Join();
-        if (failure is not null)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
-        }
-
-        return result;
-    }
-
-    // sched_getcpu itself: Thread.GetCurrentProcessorId may answer from a cache made before the thread moved.
-    [DllImport("libc", EntryPoint = "sched_getcpu")]
-    private static extern int SchedGetCpu();
 }

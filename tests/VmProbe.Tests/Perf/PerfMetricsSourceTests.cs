@@ -165,17 +165,12 @@ public class PerfMetricsSourceTests
         var domain = vcpus.Domain("many", VmUuid);
         using var source = new PerfMetricsSource(Config(PerfAttribution.Thread, "task-clock", "context-switches"), new RecordingLog());
 
-        // On a thread of its own: were the affinity not given back, the test runner's thread would keep it.
-        List<int>? before = null, after = null;
-        var preparing = new Thread(() =>
+        var (before, after) = ThreadCpus.OnOwnThread(() =>
         {
-            before = AllowedCpus();
+            var allowed = ThreadCpus.Allowed();
             source.Prepare(Context(domain));
-            after = AllowedCpus();
+            return (allowed, ThreadCpus.Allowed());
         });
-        preparing.Start();
-        preparing.Join();
-        Assert.NotNull(before);
         Assert.Equal(before, after);
 
         foreach (var worker in vcpus.Workers)
@@ -226,11 +221,32 @@ public class PerfMetricsSourceTests
         }
     }
 
-    private static List<int> AllowedCpus()
+    [SkippableFact]
+    public void ManyDomainsCloseInPartsSideBySideAndEveryFdIsReleased()
     {
-        var affinity = ThreadAffinity.TryCapture();
-        Assert.NotNull(affinity);
-        return Enumerable.Range(0, 4096).Where(affinity!.Allows).ToList();
+        Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
+        // 40 single-threaded processes: enough domains for the closing to be split in parts (16 or more per part).
+        var sleepers = Enumerable.Range(0, 40).Select(_ => System.Diagnostics.Process.Start("sleep", "60")).ToList();
+        try
+        {
+            var perfBaseline = PerfFdBudget.OpenPerfFds;
+            var domains = sleepers.Select((p, i) => new VmDomain
+            {
+                Name = $"sleeper-{i}", Uuid = Guid.Parse($"6f1c2d3e-0000-4000-8000-{i + 1:D12}"), Pid = p.Id, Vcpus = new[] { new VmVcpu(0, p.Id) },
+            }).ToArray();
+            var source = new PerfMetricsSource(Config(PerfAttribution.Thread, "task-clock", "context-switches"), new RecordingLog());
+            source.Prepare(Context(domains));
+            Assert.Equal(40, source.DomainCount);
+            Assert.True(PerfFdBudget.OpenPerfFds - perfBaseline >= 40 * 2, $"{PerfFdBudget.OpenPerfFds - perfBaseline} perf fds for 40 domains x 2 events");
+
+            source.Dispose();
+            Assert.Equal(perfBaseline, PerfFdBudget.OpenPerfFds);
+        }
+        finally
+        {
+            sleepers.ForEach(p => p.Kill());
+            sleepers.ForEach(p => p.Dispose());
+        }
     }
 
     [SkippableFact]
