@@ -83,9 +83,10 @@ public sealed partial class PromTextWriter
     {
         const int BytesPerSeries = 128, BytesPerFamily = 256;
         long estimate = 0;
-        foreach (var family in metrics.Families)
+        var families = metrics.Families;
+        for (var i = 0; i < families.Count; i++)
         {
-            estimate += BytesPerFamily + ((long)family.Samples.Count * BytesPerSeries);
+            estimate += BytesPerFamily + ((long)families[i].Samples.Count * BytesPerSeries); // by index: every cycle, no enumerator
         }
 
         if (estimate > _buffer.Capacity && estimate < int.MaxValue / 2)
