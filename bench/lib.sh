@@ -161,3 +161,16 @@ slope() {
     awk -v p="$pairs" 'BEGIN { k = split(p, a, " "); m = k / 2; for (i = 1; i <= k; i += 2) { sx += a[i]; sy += a[i+1]; sxx += a[i]*a[i]; sxy += a[i]*a[i+1] }
         d = m * sxx - sx * sx; if (m < 2 || d == 0 || a[2] == "") { printf "-"; exit } printf "%.1f", (m * sxy - sx * sy) / d }'
 }
+
+# floor_field LINE KEY: the value of KEY=VALUE in a floor_result line (integer part).
+floor_field() { sed -n "s/.*[ _]$2=\([0-9]*\).*/\1/p" <<<"$1"; }
+
+# run_floor BYTES [FLOOR-ARGS...]: runs bench/floor on the fakes with the run's cycles, warm-up and delay, 4 events and
+# the host-wide groups, writing BYTES per cycle; prints its floor_result line.
+run_floor() {
+    local size="$1"
+    shift
+    # shellcheck disable=SC2046
+    "$BENCH_OUT/floor" "$@" --host-groups --cycles "$cycles" --warmup "$warmup" --delay-ms "$delay_ms" --events 4 \
+        --out "$WORK/textfile/floor$$.prom" --out-size "$size" $(fake_pids) | grep '^floor_result'
+}
