@@ -126,9 +126,9 @@ public sealed class ProbeCycle
     public long ErrorCount(string source) => _errors.TryGetValue(source, out var count) ? count : 0;
 
     /// <summary>
-    /// Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it, with
-    /// <see cref="IEarlySetup.SetUp"/> beside them or after them (<see cref="EarlySetups"/>); failures are counted like
-    /// collection failures.
+    /// Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it, then
+    /// <see cref="IWarmUpSource.WarmUp"/>, with <see cref="IEarlySetup.SetUp"/> beside them or after them
+    /// (<see cref="EarlySetups"/>); failures are counted like collection failures.
     /// </summary>
     public void Prepare(CancellationToken cancellationToken)
     {
@@ -154,12 +154,28 @@ public sealed class ProbeCycle
         }
 
         CountersOpenedAtMs = _clock.MonotonicMilliseconds;
+        WarmUp(context); // inside the first delay, which counts from the line above
 
         // Else after the counters are open, so that the set-ups overlap the first delay without shortening what they count.
         _setUps.RunHereUnlessBegun();
         if (!_setUps.InBackground)
         {
             CountSetUpFailures();
+        }
+    }
+
+    private void WarmUp(CycleContext context)
+    {
+        for (var i = 0; i < _sources.Length; i++)
+        {
+            try
+            {
+                (_sources[i] as IWarmUpSource)?.WarmUp(context);
+            }
+            catch (Exception error)
+            {
+                CountFailure(_sourceHealth[i], error);
+            }
         }
     }
 

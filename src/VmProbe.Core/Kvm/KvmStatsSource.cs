@@ -24,7 +24,7 @@ namespace VmProbe.Kvm;
 /// the layout is reported once and skipped while its process lives. Duplicated fds count in the process' fd budget
 /// (<c>FdLimits</c>) and are closed when their domain disappears (they keep the VM's kernel object alive).
 /// </summary>
-public sealed partial class KvmStatsSource : IMetricSource
+public sealed partial class KvmStatsSource : IWarmUpSource
 {
     public const string SourceName = "kvm";
 
@@ -135,24 +135,7 @@ public sealed partial class KvmStatsSource : IMetricSource
 
     private void CollectDomain(CycleContext context, MetricSet metrics, VmDomain domain, HypervisorStatsShare? share)
     {
-        var state = StateOf(domain.Pid, out var isNew);
-        if (state.Fds.Count == 0 && state.CyclesUntilRescan-- <= 0)
-        {
-            state.CyclesUntilRescan = RescanCycles - 1;
-            // A pid reused by another process shows as a changed fd count too: its start time is read only then (a
-            // state made this cycle has just read it).
-            if (!FdsUnchanged(domain.Pid, state))
-            {
-                if (!isNew && ProcessChanged(domain.Pid, state))
-                {
-                    state = StateOf(domain.Pid);
-                    state.CyclesUntilRescan = RescanCycles - 1;
-                }
-
-                Open(context, domain, state);
-            }
-        }
-
+        var state = EnsureOpen(context, domain);
         var uuid = domain.UuidLabel;
         string source;
         var snapshots = state.Fds.Count > 0 ? ReadBinary(context, domain, state) : null;
@@ -205,81 +188,6 @@ public sealed partial class KvmStatsSource : IMetricSource
         }
 
         return snapshots;
-    }
-
-    private void Open(CycleContext context, VmDomain domain, KvmDomainState state)
-    {
-        if (_pidFdUnavailable)
-        {
-            return;
-        }
-
-        FdLooks++;
-        var links = KvmStatsFd.Find(_procRoot, domain.Pid, _isStatsLink);
-        if (links.Count == 0 || links.Any(state.Bad.Contains))
-        {
-            return; // none, or one broke the layout: the domain is served by another source while this process lives
-        }
-
-        if (!FdLimits.Fits(links.Count))
-        {
-            LogOnce(state, "fdbudget", LogLevel.Warning,
-                $"kvm: domain '{domain.Name}' (QEMU pid {domain.Pid}): its {links.Count} KVM stats fds do not fit under RLIMIT_NOFILE with the perf and kept procfs fds; served by another source.");
-            return;
-        }
-
-        SafeFdHandle pidFd;
-        try
-        {
-            pidFd = KvmStatsFd.OpenPid(domain.Pid);
-        }
-        catch (EntryPointNotFoundException)
-        {
-            _pidFdUnavailable = true;
-            LogOnce("nopidfd", LogLevel.Warning, "kvm: this C library has no pidfd_open/pidfd_getfd (glibc 2.36+ needed): KVM stats fds cannot be read.");
-            return;
-        }
-        catch (KvmStatsException ex)
-        {
-            Report(context, domain, state, ex);
-            return;
-        }
-
-        using (pidFd)
-        {
-            foreach (var link in links)
-            {
-                try
-                {
-                    var fd = KvmStatsFd.Duplicate(pidFd, domain.Pid, link);
-                    state.Fds.Add(fd);
-                    if (_allow is not null)
-                    {
-                        fd.KeepOnly(_allow);
-                    }
-                }
-                catch (KvmStatsException ex)
-                {
-                    if (ex.ErrorId.StartsWith("kvm_stats_", StringComparison.Ordinal))
-                    {
-                        MarkBad(context, domain, state, link, ex);
-                    }
-                    else
-                    {
-                        Report(context, domain, state, ex); // pidfd_getfd: permissions or a closed fd, looked at again at the next rescan
-                    }
-
-                    state.CloseFds();
-                    return;
-                }
-            }
-        }
-
-        foreach (var skipped in state.Fds.Select(f => f.Layout.Skipped).Where(s => s.Count > 0))
-        {
-            LogOnce("skipped:" + string.Join(",", skipped), LogLevel.Info,
-                $"kvm: statistics this probe does not know are left out: {string.Join(", ", skipped)}.");
-        }
     }
 
     /// <summary>Remembers a stats fd whose blob broke the layout (or whose read failed) and reports it once.</summary>

@@ -78,9 +78,10 @@ internal static class OnTargetCpu
 
     private static IEnumerable<int> ReadCpus(string list)
     {
+        var path = $"/sys/devices/system/cpu/{list}";
         try
         {
-            return CpuList.Parse(File.ReadAllText($"/sys/devices/system/cpu/{list}"), list);
+            return File.Exists(path) ? CpuList.Parse(File.ReadAllText(path), list) : Array.Empty<int>();
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException or VmProbeException)
         {

@@ -25,8 +25,12 @@ internal sealed class ProcFileReader : IDisposable
     /// <summary>The content of the last successful read; valid until the next read.</summary>
     public ReadOnlySpan<byte> Content => _buffer.AsSpan(0, _length);
 
-    /// <summary>Reads the file at <paramref name="path"/>; false when it (or its process) does not exist.</summary>
-    public unsafe bool TryRead(ReadOnlySpan<char> path)
+    /// <summary>
+    /// Reads the file at <paramref name="path"/>; false when it (or its process) does not exist. A file the kernel renders
+    /// as one record (<paramref name="oneRecord"/>: a task's stat, status, comm) ends at the first read that returns less
+    /// than asked, which saves the read that returns nothing; any other is read until a read returns nothing.
+    /// </summary>
+    public unsafe bool TryRead(ReadOnlySpan<char> path, bool oneRecord = false)
     {
         ObjectDisposedException.ThrowIf(_buffer.Length == 0, this);
         _length = 0;
@@ -67,6 +71,10 @@ internal sealed class ProcFileReader : IDisposable
             }
 
             _length += (int)n;
+            if (oneRecord && _length < _buffer.Length)
+            {
+                return true;
+            }
         }
     }
 

@@ -122,7 +122,7 @@ internal sealed partial class ProcFs : IDisposable
     public bool TryReadTaskStat(int pid, int tid, out TaskStat stat)
     {
         Span<char> path = stackalloc char[ProcDirectory.Length + 64];
-        if (!path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/stat", out var n) || !_reader.TryRead(path[..n]))
+        if (!path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/stat", out var n) || !_reader.TryRead(path[..n], oneRecord: true))
         {
             stat = default;
             return false;
@@ -195,7 +195,7 @@ internal sealed partial class ProcFs : IDisposable
     public bool TryReadProcessStat(int pid, out TaskStat stat)
     {
         var path = $"{ProcDirectory}/{pid}/stat";
-        if (!_reader.TryRead(path))
+        if (!_reader.TryRead(path, oneRecord: true))
         {
             stat = default;
             return false;
@@ -209,13 +209,13 @@ internal sealed partial class ProcFs : IDisposable
     public string? ReadTaskComm(int pid, int tid)
     {
         var path = $"{ProcDirectory}/{pid}/task/{tid}/comm";
-        return _reader.TryRead(path) ? System.Text.Encoding.UTF8.GetString(_reader.Content.TrimEnd((byte)'\n')) : null;
+        return _reader.TryRead(path, oneRecord: true) ? System.Text.Encoding.UTF8.GetString(_reader.Content.TrimEnd((byte)'\n')) : null;
     }
 
     public ProcessStatus? ReadStatus(int pid)
     {
         var path = $"{ProcDirectory}/{pid}/status";
-        return _reader.TryRead(path) ? ProcessStatus.Parse(_reader.Content, path) : null;
+        return _reader.TryRead(path, oneRecord: true) ? ProcessStatus.Parse(_reader.Content, path) : null;
     }
 
     public ProcessCgroups? ReadCgroups(int pid)

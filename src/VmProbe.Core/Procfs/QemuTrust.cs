@@ -106,20 +106,20 @@ internal sealed class QemuTrust
         }
 
         // libvirt names the file after the domain name, XML-escaped by some versions (a"b gives a&quot;b.pid).
-        foreach (var candidate in new[] { name, System.Security.SecurityElement.Escape(name) ?? name })
-        {
-            var pid = ReadPid(Path.Combine(_pidDirectory, candidate + ".pid"));
-            if (pid is not null)
-            {
-                return pid;
-            }
-        }
-
-        return null;
+        var escaped = System.Security.SecurityElement.Escape(name) ?? name;
+        return ReadPid(Path.Combine(_pidDirectory, name + ".pid"))
+            ?? (escaped == name ? null : ReadPid(Path.Combine(_pidDirectory, escaped + ".pid")));
     }
 
     private static int? ReadPid(string path)
     {
+        // A QEMU libvirt did not start has no pid file: asked first, so that it costs a stat, not a thrown exception
+        // (a host of QEMUs of its own has one per QEMU at the first discovery). Gone meanwhile: caught below.
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
         try
         {
             var text = File.ReadAllText(path);

@@ -61,6 +61,27 @@ public sealed class KvmStatsSourceTests : IDisposable
         new() { Name = name, Pid = pid, Uuid = Guid.Parse("0e1d2c3b-0000-0000-0000-000000000001") };
 
     [SkippableFact]
+    public void AWarmUpOpensTheStatsFdsAndTheFirstCollectOnlyReadsThem()
+    {
+        Skip.IfNot(CanRun(out var why), why);
+        var pid = StartHelper(KvmStatsFixture.X86Vcpu(0).Build(), KvmStatsFixture.X86Vcpu(1, seed: 3).Build());
+        using var source = new KvmStatsSource(KvmStatsMode.Vm, Array.Empty<string>(), null, "/", IsMemfdStats);
+        var context = Context(Domain(pid));
+
+        ((IWarmUpSource)source).WarmUp(context);
+        Assert.Equal(2, source.OpenFds);
+        Assert.Equal(1, source.FdLooks);
+
+        var metrics = new MetricSet();
+        source.Collect(context, metrics);
+
+        Assert.Equal(1, source.FdLooks); // not looked for again
+        Assert.Empty(context.ItemErrors!);
+        Assert.True(metrics.TryGet("domain_kvm_exits_total", out var exits));
+        Assert.Equal(4000, exits.Samples.Single().Value);
+    }
+
+    [SkippableFact]
     public void DuplicatesTheHelpersStatsFdsAndReadsThemWithPread()
     {
         Skip.IfNot(CanRun(out var why), why);

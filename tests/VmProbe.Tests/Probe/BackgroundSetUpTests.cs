@@ -71,6 +71,50 @@ public class BackgroundSetUpTests
         Assert.Equal(1_700, perf.CollectTimes[0]); // not 1_200: the counters would have counted for no time at all
     }
 
+    [Fact]
+    public async Task WarmUpsRunInsideTheFirstDelayAfterTheCountersOpened_AFailureCountedAgainstItsSource()
+    {
+        var clock = new ManualProbeClock { MonotonicMilliseconds = 1_000 };
+        var perf = new PreparedKnownSource("perf", clock);
+        var kvm = new WarmingSource("kvm", clock);
+        var failing = new WarmingSource("broken", clock) { FailWith = new InvalidOperationException("no fds") };
+        var discovery = new WaitingDiscovery(new ManualResetEventSlim(true), waitMs: 0) { Advance = () => clock.MonotonicMilliseconds += 500 };
+        var cycle = new ProbeCycle(discovery, new IMetricSource[] { kvm, perf, failing }, NullProbeLog.Instance, 200, clock);
+        var loop = new ProbeLoop(cycle, new SnapshotSink(), NullProbeLog.Instance, 200, clock);
+
+        await loop.RunNextAsync(CancellationToken.None);
+
+        Assert.Equal(new long[] { 1_500 }, perf.PrepareTimes);
+        Assert.Equal(new long[] { 1_500 }, kvm.WarmUpTimes); // after perf's Prepare, although listed before it
+        Assert.Equal(1_700, kvm.CollectTimes[0]); // its 50 ms went into the delay, not after it
+        Assert.Equal(1, cycle.ErrorCount("broken"));
+        Assert.Equal(0, cycle.ErrorCount("kvm"));
+    }
+
+    private sealed class WarmingSource : KnownSource, IWarmUpSource
+    {
+        private readonly ManualProbeClock _clock;
+
+        public WarmingSource(string name, ManualProbeClock clock)
+            : base(name, clock)
+        {
+            _clock = clock;
+        }
+
+        public List<long> WarmUpTimes { get; } = new();
+
+        public void WarmUp(CycleContext context)
+        {
+            WarmUpTimes.Add(_clock.MonotonicMilliseconds);
+            _clock.MonotonicMilliseconds += 50;
+            if (FailWith is { } error)
+            {
+                FailWith = null; // the collection itself works
+                throw error;
+            }
+        }
+    }
+
     private sealed class ConcurrentLog : IConcurrentProbeLog
     {
         public bool IsEnabled(LogLevel level) => false;
@@ -123,6 +167,7 @@ public class BackgroundSetUpTests
         public bool Fails { get; init; }
 
         public int SetUpThread { get; private set; }
+
 
         public volatile bool Running;
 

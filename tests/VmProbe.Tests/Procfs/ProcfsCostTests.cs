@@ -295,6 +295,48 @@ public class ProcfsCostTests
         }
     }
 
+    /// <summary>
+    /// A QEMU libvirt did not start has no pid file: a first discovery of hundreds of them must not throw (and catch) a
+    /// FileNotFoundException for each, which costs more than everything else it reads of the process.
+    /// </summary>
+    [SkippableFact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Discovery_AQemuWithoutAPidFileIsTrustedWithoutAThrownException()
+    {
+        Skip.IfNot(Requirements.IsRoot, "the trust rule wants QEMU's executable owned by root; the test runs as " + Environment.UserName);
+        var root = DomainProcfsSourceTests.CopyKvmHostProcesses();
+        var thread = Environment.CurrentManagedThreadId;
+        var missingFiles = 0;
+        void Count(object? sender, System.Runtime.ExceptionServices.FirstChanceExceptionEventArgs e)
+        {
+            if (Environment.CurrentManagedThreadId == thread && e.Exception is FileNotFoundException or DirectoryNotFoundException)
+            {
+                Interlocked.Increment(ref missingFiles);
+            }
+        }
+
+        AppDomain.CurrentDomain.FirstChanceException += Count;
+        try
+        {
+            var bin = Directory.CreateDirectory(Path.Combine(root, "bin")).FullName;
+            var exe = Path.Combine(bin, "qemu-system-x86_64");
+            File.WriteAllText(exe, string.Empty);
+            File.SetUnixFileMode(exe, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            File.SetUnixFileMode(bin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+            File.CreateSymbolicLink(Path.Combine(root, "proc", "4242", "exe"), exe);
+            var pids = Directory.CreateDirectory(Path.Combine(root, "run")).FullName; // no web-01.pid
+
+            using var discovery = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree, new QemuTrust(pids));
+            Assert.Contains(discovery.Discover(NullProbeLog.Instance, default), d => d.Name == "web-01" && d.Pid == 4242);
+            Assert.Equal(0, missingFiles);
+        }
+        finally
+        {
+            AppDomain.CurrentDomain.FirstChanceException -= Count;
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     /// <summary>Adds a thread to a fixture process (files copied from its first vCPU thread); returns its comm file.</summary>
     internal static string AddThread(string root, int pid, int tid, string comm)
     {

@@ -211,4 +211,26 @@ public class ProcfsParserTests
         Assert.Equal("/proc/self", ex.FilePath);
         Assert.False(reader.TryRead("/proc/self/no-such-file"));
     }
+
+    [Theory]
+    [InlineData("/proc/self/status")] // about 1.5 KB: longer than the reader's first buffer
+    [InlineData("/proc/self/stat")]
+    [InlineData("/proc/self/comm")]
+    public void Reader_AOneRecordFileEndsAtAShortReadWithAllOfItAsAFullReadHasIt(string path)
+    {
+        using var oneRead = new ProcFileReader(initialCapacity: 256);
+        using var untilEmpty = new ProcFileReader(initialCapacity: 256);
+
+        Assert.True(oneRead.TryRead(path, oneRecord: true));
+        Assert.True(untilEmpty.TryRead(path));
+
+        // Values move between the two reads (times, page counts); each line's key and number of fields do not.
+        var a = System.Text.Encoding.UTF8.GetString(oneRead.Content);
+        var b = System.Text.Encoding.UTF8.GetString(untilEmpty.Content);
+        Assert.EndsWith("\n", a);
+        Assert.Equal(Shape(b), Shape(a));
+
+        static string Shape(string text) => string.Join("|", text.Split('\n').Select(line =>
+            line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is var fields && fields.Length > 0 ? $"{fields[0]}/{fields.Length}" : ""));
+    }
 }

@@ -1,0 +1,12 @@
+namespace VmProbe;
+
+/// <summary>
+/// A source with work its first collection would do that reads no value: finding and opening what it will read (KVM
+/// stats fds). The loop calls <see cref="WarmUp"/> once, after the counting sources' <see cref="IPreparedSource.Prepare"/>,
+/// inside the first delay, where the cycle's thread has nothing else to do; the first collection then only reads.
+/// </summary>
+internal interface IWarmUpSource : IMetricSource
+{
+    /// <summary>Open what the first collection of <paramref name="context"/>'s domains will read; read nothing.</summary>
+    void WarmUp(CycleContext context);
+}
