@@ -37,7 +37,7 @@ public sealed partial class KvmStatsSource
             {
                 if (!isNew && ProcessChanged(domain.Pid, state))
                 {
-                    state = StateOf(domain.Pid);
+                    state = StateOf(domain.Pid, out _);
                     state.CyclesUntilRescan = RescanCycles - 1;
                 }
 

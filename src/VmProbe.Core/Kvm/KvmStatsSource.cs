@@ -214,8 +214,6 @@ public sealed partial class KvmStatsSource : IWarmUpSource
         }
     }
 
-    private KvmDomainState StateOf(int pid) => StateOf(pid, out _);
-
     private KvmDomainState StateOf(int pid, out bool isNew)
     {
         isNew = false;
@@ -229,7 +227,6 @@ public sealed partial class KvmStatsSource : IWarmUpSource
         return state;
     }
 
-    /// <summary>Whether the pid now belongs to another process than the state was made for; then the state is dropped.</summary>
     /// <summary>
     /// Whether the process has as many fds open as at the last look (Linux 6.2+ reports the count as the size of
     /// /proc/PID/fd, one statx), so that looking again (a listing and a readlink per fd) can be skipped: QEMU opens stats
@@ -254,6 +251,7 @@ public sealed partial class KvmStatsSource : IWarmUpSource
         return false;
     }
 
+    /// <summary>Whether the pid now belongs to another process than the state was made for; then the state is dropped.</summary>
     private bool ProcessChanged(int pid, KvmDomainState state)
     {
         if (StartTicks(pid) == state.StartTicks)
