@@ -164,19 +164,50 @@ public sealed class ProbeCycle
         }
     }
 
-    private void WarmUp(CycleContext context)
+    private void WarmUp(CycleContext prepared)
     {
+        var context = new CycleContext(prepared.Domains, prepared.Timestamp, _log, prepared.CancellationToken) { Shared = _shared, ItemErrors = _itemErrors };
         for (var i = 0; i < _sources.Length; i++)
         {
+            if (_sources[i] is not IWarmUpSource warming)
+            {
+                continue;
+            }
+
             try
             {
-                (_sources[i] as IWarmUpSource)?.WarmUp(context);
+                _itemErrors.Clear();
+                warming.WarmUp(context);
+                CountItemErrors(i);
             }
             catch (Exception error)
             {
                 CountFailure(_sourceHealth[i], error);
             }
         }
+    }
+
+    // The source wrote what it could; each part it could not read counts as an error, and is logged here unless the
+    // source summarised it in its own log line.
+    private void CountItemErrors(int source)
+    {
+        if (_itemErrors.Count == 0)
+        {
+            _sourceHealth[source].Succeeded(_log);
+            return;
+        }
+
+        var unlogged = _itemErrors.Find(error => !error.LoggedBySource);
+        if (unlogged is null)
+        {
+            _sourceHealth[source].Succeeded(_log);
+        }
+        else
+        {
+            _sourceHealth[source].Failed(unlogged, _log);
+        }
+
+        _errors[_sourceHealth[source].Name] += _itemErrors.Count;
     }
 
     /// <summary>When the last <see cref="Prepare"/> had the counters open: the first delay counts from here.</summary>
@@ -217,26 +248,7 @@ public sealed class ProbeCycle
             {
                 _itemErrors.Clear();
                 _sources[i].Collect(context, _metrics);
-                if (_itemErrors.Count == 0)
-                {
-                    _sourceHealth[i].Succeeded(_log);
-                }
-                else
-                {
-                    // The source wrote what it could; each part it could not read counts as an error, and is logged here
-                    // unless the source summarised it in its own log line.
-                    var unlogged = _itemErrors.Find(error => !error.LoggedBySource);
-                    if (unlogged is null)
-                    {
-                        _sourceHealth[i].Succeeded(_log);
-                    }
-                    else
-                    {
-                        _sourceHealth[i].Failed(unlogged, _log);
-                    }
-
-                    _errors[_sourceHealth[i].Name] += _itemErrors.Count;
-                }
+                CountItemErrors(i);
             }
             catch (Exception error)
             {

@@ -17,9 +17,11 @@ public sealed partial class KvmStatsSource
         _ = _debugfs.Check(); // once: mounts, lockdown, the kvm directory
         foreach (var domain in context.Domains)
         {
-            if (domain.Pid > 0)
+            if (domain.Pid > 0 && EnsureOpen(context, domain) is { Fds.Count: 0 } state)
             {
-                EnsureOpen(context, domain);
+                // None yet: the first collection looks again, since QEMU opens them once asked for its statistics, which
+                // the libvirt source's first bulk call does (a process whose fd count stands still costs one stat).
+                state.CyclesUntilRescan = 0;
             }
         }
     }

@@ -100,7 +100,7 @@ internal sealed partial class ProcFs : IDisposable
     public bool TryReadTaskSchedStat(int pid, int tid, out SchedStat stat)
     {
         Span<char> path = stackalloc char[ProcDirectory.Length + 64];
-        if (!path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/schedstat", out var n) || !_reader.TryRead(path[..n]))
+        if (!path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/schedstat", out var n) || !_reader.TryRead(path[..n], oneRecord: true))
         {
             stat = default;
             return false;
@@ -221,7 +221,7 @@ internal sealed partial class ProcFs : IDisposable
     public ProcessCgroups? ReadCgroups(int pid)
     {
         var path = $"{ProcDirectory}/{pid}/cgroup";
-        return _reader.TryRead(path) ? ProcessCgroups.Parse(_reader.Content, path) : null;
+        return _reader.TryRead(path, oneRecord: true) ? ProcessCgroups.Parse(_reader.Content, path) : null;
     }
 
     /// <summary>/proc/PID/cmdline split at NULs; null when the process is gone, empty for kernel threads and zombies.</summary>

@@ -60,6 +60,43 @@ public sealed class KvmStatsRescanTests
         }
     }
 
+    /// <summary>
+    /// A warm-up that finds no stats fds leaves the first collection its look: QEMU opens them once asked for its
+    /// statistics, which the libvirt source's first bulk call does in that collection, before this source.
+    /// </summary>
+    [Fact]
+    public void AWarmUpThatFindsNothingLeavesTheFirstCollectItsLook()
+    {
+        var psi = new ProcessStartInfo("bash", new[] { "-c", "read line; exec 7</dev/null; sleep 600" })
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+        };
+        using var child = Process.Start(psi)!;
+        try
+        {
+            using var source = new KvmStatsSource(KvmStatsMode.Vm, Array.Empty<string>(), null, "/", _ => false);
+            var context = new CycleContext(new[] { new VmDomain { Name = "vmprobe-test-warmup", Pid = child.Id } }, DateTimeOffset.UnixEpoch, NullProbeLog.Instance, CancellationToken.None);
+            Assert.True(SpinWait.SpinUntil(() => WaitsWithSettledFds(child.Id), 30_000), "the child did not settle in `read`");
+
+            ((IWarmUpSource)source).WarmUp(context);
+            Assert.Equal(1, source.FdLooks);
+
+            child.StandardInput.WriteLine("go");
+            child.StandardInput.Flush();
+            Assert.True(
+                SpinWait.SpinUntil(() => File.Exists($"/proc/{child.Id}/fd/7") && File.ReadAllText($"/proc/{child.Id}/comm").Trim() == "sleep" && WaitsWithSettledFds(child.Id), 30_000),
+                "the child did not open fd 7 and exec sleep");
+            source.Collect(context, new MetricSet());
+            Assert.Equal(2, source.FdLooks); // its fds changed since the warm-up: looked again at once, not 12 cycles later
+        }
+        finally
+        {
+            child.Kill();
+            child.WaitForExit();
+        }
+    }
+
     private static bool WaitsWithSettledFds(int pid)
     {
         static int Fds(int pid) => Directory.GetFileSystemEntries($"/proc/{pid}/fd").Length;

@@ -78,8 +78,9 @@ public class BackgroundSetUpTests
         var perf = new PreparedKnownSource("perf", clock);
         var kvm = new WarmingSource("kvm", clock);
         var failing = new WarmingSource("broken", clock) { FailWith = new InvalidOperationException("no fds") };
+        var partly = new WarmingSource("partly", clock) { ItemError = new VmProbeException("one domain's fds", "kvm_test,EPERM", ProbeErrorKind.PermissionDenied) };
         var discovery = new WaitingDiscovery(new ManualResetEventSlim(true), waitMs: 0) { Advance = () => clock.MonotonicMilliseconds += 500 };
-        var cycle = new ProbeCycle(discovery, new IMetricSource[] { kvm, perf, failing }, NullProbeLog.Instance, 200, clock);
+        var cycle = new ProbeCycle(discovery, new IMetricSource[] { kvm, perf, failing, partly }, NullProbeLog.Instance, 200, clock);
         var loop = new ProbeLoop(cycle, new SnapshotSink(), NullProbeLog.Instance, 200, clock);
 
         await loop.RunNextAsync(CancellationToken.None);
@@ -88,6 +89,7 @@ public class BackgroundSetUpTests
         Assert.Equal(new long[] { 1_500 }, kvm.WarmUpTimes); // after perf's Prepare, although listed before it
         Assert.Equal(1_700, kvm.CollectTimes[0]); // its 50 ms went into the delay, not after it
         Assert.Equal(1, cycle.ErrorCount("broken"));
+        Assert.Equal(1, cycle.ErrorCount("partly")); // a part it could not open counts as in a collection
         Assert.Equal(0, cycle.ErrorCount("kvm"));
     }
 
@@ -103,10 +105,17 @@ public class BackgroundSetUpTests
 
         public List<long> WarmUpTimes { get; } = new();
 
+        public VmProbeException? ItemError { get; init; }
+
         public void WarmUp(CycleContext context)
         {
             WarmUpTimes.Add(_clock.MonotonicMilliseconds);
             _clock.MonotonicMilliseconds += 50;
+            if (ItemError is not null)
+            {
+                context.ItemErrors?.Add(ItemError);
+            }
+
             if (FailWith is { } error)
             {
                 FailWith = null; // the collection itself works
@@ -167,7 +176,6 @@ public class BackgroundSetUpTests
         public bool Fails { get; init; }
 
         public int SetUpThread { get; private set; }
-
 
         public volatile bool Running;
 

@@ -268,13 +268,7 @@ public class ProcfsCostTests
         var root = DomainProcfsSourceTests.CopyKvmHostProcesses();
         try
         {
-            var bin = Directory.CreateDirectory(Path.Combine(root, "bin")).FullName;
-            var exe = Path.Combine(bin, "qemu-system-x86_64");
-            File.WriteAllText(exe, string.Empty);
-            File.SetUnixFileMode(exe, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-            File.SetUnixFileMode(bin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-            File.CreateSymbolicLink(Path.Combine(root, "proc", "4242", "exe"), exe);
-            var pids = Directory.CreateDirectory(Path.Combine(root, "run")).FullName;
+            var pids = TrustedQemuExecutable(root, 4242);
             var pidFile = Path.Combine(pids, "web-01.pid");
             File.WriteAllText(pidFile, "999\n"); // stale: an earlier QEMU of web-01
 
@@ -318,13 +312,7 @@ public class ProcfsCostTests
         AppDomain.CurrentDomain.FirstChanceException += Count;
         try
         {
-            var bin = Directory.CreateDirectory(Path.Combine(root, "bin")).FullName;
-            var exe = Path.Combine(bin, "qemu-system-x86_64");
-            File.WriteAllText(exe, string.Empty);
-            File.SetUnixFileMode(exe, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
-            File.SetUnixFileMode(bin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-            File.CreateSymbolicLink(Path.Combine(root, "proc", "4242", "exe"), exe);
-            var pids = Directory.CreateDirectory(Path.Combine(root, "run")).FullName; // no web-01.pid
+            var pids = TrustedQemuExecutable(root, 4242); // no web-01.pid
 
             using var discovery = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree, new QemuTrust(pids));
             Assert.Contains(discovery.Discover(NullProbeLog.Instance, default), d => d.Name == "web-01" && d.Pid == 4242);
@@ -335,6 +323,22 @@ public class ProcfsCostTests
             AppDomain.CurrentDomain.FirstChanceException -= Count;
             Directory.Delete(root, recursive: true);
         }
+    }
+
+    /// <summary>
+    /// Gives fixture process <paramref name="pid"/> a root-owned QEMU executable in a directory only root may write, as
+    /// the trust rule wants; returns an empty directory for libvirt's pid files.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static string TrustedQemuExecutable(string root, int pid)
+    {
+        var bin = Directory.CreateDirectory(Path.Combine(root, "bin")).FullName;
+        var exe = Path.Combine(bin, "qemu-system-x86_64");
+        File.WriteAllText(exe, string.Empty);
+        File.SetUnixFileMode(exe, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        File.SetUnixFileMode(bin, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        File.CreateSymbolicLink(Path.Combine(root, "proc", pid.ToString(System.Globalization.CultureInfo.InvariantCulture), "exe"), exe);
+        return Directory.CreateDirectory(Path.Combine(root, "run")).FullName;
     }
 
     /// <summary>Adds a thread to a fixture process (files copied from its first vCPU thread); returns its comm file.</summary>

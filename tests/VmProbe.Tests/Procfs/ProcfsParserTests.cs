@@ -233,4 +233,23 @@ public class ProcfsParserTests
         static string Shape(string text) => string.Join("|", text.Split('\n').Select(line =>
             line.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries) is var fields && fields.Length > 0 ? $"{fields[0]}/{fields.Length}" : ""));
     }
+
+    [Fact]
+    public async Task Reader_AOneRecordReadEndsAtTheShortReadWithoutAskingForMore()
+    {
+        // A pipe whose writer stays open: a read past what was written would wait for more, where a one-record read must
+        // have stopped. The writer is closed only after the verdict, which ends a read still waiting.
+        using var writer = new System.IO.Pipes.AnonymousPipeServerStream(System.IO.Pipes.PipeDirection.Out);
+        using var readEnd = writer.ClientSafePipeHandle;
+        writer.Write("CPU 0/KVM\n"u8);
+        writer.Flush();
+        using var reader = new ProcFileReader();
+        var read = Task.Run(() => reader.TryRead($"/proc/self/fd/{readEnd.DangerousGetHandle()}", oneRecord: true));
+
+        var ended = await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(10))) == read;
+        writer.Dispose();
+        Assert.True(ended, "the one-record read asked for more after a short read");
+        Assert.True(await read);
+        Assert.Equal("CPU 0/KVM\n", System.Text.Encoding.UTF8.GetString(reader.Content));
+    }
 }
