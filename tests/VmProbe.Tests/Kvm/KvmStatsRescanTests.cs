@@ -11,19 +11,12 @@ public sealed class KvmStatsRescanTests
     [Fact]
     public void ALookIsSkippedWhileTheFdCountStaysTheSame_AndMadeWhenItChanges()
     {
-        var psi = new ProcessStartInfo("bash", new[] { "-c", "read line; exec 7</dev/null; sleep 600" })
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-        };
-        using var child = Process.Start(psi)!;
+        using var child = StartSettledChild();
         try
         {
             using var source = new KvmStatsSource(KvmStatsMode.Vm, Array.Empty<string>(), null, "/", _ => false);
             var domains = new[] { new VmDomain { Name = "vmprobe-test-rescan", Pid = child.Id } };
 
-            // bash opens and closes files while it starts: look only once it waits in `read` with its fds settled.
-            Assert.True(SpinWait.SpinUntil(() => WaitsWithSettledFds(child.Id), 30_000), "the child did not settle in `read`");
             var cycles = 0;
             void Run(int count)
             {
@@ -38,12 +31,7 @@ public sealed class KvmStatsRescanTests
             Run(KvmStatsSource.RescanCycles);
             Assert.Equal(1, source.FdLooks); // due, but the same fds are open: skipped
 
-            child.StandardInput.WriteLine("go");
-            child.StandardInput.Flush();
-            // Then it execs sleep, which drops bash's close-on-exec fds: judge once sleep runs with its fds settled.
-            Assert.True(
-                SpinWait.SpinUntil(() => File.Exists($"/proc/{child.Id}/fd/7") && File.ReadAllText($"/proc/{child.Id}/comm").Trim() == "sleep" && WaitsWithSettledFds(child.Id), 30_000),
-                "the child did not open fd 7 and exec sleep");
+            OpenOneMoreFd(child);
             Run(KvmStatsSource.RescanCycles);
             Assert.Equal(2, source.FdLooks); // one more fd: looked again
 
@@ -67,26 +55,16 @@ public sealed class KvmStatsRescanTests
     [Fact]
     public void AWarmUpThatFindsNothingLeavesTheFirstCollectItsLook()
     {
-        var psi = new ProcessStartInfo("bash", new[] { "-c", "read line; exec 7</dev/null; sleep 600" })
-        {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-        };
-        using var child = Process.Start(psi)!;
+        using var child = StartSettledChild();
         try
         {
             using var source = new KvmStatsSource(KvmStatsMode.Vm, Array.Empty<string>(), null, "/", _ => false);
             var context = new CycleContext(new[] { new VmDomain { Name = "vmprobe-test-warmup", Pid = child.Id } }, DateTimeOffset.UnixEpoch, NullProbeLog.Instance, CancellationToken.None);
-            Assert.True(SpinWait.SpinUntil(() => WaitsWithSettledFds(child.Id), 30_000), "the child did not settle in `read`");
 
             ((IWarmUpSource)source).WarmUp(context);
             Assert.Equal(1, source.FdLooks);
 
-            child.StandardInput.WriteLine("go");
-            child.StandardInput.Flush();
-            Assert.True(
-                SpinWait.SpinUntil(() => File.Exists($"/proc/{child.Id}/fd/7") && File.ReadAllText($"/proc/{child.Id}/comm").Trim() == "sleep" && WaitsWithSettledFds(child.Id), 30_000),
-                "the child did not open fd 7 and exec sleep");
+            OpenOneMoreFd(child);
             source.Collect(context, new MetricSet());
             Assert.Equal(2, source.FdLooks); // its fds changed since the warm-up: looked again at once, not 12 cycles later
         }
@@ -95,6 +73,36 @@ public sealed class KvmStatsRescanTests
             child.Kill();
             child.WaitForExit();
         }
+    }
+
+    /// <summary>A bash that opens fd 7 and execs sleep on a line of input, returned once it waits in `read` with its fds settled.</summary>
+    private static Process StartSettledChild()
+    {
+        var psi = new ProcessStartInfo("bash", new[] { "-c", "read line; exec 7</dev/null; sleep 600" })
+        {
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+        };
+        var child = Process.Start(psi)!;
+        // bash opens and closes files while it starts: look only once it waits in `read` with its fds settled.
+        if (!SpinWait.SpinUntil(() => WaitsWithSettledFds(child.Id), 30_000))
+        {
+            child.Kill();
+            child.Dispose();
+            Assert.Fail("the child did not settle in `read`");
+        }
+
+        return child;
+    }
+
+    /// <summary>Lets the child open fd 7; it then execs sleep, which drops bash's close-on-exec fds: returns once sleep runs with its fds settled.</summary>
+    private static void OpenOneMoreFd(Process child)
+    {
+        child.StandardInput.WriteLine("go");
+        child.StandardInput.Flush();
+        Assert.True(
+            SpinWait.SpinUntil(() => File.Exists($"/proc/{child.Id}/fd/7") && File.ReadAllText($"/proc/{child.Id}/comm").Trim() == "sleep" && WaitsWithSettledFds(child.Id), 30_000),
+            "the child did not open fd 7 and exec sleep");
     }
 
     private static bool WaitsWithSettledFds(int pid)
