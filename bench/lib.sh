@@ -162,15 +162,30 @@ slope() {
         d = m * sxx - sx * sx; if (m < 2 || d == 0 || a[2] == "") { printf "-"; exit } printf "%.1f", (m * sxy - sx * sy) / d }'
 }
 
-# floor_field LINE KEY: the value of KEY=VALUE in a floor_result line (integer part).
-floor_field() { sed -n "s/.*[ _]$2=\([0-9]*\).*/\1/p" <<<"$1"; }
+# floor_field LINE KEY: the integer part of KEY=VALUE in a floor_result line (KEY whole: read_us is not perf_read_us).
+floor_field() { awk -v k="$2" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) printf "%d", substr($i, length(k) + 2) }' <<<"$1"; }
 
-# run_floor BYTES [FLOOR-ARGS...]: runs bench/floor on the fakes with the run's cycles, warm-up and delay, 4 events and
-# the host-wide groups, writing BYTES per cycle; prints its floor_result line.
+# floor_args BYTES NAME: bench/floor's arguments, one a line, for the fakes with the run's cycles, warm-up and delay, 4
+# events and the host-wide groups, writing BYTES per cycle to a file of its own (NAME).
+floor_args() {
+    printf '%s\n' --host-groups --cycles "$cycles" --warmup "$warmup" --delay-ms "$delay_ms" --events 4 \
+        --out "$WORK/textfile/floor-$2.prom" --out-size "$1" "${FAKE_PIDS[@]}"
+}
+
+# run_floor BYTES [FLOOR-ARGS...]: runs bench/floor with floor_args and prints its floor_result line.
 run_floor() {
-    local size="$1"
-    shift
-    # shellcheck disable=SC2046
-    "$BENCH_OUT/floor" "$@" --host-groups --cycles "$cycles" --warmup "$warmup" --delay-ms "$delay_ms" --events 4 \
-        --out "$WORK/textfile/floor$$.prom" --out-size "$size" $(fake_pids) | grep '^floor_result'
+    local args
+    mapfile -t args < <(floor_args "$1" apart)
+    "$BENCH_OUT/floor" "${@:2}" "${args[@]}" | grep '^floor_result'
+}
+
+# measure_floor BYTES: the floor, then the floor with schedstat kept open (pread at offset 0: what the per-thread
+# open/close costs). Sets F_US, F_READ, F_PERF, F_WRITE, F_THREADS, F_KEEP, F_HOST.
+measure_floor() {
+    local size="$1" line
+    line="$(run_floor "$size")" || die "floor failed"
+    F_US="$(floor_field "$line" cpu_us_per_cycle)" F_READ="$(floor_field "$line" read_us)" F_PERF="$(floor_field "$line" perf_read_us)"
+    F_WRITE="$(floor_field "$line" write_us)" F_THREADS="$(floor_field "$line" threads)"
+    line="$(run_floor "$size" --keep-open)" || die "floor --keep-open failed"
+    F_KEEP="$(floor_field "$line" cpu_us_per_cycle)" F_HOST="$(floor_field "$line" host_read_us)"
 }
