@@ -114,7 +114,7 @@ internal static class ProbeRunner
         {
             try
             {
-                loop.RunOnceAsync(stopToken).GetAwaiter().GetResult();
+                probe.RunOnceAsync(stopToken).GetAwaiter().GetResult();
             }
             catch (Exception error)
             {

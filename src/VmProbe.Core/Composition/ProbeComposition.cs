@@ -111,6 +111,30 @@ internal sealed class ProbeComposition : IDisposable
         _owned.Clear();
     }
 
+    /// <summary>
+    /// Takes the sources out of the composition (<see cref="Dispose"/> then closes the sink and the discovery) and closes
+    /// them side by side off the calling thread (<see cref="CloseSourcesAsync(List{IDisposable}, IProbeLog)"/>).
+    /// </summary>
+    internal Task CloseSourcesAsync() => _disposed ? Task.CompletedTask : CloseSourcesAsync(_owned, _log);
+
+    /// <summary>
+    /// Takes the sources out of <paramref name="owned"/> and closes them side by side, off the calling thread; the task
+    /// ends when all are closed and never faults (a failure is logged). For a run's last cycle, whose file is written
+    /// meanwhile. Where the log takes lines from one thread only, nothing is taken: the owner's Dispose closes them.
+    /// </summary>
+    internal static Task CloseSourcesAsync(List<IDisposable> owned, IProbeLog log)
+    {
+        if (log is not IConcurrentProbeLog || !owned.Any(part => part is IMetricSource))
+        {
+            return Task.CompletedTask;
+        }
+
+        var sources = owned.Where(part => part is IMetricSource).Reverse().ToList();
+        owned.RemoveAll(part => part is IMetricSource);
+        return Task.Run(() => ConcurrentDisposal.DisposeAll(sources).ForEach(f =>
+            log.Write(LogLevel.Warning, $"closing {f.Part.GetType().Name} failed: {f.Error.Message}")));
+    }
+
     private void Close(IDisposable part)
     {
         try

@@ -67,7 +67,9 @@ public sealed class ProbeLoop
     /// prepares the counting sources, waiting one delay). Returns null when stopped before a cycle began; an export
     /// failure is counted, logged and reported in the outcome, not thrown.
     /// </summary>
-    public async Task<CycleOutcome?> RunNextAsync(CancellationToken stopToken)
+    public Task<CycleOutcome?> RunNextAsync(CancellationToken stopToken) => RunNextAsync(stopToken, collected: null);
+
+    private async Task<CycleOutcome?> RunNextAsync(CancellationToken stopToken, Action? collected)
     {
         var nowMs = _clock.MonotonicMilliseconds;
         long skipped = 0;
@@ -106,27 +108,30 @@ public sealed class ProbeLoop
 
         _cycle.WaitForSetUps(); // the cycle's start and timestamp come after a set-up still running
         _lastCycleStartMs = _clock.MonotonicMilliseconds;
-        return RunCycle(skipped);
+        return RunCycle(skipped, collected);
     }
 
     /// <summary>
     /// One cycle for <c>--once</c>: prepare (and wait one delay) when some source needs it, collect, export.
     /// A stop during the wait collects at once. Throws what the sink threw, after counting and logging it.
+    /// <paramref name="collected"/> runs between the collection and the export (<see cref="ProbeRun.RunOnceAsync"/>
+    /// closes the sources there).
     /// </summary>
-    public async Task RunOnceAsync(CancellationToken stopToken)
+    public async Task RunOnceAsync(CancellationToken stopToken, Action? collected = null)
     {
-        var outcome = await RunNextAsync(stopToken).ConfigureAwait(false);
+        var outcome = await RunNextAsync(stopToken, collected).ConfigureAwait(false);
         if (outcome?.ExportError is { } error)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
         }
     }
 
-    private CycleOutcome RunCycle(long skippedTicks)
+    private CycleOutcome RunCycle(long skippedTicks, Action? collected)
     {
         var timestamp = _clock.UtcNow;
         var metrics = _cycle.Collect(CancellationToken.None);
         CyclesCompleted++;
+        collected?.Invoke();
         Exception? exportError = null;
         var exportCpuNs = _log.IsEnabled(LogLevel.Debug) ? VmProbe.Native.ThreadCpuTime.Nanoseconds() : 0;
         try

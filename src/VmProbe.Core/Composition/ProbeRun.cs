@@ -9,11 +9,11 @@ namespace VmProbe.Composition;
 /// </summary>
 public sealed class ProbeRun : IDisposable
 {
-    private readonly IReadOnlyList<IDisposable> _owned;
+    private readonly List<IDisposable> _owned;
     private readonly IProbeLog _log;
     private int _disposed;
 
-    private ProbeRun(ProbeLoop loop, IReadOnlyList<string> sourceNames, IReadOnlyList<IDisposable> owned, IProbeLog log)
+    private ProbeRun(ProbeLoop loop, IReadOnlyList<string> sourceNames, List<IDisposable> owned, IProbeLog log)
     {
         Loop = loop;
         SourceNames = sourceNames;
@@ -41,7 +41,7 @@ public sealed class ProbeRun : IDisposable
         try
         {
             var loop = composition.CreateLoop(clock);
-            return new ProbeRun(loop, composition.Sources.Select(s => s.Name).ToList(), new IDisposable[] { composition }, log);
+            return new ProbeRun(loop, composition.Sources.Select(s => s.Name).ToList(), new List<IDisposable> { composition }, log);
         }
         catch
         {
@@ -59,6 +59,28 @@ public sealed class ProbeRun : IDisposable
         owned.AddRange(new object?[] { sink, discovery }.OfType<IDisposable>());
         owned.AddRange(sources);
         return new ProbeRun(new ProbeLoop(cycle, sink, log, delayMs, clock), sources.Select(s => s.Name).ToList(), owned, log);
+    }
+
+    /// <summary>
+    /// The runner's <c>--once</c>: <see cref="ProbeLoop.RunOnceAsync"/>, with the sources closed while the file is written
+    /// (their teardown is mostly waiting in the kernel: an eBPF link's grace periods, thousands of perf fds). Returns once
+    /// both ended; <see cref="Dispose"/> then closes the rest. Throws what the export threw.
+    /// </summary>
+    public async Task RunOnceAsync(CancellationToken stopToken)
+    {
+        var closing = Task.CompletedTask;
+        try
+        {
+            await Loop.RunOnceAsync(stopToken, () =>
+            {
+                Loop.WaitForSetUps(); // ended already: the collection waited for them
+                closing = _owned is [ProbeComposition composition] ? composition.CloseSourcesAsync() : ProbeComposition.CloseSourcesAsync(_owned, _log);
+            }).ConfigureAwait(false);
+        }
+        finally
+        {
+            await closing.ConfigureAwait(false);
+        }
     }
 
     public void Dispose()

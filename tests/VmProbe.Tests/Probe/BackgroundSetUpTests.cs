@@ -124,15 +124,6 @@ public class BackgroundSetUpTests
         }
     }
 
-    private sealed class ConcurrentLog : IConcurrentProbeLog
-    {
-        public bool IsEnabled(LogLevel level) => false;
-
-        public void Write(LogLevel level, string message)
-        {
-        }
-    }
-
     private sealed class WaitingDiscovery : IDomainDiscovery
     {
         private readonly ManualResetEventSlim _setUpStarted;

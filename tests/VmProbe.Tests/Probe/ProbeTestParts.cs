@@ -165,3 +165,13 @@ internal sealed class RecordingLog : IProbeLog
 
     public int Count(LogLevel level, string contains) => Lines.Count(l => l.Level == level && l.Message.Contains(contains, StringComparison.Ordinal));
 }
+
+/// <summary>A log that takes lines from any thread (as the runner's does) and drops them.</summary>
+internal sealed class ConcurrentLog : IConcurrentProbeLog
+{
+    public bool IsEnabled(LogLevel level) => false;
+
+    public void Write(LogLevel level, string message)
+    {
+    }
+}
