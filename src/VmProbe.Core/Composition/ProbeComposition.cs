@@ -98,7 +98,7 @@ internal sealed class ProbeComposition : IDisposable
             parts.Reverse();
             if (parts.Count > 1 && _log is IConcurrentProbeLog)
             {
-                ConcurrentDisposal.DisposeAll(parts).ForEach(f => SayCloseFailed(f.Part, f.Error));
+                ConcurrentDisposal.DisposeAll(parts).ForEach(f => SayCloseFailed(_log, f.Part, f.Error));
             }
             else
             {
@@ -131,8 +131,7 @@ internal sealed class ProbeComposition : IDisposable
 
         var sources = owned.Where(part => part is IMetricSource).Reverse().ToList();
         owned.RemoveAll(part => part is IMetricSource);
-        return Task.Run(() => ConcurrentDisposal.DisposeAll(sources).ForEach(f =>
-            log.Write(LogLevel.Warning, $"closing {f.Part.GetType().Name} failed: {f.Error.Message}")));
+        return Task.Run(() => ConcurrentDisposal.DisposeAll(sources).ForEach(f => SayCloseFailed(log, f.Part, f.Error)));
     }
 
     private void Close(IDisposable part)
@@ -143,12 +142,12 @@ internal sealed class ProbeComposition : IDisposable
         }
         catch (Exception error)
         {
-            SayCloseFailed(part, error);
+            SayCloseFailed(_log, part, error);
         }
     }
 
-    private void SayCloseFailed(IDisposable part, Exception error) =>
-        _log.Write(LogLevel.Warning, $"closing {part.GetType().Name} failed: {error.Message}");
+    private static void SayCloseFailed(IProbeLog log, IDisposable part, Exception error) =>
+        log.Write(LogLevel.Warning, $"closing {part.GetType().Name} failed: {error.Message}");
 
     /// <summary>The libvirt session shared by the discovery and the libvirt source; null when the config does not use libvirt.</summary>
     public LibvirtSession? LibvirtSession { get; private set; }

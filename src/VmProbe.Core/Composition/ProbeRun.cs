@@ -71,11 +71,9 @@ public sealed class ProbeRun : IDisposable
         var closing = Task.CompletedTask;
         try
         {
-            await Loop.RunOnceAsync(stopToken, () =>
-            {
-                Loop.WaitForSetUps(); // ended already: the collection waited for them
-                closing = _owned is [ProbeComposition composition] ? composition.CloseSourcesAsync() : ProbeComposition.CloseSourcesAsync(_owned, _log);
-            }).ConfigureAwait(false);
+            // After the collection, which waited for any background set-up: no eBPF load is left to race the closes.
+            await Loop.RunOnceAsync(stopToken, () => closing =
+                _owned is [ProbeComposition composition] ? composition.CloseSourcesAsync() : ProbeComposition.CloseSourcesAsync(_owned, _log)).ConfigureAwait(false);
         }
         finally
         {

@@ -27,8 +27,9 @@ internal sealed class ProcFileReader : IDisposable
 
     /// <summary>
     /// Reads the file at <paramref name="path"/>; false when it (or its process) does not exist. A file the kernel renders
-    /// as one record (<paramref name="oneRecord"/>: a task's stat, schedstat, status, comm, cgroup) ends at the first read that returns less
-    /// than asked, which saves the read that returns nothing; any other is read until a read returns nothing.
+    /// as one record (<paramref name="oneRecord"/>: a task's stat, schedstat, status, comm, cgroup) ends at the first
+    /// read that returns less than asked, which saves the read that returns nothing; any other is read until a read
+    /// returns nothing.
     /// </summary>
     public unsafe bool TryRead(ReadOnlySpan<char> path, bool oneRecord = false)
     {
