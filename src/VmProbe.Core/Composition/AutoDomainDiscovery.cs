@@ -7,7 +7,7 @@ namespace VmProbe.Composition;
 /// is not rethrown (the fallback's domains are used) but counted: the cycle takes it as a part that failed
 /// (<see cref="IPartlyFailing"/>); only a failing fallback escapes.
 /// </summary>
-internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflicts, IPartlyFailing, IDisposable
+internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflicts, IPartlyFailing, IDiscoveryWarmUp, IDisposable
 {
     public const string SourceName = "discovery";
 
@@ -34,6 +34,9 @@ internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflict
         false => _preferred,
         null => null,
     };
+
+    /// <inheritdoc/>
+    public void WarmUp() => (Current as IDiscoveryWarmUp)?.WarmUp();
 
     public IReadOnlyList<VmDomain> Discover(IProbeLog log, CancellationToken cancellationToken)
     {

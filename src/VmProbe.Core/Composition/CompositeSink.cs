@@ -23,14 +23,25 @@ public sealed class CompositeSink : ITextfileSink, IDisposable
 
     public string Destination => string.Join(" and ", _sinks.Select(s => s.Destination));
 
-    public void Export(MetricSet metrics)
+    public void Export(MetricSet metrics) => ExportToEach(metrics, last: false);
+
+    public void ExportLast(MetricSet metrics) => ExportToEach(metrics, last: true);
+
+    private void ExportToEach(MetricSet metrics, bool last)
     {
         Exception? first = null;
         foreach (var sink in _sinks)
         {
             try
             {
-                sink.Export(metrics);
+                if (last)
+                {
+                    sink.ExportLast(metrics);
+                }
+                else
+                {
+                    sink.Export(metrics);
+                }
             }
             catch (Exception error)
             {

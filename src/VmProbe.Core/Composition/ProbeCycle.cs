@@ -126,9 +126,10 @@ public sealed class ProbeCycle
     public long ErrorCount(string source) => _errors.TryGetValue(source, out var count) ? count : 0;
 
     /// <summary>
-    /// Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it, then
-    /// <see cref="IWarmUpSource.WarmUp"/>, with <see cref="IEarlySetup.SetUp"/> beside them or after them
-    /// (<see cref="EarlySetups"/>); failures are counted like collection failures.
+    /// Discovers the domains and calls <see cref="IPreparedSource.Prepare"/> on the sources that have it, then the
+    /// discovery's <see cref="IDiscoveryWarmUp.WarmUp"/> and the sources' <see cref="IWarmUpSource.WarmUp"/>, with
+    /// <see cref="IEarlySetup.SetUp"/> beside them or after them (<see cref="EarlySetups"/>); failures are counted like
+    /// collection failures.
     /// </summary>
     public void Prepare(CancellationToken cancellationToken)
     {
@@ -166,6 +167,15 @@ public sealed class ProbeCycle
 
     private void WarmUp(CycleContext prepared)
     {
+        try
+        {
+            (_discovery as IDiscoveryWarmUp)?.WarmUp();
+        }
+        catch (Exception error)
+        {
+            CountFailure(_discoveryHealth!, error);
+        }
+
         var context = new CycleContext(prepared.Domains, prepared.Timestamp, _log, prepared.CancellationToken) { Shared = _shared, ItemErrors = _itemErrors };
         for (var i = 0; i < _sources.Length; i++)
         {

@@ -67,9 +67,9 @@ public sealed class ProbeLoop
     /// prepares the counting sources, waiting one delay). Returns null when stopped before a cycle began; an export
     /// failure is counted, logged and reported in the outcome, not thrown.
     /// </summary>
-    public Task<CycleOutcome?> RunNextAsync(CancellationToken stopToken) => RunNextAsync(stopToken, collected: null);
+    public Task<CycleOutcome?> RunNextAsync(CancellationToken stopToken) => RunNextAsync(stopToken, collected: null, last: false);
 
-    private async Task<CycleOutcome?> RunNextAsync(CancellationToken stopToken, Action? collected)
+    private async Task<CycleOutcome?> RunNextAsync(CancellationToken stopToken, Action? collected, bool last)
     {
         var nowMs = _clock.MonotonicMilliseconds;
         long skipped = 0;
@@ -108,25 +108,26 @@ public sealed class ProbeLoop
 
         _cycle.WaitForSetUps(); // the cycle's start and timestamp come after a set-up still running
         _lastCycleStartMs = _clock.MonotonicMilliseconds;
-        return RunCycle(skipped, collected);
+        return RunCycle(skipped, collected, last);
     }
 
     /// <summary>
-    /// One cycle for <c>--once</c>: prepare (and wait one delay) when some source needs it, collect, export.
+    /// One cycle for <c>--once</c>: prepare (and wait one delay) when some source needs it, collect, export
+    /// (<see cref="ITextfileSink.ExportLast"/>: the loop runs no cycle after it).
     /// A stop during the wait collects at once. Throws what the sink threw, after counting and logging it.
     /// <paramref name="collected"/> runs between the collection and the export (<see cref="ProbeRun.RunOnceAsync"/>
     /// closes the sources there).
     /// </summary>
     public async Task RunOnceAsync(CancellationToken stopToken, Action? collected = null)
     {
-        var outcome = await RunNextAsync(stopToken, collected).ConfigureAwait(false);
+        var outcome = await RunNextAsync(stopToken, collected, last: true).ConfigureAwait(false);
         if (outcome?.ExportError is { } error)
         {
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(error);
         }
     }
 
-    private CycleOutcome RunCycle(long skippedTicks, Action? collected)
+    private CycleOutcome RunCycle(long skippedTicks, Action? collected, bool last)
     {
         var timestamp = _clock.UtcNow;
         var metrics = _cycle.Collect(CancellationToken.None);
@@ -136,7 +137,15 @@ public sealed class ProbeLoop
         var exportCpuNs = _log.IsEnabled(LogLevel.Debug) ? VmProbe.Native.ThreadCpuTime.Nanoseconds() : 0;
         try
         {
-            _sink.Export(metrics);
+            if (last)
+            {
+                _sink.ExportLast(metrics);
+            }
+            else
+            {
+                _sink.Export(metrics);
+            }
+
             _cycle.ReportExport(null);
         }
         catch (Exception error)

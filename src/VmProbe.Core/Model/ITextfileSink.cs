@@ -10,4 +10,10 @@ public interface ITextfileSink
     string Destination { get; }
 
     void Export(MetricSet metrics);
+
+    /// <summary>
+    /// The last export (the runner's <c>--once</c>): the same output as <see cref="Export"/>, keeping nothing for a next
+    /// one (the Prometheus writer renders each series' key into the file instead of caching it first).
+    /// </summary>
+    void ExportLast(MetricSet metrics) => Export(metrics);
 }

@@ -3,7 +3,7 @@ using System.Text;
 namespace VmProbe.Procfs;
 
 /// <summary>The cheap re-check of a QEMU's thread names in the cycle after its threads changed.</summary>
-internal sealed partial class ProcessDomainDiscovery
+internal sealed partial class ProcessDomainDiscovery : IDiscoveryWarmUp
 {
     private readonly List<VmVcpu> _vcpus = new();
 
@@ -66,6 +66,24 @@ internal sealed partial class ProcessDomainDiscovery
             // In index order, then thread id, as the inspector orders them.
             _vcpus.Sort(static (a, b) => a.Index != b.Index ? a.Index.CompareTo(b.Index) : a.ThreadId.CompareTo(b.ThreadId));
             process.Domain = domain.WithVcpus(_vcpus.ToArray());
+        }
+    }
+
+    /// <summary>
+    /// The re-checks of names the next <see cref="Discover"/> would make (each QEMU first seen, or whose threads changed,
+    /// at the last one), made now from the comm files: inside the first delay the first collection's discovery is then a
+    /// look for changes. A process whose threads changed since is inspected again by that discovery as before.
+    /// </summary>
+    public void WarmUp()
+    {
+        var nowTicks = BootTimeTicks();
+        foreach (var (pid, process) in _known)
+        {
+            if (process.InspectAgain && process.Domain is not null && process.Distrust is null && !IsYoung(process, nowTicks))
+            {
+                process.InspectAgain = false;
+                RecheckNames(process, listings: null, _inspector.Proc, pid);
+            }
         }
     }
 

@@ -26,7 +26,9 @@ public sealed class ConvertToPromTextCommand : VmProbeCmdlet
     {
         try
         {
-            WriteObject(Encoding.UTF8.GetString(new PromTextWriter(Prefix).Render(_samples.Metrics, out _).Span));
+            // One render per call: keys cached for a next render would be thrown away with the writer.
+            var writer = new PromTextWriter(Prefix) { CacheSeries = false };
+            WriteObject(Encoding.UTF8.GetString(writer.Render(_samples.Metrics, out _).Span));
         }
         catch (Exception ex) when (ex is VmProbeException)
         {

@@ -156,6 +156,36 @@ public class DomainDiscoveryTests
         }
     }
 
+    /// <summary>The warm-up of <c>discovery: auto</c> is that of the discovery that found the last cycle's domains.</summary>
+    [Fact]
+    public void Auto_WarmsUpTheDiscoveryInUse()
+    {
+        var dir = Directory.CreateTempSubdirectory("vmprobe-node-").FullName;
+        var root = DomainProcfsSourceTests.CopyKvmHostProcesses();
+        try
+        {
+            var unnamed = ProcfsCostTests.AddThread(root, 4242, 4270, "qemu-kvm");
+            var log = new DomainProcfsSourceTests.ListLog();
+            var scan = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree);
+            using var auto = new AutoDomainDiscovery(
+                new LibvirtDomainDiscovery(Session("test://" + Path.Combine(dir, "node.xml"), log), ownsSession: true, dir), scan);
+            auto.WarmUp(); // no discovery in use yet
+            var vcpus = auto.Discover(log, default)[0].Vcpus.Count;
+            Assert.Same(scan, auto.Current);
+
+            File.WriteAllText(unnamed, $"CPU {vcpus}/KVM\n");
+            auto.WarmUp();
+            Assert.Equal(2, scan.NameChecks);
+            Assert.Contains(auto.Discover(log, default)[0].Vcpus, v => v.ThreadId == 4270);
+            Assert.Equal(2, scan.NameChecks);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     /// <summary>
     /// The default config (auto) with libvirt unreachable: one --once-like cycle through the composition still writes the
     /// host and probe series, counts the libvirt failure once per cycle, and logs it once across cycles.

@@ -93,6 +93,80 @@ public class BackgroundSetUpTests
         Assert.Equal(0, cycle.ErrorCount("kvm"));
     }
 
+    [Fact]
+    public async Task TheDiscoverysWarmUpRunsOnceInsideTheFirstDelay_AfterThePreparesAndBeforeTheSourcesWarmUps()
+    {
+        var clock = new ManualProbeClock { MonotonicMilliseconds = 1_000 };
+        var perf = new PreparedKnownSource("perf", clock);
+        var kvm = new WarmingSource("kvm", clock);
+        var discovery = new WarmingDiscovery(clock, perf);
+        var loop = new ProbeLoop(new ProbeCycle(discovery, new IMetricSource[] { kvm, perf }, NullProbeLog.Instance, 200, clock), new SnapshotSink(), NullProbeLog.Instance, 200, clock);
+
+        await loop.RunNextAsync(CancellationToken.None);
+        await loop.RunNextAsync(CancellationToken.None);
+
+        Assert.Equal(new long[] { 1_000 }, discovery.WarmUpTimes); // once, where the counters opened
+        Assert.Equal(new[] { 1 }, discovery.PreparesSeenAtWarmUp); // perf was prepared before it
+        Assert.Equal(new long[] { 1_030 }, kvm.WarmUpTimes); // after the discovery's 30 ms
+        Assert.Equal(1_200, perf.CollectTimes[0]); // both inside the first delay
+        Assert.Equal(3, discovery.Discoveries); // Prepare's and one per collection: the warm-up is no discovery
+    }
+
+    [Fact]
+    public void AFailingDiscoveryWarmUpIsCountedAgainstTheDiscovery_TheSourcesStillWarmUp()
+    {
+        var clock = new ManualProbeClock();
+        var perf = new PreparedKnownSource("perf", clock);
+        var kvm = new WarmingSource("kvm", clock);
+        var discovery = new WarmingDiscovery(clock, perf) { FailWith = new InvalidOperationException("comm unreadable") };
+        var cycle = new ProbeCycle(discovery, new IMetricSource[] { kvm, perf }, NullProbeLog.Instance, 200, clock);
+
+        cycle.Prepare(CancellationToken.None);
+
+        Assert.Equal(1, cycle.ErrorCount("warming"));
+        Assert.Single(kvm.WarmUpTimes);
+        Assert.Equal(0, cycle.ErrorCount("kvm"));
+    }
+
+    private sealed class WarmingDiscovery : IDomainDiscovery, IDiscoveryWarmUp
+    {
+        private readonly ManualProbeClock _clock;
+        private readonly PreparedKnownSource _prepared;
+
+        public WarmingDiscovery(ManualProbeClock clock, PreparedKnownSource prepared)
+        {
+            _clock = clock;
+            _prepared = prepared;
+        }
+
+        public string Name => "warming";
+
+        public int Discoveries { get; private set; }
+
+        public List<long> WarmUpTimes { get; } = new();
+
+        public List<int> PreparesSeenAtWarmUp { get; } = new();
+
+        public Exception? FailWith { get; init; }
+
+        public IReadOnlyList<VmDomain> Discover(IProbeLog log, CancellationToken cancellationToken)
+        {
+            Discoveries++;
+            return Array.Empty<VmDomain>();
+        }
+
+        public void WarmUp()
+        {
+            WarmUpTimes.Add(_clock.MonotonicMilliseconds);
+            PreparesSeenAtWarmUp.Add(_prepared.PrepareTimes.Count);
+            _clock.MonotonicMilliseconds += 30;
+            if (FailWith is { } error)
+            {
+                throw error;
+            }
+        }
+    }
+
     private sealed class WarmingSource : KnownSource, IWarmUpSource
     {
         private readonly ManualProbeClock _clock;

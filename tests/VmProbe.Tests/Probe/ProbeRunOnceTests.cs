@@ -44,6 +44,26 @@ public class ProbeRunOnceTests
         Assert.Equal(1, source.Disposals);
     }
 
+    [Fact]
+    public async Task TheOnceExportIsTheSinksLast_ALoopsCyclesAreNot()
+    {
+        var onceSink = new WritingSink();
+        using (var once = ProbeRun.FromParts(null, new IMetricSource[] { new ClosingSource("host") }, onceSink, new ConcurrentLog(), 200))
+        {
+            await once.RunOnceAsync(CancellationToken.None);
+        }
+
+        var loopSink = new WritingSink();
+        using (var loop = ProbeRun.FromParts(null, new IMetricSource[] { new ClosingSource("host") }, loopSink, new ConcurrentLog(), 200))
+        {
+            await loop.Loop.RunNextAsync(CancellationToken.None);
+            await loop.Loop.RunNextAsync(CancellationToken.None);
+        }
+
+        Assert.Equal((1, 1), (onceSink.Exports, onceSink.LastExports));
+        Assert.Equal((2, 0), (loopSink.Exports, loopSink.LastExports));
+    }
+
     private sealed class ClosingSource : KnownSource, IDisposable
     {
         private int _disposals;
@@ -78,10 +98,18 @@ public class ProbeRunOnceTests
 
         public int Exports { get; private set; }
 
+        public int LastExports { get; private set; }
+
         public void Export(MetricSet metrics)
         {
             SawTheOther = OnExport?.Invoke() ?? false;
             Exports++;
+        }
+
+        public void ExportLast(MetricSet metrics)
+        {
+            LastExports++;
+            Export(metrics);
         }
     }
 }

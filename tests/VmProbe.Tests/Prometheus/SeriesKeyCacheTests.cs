@@ -110,6 +110,32 @@ public class SeriesKeyCacheTests
         Assert.True(sawDuplicate, "the churn never produced a duplicate series: the test lost its duplicate case");
     }
 
+    /// <summary>The runner's <c>--once</c> writes its one file with <c>ExportLast</c>: the bytes of an export, no cache kept.</summary>
+    [Fact]
+    public void ExportLast_WritesTheBytesOfAnExport_AndKeepsNoSeriesKey()
+    {
+        var dir = Directory.CreateTempSubdirectory("vmprobe-last-").FullName;
+        try
+        {
+            var set = new ChurningHost(5).Cycle(1); // escapes, a histogram and a duplicate series
+            var once = new PromTextfileSink(Path.Combine(dir, "once.prom"), "vmprobe", NullProbeLog.Instance);
+            var loop = new PromTextfileSink(Path.Combine(dir, "loop.prom"), "vmprobe", NullProbeLog.Instance);
+
+            once.ExportLast(set);
+            loop.Export(set);
+
+            Assert.Equal(File.ReadAllText(Path.Combine(dir, "loop.prom")), File.ReadAllText(Path.Combine(dir, "once.prom")));
+            Assert.Equal(loop.LastResult, once.LastResult);
+            Assert.True(once.LastResult!.Value.DuplicateSeriesDropped > 0, "the set lost its duplicate case");
+            Assert.Equal(0, once.CachedSeriesCount);
+            Assert.Equal(loop.LastResult!.Value.Series, loop.CachedSeriesCount);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
     [Fact]
     public void CacheHoldsOnlyTheLastCyclesSeries_VmChurnDoesNotGrowIt()
     {
