@@ -70,19 +70,29 @@ internal sealed partial class ProcessDomainDiscovery : IDiscoveryWarmUp
     }
 
     /// <summary>
+    /// How long after an inspection <see cref="WarmUp"/> may re-read its thread names: the re-read is for a thread QEMU
+    /// names just after creating it, which a listing can catch unnamed, and the next discovery comes at least one delay
+    /// (100 ms or more) after the inspection. A process inspected more recently is left to that discovery.
+    /// </summary>
+    internal long NamingWaitMs { get; init; } = 100;
+
+    /// <summary>
     /// The re-checks of names the next <see cref="Discover"/> would make (each QEMU first seen, or whose threads changed,
     /// at the last one), made now from the comm files: inside the first delay the first collection's discovery is then a
-    /// look for changes. A process whose threads changed since is inspected again by that discovery as before.
+    /// look for changes. A process whose threads changed since is inspected again by that discovery as before; an
+    /// untrusted one is checked in full by it (libvirt may rewrite a stale pid file).
     /// </summary>
     public void WarmUp()
     {
         var nowTicks = BootTimeTicks();
+        var nowMs = Environment.TickCount64;
         foreach (var (pid, process) in _known)
         {
-            if (process.InspectAgain && process.Domain is not null && process.Distrust is null && !IsYoung(process, nowTicks))
+            if (process.InspectAgain && process.Domain is not null && process.Distrust is null && !IsYoung(process, nowTicks)
+                && nowMs - process.InspectedAtMs >= NamingWaitMs)
             {
-                process.InspectAgain = false;
                 RecheckNames(process, listings: null, _inspector.Proc, pid);
+                process.InspectAgain = false; // after the re-read: one that throws leaves it to the discovery
             }
         }
     }

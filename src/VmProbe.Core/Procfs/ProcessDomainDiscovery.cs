@@ -128,6 +128,7 @@ internal sealed partial class ProcessDomainDiscovery : IDomainDiscovery, IShares
             else if (changed || process.InspectAgain || young)
             {
                 process.InspectAgain = changed;
+                process.InspectedAtMs = Environment.TickCount64;
                 // Threads changed: the pid may also have been reused by another program.
                 if (process.Domain is not null && !QemuProcessScanner.IsQemu(proc, pid))
                 {
@@ -309,6 +310,9 @@ internal sealed partial class ProcessDomainDiscovery : IDomainDiscovery, IShares
 
         /// <summary>Its threads changed at the last inspection: their names are re-read next cycle (<see cref="RecheckNames"/>).</summary>
         public bool InspectAgain;
+
+        /// <summary>When it was last inspected (<see cref="Environment.TickCount64"/>): the warm-up's re-read waits for names.</summary>
+        public long InspectedAtMs;
         public int Pid;
 
         /// <summary>The walk named it a candidate and its exe was checked (a refusal is kept while pid and start time hold).</summary>

@@ -18,7 +18,8 @@ public sealed partial class PromTextWriter
 
     /// <summary>
     /// Renders each series key once per series lifetime (the default). False renders every line from scratch every
-    /// cycle, as before the cache: the same bytes, kept for the benchmark's before/after and the tests' comparison.
+    /// time: the same bytes, cheaper for a writer that renders once (<c>--once</c>'s file through
+    /// <see cref="PromTextfileSink.ExportLast"/>, <c>ConvertTo-PromText</c>); the tests compare the two.
     /// </summary>
     public bool CacheSeries { get; init; } = true;
 

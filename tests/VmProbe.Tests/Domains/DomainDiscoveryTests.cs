@@ -166,7 +166,7 @@ public class DomainDiscoveryTests
         {
             var unnamed = ProcfsCostTests.AddThread(root, 4242, 4270, "qemu-kvm");
             var log = new DomainProcfsSourceTests.ListLog();
-            var scan = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree);
+            var scan = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree) { NamingWaitMs = 0 };
             using var auto = new AutoDomainDiscovery(
                 new LibvirtDomainDiscovery(Session("test://" + Path.Combine(dir, "node.xml"), log), ownsSession: true, dir), scan);
             auto.WarmUp(); // no discovery in use yet

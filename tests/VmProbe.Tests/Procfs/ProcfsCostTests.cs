@@ -207,49 +207,6 @@ public class ProcfsCostTests
     }
 
     /// <summary>
-    /// The warm-up inside the first delay makes the name re-check the next discovery would have made (a thread QEMU named
-    /// after the first listing is mapped), so that discovery only looks for changes; one whose threads changed since is
-    /// still inspected again by it.
-    /// </summary>
-    [Fact]
-    public void Discovery_WarmUp_MakesTheNextDiscoverysNameCheck()
-    {
-        var root = DomainProcfsSourceTests.CopyKvmHostProcesses();
-        try
-        {
-            var unnamed = AddThread(root, 4242, 4270, "qemu-kvm");
-            using var discovery = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree);
-            discovery.WarmUp(); // nothing found yet: nothing to do
-            Assert.Equal(0, discovery.NameChecks);
-            var first = discovery.Discover(NullProbeLog.Instance, default);
-            var vcpus = first[0].Vcpus.Count;
-            Assert.DoesNotContain(first[0].Vcpus, v => v.ThreadId == 4270);
-
-            File.WriteAllText(unnamed, $"CPU {vcpus}/KVM\n");
-            discovery.WarmUp();
-            Assert.Equal(2, discovery.NameChecks);
-            Assert.Equal(2, discovery.Inspections);
-            var second = discovery.Discover(NullProbeLog.Instance, default);
-            Assert.Equal(2, discovery.NameChecks); // made by the warm-up, not again
-            Assert.Equal(2, discovery.Inspections);
-            Assert.Contains(second[0].Vcpus, v => v.ThreadId == 4270 && v.Index == vcpus);
-            discovery.WarmUp();
-            Assert.Equal(2, discovery.NameChecks); // nothing pending any more
-
-            // Threads that change after a warm-up: the discovery inspects the process again, as without one.
-            AddThread(root, 4242, 4271, $"CPU {vcpus + 1}/KVM");
-            discovery.WarmUp();
-            var third = discovery.Discover(NullProbeLog.Instance, default);
-            Assert.Equal(3, discovery.Inspections);
-            Assert.Contains(third[0].Vcpus, v => v.ThreadId == 4271 && v.Index == vcpus + 1);
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
-    }
-
-    /// <summary>
     /// A thread listed under its parent's name, named <c>CPU n/KVM</c> only after that listing (QEMU names its threads just
     /// after creating them), is mapped the next cycle from its comm file alone: no second full inspection.
     /// </summary>
@@ -373,7 +330,7 @@ public class ProcfsCostTests
     /// the trust rule wants; returns an empty directory for libvirt's pid files.
     /// </summary>
     [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-    private static string TrustedQemuExecutable(string root, int pid)
+    internal static string TrustedQemuExecutable(string root, int pid)
     {
         var bin = Directory.CreateDirectory(Path.Combine(root, "bin")).FullName;
         var exe = Path.Combine(bin, "qemu-system-x86_64");
