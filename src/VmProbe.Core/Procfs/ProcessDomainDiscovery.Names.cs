@@ -79,8 +79,7 @@ internal sealed partial class ProcessDomainDiscovery : IDiscoveryWarmUp
     /// <summary>
     /// The re-checks of names the next <see cref="Discover"/> would make (each QEMU first seen, or whose threads changed,
     /// at the last one), made now from the comm files: inside the first delay the first collection's discovery is then a
-    /// look for changes. A process whose threads changed since is inspected again by that discovery as before; an
-    /// untrusted one is checked in full by it (libvirt may rewrite a stale pid file).
+    /// look for changes. A process whose threads changed since is inspected again by that discovery as before.
     /// </summary>
     public void WarmUp()
     {
@@ -88,7 +87,7 @@ internal sealed partial class ProcessDomainDiscovery : IDiscoveryWarmUp
         var nowMs = Environment.TickCount64;
         foreach (var (pid, process) in _known)
         {
-            if (process.InspectAgain && process.Domain is not null && process.Distrust is null && !IsYoung(process, nowTicks)
+            if (process.Domain is not null && NamesAloneDue(process, IsYoung(process, nowTicks))
                 && nowMs - process.InspectedAtMs >= NamingWaitMs)
             {
                 RecheckNames(process, listings: null, _inspector.Proc, pid);
@@ -96,6 +95,15 @@ internal sealed partial class ProcessDomainDiscovery : IDiscoveryWarmUp
             }
         }
     }
+
+    /// <summary>
+    /// Whether the names alone are re-read (<see cref="RecheckNames"/>) for a process whose threads are as inspected:
+    /// the inspection asked for it, and the process is neither young (inspected in full each cycle) nor untrusted
+    /// (checked in full again: libvirt may have rewritten a stale pid file). One rule for <see cref="Discover"/> and
+    /// <see cref="WarmUp"/>.
+    /// </summary>
+    private static bool NamesAloneDue(KnownProcess process, bool young) =>
+        process.InspectAgain && !young && process.Distrust is null;
 
     private static bool IsVcpu(IReadOnlyList<VmVcpu> vcpus, int tid)
     {

@@ -120,7 +120,7 @@ internal sealed partial class ProcessDomainDiscovery : IDomainDiscovery, IShares
             // name, so a young process is inspected again, and the cycle after a change re-reads the names alone; but
             // not for a process found untrusted, whose trust is checked again (libvirt may have rewritten a stale pid file).
             var young = IsYoung(process, nowTicks);
-            if (!changed && process.InspectAgain && !young && process.Distrust is null)
+            if (!changed && NamesAloneDue(process, young))
             {
                 process.InspectAgain = false;
                 RecheckNames(process, listings, proc, pid);
