@@ -2,7 +2,9 @@ namespace VmProbe.Perf;
 
 /// <summary>
 /// The perf source's threads of the domains counted per thread. Each cycle retires the threads gone and
-/// gathers every domain's new ones, then opens them in one batch from the CPU each last ran on (<see cref="OnTargetCpu"/>).
+/// gathers every domain's new ones, then opens them in one batch from the CPU each last ran on (<see cref="OnTargetCpu"/>),
+/// on several threads when the batch is big: the system calls run side by side, what they opened is recorded under
+/// <see cref="openGate"/>.
 /// </summary>
 internal sealed partial class PerfMetricsSource
 {
@@ -12,6 +14,7 @@ internal sealed partial class PerfMetricsSource
     private readonly HashSet<DomainPerf> failedThisCycle = new();
     private Func<PendingOpen, int>? lastCpu;
     private Action<PendingOpen>? open;
+    private readonly object openGate = new();
 
     // The fds the pending opens will take: a domain admitted after others in the same cycle is judged against them too.
     private long pendingThreadFds;
@@ -38,7 +41,7 @@ internal sealed partial class PerfMetricsSource
     {
         try
         {
-            OnTargetCpu.Run(pendingOpens, lastCpu ??= LastCpu, open ??= Open);
+            OnTargetCpu.Run(pendingOpens, lastCpu ??= LastCpu, open ??= Open, OnTargetCpu.MaxWorkers);
             foreach (var perf in syncedThisCycle)
             {
                 var status = perf.Threads!.Status;
@@ -79,42 +82,69 @@ internal sealed partial class PerfMetricsSource
         }
     }
 
-    // A domain whose open fails opens no more threads this cycle; the next cycle tries again.
+    // A domain whose open fails opens no more threads this cycle; the next cycle tries again. Called from the batch's
+    // threads at once: the system calls run outside the gate, everything they change in this source inside it.
     private void Open(PendingOpen pending)
     {
         var perf = pending.Perf;
-        if (failedThisCycle.Contains(perf))
+        lock (openGate)
         {
-            return;
-        }
-
-        try
-        {
-            perf.Threads!.Open(pending.Tid);
-            return;
-        }
-        catch (PerfFdBudgetExceededException ex)
-        {
-            // Summarised with the other domains in the same state, counted per domain and cycle.
-            RefuseThreads(pending.Key, perf.Domain, ex);
-        }
-        catch (PerfEventException ex) when (ex.Kind == ProbeErrorKind.PermissionDenied)
-        {
-            // Not root: every VM fails alike; one summary line (ReportDenied) instead of one line per VM.
-            deniedDomains++;
-            deniedExample ??= $"domain '{perf.Domain.Name}': {ex.Message} [{ex.ErrorId}]";
-            perf.OpenFailureLogged = true;
-        }
-        catch (PerfEventException ex)
-        {
-            if (!perf.OpenFailureLogged)
+            if (failedThisCycle.Contains(perf))
             {
-                perf.OpenFailureLogged = true;
-                log.Write(LogLevel.Warning, $"perf: domain '{perf.Domain.Name}': some threads are not counted: {ex.Message} [{ex.ErrorId}]");
+                return;
             }
         }
 
-        failedThisCycle.Add(perf);
+        Exception failure;
+        try
+        {
+            var set = perf.Threads!.OpenCounters(pending.Tid);
+            if (set is not null)
+            {
+                lock (openGate)
+                {
+                    perf.Threads.Adopt(pending.Tid, set);
+                }
+            }
+
+            return;
+        }
+        catch (Exception ex) when (ex is PerfFdBudgetExceededException or PerfEventException)
+        {
+            failure = ex;
+        }
+
+        lock (openGate)
+        {
+            RecordOpenFailure(pending, failure);
+        }
+    }
+
+    private void RecordOpenFailure(PendingOpen pending, Exception failure)
+    {
+        var perf = pending.Perf;
+        if (!failedThisCycle.Add(perf))
+        {
+            return; // another thread of this domain failed first and said so
+        }
+
+        switch (failure)
+        {
+            case PerfFdBudgetExceededException ex:
+                // Summarised with the other domains in the same state, counted per domain and cycle.
+                RefuseThreads(pending.Key, perf.Domain, ex);
+                break;
+            case PerfEventException { Kind: ProbeErrorKind.PermissionDenied } ex:
+                // Not root: every VM fails alike; one summary line (ReportDenied) instead of one line per VM.
+                deniedDomains++;
+                deniedExample ??= $"domain '{perf.Domain.Name}': {ex.Message} [{ex.ErrorId}]";
+                perf.OpenFailureLogged = true;
+                break;
+            case PerfEventException ex when !perf.OpenFailureLogged:
+                perf.OpenFailureLogged = true;
+                log.Write(LogLevel.Warning, $"perf: domain '{perf.Domain.Name}': some threads are not counted: {ex.Message} [{ex.ErrorId}]");
+                break;
+        }
     }
 
     private readonly record struct PendingOpen(DomainKey Key, DomainPerf Perf, int Tid);

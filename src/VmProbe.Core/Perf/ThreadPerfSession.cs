@@ -122,18 +122,44 @@ internal sealed class ThreadPerfSession : IDisposable
             return true;
         }
 
-        budget?.EnsureFits(Events.Count, $"{Events.Count} perf events on thread {tid}");
-        PerfCounterSet set;
-        try
-        {
-            set = PerfCounterSet.Open(PerfTarget.Thread(tid), Events, Options);
-        }
-        catch (PerfEventException ex) when (ex.Errno == Native.Errno.ESRCH)
+        if (OpenCounters(tid) is not { } set)
         {
             return false;
         }
 
-        threads.Add(tid, set);
+        Adopt(tid, set);
+        return true;
+    }
+
+    /// <summary>
+    /// The half of <see cref="Open"/> that makes the system calls, for a thread not counted yet: safe to call from several
+    /// threads at once (it touches nothing of this session's), each result then given to <see cref="Adopt"/> from one
+    /// thread. Null when the thread is gone (ESRCH); throws as <see cref="Open"/> does.
+    /// </summary>
+    public PerfCounterSet? OpenCounters(int tid)
+    {
+        // Threads opening side by side may each pass this check before the others' fds count: the budget's reserve
+        // (PerfFdBudget.ReservedFds) is far above a few threads' events.
+        budget?.EnsureFits(Events.Count, $"{Events.Count} perf events on thread {tid}");
+        try
+        {
+            return PerfCounterSet.Open(PerfTarget.Thread(tid), Events, Options);
+        }
+        catch (PerfEventException ex) when (ex.Errno == Native.Errno.ESRCH)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Counts <paramref name="tid"/> with the counters <see cref="OpenCounters"/> opened for it (owned from here on).</summary>
+    public void Adopt(int tid, PerfCounterSet set)
+    {
+        if (!threads.TryAdd(tid, set))
+        {
+            set.Dispose(); // counted already: the set opened first stays
+            return;
+        }
+
         for (var e = 0; e < status.Length; e++)
         {
             if (status[e] is not { Supported: true })
@@ -141,8 +167,6 @@ internal sealed class ThreadPerfSession : IDisposable
                 status[e] = set.Status[e];
             }
         }
-
-        return true;
     }
 
     /// <summary>

@@ -62,6 +62,71 @@ public class OnTargetCpuTests
         Assert.Equal(ThreadCpus.OnOwnThread(ThreadCpus.Allowed), allowedAfter);
     }
 
+    [SkippableFact]
+    public void ABatchSharedByTwoThreadsRunsEachItemOnItsCpu_EachCpusItemsInOrderOnOneThread_AndTheCallerKeepsItsAffinity()
+    {
+        var (first, second) = TwoAllowedCpus();
+        var items = Enumerable.Range(0, 2 * OnTargetCpu.MinimumBatch).Select(i => (Id: i, Cpu: i % 3 == 0 ? first : second)).ToList();
+        var ran = new List<(int Id, int OnCpu, int Thread)>();
+        var (caller, allowedAfter) = ThreadCpus.OnOwnThread(() =>
+        {
+            OnTargetCpu.Run(items, item => item.Cpu, item =>
+            {
+                var onCpu = ThreadCpus.Current();
+                lock (ran)
+                {
+                    ran.Add((item.Id, onCpu, Environment.CurrentManagedThreadId));
+                }
+            }, workers: 2);
+            return (Environment.CurrentManagedThreadId, ThreadCpus.Allowed());
+        });
+
+        Assert.Equal(items.Select(i => i.Id), ran.Select(r => r.Id).Order());
+        foreach (var (id, cpu) in items)
+        {
+            Assert.Equal(cpu, ran.Single(r => r.Id == id).OnCpu);
+        }
+
+        foreach (var cpu in new[] { first, second })
+        {
+            var onThisCpu = ran.Where(r => r.OnCpu == cpu).ToList();
+            Assert.Single(onThisCpu.Select(r => r.Thread).Distinct());
+            Assert.Equal(onThisCpu.Select(r => r.Id).Order(), onThisCpu.Select(r => r.Id));
+        }
+
+        Assert.Equal(2, ran.Select(r => r.Thread).Distinct().Count()); // side by side: the caller and one more thread
+        Assert.Contains(caller, ran.Select(r => r.Thread));
+        Assert.Equal(ThreadCpus.OnOwnThread(ThreadCpus.Allowed), allowedAfter);
+    }
+
+    [SkippableFact]
+    public void WhenAnItemThrowsOnTheOtherThread_TheBatchStops_AndTheCallerGetsThatException()
+    {
+        var (first, second) = TwoAllowedCpus();
+        var items = Enumerable.Range(0, 2 * OnTargetCpu.MinimumBatch).Select(i => (Id: i, Cpu: i % 2 == 0 ? first : second)).ToList();
+        var ran = 0;
+        var (error, allowedAfter) = ThreadCpus.OnOwnThread(() =>
+        {
+            var caller = Environment.CurrentManagedThreadId;
+            var thrown = Assert.Throws<InvalidOperationException>(() => OnTargetCpu.Run(items, item => item.Cpu, item =>
+            {
+                Interlocked.Increment(ref ran);
+                if (Environment.CurrentManagedThreadId != caller)
+                {
+                    throw new InvalidOperationException($"item {item.Id} on the other thread");
+                }
+
+                Thread.Sleep(5); // the caller's share (160 ms) outlasts the moment the other thread fails
+            }, workers: 2));
+            return (thrown, ThreadCpus.Allowed());
+        });
+
+        Assert.EndsWith("on the other thread", error.Message);
+        // Each thread has half the items: had the caller not stopped, its whole half and the failed one would have run.
+        Assert.True(ran <= items.Count / 2, $"{ran} items ran although one had failed");
+        Assert.Equal(ThreadCpus.OnOwnThread(ThreadCpus.Allowed), allowedAfter);
+    }
+
     [Fact]
     public void ASmallBatchRunsWhereTheThreadIsWithoutAskingForCpus()
     {

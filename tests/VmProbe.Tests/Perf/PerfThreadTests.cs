@@ -165,6 +165,31 @@ public class PerfThreadTests
     }
 
     [SkippableFact]
+    public void CountersOpenedAsideAreCountedOnceAdopted_ASecondSetForTheSameThreadIsClosed()
+    {
+        Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
+        using var worker = new WorkerThread();
+        using var session = new ThreadPerfSession(new[] { TaskClock });
+        var before = SafeFdHandle.OpenCount(FdKind.PerfEvent);
+
+        var first = session.OpenCounters(worker.Tid);
+        var second = session.OpenCounters(worker.Tid);
+        Assert.NotNull(first);
+        Assert.NotNull(second);
+        Assert.Empty(session.ThreadIds); // opened, not counted yet
+
+        session.Adopt(worker.Tid, first!);
+        session.Adopt(worker.Tid, second!);
+        Assert.Equal(new[] { worker.Tid }, session.ThreadIds);
+        Assert.Equal(before + 1, SafeFdHandle.OpenCount(FdKind.PerfEvent)); // the second set's fd closed
+        Assert.True(session.Status[0]?.Supported);
+
+        worker.Do(() => WorkerThread.SpinCpu(TimeSpan.FromMilliseconds(5)));
+        session.Read();
+        Assert.True(session.TryGetThread(worker.Tid, 0, out var count) && count.Raw > 0, "the adopted counters counted nothing");
+    }
+
+    [SkippableFact]
     public void OpeningAndClosingAThousandSessionsLeaksNoFd()
     {
         Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
