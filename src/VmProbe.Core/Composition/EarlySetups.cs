@@ -108,6 +108,10 @@ internal sealed class EarlySetups
         }
 
         RunAll();
+        lock (_priorityGate)
+        {
+            _lowered = null; // the thread ends: its id may soon be another thread's
+        }
     }
 
     private void RunAll()

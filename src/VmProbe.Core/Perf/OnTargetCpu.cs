@@ -130,18 +130,33 @@ internal static class OnTargetCpu
         /// threads of their own, and returns when all are done.</summary>
         public void Run(ThreadAffinity affinity)
         {
-            var others = new Thread[_shares.Length - 1];
-            for (var w = 0; w < others.Length; w++)
+            var others = new List<Thread>(_shares.Length - 1);
+            var mine = _shares[0];
+            try
             {
-                var share = _shares[w + 1];
-                others[w] = new Thread(() => RunShare(share, ThreadAffinity.TryCapture())) { IsBackground = true, Name = "vmprobe perf open" };
-                others[w].Start();
-            }
+                for (var w = 1; w < _shares.Length; w++)
+                {
+                    var share = _shares[w];
+                    try
+                    {
+                        var thread = new Thread(() => RunShare(share, ThreadAffinity.TryCapture())) { IsBackground = true, Name = "vmprobe perf open" };
+                        thread.Start();
+                        others.Add(thread);
+                    }
+                    catch (Exception error) when (error is OutOfMemoryException or ThreadStartException)
+                    {
+                        mine = mine.Concat(share).ToList(); // no thread to be had (a thread limit): the caller runs it
+                    }
+                }
 
-            RunShare(_shares[0], affinity);
-            foreach (var thread in others)
+                RunShare(mine, affinity);
+            }
+            finally
             {
-                thread.Join();
+                foreach (var thread in others)
+                {
+                    thread.Join(); // nothing of the batch may run once this returns
+                }
             }
         }
 

@@ -10,6 +10,7 @@ internal sealed partial class PerfMetricsSource
     private void SyncDomains(CycleContext context)
     {
         threadListings = context.Shared?.Get<ThreadListingCache>();
+        cpuHints = context.Shared?.Get<ThreadCpuHints>();
         seenThisCycle.Clear();
         ClearPendingOpens(); // a cycle that threw midway left its own
         foreach (var domain in context.Domains)

@@ -16,6 +16,12 @@ internal sealed partial class PerfMetricsSource
     private Action<PendingOpen>? open;
     private readonly object openGate = new();
 
+    /// <summary>
+    /// How many threads share a big batch of opens: several only where the log takes lines from any thread (an open
+    /// that fails logs), as the runner's does; a cmdlet's log writes on the pipeline thread alone.
+    /// </summary>
+    internal int OpenWorkers => log is IConcurrentProbeLog ? OnTargetCpu.MaxWorkers : 1;
+
     // The fds the pending opens will take: a domain admitted after others in the same cycle is judged against them too.
     private long pendingThreadFds;
 
@@ -41,7 +47,7 @@ internal sealed partial class PerfMetricsSource
     {
         try
         {
-            OnTargetCpu.Run(pendingOpens, lastCpu ??= LastCpu, open ??= Open, OnTargetCpu.MaxWorkers);
+            OnTargetCpu.Run(pendingOpens, lastCpu ??= LastCpu, open ??= Open, OpenWorkers);
             foreach (var perf in syncedThisCycle)
             {
                 var status = perf.Threads!.Status;
@@ -69,9 +75,14 @@ internal sealed partial class PerfMetricsSource
     }
 
     // Only a hint: unknown (-1) when unreadable, and for a real-time thread, which could keep a probe pinned behind it
-    // from running at all.
+    // from running at all. A thread the discovery inspected this cycle (every thread of a new VM) has it already.
     private int LastCpu(PendingOpen pending)
     {
+        if (cpuHints is not null && cpuHints.TryGet(pending.Tid, out var hinted))
+        {
+            return hinted;
+        }
+
         try
         {
             return procFs.TryReadTaskStat(pending.Perf.Domain.Pid, pending.Tid, out var stat) && !stat.IsRealTime ? stat.LastCpu : -1;

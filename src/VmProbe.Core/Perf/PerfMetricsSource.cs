@@ -44,6 +44,7 @@ internal sealed partial class PerfMetricsSource : IPreparedSource
     private readonly List<DomainKey> toDrop = new();
     private readonly List<int> threadIds = new(64);
     private ThreadListingCache? threadListings; // this cycle's shared /proc/PID/task listings
+    private ThreadCpuHints? cpuHints; // where the threads the discovery inspected this cycle last ran
     private readonly int cpuCount;
     private readonly bool countHost;
 

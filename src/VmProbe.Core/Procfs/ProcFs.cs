@@ -212,6 +212,59 @@ internal sealed partial class ProcFs : IDisposable
         return _reader.TryRead(path, oneRecord: true) ? System.Text.Encoding.UTF8.GetString(_reader.Content.TrimEnd((byte)'\n')) : null;
     }
 
+    /// <summary>
+    /// A thread's name as its comm file gives it, read from its task <c>stat</c> instead, with the CPU it last ran on
+    /// (<paramref name="lastCpu"/>; -1 when unreadable or the thread is real-time): one read where the first inspection
+    /// would make two. Null when there is no stat file (the thread is gone).
+    /// </summary>
+    public string? ReadTaskName(int pid, int tid, out int lastCpu)
+    {
+        lastCpu = -1;
+        Span<char> path = stackalloc char[ProcDirectory.Length + 64];
+        if (!path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/stat", out var n) || !_reader.TryRead(path[..n], oneRecord: true))
+        {
+            return null;
+        }
+
+        ReadOnlySpan<byte> name;
+        try
+        {
+            var stat = TaskStat.Parse(_reader.Content, PathPlaceholder, out name);
+            lastCpu = stat.IsRealTime ? -1 : stat.LastCpu;
+        }
+        catch (ProcfsException e)
+        {
+            throw e.WithPath(PathPlaceholder, path[..n].ToString());
+        }
+
+        return CommText(name);
+    }
+
+    // The comm file escapes '\' and '\n' (the kernel's proc_task_name); stat gives the name raw.
+    internal static string CommText(ReadOnlySpan<byte> raw)
+    {
+        if (raw.IndexOfAny((byte)'\\', (byte)'\n') < 0)
+        {
+            return System.Text.Encoding.UTF8.GetString(raw);
+        }
+
+        var escaped = new List<byte>(raw.Length + 8);
+        foreach (var b in raw)
+        {
+            if (b == (byte)'\\' || b == (byte)'\n')
+            {
+                escaped.Add((byte)'\\');
+                escaped.Add(b == (byte)'\n' ? (byte)'n' : (byte)'\\');
+            }
+            else
+            {
+                escaped.Add(b);
+            }
+        }
+
+        return System.Text.Encoding.UTF8.GetString(escaped.ToArray());
+    }
+
     public ProcessStatus? ReadStatus(int pid)
     {
         var path = $"{ProcDirectory}/{pid}/status";

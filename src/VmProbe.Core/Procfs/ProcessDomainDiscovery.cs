@@ -82,6 +82,7 @@ internal sealed partial class ProcessDomainDiscovery : IDomainDiscovery, IShares
         _qemuPids.Clear();
         var nowTicks = BootTimeTicks();
         var listings = Shared?.Get<ThreadListingCache>();
+        _inspector.CpuHints = Shared?.Get<ThreadCpuHints>();
         var walked = listings is not null && FindInWalk(listings, proc, cycle);
         if (walked != _walked)
         {

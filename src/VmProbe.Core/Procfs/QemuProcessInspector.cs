@@ -21,6 +21,9 @@ internal sealed class QemuProcessInspector : IDisposable
 
     public CgroupFs Cgroups => _cgroups;
 
+    /// <summary>Where <see cref="Inspect"/> leaves the CPU each thread last ran on (the discovery hands it this cycle's).</summary>
+    public ThreadCpuHints? CpuHints { get; set; }
+
     /// <summary>The process, or null when it has exited (or is a zombie without threads to read).</summary>
     public QemuProcess? Inspect(int pid)
     {
@@ -38,10 +41,12 @@ internal sealed class QemuProcessInspector : IDisposable
         var threads = new List<QemuThread>(_tids.Count);
         foreach (var tid in _tids)
         {
-            var comm = _proc.ReadTaskComm(pid, tid);
+            // The name from the thread's stat, which also says where it last ran: the perf source opens its counters there.
+            var comm = _proc.ReadTaskName(pid, tid, out var lastCpu) ?? _proc.ReadTaskComm(pid, tid);
             if (comm is not null)
             {
                 threads.Add(QemuThread.Classify(pid, tid, comm));
+                CpuHints?.Record(tid, lastCpu);
             }
         }
 

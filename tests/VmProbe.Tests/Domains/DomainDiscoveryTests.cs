@@ -173,7 +173,7 @@ public class DomainDiscoveryTests
             var vcpus = auto.Discover(log, default)[0].Vcpus.Count;
             Assert.Same(scan, auto.Current);
 
-            File.WriteAllText(unnamed, $"CPU {vcpus}/KVM\n");
+            ProcfsCostTests.RenameThread(unnamed, $"CPU {vcpus}/KVM");
             auto.WarmUp();
             Assert.Equal(2, scan.NameChecks);
             Assert.Contains(auto.Discover(log, default)[0].Vcpus, v => v.ThreadId == 4270);

@@ -156,14 +156,27 @@ public class PerfMetricsSourceTests
         Assert.Contains(Samples(afterExit, "domain_vcpu_perf_events_total"), s => s.LabelValues[2] == "0");
     }
 
-    [SkippableFact]
-    public void AFirstCycleOfManyThreadsOpensEveryOneFromItsCpuAndLeavesTheCallersAffinityAlone()
+    [Fact]
+    public void ABigBatchOfOpensIsSharedByThreadsOnlyWhereTheLogTakesLinesFromAnyThread()
+    {
+        // A failing open logs from the thread that made it: a cmdlet's log writes on the pipeline thread alone.
+        using var cmdlet = new PerfMetricsSource(Config(PerfAttribution.Thread, "task-clock"), new RecordingLog());
+        using var runner = new PerfMetricsSource(Config(PerfAttribution.Thread, "task-clock"), new VmProbe.Tests.Probe.ConcurrentLog());
+        Assert.Equal(1, cmdlet.OpenWorkers);
+        Assert.Equal(OnTargetCpu.MaxWorkers, runner.OpenWorkers);
+    }
+
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AFirstCycleOfManyThreadsOpensEveryOneFromItsCpuAndLeavesTheCallersAffinityAlone(bool concurrentLog)
     {
         Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
         var count = OnTargetCpu.MinimumBatch + 8; // with this process' own threads, one batch pinned per CPU
         using var vcpus = new FakeVcpus(count);
         var domain = vcpus.Domain("many", VmUuid);
-        using var source = new PerfMetricsSource(Config(PerfAttribution.Thread, "task-clock", "context-switches"), new RecordingLog());
+        IProbeLog log = concurrentLog ? new VmProbe.Tests.Probe.ConcurrentLog() : new RecordingLog(); // several threads open, or one
+        using var source = new PerfMetricsSource(Config(PerfAttribution.Thread, "task-clock", "context-switches"), log);
 
         var (before, after) = ThreadCpus.OnOwnThread(() =>
         {
@@ -186,6 +199,31 @@ public class PerfMetricsSourceTests
         }
 
         Assert.True(source.OpenFdCount >= 2 * count, $"{source.OpenFdCount} fds for {count} vCPU threads x 2 events");
+    }
+
+    [SkippableFact]
+    public void TheFirstBatchTakesTheCpusTheDiscoveryLeftForItsThreads_AndReadsTheOthers()
+    {
+        Skip.If(WhyPerfUnavailable is not null, WhyPerfUnavailable);
+        using var vcpus = new FakeVcpus(OnTargetCpu.MinimumBatch + 8);
+        var domain = vcpus.Domain("hinted", VmUuid);
+        using var source = new PerfMetricsSource(Config(PerfAttribution.Thread, "task-clock"), new RecordingLog());
+        var shared = new CycleState();
+        shared.BeginCycle();
+        var hints = shared.Get<VmProbe.Procfs.ThreadCpuHints>();
+        foreach (var worker in vcpus.Workers)
+        {
+            hints.Record(worker.Tid, -1); // as the inspection of a new VM leaves them
+        }
+
+        ThreadCpus.OnOwnThread(() =>
+        {
+            source.Prepare(new CycleContext(new[] { domain }, DateTimeOffset.UtcNow, NullProbeLog.Instance, CancellationToken.None) { Shared = shared });
+            return 0;
+        });
+
+        Assert.Equal(vcpus.Workers.Length, hints.Hits); // one lookup per hinted thread; this process's others read their stat
+        Assert.True(source.OpenFdCount >= vcpus.Workers.Length, $"{source.OpenFdCount} fds for {vcpus.Workers.Length} vCPU threads");
     }
 
     [SkippableFact]

@@ -48,6 +48,26 @@ public class BackgroundSetUpTests
         Assert.Equal(own, after); // raised back once the counters were open, before the first delay
     }
 
+    [Fact]
+    public void TheSetUpIsLoweredOnlyWhereItCouldBeRaisedBack_CapSysNiceReadFromCapEff()
+    {
+        var root = Directory.CreateTempSubdirectory("vmprobe-caps").FullName;
+        try
+        {
+            var with = Path.Combine(root, "with");
+            var without = Path.Combine(root, "without");
+            File.WriteAllText(with, "Name:\tvmprobe\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n");
+            File.WriteAllText(without, "Name:\tvmprobe\nCapEff:\t00000000a80425fb\n"); // docker's default set: no CAP_SYS_NICE
+            Assert.True(VmProbe.Native.ThreadNice.HasEffectiveCapability(with, VmProbe.Native.ThreadNice.CapSysNice));
+            Assert.False(VmProbe.Native.ThreadNice.HasEffectiveCapability(without, VmProbe.Native.ThreadNice.CapSysNice));
+            Assert.False(VmProbe.Native.ThreadNice.HasEffectiveCapability(Path.Combine(root, "missing"), VmProbe.Native.ThreadNice.CapSysNice));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     private static int NiceOf(int tid)
     {
         System.Runtime.InteropServices.Marshal.SetLastPInvokeError(0);

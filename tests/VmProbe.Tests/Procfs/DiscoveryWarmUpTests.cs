@@ -29,7 +29,7 @@ public class DiscoveryWarmUpTests
             var vcpus = first[0].Vcpus.Count;
             Assert.DoesNotContain(first[0].Vcpus, v => v.ThreadId == 4270);
 
-            File.WriteAllText(unnamed, $"CPU {vcpus}/KVM\n");
+            ProcfsCostTests.RenameThread(unnamed, $"CPU {vcpus}/KVM");
             discovery.WarmUp();
             Assert.Equal(2, discovery.NameChecks);
             Assert.Equal(2, discovery.Inspections);
@@ -69,7 +69,7 @@ public class DiscoveryWarmUpTests
             discovery.WarmUp();
             Assert.Equal(0, discovery.NameChecks);
 
-            File.WriteAllText(unnamed, $"CPU {vcpus}/KVM\n"); // named after the warm-up
+            ProcfsCostTests.RenameThread(unnamed, $"CPU {vcpus}/KVM"); // named after the warm-up
             var next = discovery.Discover(NullProbeLog.Instance, default);
             Assert.Equal(2, discovery.NameChecks);
             Assert.Contains(next[0].Vcpus, v => v.ThreadId == 4270 && v.Index == vcpus);

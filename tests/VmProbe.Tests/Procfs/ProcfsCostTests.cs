@@ -175,14 +175,7 @@ public class ProcfsCostTests
 
             // A new vCPU thread (hotplug): the process is inspected again, and its names re-read the cycle after.
             var vcpusBefore = third[0].Vcpus.Count;
-            var newThread = Path.Combine(root, "proc", "4242", "task", "4270");
-            Directory.CreateDirectory(newThread);
-            foreach (var file in new[] { "schedstat", "stat" })
-            {
-                File.Copy(Path.Combine(root, "proc", "4242", "task", "4251", file), Path.Combine(newThread, file));
-            }
-
-            File.WriteAllText(Path.Combine(newThread, "comm"), $"CPU {vcpusBefore}/KVM\n");
+            AddThread(root, 4242, 4270, $"CPU {vcpusBefore}/KVM");
             var changed = discovery.Discover(NullProbeLog.Instance, default);
             Assert.Equal(3, discovery.Inspections);
             Assert.Equal(vcpusBefore + 1, changed[0].Vcpus.Count);
@@ -223,7 +216,7 @@ public class ProcfsCostTests
             Assert.DoesNotContain(first[0].Vcpus, v => v.ThreadId == 4270);
             var vcpus = first[0].Vcpus.Count;
 
-            File.WriteAllText(unnamed, $"CPU {vcpus}/KVM\n");
+            RenameThread(unnamed, $"CPU {vcpus}/KVM");
             var second = discovery.Discover(NullProbeLog.Instance, default);
             Assert.Equal(2, discovery.Inspections); // no cmdline, cgroups or trust check again
             Assert.Equal(2, discovery.NameChecks);
@@ -341,20 +334,31 @@ public class ProcfsCostTests
         return Directory.CreateDirectory(Path.Combine(root, "run")).FullName;
     }
 
-    /// <summary>Adds a thread to a fixture process (files copied from its first vCPU thread); returns its comm file.</summary>
+    /// <summary>
+    /// Adds a thread to a fixture process (files copied from its first vCPU thread, the name in its stat and comm as the
+    /// kernel keeps them, alike); returns its comm file, which a test rewrites for a rename the re-check must see.
+    /// </summary>
     internal static string AddThread(string root, int pid, int tid, string comm)
     {
         var task = Path.Combine(root, "proc", pid.ToString(), "task");
         var from = Directory.GetDirectories(task).Select(d => int.Parse(Path.GetFileName(d))).Order().First(t => t != pid);
         var thread = Path.Combine(task, tid.ToString());
         Directory.CreateDirectory(thread);
-        foreach (var file in new[] { "schedstat", "stat" })
-        {
-            File.Copy(Path.Combine(task, from.ToString(), file), Path.Combine(thread, file));
-        }
+        File.Copy(Path.Combine(task, from.ToString(), "schedstat"), Path.Combine(thread, "schedstat"));
+        var stat = File.ReadAllText(Path.Combine(task, from.ToString(), "stat"));
+        File.WriteAllText(Path.Combine(thread, "stat"), $"{tid} ({comm}{stat[stat.LastIndexOf(')')..]}");
 
         var commFile = Path.Combine(thread, "comm");
         File.WriteAllText(commFile, comm + "\n");
         return commFile;
+    }
+
+    /// <summary>Renames a fixture thread as prctl(PR_SET_NAME) would: its comm and the name in its stat alike.</summary>
+    internal static void RenameThread(string commFile, string name)
+    {
+        File.WriteAllText(commFile, name + "\n");
+        var statFile = Path.Combine(Path.GetDirectoryName(commFile)!, "stat");
+        var stat = File.ReadAllText(statFile);
+        File.WriteAllText(statFile, $"{stat[..stat.IndexOf('(')]}({name}{stat[stat.LastIndexOf(')')..]}");
     }
 }

@@ -138,6 +138,60 @@ public class ProcfsParserTests
     }
 
     [Fact]
+    public void TaskName_FromStat_IsTheCommFilesText_WithTheLastCpuUnlessRealTime()
+    {
+        using var proc = new ProcFs(KvmHost);
+        Assert.Equal("CPU 0/KVM", proc.ReadTaskName(4242, 4251, out var cpu));
+        Assert.Equal(2, cpu); // field 39 of the fixture's stat
+        Assert.Equal(proc.ReadTaskComm(4242, 4251), proc.ReadTaskName(4242, 4251, out _));
+        Assert.Null(proc.ReadTaskName(4242, 99999, out cpu));
+        Assert.Equal(-1, cpu);
+
+        // The comm file escapes '\\' and newline (proc_task_name); stat has the raw bytes.
+        Assert.Equal("a\\\\b\\nc", ProcFs.CommText(Encoding.ASCII.GetBytes("a\\b\nc")));
+        Assert.Equal("CPU 1/KVM", ProcFs.CommText(Encoding.ASCII.GetBytes("CPU 1/KVM")));
+
+        var root = Directory.CreateTempSubdirectory("vmprobe-rt").FullName;
+        try
+        {
+            var task = Directory.CreateDirectory(Path.Combine(root, "proc", "7", "task", "8")).FullName;
+            File.WriteAllText(Path.Combine(task, "stat"), "8 (CPU 0/KVM) S 1 76 76 0 -1 4194560 20 0 5 0 70 6 0 0 20 0 3 0 9002 1 1 1 1 1 0 0 0 0 0 0 0 0 0 0 17 1 50 1 0 44 0\n");
+            using var fixture = new ProcFs(root);
+            Assert.Equal("CPU 0/KVM", fixture.ReadTaskName(7, 8, out cpu));
+            Assert.Equal(-1, cpu); // SCHED_FIFO: no hint, a probe pinned behind it might never run
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void TaskName_OfLiveThreads_MatchesTheirCommFiles()
+    {
+        using var proc = new ProcFs();
+        var pid = Environment.ProcessId;
+        var tids = new List<int>();
+        Assert.True(proc.TryListThreads(pid, tids));
+        var compared = 0;
+        foreach (var tid in tids)
+        {
+            var comm = proc.ReadTaskComm(pid, tid);
+            var name = proc.ReadTaskName(pid, tid, out var cpu);
+            if (comm is null || name is null)
+            {
+                continue; // exited between the reads
+            }
+
+            Assert.Equal(comm, name);
+            Assert.InRange(cpu, -1, Environment.ProcessorCount * 64);
+            compared++;
+        }
+
+        Assert.True(compared > 0, "no thread of this process could be read");
+    }
+
+    [Fact]
     public void TaskFiles_FromKvmFixture()
     {
         using var proc = new ProcFs(KvmHost);

@@ -72,6 +72,28 @@ public class QemuProcessTests
     }
 
     [Fact]
+    public void Inspect_LeavesEachThreadsLastCpuAsAHint_AndTheDiscoveryFillsTheCyclesHints()
+    {
+        using var inspector = new QemuProcessInspector(ProcfsParserTests.KvmHost, ProcfsFixtures.CgroupTree) { CpuHints = new ThreadCpuHints() };
+        inspector.Inspect(4242);
+        var expected = new Dictionary<int, int> { [4242] = 1, [4250] = 0, [4251] = 2, [4252] = 3, [4260] = 1 }; // field 39 of each stat
+        foreach (var (tid, cpu) in expected)
+        {
+            Assert.True(inspector.CpuHints.TryGet(tid, out var hinted), $"no hint for thread {tid}");
+            Assert.Equal(cpu, hinted);
+        }
+
+        // Through the process discovery, in the cycle's shared state where the perf source looks; gone next cycle.
+        var shared = new CycleState();
+        using var discovery = new ProcessDomainDiscovery(ProcfsParserTests.KvmHost, ProcfsFixtures.CgroupTree) { Shared = shared };
+        shared.BeginCycle();
+        discovery.Discover(NullProbeLog.Instance, default);
+        Assert.True(shared.Get<ThreadCpuHints>().TryGet(4252, out var vcpu1) && vcpu1 == 3);
+        shared.BeginCycle();
+        Assert.False(shared.Get<ThreadCpuHints>().TryGet(4252, out _));
+    }
+
+    [Fact]
     public void Inspect_HybridNoSystemdFixture()
     {
         using var inspector = new QemuProcessInspector(ProcfsParserTests.KvmHost, Path.Combine(ProcfsParserTests.KvmHost, "hybrid", "sys", "fs", "cgroup"));
