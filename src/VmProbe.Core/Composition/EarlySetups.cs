@@ -8,9 +8,6 @@ namespace VmProbe.Composition;
 /// limit leaves room, they run on a thread of their own from before the first discovery, beside it and the opening of
 /// the counters, and the first collection waits for them; elsewhere they run on the cycle's thread once the counters are
 /// open. Failures are handed back to be counted on the cycle's thread either way.
-/// The background thread runs at the lowest priority until the counters are open (<see cref="ToFullPriority"/>): on a
-/// host whose CPUs are busy it takes only what the first discovery and the opens leave, so that the first delay, and
-/// the counting, begin as early as they can; it finishes in the delay, where the cycle's thread sleeps.
 /// </summary>
 internal sealed class EarlySetups
 {
@@ -20,11 +17,8 @@ internal sealed class EarlySetups
     private readonly (int Index, IEarlySetup Source)[] _setUps;
     private readonly IProbeLog _log;
     private readonly List<(int Index, Exception Error)> _failures = new();
-    private readonly object _priorityGate = new();
     private Thread? _thread;
     private bool _begun;
-    private ThreadNice? _lowered;
-    private bool _fullPriority;
 
     public EarlySetups(IReadOnlyList<IMetricSource> sources, IProbeLog log)
     {
@@ -46,7 +40,7 @@ internal sealed class EarlySetups
 
         try
         {
-            var thread = new Thread(RunBehindTheCycle, maxStackSize: 1024 * 1024) { IsBackground = true, Name = "vmprobe set-up" };
+            var thread = new Thread(RunAll, maxStackSize: 1024 * 1024) { IsBackground = true, Name = "vmprobe set-up" };
             thread.Start();
             _thread = thread;
             _begun = true;
@@ -67,18 +61,6 @@ internal sealed class EarlySetups
         }
     }
 
-    /// <summary>The counters are open: a background run goes on at the priority it began with (once lowered, a refusal
-    /// to raise it back, not root, leaves it low).</summary>
-    public void ToFullPriority()
-    {
-        lock (_priorityGate)
-        {
-            _fullPriority = true;
-            _lowered?.TryRestore();
-            _lowered = null;
-        }
-    }
-
     /// <summary>Waits for a background run to end (at once if none); safe from any thread, changes nothing.</summary>
     public void Join() => Volatile.Read(ref _thread)?.Join();
 
@@ -95,23 +77,6 @@ internal sealed class EarlySetups
         var failures = _failures.ToArray();
         _failures.Clear();
         return failures;
-    }
-
-    private void RunBehindTheCycle()
-    {
-        lock (_priorityGate)
-        {
-            if (!_fullPriority)
-            {
-                _lowered = ThreadNice.TryLowerCurrent();
-            }
-        }
-
-        RunAll();
-        lock (_priorityGate)
-        {
-            _lowered = null; // the thread ends: its id may soon be another thread's
-        }
     }
 
     private void RunAll()

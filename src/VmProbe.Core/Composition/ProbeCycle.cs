@@ -155,7 +155,6 @@ public sealed class ProbeCycle
         }
 
         CountersOpenedAtMs = _clock.MonotonicMilliseconds;
-        _setUps.ToFullPriority();
         WarmUp(context); // inside the first delay, which counts from the line above
 
         // Else after the counters are open, so that the set-ups overlap the first delay without shortening what they count.

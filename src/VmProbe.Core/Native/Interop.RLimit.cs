@@ -8,9 +8,6 @@ internal static partial class Interop
     {
         internal const int RlimitNoFile = 7;
 
-        /// <summary>RLIMIT_NICE: how far an unprivileged thread may raise its priority again (20 - nice).</summary>
-        internal const int RlimitNice = 13;
-
         /// <summary>struct rlimit: rlim_t (unsigned long) soft and hard limits.</summary>
         [StructLayout(LayoutKind.Sequential)]
         internal struct RLimit

@@ -28,54 +28,6 @@ public class BackgroundSetUpTests
         Assert.Equal(0, cycle.ErrorCount("bpf"));
     }
 
-    [SkippableFact]
-    public void TheBackgroundSetUpRunsAtTheLowestPriorityUntilTheCountersOpen_ThenAtTheCyclesOwn()
-    {
-        var own = NiceOf(VmProbe.Native.Interop.Libc.GetTid());
-        Skip.If(own >= VmProbe.Native.ThreadNice.Lowest, $"this process already runs at nice {own}: nothing lower to move to");
-        using var setUp = new BlockingSetUpSource("bpf");
-        var perf = new PreparedKnownSource("perf", new ManualProbeClock());
-        var discovery = new WaitingDiscovery(setUp.Started);
-        var cycle = new ProbeCycle(discovery, new IMetricSource[] { setUp, perf }, new ConcurrentLog(), 200);
-
-        cycle.Prepare(CancellationToken.None);
-
-        Assert.Equal(VmProbe.Native.ThreadNice.Lowest, setUp.NiceAtStart); // while the discovery and the opens ran
-        var after = NiceOf(setUp.Tid);
-        setUp.Release.Set();
-        cycle.Collect(CancellationToken.None);
-        Skip.If(after != own && Environment.UserName != "root", $"not root: the set-up thread could not be raised back from nice {after} (needs CAP_SYS_NICE)");
-        Assert.Equal(own, after); // raised back once the counters were open, before the first delay
-    }
-
-    [Fact]
-    public void TheSetUpIsLoweredOnlyWhereItCouldBeRaisedBack_CapSysNiceReadFromCapEff()
-    {
-        var root = Directory.CreateTempSubdirectory("vmprobe-caps").FullName;
-        try
-        {
-            var with = Path.Combine(root, "with");
-            var without = Path.Combine(root, "without");
-            File.WriteAllText(with, "Name:\tvmprobe\nCapInh:\t0000000000000000\nCapEff:\t000001ffffffffff\n");
-            File.WriteAllText(without, "Name:\tvmprobe\nCapEff:\t00000000a80425fb\n"); // docker's default set: no CAP_SYS_NICE
-            Assert.True(VmProbe.Native.ThreadNice.HasEffectiveCapability(with, VmProbe.Native.ThreadNice.CapSysNice));
-            Assert.False(VmProbe.Native.ThreadNice.HasEffectiveCapability(without, VmProbe.Native.ThreadNice.CapSysNice));
-            Assert.False(VmProbe.Native.ThreadNice.HasEffectiveCapability(Path.Combine(root, "missing"), VmProbe.Native.ThreadNice.CapSysNice));
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
-    }
-
-    private static int NiceOf(int tid)
-    {
-        System.Runtime.InteropServices.Marshal.SetLastPInvokeError(0);
-        var nice = VmProbe.Native.Interop.Libc.GetPriority(VmProbe.Native.Interop.Libc.PrioProcess, tid);
-        Assert.False(nice == -1 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() != 0, $"getpriority({tid}) failed");
-        return nice;
-    }
-
     [Fact]
     public void ALogForOneThreadKeepsTheSetUpOnTheCyclesThread()
     {
@@ -290,10 +242,6 @@ public class BackgroundSetUpTests
 
         public int SetUpThread { get; private set; }
 
-        public int Tid { get; private set; }
-
-        public int NiceAtStart { get; private set; }
-
         public volatile bool Running;
 
         public bool CollectedAfterSetUp { get; private set; }
@@ -307,8 +255,6 @@ public class BackgroundSetUpTests
 
             Running = true;
             SetUpThread = Environment.CurrentManagedThreadId;
-            Tid = VmProbe.Native.Interop.Libc.GetTid();
-            NiceAtStart = NiceOf(Tid);
             Started.Set();
             Release.Wait(10_000);
             Thread.Sleep(50); // a Collect that did not wait would run inside this
