@@ -93,8 +93,8 @@ internal sealed partial class PerfMetricsSource
         }
     }
 
-    // A domain whose open fails opens no more threads this cycle; the next cycle tries again. Called from the batch's
-    // threads at once: the system calls run outside the gate, everything they change in this source inside it.
+    // A domain whose open fails starts no more opens this cycle (those already under way are kept); the next cycle tries
+    // again. Called from the batch's threads at once: the system calls run outside the gate, all they change inside it.
     private void Open(PendingOpen pending)
     {
         var perf = pending.Perf;

@@ -213,7 +213,7 @@ internal sealed partial class ProcFs : IDisposable
     }
 
     /// <summary>
-    /// A thread's name as its comm file gives it, read from its task <c>stat</c> instead, with the CPU it last ran on
+    /// A thread's name as its comm file gives it (the same raw bytes), read from its task <c>stat</c> instead, with the CPU it last ran on
     /// (<paramref name="lastCpu"/>; -1 when unreadable or the thread is real-time): one read where the first inspection
     /// would make two. Null when there is no stat file (the thread is gone).
     /// </summary>
@@ -237,33 +237,9 @@ internal sealed partial class ProcFs : IDisposable
             throw e.WithPath(PathPlaceholder, path[..n].ToString());
         }
 
-        return CommText(name);
+        return System.Text.Encoding.UTF8.GetString(name); // raw in both files (only status escapes '\\' and newline)
     }
 
-    // The comm file escapes '\' and '\n' (the kernel's proc_task_name); stat gives the name raw.
-    internal static string CommText(ReadOnlySpan<byte> raw)
-    {
-        if (raw.IndexOfAny((byte)'\\', (byte)'\n') < 0)
-        {
-            return System.Text.Encoding.UTF8.GetString(raw);
-        }
-
-        var escaped = new List<byte>(raw.Length + 8);
-        foreach (var b in raw)
-        {
-            if (b == (byte)'\\' || b == (byte)'\n')
-            {
-                escaped.Add((byte)'\\');
-                escaped.Add(b == (byte)'\n' ? (byte)'n' : (byte)'\\');
-            }
-            else
-            {
-                escaped.Add(b);
-            }
-        }
-
-        return System.Text.Encoding.UTF8.GetString(escaped.ToArray());
-    }
 
     public ProcessStatus? ReadStatus(int pid)
     {

@@ -41,8 +41,7 @@ internal sealed class QemuProcessInspector : IDisposable
         var threads = new List<QemuThread>(_tids.Count);
         foreach (var tid in _tids)
         {
-            // The name from the thread's stat, which also says where it last ran: the perf source opens its counters there.
-            var comm = _proc.ReadTaskName(pid, tid, out var lastCpu) ?? _proc.ReadTaskComm(pid, tid);
+            var comm = ReadName(pid, tid, out var lastCpu);
             if (comm is not null)
             {
                 threads.Add(QemuThread.Classify(pid, tid, comm));
@@ -101,6 +100,27 @@ internal sealed class QemuProcessInspector : IDisposable
             PerfCgroupDirectory = perfDir,
             CgroupMachineName = machineName,
         };
+    }
+
+    // With hints wanted, the name from the thread's stat, which also says where it last ran (the perf source opens its
+    // counters there); the comm file where there is no stat or it does not parse, without a hint then.
+    private string? ReadName(int pid, int tid, out int lastCpu)
+    {
+        lastCpu = -1;
+        if (CpuHints is null)
+        {
+            return _proc.ReadTaskComm(pid, tid);
+        }
+
+        try
+        {
+            return _proc.ReadTaskName(pid, tid, out lastCpu) ?? _proc.ReadTaskComm(pid, tid);
+        }
+        catch (ProcfsException)
+        {
+            lastCpu = -1;
+            return _proc.ReadTaskComm(pid, tid);
+        }
     }
 
     /// <summary>A running domain for a pid libvirt told us about, with libvirt's name and uuid; null when the process is gone.</summary>

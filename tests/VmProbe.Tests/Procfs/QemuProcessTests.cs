@@ -94,6 +94,32 @@ public class QemuProcessTests
     }
 
     [Fact]
+    public void Inspect_OfAThreadWhoseStatDoesNotParse_TakesTheCommFilesName_WithoutAHint()
+    {
+        var root = DomainProcfsSourceTests.CopyKvmHostProcesses();
+        try
+        {
+            File.WriteAllText(Path.Combine(root, "proc", "4242", "task", "4260", "stat"), "4260 (worker S x");
+            var shared = new CycleState();
+            using var discovery = new ProcessDomainDiscovery(root, ProcfsFixtures.CgroupTree) { Shared = shared };
+            shared.BeginCycle();
+            var domains = discovery.Discover(NullProbeLog.Instance, default);
+
+            Assert.Contains(domains, d => d.Pid == 4242); // one thread's file does not cost the VM
+            Assert.False(shared.Get<ThreadCpuHints>().TryGet(4260, out var cpu) && cpu != -1);
+            Assert.True(shared.Get<ThreadCpuHints>().TryGet(4251, out cpu) && cpu == 2);
+
+            // Without hints wanted (the libvirt path), the comm file alone, as before.
+            using var inspector = new QemuProcessInspector(root, ProcfsFixtures.CgroupTree);
+            Assert.Contains(inspector.Inspect(4242)!.Threads, t => t.ThreadId == 4260 && t.Comm == "worker");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public void Inspect_HybridNoSystemdFixture()
     {
         using var inspector = new QemuProcessInspector(ProcfsParserTests.KvmHost, Path.Combine(ProcfsParserTests.KvmHost, "hybrid", "sys", "fs", "cgroup"));
