@@ -5,9 +5,10 @@ namespace VmProbe.Composition;
 /// scan for QEMU processes) while it fails. The preferred one is tried again every cycle. Each switch is logged once:
 /// a Warning when falling back, an Info when the preferred discovery answers again. The preferred discovery's failure
 /// is not rethrown (the fallback's domains are used) but counted: the cycle takes it as a part that failed
-/// (<see cref="IPartlyFailing"/>); only a failing fallback escapes.
+/// (<see cref="IPartlyFailing"/>); only a failing fallback escapes. The cycle's shared state goes to both, so that the
+/// fallback shares its thread listings and CPU hints with the sources as <c>discovery: process</c> does.
 /// </summary>
-internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflicts, IPartlyFailing, IDiscoveryWarmUp, IDisposable
+internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflicts, IPartlyFailing, IDiscoveryWarmUp, ISharesCycleState, IDisposable
 {
     public const string SourceName = "discovery";
 
@@ -15,6 +16,7 @@ internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflict
     private readonly IDomainDiscovery _fallback;
     private bool? _usingFallback;
     private Exception? _lastFailure;
+    private CycleState? _shared;
 
     public AutoDomainDiscovery(IDomainDiscovery preferred, IDomainDiscovery fallback)
     {
@@ -23,6 +25,23 @@ internal sealed class AutoDomainDiscovery : IDomainDiscovery, IDiscoveryConflict
     }
 
     public string Name => SourceName;
+
+    /// <inheritdoc/>
+    public CycleState? Shared
+    {
+        get => _shared;
+        set
+        {
+            _shared = value;
+            foreach (var discovery in new[] { _preferred, _fallback })
+            {
+                if (discovery is ISharesCycleState sharing)
+                {
+                    sharing.Shared ??= value;
+                }
+            }
+        }
+    }
 
     /// <inheritdoc/>
     public long Conflicts => ((_preferred as IDiscoveryConflicts)?.Conflicts ?? 0) + ((_fallback as IDiscoveryConflicts)?.Conflicts ?? 0);

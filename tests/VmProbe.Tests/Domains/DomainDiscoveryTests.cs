@@ -187,6 +187,35 @@ public class DomainDiscoveryTests
     }
 
     /// <summary>
+    /// <c>discovery: auto</c> hands the cycle's shared state to its fallback: with libvirt failing, the process scan's
+    /// inspection leaves its CPU hints where the perf source looks, as under <c>discovery: process</c>.
+    /// </summary>
+    [Fact]
+    public void Auto_SharesTheCyclesStateWithItsFallback()
+    {
+        var dir = Directory.CreateTempSubdirectory("vmprobe-node-").FullName;
+        try
+        {
+            var log = new DomainProcfsSourceTests.ListLog();
+            var scan = new ProcessDomainDiscovery(ProcfsParserTests.KvmHost, ProcfsFixtures.CgroupTree);
+            using var auto = new AutoDomainDiscovery(
+                new LibvirtDomainDiscovery(Session("test://" + Path.Combine(dir, "node.xml"), log), ownsSession: true, dir), scan);
+            var cycle = new ProbeCycle(auto, Array.Empty<IMetricSource>(), log, 200);
+            Assert.NotNull(auto.Shared);
+            Assert.Same(auto.Shared, scan.Shared);
+
+            cycle.Collect(default);
+
+            Assert.Same(scan, auto.Current);
+            Assert.True(auto.Shared!.Get<ThreadCpuHints>().TryGet(4251, out var cpu) && cpu == 2, "the fallback left no hint for vCPU 0");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>
     /// The default config (auto) with libvirt unreachable: one --once-like cycle through the composition still writes the
     /// host and probe series, counts the libvirt failure once per cycle, and logs it once across cycles.
     /// </summary>
