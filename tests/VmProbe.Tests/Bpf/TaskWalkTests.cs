@@ -134,8 +134,20 @@ public class TaskWalkTests
         using var child = System.Diagnostics.Process.Start(psi)!;
         try
         {
-            iterator.Read();
-            Assert.True(iterator.LastReadPassedLeaders, "an exec of a QEMU-named program did not bring the pass");
+            // Process.Start returns once the exec closed its CLOEXEC pipe (begin_new_exec), before sched_process_exec
+            // fires at the exec's end: a read in between has no exec to see yet (failed once in CI under load).
+            var passed = false;
+            for (var deadline = Environment.TickCount64 + 5_000; !passed && Environment.TickCount64 < deadline;)
+            {
+                iterator.Read();
+                passed = iterator.LastReadPassedLeaders;
+                if (!passed)
+                {
+                    Thread.Sleep(10);
+                }
+            }
+
+            Assert.True(passed, "an exec of a QEMU-named program did not bring the pass");
             Assert.Contains(iterator.Candidates.ToArray(), c => c.Tgid == (uint)child.Id);
 
             iterator.SetProcesses(new[] { child.Id });
