@@ -74,8 +74,8 @@ internal sealed partial class PerfMetricsSource
         pendingThreadFds = 0;
     }
 
-    // Only a hint: unknown (-1) when unreadable, and for a real-time thread, which could keep a probe pinned behind it
-    // from running at all. A thread the discovery inspected this cycle (every thread of a new VM) has it already.
+    // Only a hint (TaskStat.CpuHint): unknown (-1) when unreadable. A thread the discovery inspected this cycle (every
+    // thread of a new VM) has it already.
     private int LastCpu(PendingOpen pending)
     {
         if (cpuHints is not null && cpuHints.TryGet(pending.Tid, out var hinted))
@@ -85,7 +85,7 @@ internal sealed partial class PerfMetricsSource
 
         try
         {
-            return procFs.TryReadTaskStat(pending.Perf.Domain.Pid, pending.Tid, out var stat) && !stat.IsRealTime ? stat.LastCpu : -1;
+            return procFs.TryReadTaskStat(pending.Perf.Domain.Pid, pending.Tid, out var stat) ? stat.CpuHint : -1;
         }
         catch (VmProbeException)
         {

@@ -119,18 +119,22 @@ internal sealed partial class ProcFs : IDisposable
     }
 
     /// <summary>/proc/PID/task/TID/stat; false when the thread is gone. Allocates nothing.</summary>
-    public bool TryReadTaskStat(int pid, int tid, out TaskStat stat)
+    public bool TryReadTaskStat(int pid, int tid, out TaskStat stat) => TryReadTaskStat(pid, tid, out stat, out _);
+
+    /// <summary>The same, with the comm bytes (valid until this instance reads again).</summary>
+    private bool TryReadTaskStat(int pid, int tid, out TaskStat stat, out ReadOnlySpan<byte> comm)
     {
         Span<char> path = stackalloc char[ProcDirectory.Length + 64];
         if (!path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/stat", out var n) || !_reader.TryRead(path[..n], oneRecord: true))
         {
             stat = default;
+            comm = default;
             return false;
         }
 
         try
         {
-            stat = TaskStat.Parse(_reader.Content, PathPlaceholder);
+            stat = TaskStat.Parse(_reader.Content, PathPlaceholder, out comm);
         }
         catch (ProcfsException e)
         {
@@ -213,33 +217,21 @@ internal sealed partial class ProcFs : IDisposable
     }
 
     /// <summary>
-    /// A thread's name as its comm file gives it (the same raw bytes), read from its task <c>stat</c> instead, with the CPU it last ran on
-    /// (<paramref name="lastCpu"/>; -1 when unreadable or the thread is real-time): one read where the first inspection
-    /// would make two. Null when there is no stat file (the thread is gone).
+    /// A thread's name as its comm file gives it (the same raw bytes), read from its task <c>stat</c> instead, with where
+    /// to open its counters from (<paramref name="lastCpu"/>: <see cref="TaskStat.CpuHint"/>, -1 when unreadable): one
+    /// read where the first inspection would make two. Null when there is no stat file (the thread is gone).
     /// </summary>
     public string? ReadTaskName(int pid, int tid, out int lastCpu)
     {
         lastCpu = -1;
-        Span<char> path = stackalloc char[ProcDirectory.Length + 64];
-        if (!path.TryWrite(CultureInfo.InvariantCulture, $"{ProcDirectory}/{pid}/task/{tid}/stat", out var n) || !_reader.TryRead(path[..n], oneRecord: true))
+        if (!TryReadTaskStat(pid, tid, out var stat, out var name))
         {
             return null;
         }
 
-        ReadOnlySpan<byte> name;
-        try
-        {
-            var stat = TaskStat.Parse(_reader.Content, PathPlaceholder, out name);
-            lastCpu = stat.IsRealTime ? -1 : stat.LastCpu;
-        }
-        catch (ProcfsException e)
-        {
-            throw e.WithPath(PathPlaceholder, path[..n].ToString());
-        }
-
+        lastCpu = stat.CpuHint;
         return System.Text.Encoding.UTF8.GetString(name); // raw in both files (only status escapes '\\' and newline)
     }
-
 
     public ProcessStatus? ReadStatus(int pid)
     {

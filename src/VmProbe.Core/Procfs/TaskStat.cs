@@ -21,6 +21,12 @@ internal readonly record struct TaskStat(
     public bool IsRealTime => Policy is 1 or 2;
 
     /// <summary>
+    /// Where to open the thread's counters from (<c>Perf/OnTargetCpu</c>): its last CPU, or -1 for a real-time thread,
+    /// which could keep a probe pinned behind it from running at all.
+    /// </summary>
+    public int CpuHint => IsRealTime ? -1 : LastCpu;
+
+    /// <summary>
     /// Parses a stat line. The comm (field 2) may contain spaces and parentheses (<c>(CPU 0/TCG)</c>, or a process
     /// that names itself <c>a) b</c>), so the fields are counted from after the LAST <c>)</c>.
     /// </summary>

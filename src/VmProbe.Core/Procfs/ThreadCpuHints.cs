@@ -3,7 +3,7 @@ namespace VmProbe.Procfs;
 /// <summary>
 /// The CPU each thread inspected this cycle last ran on, as its task <c>stat</c> said when the discovery read its name
 /// there: the perf source opens a new thread's counters from that CPU (<c>Perf/OnTargetCpu</c>) without reading the
-/// file again. Only a hint (-1 unknown; a real-time thread's is -1, see <see cref="TaskStat.IsRealTime"/>). Cleared
+/// file again. Only a hint (<see cref="TaskStat.CpuHint"/>; -1 unknown). Cleared
 /// every cycle; not thread-safe (filled and read on the cycle's thread).
 /// </summary>
 internal sealed class ThreadCpuHints : ICycleScoped
