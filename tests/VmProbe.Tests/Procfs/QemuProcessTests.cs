@@ -120,6 +120,35 @@ public class QemuProcessTests
     }
 
     [Fact]
+    public void TaskName_OfLiveThreads_MatchesTheirCommFiles()
+    {
+        using var proc = new ProcFs();
+        var pid = Environment.ProcessId;
+        Infrastructure.ProcessWidePhase.Require("a thread of this process renamed");
+        using var odd = new VmProbe.Tests.Perf.WorkerThread();
+        File.WriteAllText($"/proc/self/task/{odd.Tid}/comm", "IO a\\b"); // raw in comm and stat; only status escapes it
+        Assert.Equal("IO a\\b", proc.ReadTaskName(pid, odd.Tid, out _));
+        var tids = new List<int>();
+        Assert.True(proc.TryListThreads(pid, tids));
+        var compared = 0;
+        foreach (var tid in tids)
+        {
+            var comm = proc.ReadTaskComm(pid, tid);
+            var name = proc.ReadTaskName(pid, tid, out var cpu);
+            if (comm is null || name is null)
+            {
+                continue; // exited between the reads
+            }
+
+            Assert.Equal(comm, name);
+            Assert.InRange(cpu, -1, Environment.ProcessorCount * 64);
+            compared++;
+        }
+
+        Assert.True(compared > 0, "no thread of this process could be read");
+    }
+
+    [Fact]
     public void Inspect_HybridNoSystemdFixture()
     {
         using var inspector = new QemuProcessInspector(ProcfsParserTests.KvmHost, Path.Combine(ProcfsParserTests.KvmHost, "hybrid", "sys", "fs", "cgroup"));
