@@ -84,22 +84,30 @@ var layout = statsFds[0].Layout;
 Console.WriteLine($"# {pids.Count} VMs x {vcpus} vCPUs: {kept.Count} schedstat files, {statsFds.Count} stats fds "
     + $"({blobBytes} bytes each, {layout.Descriptors.Count} statistics, data block {layout.DataLength} bytes); {cycles} cycles after {warmup}");
 
-// What the source does per cycle for these domains: read every fd, then the domain's families.
-static void ReadAndEmit(List<(string Name, List<KvmStatsFd> Fds)> domains, Func<string, bool>? allow)
+// What the source does per cycle for these domains: read every fd, then the domain's families (summed through the
+// domain's own kept aggregation, as KvmStatsSource does for stats fds), into a set reused and reset from cycle to cycle
+// as the runner's is. Each case has its own set and aggregations.
+static void ReadAndEmit(MetricSet metrics, List<(string Name, List<KvmStatsFd> Fds)> domains, KvmStatsAggregation[] sums, Func<string, bool>? allow)
 {
-    var metrics = new MetricSet();
-    foreach (var (name, fds) in domains)
+    metrics.Reset();
+    var snapshots = new List<KvmStatsSnapshot>();
+    for (var d = 0; d < domains.Count; d++)
     {
-        var snapshots = new List<KvmStatsSnapshot>(fds.Count);
+        var (name, fds) = domains[d];
+        snapshots.Clear();
         foreach (var fd in fds)
         {
             snapshots.Add(fd.Read());
         }
 
-        KvmStatsEmitter.AddDomain(metrics, false, name, "00000000-0000-0000-0000-000000000000", snapshots, allow);
+        KvmStatsEmitter.AddDomain(metrics, false, name, "00000000-0000-0000-0000-000000000000", snapshots, allow, sums[d]);
     }
 }
 
+static KvmStatsAggregation[] SumsFor(int count) => Enumerable.Range(0, count).Select(_ => new KvmStatsAggregation()).ToArray();
+
+var (allSet, filteredSet, keptSet) = (new MetricSet(), new MetricSet(), new MetricSet());
+var (allSums, filteredSums, keptSums) = (SumsFor(domains.Count), SumsFor(domains.Count), SumsFor(keptDomains.Count));
 var cases = new (string What, Action Cycle)[]
 {
     ("schedstat (kept, pread + parse)", () =>
@@ -116,10 +124,10 @@ var cases = new (string What, Action Cycle)[]
         fd.Read();
     }
 }),
-    ("kvm stats fds + emit (source's cycle)", () => ReadAndEmit(domains, null)),
+    ("kvm stats fds + emit (source's cycle)", () => ReadAndEmit(allSet, domains, allSums, null)),
     // Before KvmStatsFd.KeepOnly: every statistic read, the filter applied while emitting.
-    ($"... {allowText}, filtered at emit only", () => ReadAndEmit(domains, allow)),
-    ($"kvm stats fds + emit, {allowText}", () => ReadAndEmit(keptDomains, allow)),
+    ($"... {allowText}, filtered at emit only", () => ReadAndEmit(filteredSet, domains, filteredSums, allow)),
+    ($"kvm stats fds + emit, {allowText}", () => ReadAndEmit(keptSet, keptDomains, keptSums, allow)),
 };
 
 // Rounds alternate the cases so that a machine whose load changes (other builds) weighs on each alike: median and min.

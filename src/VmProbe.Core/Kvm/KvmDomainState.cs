@@ -12,6 +12,12 @@ internal sealed class KvmDomainState : IDisposable
 
     public List<KvmStatsFd> Fds { get; } = new();
 
+    /// <summary>The fds' snapshots of the cycle (the list reused).</summary>
+    public List<KvmStatsSnapshot> Snapshots { get; } = new();
+
+    /// <summary>The per-domain sums of the fds' statistics, planned once for the fds held.</summary>
+    public KvmStatsAggregation Sums { get; } = new();
+
     public int CyclesUntilRescan { get; set; }
 
     /// <summary>The process' open fd count at the last look for stats fds (0 when the kernel does not report it).</summary>

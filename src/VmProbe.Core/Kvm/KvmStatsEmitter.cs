@@ -36,9 +36,14 @@ internal static class KvmStatsEmitter
         (string Prefix, int Labels, string Name, KvmStatType Type, KvmStatUnit Unit, KvmStatBase Base, short Exponent),
         (string Name, MetricType Type, string Help)> Families = new();
 
-    /// <summary>Adds one domain's snapshots; returns the number of statistics left out because their family clashed.</summary>
+    /// <summary>
+    /// Adds one domain's snapshots; returns the number of statistics left out because their family clashed. Per domain,
+    /// <paramref name="sums"/> (the domain's own, kept across cycles) sums snapshots that stay the same from cycle to cycle
+    /// (a stats fd's) without matching names and allocating totals each cycle.
+    /// </summary>
     public static int AddDomain(
-        MetricSet metrics, bool perVcpu, string domain, string uuid, IReadOnlyList<KvmStatsSnapshot> snapshots, Func<string, bool>? allow)
+        MetricSet metrics, bool perVcpu, string domain, string uuid, IReadOnlyList<KvmStatsSnapshot> snapshots, Func<string, bool>? allow,
+        KvmStatsAggregation? sums = null)
     {
         var clashes = 0;
         if (perVcpu)
@@ -46,6 +51,7 @@ internal static class KvmStatsEmitter
             foreach (var snapshot in snapshots)
             {
                 var vcpu = snapshot.Vcpu?.ToString(CultureInfo.InvariantCulture);
+                var labels = vcpu is null ? new[] { domain, uuid } : new[] { domain, uuid, vcpu };
                 foreach (var reading in snapshot.Readings)
                 {
                     if (allow is not null && !allow(reading.Descriptor.Name))
@@ -54,9 +60,20 @@ internal static class KvmStatsEmitter
                     }
 
                     clashes += vcpu is null
-                        ? Add(metrics, KvmFamilies.DomainPrefix, DomainLabels, reading.Descriptor, reading.Values, domain, uuid)
-                        : Add(metrics, KvmFamilies.VcpuPrefix, VcpuLabels, reading.Descriptor, reading.Values, domain, uuid, vcpu);
+                        ? Add(metrics, KvmFamilies.DomainPrefix, DomainLabels, reading.Descriptor, reading.Values, labels)
+                        : Add(metrics, KvmFamilies.VcpuPrefix, VcpuLabels, reading.Descriptor, reading.Values, labels);
                 }
+            }
+
+            return clashes;
+        }
+
+        var domainLabels = new[] { domain, uuid };
+        if (sums is not null)
+        {
+            foreach (var entry in sums.Sum(snapshots, allow))
+            {
+                clashes += Add(metrics, entry.Family, DomainLabels, entry.Descriptor, entry.Totals, entry.Bounds, domainLabels);
             }
 
             return clashes;
@@ -64,7 +81,7 @@ internal static class KvmStatsEmitter
 
         foreach (var (descriptor, values) in Aggregate(snapshots, allow))
         {
-            clashes += Add(metrics, KvmFamilies.DomainPrefix, DomainLabels, descriptor, values, domain, uuid);
+            clashes += Add(metrics, KvmFamilies.DomainPrefix, DomainLabels, descriptor, values, domainLabels);
         }
 
         return clashes;
@@ -78,7 +95,7 @@ internal static class KvmStatsEmitter
         {
             if (allow is null || allow(reading.Descriptor.Name))
             {
-                clashes += Add(metrics, KvmFamilies.HostPrefix, Array.Empty<string>(), reading.Descriptor, reading.Values);
+                clashes += Add(metrics, KvmFamilies.HostPrefix, Array.Empty<string>(), reading.Descriptor, reading.Values, Array.Empty<string>());
             }
         }
 
@@ -177,15 +194,7 @@ internal static class KvmStatsEmitter
     /// <summary>The histogram of a linear or log statistic: exact inclusive bounds in base units, the last bucket +Inf.</summary>
     internal static HistogramValue Histogram(KvmStatDescriptor descriptor, ReadOnlySpan<ulong> buckets)
     {
-        var bounds = new double[buckets.Length - 1];
-        for (var i = 0; i < bounds.Length; i++)
-        {
-            double raw = descriptor.Type == KvmStatType.LinearHistogram
-                ? ((i + 1) * (double)descriptor.BucketSize) - 1
-                : i == 0 ? 0 : Math.Pow(2, i) - 1;
-            bounds[i] = descriptor.ToUnit(raw);
-        }
-
+        var bounds = HistogramBounds(descriptor, buckets.Length);
         var counts = new double[buckets.Length];
         for (var i = 0; i < buckets.Length; i++)
         {
@@ -195,10 +204,31 @@ internal static class KvmStatsEmitter
         return HistogramValue.FromBucketCounts(bounds, counts);
     }
 
-    private static int Add(
-        MetricSet metrics, string prefix, string[] labelNames, KvmStatDescriptor descriptor, ReadOnlySpan<ulong> values, params string[] labelValues)
+    /// <summary>The finite upper bounds of a histogram of <paramref name="buckets"/> buckets, in base units.</summary>
+    internal static double[] HistogramBounds(KvmStatDescriptor descriptor, int buckets)
     {
-        var (name, type, help) = FamilyOf(prefix, labelNames.Length, descriptor);
+        var bounds = new double[Math.Max(0, buckets - 1)];
+        for (var i = 0; i < bounds.Length; i++)
+        {
+            double raw = descriptor.Type == KvmStatType.LinearHistogram
+                ? ((i + 1) * (double)descriptor.BucketSize) - 1
+                : i == 0 ? 0 : Math.Pow(2, i) - 1;
+            bounds[i] = descriptor.ToUnit(raw);
+        }
+
+        return bounds;
+    }
+
+    private static int Add(
+        MetricSet metrics, string prefix, string[] labelNames, KvmStatDescriptor descriptor, ReadOnlySpan<ulong> values, string[] labelValues) =>
+        Add(metrics, FamilyOf(prefix, labelNames.Length, descriptor), labelNames, descriptor, values, bounds: null, labelValues);
+
+    /// <param name="bounds">A histogram's bounds made once (null: made from the descriptor now).</param>
+    private static int Add(
+        MetricSet metrics, (string Name, MetricType Type, string Help) of, string[] labelNames, KvmStatDescriptor descriptor,
+        ReadOnlySpan<ulong> values, double[]? bounds, string[] labelValues)
+    {
+        var (name, type, help) = of;
         MetricFamily family;
         try
         {
@@ -211,7 +241,7 @@ internal static class KvmStatsEmitter
 
         if (type == MetricType.Histogram)
         {
-            family.AddHistogram(Histogram(descriptor, values), labelValues);
+            family.AddHistogram(bounds is null ? Histogram(descriptor, values) : HistogramValue.FromCheckedBounds(bounds, values), labelValues);
         }
         else
         {
@@ -226,7 +256,7 @@ internal static class KvmStatsEmitter
     /// a cycle writes the same few hundred families for every domain, and building the names was most of its cost.
     /// Bounded: past <see cref="MaxCachedFamilies"/> (names no kernel has) they are built each time.
     /// </summary>
-    private static (string Name, MetricType Type, string Help) FamilyOf(string prefix, int labels, KvmStatDescriptor descriptor)
+    internal static (string Name, MetricType Type, string Help) FamilyOf(string prefix, int labels, KvmStatDescriptor descriptor)
     {
         var key = (prefix, labels, descriptor.Name, descriptor.Type, descriptor.Unit, descriptor.Base, descriptor.Exponent);
         if (Families.TryGetValue(key, out var cached))

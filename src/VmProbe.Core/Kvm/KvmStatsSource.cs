@@ -75,6 +75,9 @@ public sealed partial class KvmStatsSource : IWarmUpSource
     /// <summary>Processes this source keeps state (fds, bad fds, log keys) for.</summary>
     internal int TrackedProcesses => _domains.Count;
 
+    /// <summary>How often the per-domain sums were planned (once per set of fds); for tests.</summary>
+    internal int SumPlans => _domains.Values.Sum(d => d.Sums.Plans);
+
     /// <summary>Log-once keys held now, host-wide and per process.</summary>
     internal int LogKeys => _logged.Count + _domains.Values.Sum(d => d.Logged.Count);
 
@@ -164,7 +167,8 @@ public sealed partial class KvmStatsSource : IWarmUpSource
             return;
         }
 
-        KvmStatsEmitter.AddDomain(metrics, _mode == KvmStatsMode.Vcpu && source != "debugfs", domain.Name, uuid, snapshots, _allow);
+        KvmStatsEmitter.AddDomain(metrics, _mode == KvmStatsMode.Vcpu && source != "debugfs", domain.Name, uuid, snapshots, _allow,
+            source == "binary" ? state.Sums : null);
         metrics.Family(KvmFamilies.StatsInfo).Add(1, domain.Name, uuid, source);
         LogSource(domain, state, source, share);
     }
@@ -172,7 +176,8 @@ public sealed partial class KvmStatsSource : IWarmUpSource
     /// <summary>Every fd's data block, or null (fds closed, the failing one remembered as bad) when one read fails.</summary>
     private List<KvmStatsSnapshot>? ReadBinary(CycleContext context, VmDomain domain, KvmDomainState state)
     {
-        var snapshots = new List<KvmStatsSnapshot>(state.Fds.Count);
+        var snapshots = state.Snapshots;
+        snapshots.Clear();
         foreach (var fd in state.Fds)
         {
             try

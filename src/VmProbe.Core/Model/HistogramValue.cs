@@ -65,6 +65,54 @@ public sealed class HistogramValue
         Sum = sum;
     }
 
+    // Trusted: the caller's bounds are strictly ascending and finite and are not changed afterwards (shared, not copied).
+    private HistogramValue(double[] upperBounds, double[] cumulative, double count)
+    {
+        _upperBounds = upperBounds;
+        _cumulative = cumulative;
+        Count = count;
+    }
+
+    /// <summary>
+    /// A histogram from per-bucket counts (one per bound plus the last) over bounds checked once by
+    /// <see cref="AreValidBounds"/> and shared by every value made from them: for a source that writes the same
+    /// buckets every cycle, only the cumulative counts are new.
+    /// </summary>
+    internal static HistogramValue FromCheckedBounds(double[] upperBounds, ReadOnlySpan<ulong> bucketCounts)
+    {
+        if (bucketCounts.Length != upperBounds.Length + 1)
+        {
+            throw new ArgumentException($"{upperBounds.Length} finite bounds need {upperBounds.Length + 1} bucket counts, got {bucketCounts.Length}.", nameof(bucketCounts));
+        }
+
+        var cumulative = new double[upperBounds.Length];
+        var running = 0d;
+        for (var i = 0; i < cumulative.Length; i++)
+        {
+            running += bucketCounts[i];
+            cumulative[i] = running;
+        }
+
+        return new HistogramValue(upperBounds, cumulative, running + bucketCounts[^1]);
+    }
+
+    /// <summary>Whether <paramref name="upperBounds"/> are finite and strictly ascending, as every histogram's must be.</summary>
+    internal static bool AreValidBounds(ReadOnlySpan<double> upperBounds)
+    {
+        var previous = double.NegativeInfinity;
+        foreach (var bound in upperBounds)
+        {
+            if (!double.IsFinite(bound) || bound <= previous)
+            {
+                return false;
+            }
+
+            previous = bound;
+        }
+
+        return true;
+    }
+
     /// <summary>A histogram from per-bucket (not cumulative) counts: one per finite bound plus one last for everything above.</summary>
     public static HistogramValue FromBucketCounts(IReadOnlyList<double> upperBounds, IReadOnlyList<double> bucketCounts, double? sum = null)
     {

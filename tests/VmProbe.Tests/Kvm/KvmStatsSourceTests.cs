@@ -96,6 +96,7 @@ public sealed class KvmStatsSourceTests : IDisposable
 
         Assert.Empty(context.ItemErrors!);
         Assert.Equal(2, source.OpenFds);
+        Assert.Equal(1, source.SumPlans); // the second cycle summed the same fds' snapshots by the first cycle's plan
         Assert.True(metrics.TryGet("domain_kvm_exits_total", out var exits));
         Assert.Equal(4000, exits.Samples.Single().Value);
         Assert.True(metrics.TryGet(KvmFamilies.StatsInfo.Name, out var info));
