@@ -83,6 +83,11 @@ config() { # config NAME: a config writing $WORK/NAME.prom
 total=$((profile + settle + steady))
 log "N=$n fake VMs x $vcpus vCPUs; flavours '$flavors' side by side for ${total}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 fake_start_many "$n" "$vcpus" $((total + 600)) "$(duty "$n")"
+# The discovery inspects a QEMU process in full every cycle during its first 10 s (ProcessDomainDiscovery.YoungSeconds:
+# libvirt moves its threads into their cgroups then), which at 200 fakes started together is ~40 ms a cycle: wait it
+# out, so that the windows show the runner's warm-up and not the fakes' youth (a host's VMs are not all seconds old).
+settle_fakes() { sleep 11; }
+settle_fakes
 declare -A T=()  # T[flavour,second]: CPU ticks at that second after the start
 started=$(ms_now)
 for f in $flavors; do
@@ -143,6 +148,7 @@ fake_stop_all
 ((once_n > 0)) || exit 0
 log "N=$once_n: vmprobe --once, $once_runs runs per flavour, alternating"
 fake_start_many "$once_n" "$vcpus" 600 "$(duty "$once_n")"
+settle_fakes
 declare -A WALLS=() CPUS=()  # on a loaded machine the wall time is mostly waiting for a core: CPU time says more
 for ((i = 0; i < once_runs; i++)); do
     for f in $flavors; do

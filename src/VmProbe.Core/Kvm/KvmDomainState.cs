@@ -46,6 +46,8 @@ internal sealed class KvmDomainState : IDisposable
         }
 
         Fds.Clear();
+        Snapshots.Clear();
+        Sums.Forget(); // nor are the closed fds' buffers kept by the sums' plan
     }
 
     public void Dispose() => CloseFds();

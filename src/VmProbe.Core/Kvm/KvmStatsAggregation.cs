@@ -2,8 +2,8 @@ namespace VmProbe.Kvm;
 
 /// <summary>
 /// One domain's per-domain sums (<c>kvmstats: vm</c>), kept from cycle to cycle: which reading of which stats fd goes into
-/// which statistic, its family and its histogram bounds are worked out when the fds change (the first cycle, a vCPU
-/// plugged, <c>kvmstatsallow</c> applied), and a cycle only adds the values up into arrays it reuses. Summed as
+/// which statistic, its family and its histogram bounds are worked out when the fds change (the first cycle, the fds
+/// opened again for a vCPU plugged or unplugged), and a cycle only adds the values up into arrays it reuses. Summed as
 /// <see cref="KvmStatsEmitter.Aggregate"/> sums (the same result, tested): per name, the first shape wins.
 /// </summary>
 /// <remarks>
@@ -33,6 +33,14 @@ internal sealed class KvmStatsAggregation
         }
 
         return _entries;
+    }
+
+    /// <summary>Drops the plan and what it holds (the fds' snapshots): the next <see cref="Sum"/> plans again.</summary>
+    public void Forget()
+    {
+        _snapshots = Array.Empty<KvmStatsSnapshot>();
+        _entries = Array.Empty<Entry>();
+        _allow = null;
     }
 
     private bool IsPlanFor(IReadOnlyList<KvmStatsSnapshot> snapshots, Func<string, bool>? allow)

@@ -18,8 +18,9 @@ public readonly record struct HistogramBucket(double UpperBound, double Cumulati
 /// </summary>
 public sealed class HistogramValue
 {
-    private readonly double[] _upperBounds;
+    private readonly double[] _upperBounds; // may be shared by the values of one source's statistic: never written
     private readonly double[] _cumulative;
+    private IReadOnlyList<double>? _upperBoundsView;
 
     /// <param name="upperBounds">Finite, strictly ascending upper bounds (inclusive); the +Inf bucket is implied.</param>
     /// <param name="cumulativeCounts">Observations less than or equal to each bound: non-decreasing, at most <paramref name="count"/>.</param>
@@ -134,8 +135,13 @@ public sealed class HistogramValue
         return new HistogramValue(upperBounds, cumulative, running + bucketCounts[^1], sum);
     }
 
-    /// <summary>Finite upper bounds, ascending.</summary>
-    public IReadOnlyList<double> UpperBounds => _upperBounds;
+    /// <summary>Finite upper bounds, ascending (read-only: the array behind them may be shared with other values).</summary>
+    public IReadOnlyList<double> UpperBounds => _upperBoundsView ??= Array.AsReadOnly(_upperBounds);
+
+    /// <summary>The bounds and the cumulative counts for the writer, without a view or a copy.</summary>
+    internal ReadOnlySpan<double> UpperBoundSpan => _upperBounds;
+
+    internal ReadOnlySpan<double> CumulativeSpan => _cumulative;
 
     /// <summary>Cumulative count of each finite bound.</summary>
     public IReadOnlyList<double> CumulativeCounts => _cumulative;

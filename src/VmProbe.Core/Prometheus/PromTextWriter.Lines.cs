@@ -33,10 +33,12 @@ public sealed partial class PromTextWriter
         Span<byte> bound = stackalloc byte[MaxValueLength];
         if (histogram is not null)
         {
-            for (var i = 0; i < histogram.UpperBounds.Count; i++)
+            var bounds = histogram.UpperBoundSpan;
+            var cumulative = histogram.CumulativeSpan;
+            for (var i = 0; i < bounds.Length; i++)
             {
-                var length = FormatValue(histogram.UpperBounds[i], bound);
-                WriteHistogramLine(output, name, "_bucket"u8, pairs, hasLabels, bound[..length], histogram.CumulativeCounts[i]);
+                var length = FormatValue(bounds[i], bound);
+                WriteHistogramLine(output, name, "_bucket"u8, pairs, hasLabels, bound[..length], cumulative[i]);
             }
         }
 

@@ -118,6 +118,19 @@ public class KvmBinaryStatsTests
         Assert.Equal(new[] { ("0", 1000d), ("1", 2000d) }, exits.Samples.Select(s => (s.LabelValues[2], s.Value)));
     }
 
+    [Fact]
+    public void PerVcpuWritesTheVmWideStatisticsPerDomain()
+    {
+        var set = new MetricSet();
+        var snapshots = new[] { Read(X86Vcpu(0).Build()), Read(new KvmStatsFixture { Id = "kvm-7" }.Stat("remote_tlb_flush", Cumulative, 0, 5).Build()) };
+
+        KvmStatsEmitter.AddDomain(set, true, "d", "u", snapshots, null);
+
+        var text = Render(set);
+        Assert.Contains("vmprobe_domain_kvm_remote_tlb_flush_total{domain=\"d\",uuid=\"u\"} 5\n", text);
+        Assert.Contains("vmprobe_domain_vcpu_kvm_exits_total{domain=\"d\",uuid=\"u\",vcpu=\"0\"} 1000\n", text);
+    }
+
     [SkippableFact]
     public void RealisticOutputIsPromtoolClean()
     {
