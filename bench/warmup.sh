@@ -84,7 +84,7 @@ total=$((profile + settle + steady))
 log "N=$n fake VMs x $vcpus vCPUs; flavours '$flavors' side by side for ${total}s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
 fake_start_many "$n" "$vcpus" $((total + 600)) "$(duty "$n")"
 # The discovery inspects a QEMU process in full every cycle during its first 10 s (ProcessDomainDiscovery.YoungSeconds:
-# libvirt moves its threads into their cgroups then), which at 200 fakes started together is ~40 ms a cycle: wait it
+# a young QEMU may still be naming its vCPU threads), which at 200 fakes started together is ~40 ms a cycle: wait it
 # out, so that the windows show the runner's warm-up and not the fakes' youth (a host's VMs are not all seconds old).
 settle_fakes() { sleep 11; }
 settle_fakes
