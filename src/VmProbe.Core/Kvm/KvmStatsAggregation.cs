@@ -3,7 +3,7 @@ namespace VmProbe.Kvm;
 /// <summary>
 /// One domain's per-domain sums (<c>kvmstats: vm</c>), kept from cycle to cycle: which reading of which stats fd goes into
 /// which statistic, its family and its histogram bounds are worked out when the fds change (the first cycle, the fds
-/// opened again for a vCPU plugged or unplugged), and a cycle only adds the values up into arrays it reuses. Summed as
+/// opened again after a failed read), and a cycle only adds the values up into arrays it reuses. Summed as
 /// <see cref="KvmStatsEmitter.Aggregate"/> sums (the same result, tested): per name, the first shape wins.
 /// </summary>
 /// <remarks>

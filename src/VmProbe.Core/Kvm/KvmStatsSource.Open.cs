@@ -26,14 +26,11 @@ public sealed partial class KvmStatsSource
         }
     }
 
-    /// <summary>
-    /// The domain's state, its stats fds looked for when a look is due: while it has none, and while it holds some too,
-    /// since QEMU opens one for a vCPU plugged later (the look costs one stat while the process' fd count stands still).
-    /// </summary>
+    /// <summary>The domain's state, its stats fds looked for when it has none and a look is due.</summary>
     private KvmDomainState EnsureOpen(CycleContext context, VmDomain domain)
     {
         var state = StateOf(domain.Pid, out var isNew);
-        if (state.CyclesUntilRescan-- <= 0)
+        if (state.Fds.Count == 0 && state.CyclesUntilRescan-- <= 0)
         {
             state.CyclesUntilRescan = RescanCycles - 1;
             // A pid reused by another process shows as a changed fd count too: its start time is read only then (a
@@ -62,16 +59,6 @@ public sealed partial class KvmStatsSource
 
         FdLooks++;
         var links = KvmStatsFd.Find(_procRoot, domain.Pid, _isStatsLink);
-        if (state.Fds.Count > 0)
-        {
-            if (links.SequenceEqual(state.Fds.Select(fd => fd.Link)))
-            {
-                return; // the same stats fds
-            }
-
-            state.CloseFds(); // a vCPU came or went: the new set is opened (and its sums planned) as a first one is
-        }
-
         if (links.Count == 0 || links.Any(state.Bad.Contains))
         {
             return; // none, or one broke the layout: the domain is served by another source while this process lives

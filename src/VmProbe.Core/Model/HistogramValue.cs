@@ -21,6 +21,7 @@ public sealed class HistogramValue
     private readonly double[] _upperBounds; // may be shared by the values of one source's statistic: never written
     private readonly double[] _cumulative;
     private IReadOnlyList<double>? _upperBoundsView;
+    private IReadOnlyList<double>? _cumulativeView;
 
     /// <param name="upperBounds">Finite, strictly ascending upper bounds (inclusive); the +Inf bucket is implied.</param>
     /// <param name="cumulativeCounts">Observations less than or equal to each bound: non-decreasing, at most <paramref name="count"/>.</param>
@@ -144,7 +145,7 @@ public sealed class HistogramValue
     internal ReadOnlySpan<double> CumulativeSpan => _cumulative;
 
     /// <summary>Cumulative count of each finite bound.</summary>
-    public IReadOnlyList<double> CumulativeCounts => _cumulative;
+    public IReadOnlyList<double> CumulativeCounts => _cumulativeView ??= Array.AsReadOnly(_cumulative);
 
     /// <summary>All observations (the <c>+Inf</c> bucket, the <c>_count</c> series).</summary>
     public double Count { get; }
