@@ -43,6 +43,11 @@ internal sealed record KvmStatDescriptor(
         Exponent >= 0 ? raw * Scale : raw / (Base == KvmStatBase.Pow2 ? Math.Pow(2, -Exponent) : Math.Pow(10, -Exponent));
 
     public bool IsHistogram => Type is KvmStatType.LinearHistogram or KvmStatType.LogHistogram;
+
+    /// <summary>Whether values of <paramref name="other"/> can be summed into this statistic's (same type, size, buckets, unit and scale).</summary>
+    public bool SameShapeAs(KvmStatDescriptor other) =>
+        Type == other.Type && Size == other.Size && BucketSize == other.BucketSize && Unit == other.Unit
+        && Exponent == other.Exponent && Base == other.Base;
 }
 
 /// <summary>

@@ -82,7 +82,7 @@ internal sealed class KvmStatsAggregation
                     byName.Add(descriptor.Name, entry);
                     entries.Add(entry);
                 }
-                else if (!entry.SameShape(descriptor))
+                else if (!entry.Descriptor.SameShapeAs(descriptor))
                 {
                     continue;
                 }
@@ -124,10 +124,6 @@ internal sealed class KvmStatsAggregation
 
         /// <summary>(snapshot, reading) of each value summed.</summary>
         public List<(int Snapshot, int Reading)> Parts { get; } = new();
-
-        public bool SameShape(KvmStatDescriptor other) =>
-            Descriptor.Type == other.Type && Descriptor.Size == other.Size && Descriptor.BucketSize == other.BucketSize
-            && Descriptor.Unit == other.Unit && Descriptor.Exponent == other.Exponent && Descriptor.Base == other.Base;
 
         public void Sum(KvmStatsSnapshot[] snapshots)
         {

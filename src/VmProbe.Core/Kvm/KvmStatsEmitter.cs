@@ -127,8 +127,7 @@ internal static class KvmStatsEmitter
                 }
 
                 var (first, total) = result[index];
-                if (first.Type != descriptor.Type || first.Size != descriptor.Size || first.BucketSize != descriptor.BucketSize
-                    || first.Unit != descriptor.Unit || first.Exponent != descriptor.Exponent || first.Base != descriptor.Base)
+                if (!first.SameShapeAs(descriptor))
                 {
                     continue;
                 }
